@@ -1,0 +1,18 @@
+# Helpers shared by core, modules and plugins.
+
+# happy_add_module(<name> SOURCES <files…>) — one module = one directory = one OBJECT library
+# (OBJECT so that nothing the generated registry references can be dead-stripped).
+function(happy_add_module name)
+    cmake_parse_arguments(ARG "" "" "SOURCES;TESTS" ${ARGN})
+    add_library(happy_mod_${name} OBJECT ${ARG_SOURCES})
+    target_link_libraries(happy_mod_${name} PUBLIC happy_core)
+    set_property(GLOBAL APPEND PROPERTY HAPPY_MODULE_TESTS ${ARG_TESTS})
+endfunction()
+
+# happy_add_plugin(<name> SOURCES <files…>) — a named backend (storage, files, bus, push).
+function(happy_add_plugin name)
+    cmake_parse_arguments(ARG "" "" "SOURCES;TESTS;LIBS" ${ARGN})
+    add_library(happy_plugin_${name} OBJECT ${ARG_SOURCES})
+    target_link_libraries(happy_plugin_${name} PUBLIC happy_core ${ARG_LIBS})
+    set_property(GLOBAL APPEND PROPERTY HAPPY_MODULE_TESTS ${ARG_TESTS})
+endfunction()

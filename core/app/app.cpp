@@ -1,0 +1,326 @@
+#include "core/app/app.hpp"
+
+#include <malloc.h>
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/json.hpp>
+#include <charconv>
+#include <csignal>
+#include <cstdio>
+#include <filesystem>
+#include <fmt/format.h>
+#include <iostream>
+#include <thread>
+
+#include "core/app/registry.hpp"
+#include "core/auth/master_secret.hpp"
+#include "core/auth/token_service.hpp"
+#include "core/config/config.hpp"
+#include "core/db/database.hpp"
+#include "core/http/pipeline.hpp"
+#include "core/http/router.hpp"
+#include "core/http/server.hpp"
+#include "core/log/log.hpp"
+#include "core/util/resources.hpp"
+
+namespace happy {
+
+namespace asio = boost::asio;
+namespace json = boost::json;
+
+namespace {
+
+constexpr std::string_view version_string = "0.1.0";
+
+struct loaded_module {
+    std::string name;
+    std::unique_ptr<module> impl;
+    bool enabled = false;
+};
+
+class context_impl final : public module_context {
+public:
+    context_impl(const json::object& cfg, db::database& db, auth::token_service& tokens, const server_settings& s,
+                 http::router& r, std::vector<events::event_def>& ev)
+        : cfg_(cfg), db_(db), tokens_(tokens), settings_(s), router_(r), events_(ev) {}
+    const json::object& config() const override { return cfg_; }
+    db::database& db() override { return db_; }
+    auth::token_service& tokens() override { return tokens_; }
+    const server_settings& settings() const override { return settings_; }
+    void add_route(http::route r) override { router_.add(std::move(r)); }
+    void add_event(events::event_def e) override { events_.push_back(std::move(e)); }
+
+private:
+    const json::object& cfg_;
+    db::database& db_;
+    auth::token_service& tokens_;
+    const server_settings& settings_;
+    http::router& router_;
+    std::vector<events::event_def>& events_;
+};
+
+void print_usage() {
+    std::cout << "Usage: happy-server [--config FILE] [--check-config] [--version] [--help]\n"
+                 "\n"
+                 "Starts the Happy sync server. With no options it listens on 0.0.0.0:3005 and keeps its\n"
+                 "SQLite database, master secret and files in ./data.\n"
+                 "\n"
+                 "  --config FILE    JSON config file (comments allowed); also HAPPY_CONFIG\n"
+                 "  --check-config   validate the configuration and exit\n"
+                 "  --version        print the version and exit\n"
+                 "\n"
+                 "Environment: HANDY_MASTER_SECRET, PORT, HOST, DATA_DIR, PUBLIC_URL, HAPPY_LOG_LEVEL,\n"
+                 "HAPPY_LOG_FORMAT, HAPPY_THREADS. See README.md for every config key.\n";
+}
+
+int fail(std::string_view what) {
+    // Before logging is configured, and for fatal start-up errors, write a plain line to stderr.
+    std::cerr << "happy-server: " << what << "\n";
+    return 1;
+}
+
+int migration_version(std::string_view name) {
+    int v = 0;
+    auto r = std::from_chars(name.data(), name.data() + name.size(), v);
+    if (r.ec != std::errc() || r.ptr == name.data()) {
+        return -1;
+    }
+    return v;
+}
+
+}  // namespace
+
+int run_server(int argc, char** argv) {
+    // Few arenas: this is an I/O-bound server and every arena costs resident memory.
+    mallopt(M_ARENA_MAX, 2);
+    std::signal(SIGPIPE, SIG_IGN);
+
+    std::optional<std::string> config_file;
+    bool check_only = false;
+    for (int i = 1; i < argc; ++i) {
+        std::string_view a = argv[i];
+        if (a == "--help" || a == "-h") {
+            print_usage();
+            return 0;
+        }
+        if (a == "--version") {
+            std::cout << "happy-server " << version_string << "\n";
+            return 0;
+        }
+        if (a == "--check-config") {
+            check_only = true;
+        } else if (a == "--config" && i + 1 < argc) {
+            config_file = argv[++i];
+        } else if (a.starts_with("--config=")) {
+            config_file = std::string(a.substr(9));
+        } else {
+            std::cerr << "happy-server: unknown argument " << a << "\n";
+            print_usage();
+            return 2;
+        }
+    }
+    auto env = config::environment();
+    if (!config_file) {
+        if (auto it = env.find("HAPPY_CONFIG"); it != env.end() && !it->second.empty()) {
+            config_file = it->second;
+        }
+    }
+
+    registry reg;
+    register_compiled_in(reg);
+    std::vector<loaded_module> modules;
+    std::vector<config::module_schema> schemas;
+    for (const auto& [name, factory] : reg.modules()) {
+        modules.push_back({name, factory(), false});
+        schemas.push_back({name, modules.back().impl->config_schema()});
+    }
+
+    json::object cfg;
+    try {
+        auto core_schema = resource_text("config/server.json");
+        cfg = config::load(config_file, env, core_schema.value_or("{}"), schemas);
+    } catch (const std::exception& e) {
+        std::cerr << "happy-server: configuration error: " << e.what() << "\n";
+        return 2;
+    }
+    log::configure(*log::parse_level(config::get_string(cfg, "log.level")),
+                   config::get_string(cfg, "log.format") == "json" ? log::format::json : log::format::console);
+
+    std::string storage_kind = config::get_string(cfg, "storage.kind");
+    const auto* storage_factory = reg.find_storage(storage_kind);
+    if (!storage_factory) {
+        std::string known;
+        for (const auto& n : reg.storage_names()) {
+            known += (known.empty() ? "" : ", ") + n;
+        }
+        std::cerr << fmt::format("happy-server: configuration error: storage.kind: unknown storage plugin \"{}\" "
+                                 "(compiled in: {})\n",
+                                 storage_kind, known);
+        return 2;
+    }
+    for (auto& m : modules) {
+        m.enabled = config::at(cfg, "modules").as_object().at(m.name).as_object().at("enabled").as_bool();
+    }
+    if (check_only) {
+        std::cout << "configuration ok\n";
+        return 0;
+    }
+
+    server_settings settings;
+    settings.data_dir = config::get_string(cfg, "data_dir");
+    settings.public_url = config::get_string(cfg, "server.public_url");
+    try {
+        std::filesystem::create_directories(settings.data_dir);
+    } catch (const std::exception& e) {
+        return fail(fmt::format("cannot create data directory {}: {}", settings.data_dir, e.what()));
+    }
+
+    std::string secret = config::get_string(cfg, "auth.master_secret");
+    if (secret.empty()) {
+        try {
+            secret = auth::master_secret_load_or_create(settings.data_dir);
+        } catch (const std::exception& e) {
+            return fail(e.what());
+        }
+    }
+    auth::token_service tokens(secret);
+
+    std::unique_ptr<db::database> database;
+    try {
+        storage_options so;
+        so.data_dir = settings.data_dir;
+        if (auto* sec = config::at(cfg, "storage").as_object().if_contains(storage_kind)) {
+            so.config = sec->as_object();
+        }
+        auto backend = (*storage_factory)(so);
+        std::size_t conns = so.config.contains("connections") ? so.config.at("connections").to_number<std::size_t>() : 2;
+        database = std::make_unique<db::database>(std::move(backend), conns);
+
+        std::string dialect = database->kind() == db::dialect::sqlite ? "sqlite" : "postgres";
+        std::vector<db::migration> migrations;
+        for (const auto& m : modules) {
+            for (const auto& name : m.impl->migrations()) {
+                auto text = resource_text("sql/" + dialect + "/" + name + ".sql");
+                if (!text) {
+                    return fail(fmt::format("module {} declares migration {} but schemas/sql/{}/{}.sql is not embedded",
+                                            m.name, name, dialect, name));
+                }
+                migrations.push_back({migration_version(name), name, m.name, std::string(*text)});
+            }
+        }
+        database->migrate(std::move(migrations));
+    } catch (const std::exception& e) {
+        return fail(fmt::format("storage: {}", e.what()));
+    }
+
+    http::router router;
+    std::vector<events::event_def> socket_events;
+    for (auto& m : modules) {
+        if (!m.enabled) {
+            log::info("module disabled", {{"module", m.name}});
+            continue;
+        }
+        const auto& section = config::at(cfg, "modules").as_object().at(m.name).as_object();
+        context_impl ctx(section, *database, tokens, settings, router, socket_events);
+        try {
+            m.impl->setup(ctx);
+        } catch (const std::exception& e) {
+            return fail(fmt::format("module {}: {}", m.name, e.what()));
+        }
+    }
+
+    http::pipeline pipe(router, tokens);
+    std::size_t threads = static_cast<std::size_t>(config::get_int(cfg, "server.threads"));
+    if (threads == 0) {
+        threads = std::max(1u, std::thread::hardware_concurrency());
+    }
+    asio::io_context ioc(static_cast<int>(threads));
+
+    http::server_options opts;
+    opts.host = config::get_string(cfg, "server.host");
+    opts.port = static_cast<std::uint16_t>(config::get_int(cfg, "server.port"));
+    opts.body_limit = static_cast<std::uint64_t>(config::get_int(cfg, "server.body_limit"));
+    opts.header_timeout = std::chrono::milliseconds(config::get_int(cfg, "server.header_timeout_ms"));
+    opts.body_timeout = std::chrono::milliseconds(config::get_int(cfg, "server.body_timeout_ms"));
+    opts.keep_alive_timeout = std::chrono::milliseconds(config::get_int(cfg, "server.keep_alive_timeout_ms"));
+    opts.log_requests = config::get_bool(cfg, "log.requests");
+    http::server srv(ioc, opts, pipe);
+    std::uint16_t port = 0;
+    try {
+        port = srv.listen();
+    } catch (const std::exception& e) {
+        return fail(fmt::format("cannot listen on {}:{}: {}", opts.host, opts.port, e.what()));
+    }
+    settings.port = port;
+
+    auto shutdown_bound = std::chrono::milliseconds(config::get_int(cfg, "server.shutdown_timeout_ms"));
+    asio::signal_set signals(ioc, SIGINT, SIGTERM);
+    int exit_code = 0;
+
+    asio::co_spawn(
+        ioc,
+        [&]() -> asio::awaitable<void> {
+            for (auto& m : modules) {
+                if (m.enabled) {
+                    co_await m.impl->start();
+                }
+            }
+            srv.start();
+            log::info("listening", {{"address", opts.host}, {"port", port}, {"storage", database->describe()},
+                                    {"threads", threads}});
+
+            auto [ec, sig] = co_await signals.async_wait(asio::as_tuple(asio::use_awaitable));
+            if (ec) {
+                co_return;
+            }
+            log::info("shutting down", {{"signal", sig}, {"connections", srv.connection_count()}});
+            // A second signal during the drain means "now".
+            signals.async_wait([](const boost::system::error_code& e, int) {
+                if (!e) {
+                    std::_Exit(1);
+                }
+            });
+            srv.begin_shutdown();
+            co_await srv.drain(shutdown_bound);
+            for (auto it = modules.rbegin(); it != modules.rend(); ++it) {
+                if (it->enabled) {
+                    try {
+                        co_await it->impl->stop();
+                    } catch (const std::exception& e) {
+                        log::error("module stop failed", {{"module", it->name}, {"error", e.what()}});
+                        exit_code = 1;
+                    }
+                }
+            }
+            signals.cancel();
+            ioc.stop();
+        },
+        [](std::exception_ptr ep) {
+            if (ep) {
+                try {
+                    std::rethrow_exception(ep);
+                } catch (const std::exception& e) {
+                    log::error("fatal", {{"error", e.what()}});
+                }
+                std::_Exit(1);
+            }
+        });
+
+    std::vector<std::thread> pool;
+    for (std::size_t i = 1; i < threads; ++i) {
+        pool.emplace_back([&] { ioc.run(); });
+    }
+    ioc.run();
+    for (auto& t : pool) {
+        t.join();
+    }
+    database->close();
+    log::info("stopped");
+    return exit_code;
+}
+
+}  // namespace happy

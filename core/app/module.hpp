@@ -1,0 +1,57 @@
+/// @file
+/// The module interface: a feature area declares its routes, socket events, SQL migrations and config schema.
+/// Lifecycle (userver-style): construct (no I/O) → setup() when enabled → start() → … → stop() in reverse order.
+#pragma once
+#include <boost/asio/awaitable.hpp>
+#include <boost/json/object.hpp>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/events/types.hpp"
+#include "core/http/types.hpp"
+
+namespace happy {
+
+namespace db {
+class database;
+}
+namespace auth {
+class token_service;
+}
+
+/// Process-wide settings modules may need (resolved from the config).
+struct server_settings {
+    std::string data_dir;
+    std::string public_url;  ///< may be empty: then URLs are built from the request's Host
+    int port = 0;
+};
+
+/// What a module gets in setup(): its config section, core services, and registration hooks.
+class module_context {
+public:
+    virtual ~module_context() = default;
+    virtual const boost::json::object& config() const = 0;  ///< this module's validated section
+    virtual db::database& db() = 0;
+    virtual auth::token_service& tokens() = 0;
+    virtual const server_settings& settings() const = 0;
+    virtual void add_route(http::route r) = 0;
+    virtual void add_event(events::event_def e) = 0;
+};
+
+class module {
+public:
+    virtual ~module() = default;
+    /// Names of this module's migrations, embedded from schemas/sql/<dialect>/<name>.sql; the numeric prefix is
+    /// the global schema version. They are applied even when the module is disabled, so that enabling it later
+    /// needs no migration step and versions stay monotonic.
+    virtual std::vector<std::string> migrations() const { return {}; }
+    /// JSON Schema (subset) of the module's config section; `enabled` is always accepted. Empty = no options.
+    virtual std::string_view config_schema() const { return {}; }
+    /// Reads config and registers routes and events. Called only when the module is enabled.
+    virtual void setup(module_context& ctx) = 0;
+    virtual boost::asio::awaitable<void> start() { co_return; }
+    virtual boost::asio::awaitable<void> stop() { co_return; }
+};
+
+}  // namespace happy

@@ -1,0 +1,55 @@
+/// @file
+/// The explicit list of compiled-in modules and string-keyed plugin factories (Envoy-style), filled by the
+/// generated build/gen/module_list.cpp — no static initialisers.
+#pragma once
+#include <boost/json/object.hpp>
+#include <functional>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "core/app/module.hpp"
+#include "core/db/database.hpp"
+
+namespace happy {
+
+struct storage_options {
+    std::string data_dir;
+    boost::json::object config;  ///< the plugin's section, e.g. storage.sqlite
+};
+
+class registry {
+public:
+    using module_factory = std::function<std::unique_ptr<module>()>;
+    using storage_factory = std::function<std::unique_ptr<db::backend>(const storage_options&)>;
+
+    void add_module(std::string name, module_factory f) { modules_.emplace_back(std::move(name), std::move(f)); }
+    void add_storage(std::string name, storage_factory f) { storage_.emplace_back(std::move(name), std::move(f)); }
+
+    const std::vector<std::pair<std::string, module_factory>>& modules() const { return modules_; }
+    const storage_factory* find_storage(std::string_view name) const {
+        for (const auto& [n, f] : storage_) {
+            if (n == name) {
+                return &f;
+            }
+        }
+        return nullptr;
+    }
+    std::vector<std::string> storage_names() const {
+        std::vector<std::string> out;
+        for (const auto& [n, f] : storage_) {
+            out.push_back(n);
+        }
+        return out;
+    }
+
+private:
+    std::vector<std::pair<std::string, module_factory>> modules_;
+    std::vector<std::pair<std::string, storage_factory>> storage_;
+};
+
+/// Defined in the generated module_list.cpp.
+void register_compiled_in(registry& reg);
+
+}  // namespace happy

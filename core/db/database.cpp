@@ -1,0 +1,193 @@
+#include "core/db/database.hpp"
+
+#include <algorithm>
+#include <boost/asio/async_result.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/thread_pool.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <fmt/format.h>
+#include <map>
+#include <soci/soci.h>
+#include <stdexcept>
+
+#include "core/log/log.hpp"
+#include "core/util/time.hpp"
+
+namespace happy::db {
+
+namespace asio = boost::asio;
+
+void backend::ping(soci::session& s) {
+    int one = 0;
+    s << "SELECT 1", soci::into(one);
+}
+
+database::database(std::unique_ptr<backend> b, std::size_t connections)
+    : backend_(std::move(b)), kind_(backend_->kind()) {
+    connections = std::max<std::size_t>(1, connections);
+    for (std::size_t i = 0; i < connections; ++i) {
+        free_.push_back(backend_->open());
+    }
+    pool_ = std::make_unique<asio::thread_pool>(connections);
+}
+
+database::~database() { close(); }
+
+std::string database::describe() const { return backend_->describe(); }
+
+std::unique_ptr<soci::session> database::acquire() {
+    std::unique_lock lock(mutex_);
+    cv_.wait(lock, [&] { return !free_.empty() || closed_; });
+    if (free_.empty()) {
+        throw std::runtime_error("database is closed");
+    }
+    auto s = std::move(free_.back());
+    free_.pop_back();
+    return s;
+}
+
+void database::release(std::unique_ptr<soci::session> s) {
+    {
+        std::lock_guard lock(mutex_);
+        free_.push_back(std::move(s));
+    }
+    cv_.notify_one();
+}
+
+class database::lease {
+public:
+    explicit lease(database& db) : db_(db), s_(db.acquire()) {}
+    ~lease() { db_.release(std::move(s_)); }
+    soci::session& operator*() { return *s_; }
+
+private:
+    database& db_;
+    std::unique_ptr<soci::session> s_;
+};
+
+void database::run_write(soci::session& s, const std::function<void(soci::session&)>& fn) {
+    std::lock_guard wl(write_mutex_);
+    s << backend_->begin_write_sql();
+    try {
+        fn(s);
+        s << "COMMIT";
+    } catch (...) {
+        try {
+            s << "ROLLBACK";
+        } catch (...) {
+            // The connection may already have rolled back (e.g. SQLITE_FULL); the original error matters more.
+        }
+        throw;
+    }
+}
+
+void database::read_sync(const std::function<void(soci::session&)>& fn) {
+    lease l(*this);
+    fn(*l);
+}
+
+void database::write_sync(const std::function<void(soci::session&)>& fn) {
+    lease l(*this);
+    run_write(*l, fn);
+}
+
+namespace {
+/// Runs `fn` on `pool` and resumes the awaiting coroutine on its own executor, rethrowing fn's exception.
+asio::awaitable<void> run_on(asio::thread_pool& pool, std::function<void()> fn) {
+    co_await asio::async_initiate<const asio::use_awaitable_t<>&, void(std::exception_ptr)>(
+        [&pool, fn = std::move(fn)](auto handler) mutable {
+            asio::post(pool, [fn = std::move(fn), handler = std::move(handler)]() mutable {
+                std::exception_ptr ep;
+                try {
+                    fn();
+                } catch (...) {
+                    ep = std::current_exception();
+                }
+                auto ex = asio::get_associated_executor(handler);
+                asio::post(ex, [handler = std::move(handler), ep]() mutable { std::move(handler)(ep); });
+            });
+        },
+        asio::use_awaitable);
+}
+}  // namespace
+
+asio::awaitable<void> database::read(std::function<void(soci::session&)> fn) {
+    co_await run_on(*pool_, [this, &fn] { read_sync(fn); });
+}
+
+asio::awaitable<void> database::write(std::function<void(soci::session&)> fn) {
+    co_await run_on(*pool_, [this, &fn] { write_sync(fn); });
+}
+
+asio::awaitable<bool> database::ping() {
+    bool ok = false;
+    try {
+        co_await run_on(*pool_, [this, &ok] {
+            lease l(*this);
+            backend_->ping(*l);
+            ok = true;
+        });
+    } catch (const std::exception& e) {
+        log::warn("database ping failed", {{"error", e.what()}});
+    }
+    co_return ok;
+}
+
+void database::migrate(std::vector<migration> all) {
+    std::sort(all.begin(), all.end(), [](const auto& a, const auto& b) { return a.version < b.version; });
+    for (std::size_t i = 1; i < all.size(); ++i) {
+        if (all[i].version == all[i - 1].version) {
+            throw std::runtime_error(
+                fmt::format("two migrations share version {}: {} and {}", all[i].version, all[i - 1].name, all[i].name));
+        }
+    }
+    int known_max = all.empty() ? 0 : all.back().version;
+    lease l(*this);
+    soci::session& s = *l;
+    backend_->exec_script(s,
+                          "CREATE TABLE IF NOT EXISTS schema_migrations ("
+                          " version INTEGER PRIMARY KEY, name TEXT NOT NULL, module TEXT NOT NULL,"
+                          " applied_at BIGINT NOT NULL)");
+    std::map<int, std::string> applied;
+    {
+        soci::rowset<soci::row> rows = (s.prepare << "SELECT version, name FROM schema_migrations");
+        for (const auto& r : rows) {
+            applied[r.get<int>(0)] = r.get<std::string>(1);
+        }
+    }
+    if (!applied.empty() && applied.rbegin()->first > known_max) {
+        throw std::runtime_error(fmt::format(
+            "the database schema is at version {} ({}), newer than this happy-server binary supports (up to {}). "
+            "Run a newer happy-server, or restore a backup made with this version.",
+            applied.rbegin()->first, applied.rbegin()->second, known_max));
+    }
+    for (const auto& m : all) {
+        if (applied.count(m.version)) {
+            continue;
+        }
+        try {
+            run_write(s, [&](soci::session& tx) {
+                backend_->exec_script(tx, m.sql);
+                std::int64_t now = now_ms();
+                tx << "INSERT INTO schema_migrations (version, name, module, applied_at) VALUES (:v, :n, :m, :t)",
+                    soci::use(m.version), soci::use(m.name), soci::use(m.module), soci::use(now);
+            });
+        } catch (const std::exception& e) {
+            throw std::runtime_error(fmt::format("migration {} failed: {}", m.name, e.what()));
+        }
+        log::info("migration applied", {{"version", m.version}, {"name", m.name}, {"module", m.module}});
+    }
+}
+
+void database::close() {
+    if (pool_) {
+        pool_->join();  // finish queued work first
+        pool_.reset();
+    }
+    std::lock_guard lock(mutex_);
+    closed_ = true;
+    free_.clear();
+    cv_.notify_all();
+}
+
+}  // namespace happy::db

@@ -1,0 +1,101 @@
+/// @file
+/// Database access for modules: a pool of SOCI sessions on dedicated threads, so that SQL never runs on
+/// the network threads. The backend (SQLite, PostgreSQL) is a plugin chosen by name in the config.
+#pragma once
+#include <boost/asio/awaitable.hpp>
+#include <condition_variable>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace soci {
+class session;
+}
+namespace boost::asio {
+class thread_pool;
+}
+
+namespace happy::db {
+
+enum class dialect { sqlite, postgres };
+
+/// What a storage plugin provides: connections of one kind, opened ready to use.
+class backend {
+public:
+    virtual ~backend() = default;
+    virtual dialect kind() const = 0;
+    /// Opens one connection with the backend's settings applied (pragmas, timeouts).
+    virtual std::unique_ptr<soci::session> open() = 0;
+    /// Runs a multi-statement SQL script (migrations).
+    virtual void exec_script(soci::session& s, std::string_view sql) = 0;
+    /// SQL that starts a write transaction (SQLite: BEGIN IMMEDIATE, so writers queue instead of failing).
+    virtual std::string_view begin_write_sql() const = 0;
+    /// Human-readable location for logs (no credentials).
+    virtual std::string describe() const = 0;
+    /// Cheap liveness check (SELECT 1).
+    virtual void ping(soci::session& s);
+};
+
+struct migration {
+    int version = 0;
+    std::string name;    ///< e.g. "0002_auth"
+    std::string module;  ///< owning module (or "core")
+    std::string sql;
+};
+
+class database {
+public:
+    /// Opens `connections` sessions and as many worker threads.
+    database(std::unique_ptr<backend> b, std::size_t connections);
+    ~database();
+    database(const database&) = delete;
+    database& operator=(const database&) = delete;
+
+    dialect kind() const { return kind_; }
+    std::string describe() const;
+
+    /// Runs `fn` on a database thread with a pooled session; the caller resumes on its own executor.
+    /// Exceptions thrown by `fn` propagate to the caller.
+    boost::asio::awaitable<void> read(std::function<void(soci::session&)> fn);
+    /// Like read(), inside one write transaction; writers are serialized (SQLite has one writer anyway).
+    boost::asio::awaitable<void> write(std::function<void(soci::session&)> fn);
+    /// Liveness: SELECT 1 on a pooled session.
+    boost::asio::awaitable<bool> ping();
+
+    /// Synchronous variants for start-up (migrations) and tests.
+    void read_sync(const std::function<void(soci::session&)>& fn);
+    void write_sync(const std::function<void(soci::session&)>& fn);
+
+    /// Applies the not-yet-applied migrations in version order, each in its own transaction, and records
+    /// them in schema_migrations. Throws std::runtime_error when the database is newer than this binary
+    /// or a migration fails (nothing of that migration is kept).
+    void migrate(std::vector<migration> all);
+
+    /// Waits for queued work, then closes every connection. Idempotent.
+    void close();
+
+private:
+    class lease;
+    std::unique_ptr<soci::session> acquire();
+    void release(std::unique_ptr<soci::session> s);
+    void run_write(soci::session& s, const std::function<void(soci::session&)>& fn);
+
+    std::unique_ptr<backend> backend_;
+    dialect kind_;
+    std::unique_ptr<boost::asio::thread_pool> pool_;
+    std::mutex mutex_;
+    std::condition_variable cv_;
+    std::vector<std::unique_ptr<soci::session>> free_;
+    std::mutex write_mutex_;
+    bool closed_ = false;
+};
+
+/// Thrown by storage code for "row not found" conditions handlers map to 404s.
+struct not_found : std::runtime_error {
+    using std::runtime_error::runtime_error;
+};
+
+}  // namespace happy::db

@@ -1,0 +1,44 @@
+/// @file
+/// The request pipeline between the socket layer and module handlers, in upstream's observable order:
+/// CORS preflight → route lookup (404) → body parsing (415/400/413) → validation params→body→query→headers
+/// (400) → Bearer authentication (401) → handler (exceptions → generic 500).
+/// Pure with respect to I/O, so unit tests drive it without sockets.
+#pragma once
+#include <boost/asio/awaitable.hpp>
+#include <string>
+
+#include "core/http/router.hpp"
+#include "core/http/types.hpp"
+
+namespace happy::auth {
+class token_service;
+}
+
+namespace happy::http {
+
+/// A request as read off the wire.
+struct incoming {
+    std::string method;
+    std::string target;
+    header_list headers;  ///< lower-case names
+    std::string body;
+    bool body_declared = false;  ///< Content-Length > 0 or Transfer-Encoding present
+    std::string remote_address;
+};
+
+class pipeline {
+public:
+    pipeline(const router& r, auth::token_service& tokens) : router_(r), tokens_(tokens) {}
+    boost::asio::awaitable<response> handle(incoming& in) const;
+
+    /// fastify's 413 body for an oversized request.
+    static response body_too_large();
+    /// The 404 body: {"error":"Not found","path":<raw url>,"method":<method>}.
+    static response not_found(std::string_view method, std::string_view target);
+
+private:
+    const router& router_;
+    auth::token_service& tokens_;
+};
+
+}  // namespace happy::http

@@ -1,0 +1,213 @@
+#include "core/http/router.hpp"
+
+#include <boost/json.hpp>
+
+namespace happy::http {
+
+namespace {
+
+int hex_val(char c) {
+    if (c >= '0' && c <= '9') {
+        return c - '0';
+    }
+    if (c >= 'a' && c <= 'f') {
+        return c - 'a' + 10;
+    }
+    if (c >= 'A' && c <= 'F') {
+        return c - 'A' + 10;
+    }
+    return -1;
+}
+
+bool valid_utf8(std::string_view s) {
+    std::size_t i = 0;
+    while (i < s.size()) {
+        auto c = static_cast<unsigned char>(s[i]);
+        std::size_t n = c < 0x80 ? 1 : (c >> 5) == 0x6 ? 2 : (c >> 4) == 0xE ? 3 : (c >> 3) == 0x1E ? 4 : 0;
+        if (!n || i + n > s.size()) {
+            return false;
+        }
+        for (std::size_t k = 1; k < n; ++k) {
+            if ((static_cast<unsigned char>(s[i + k]) & 0xC0) != 0x80) {
+                return false;
+            }
+        }
+        i += n;
+    }
+    return true;
+}
+
+std::vector<std::string_view> split_path(std::string_view p) {
+    std::vector<std::string_view> out;
+    // p starts with '/'; "/a//b/" → ["a", "", "b", ""]
+    std::size_t start = 1;
+    while (true) {
+        std::size_t slash = p.find('/', start);
+        if (slash == std::string_view::npos) {
+            out.push_back(p.substr(start));
+            break;
+        }
+        out.push_back(p.substr(start, slash - start));
+        start = slash + 1;
+    }
+    return out;
+}
+
+/// Lenient decoding of querystring.unescape: malformed escapes stay as they are.
+std::string qs_unescape(std::string_view s) {
+    std::string out;
+    out.reserve(s.size());
+    for (std::size_t i = 0; i < s.size(); ++i) {
+        char c = s[i];
+        if (c == '+') {
+            out.push_back(' ');
+        } else if (c == '%' && i + 2 < s.size() && hex_val(s[i + 1]) >= 0 && hex_val(s[i + 2]) >= 0) {
+            out.push_back(static_cast<char>(hex_val(s[i + 1]) * 16 + hex_val(s[i + 2])));
+            i += 2;
+        } else {
+            out.push_back(c);
+        }
+    }
+    return out;
+}
+
+}  // namespace
+
+std::optional<std::string> percent_decode(std::string_view s) {
+    if (s.find('%') == std::string_view::npos) {
+        return std::string(s);
+    }
+    std::string out;
+    out.reserve(s.size());
+    for (std::size_t i = 0; i < s.size(); ++i) {
+        if (s[i] == '%') {
+            if (i + 2 >= s.size()) {
+                return std::nullopt;
+            }
+            int h = hex_val(s[i + 1]), l = hex_val(s[i + 2]);
+            if (h < 0 || l < 0) {
+                return std::nullopt;
+            }
+            out.push_back(static_cast<char>(h * 16 + l));
+            i += 2;
+        } else {
+            out.push_back(s[i]);
+        }
+    }
+    if (!valid_utf8(out)) {
+        return std::nullopt;
+    }
+    return out;
+}
+
+boost::json::object parse_query(std::string_view qs) {
+    boost::json::object out;
+    std::size_t pos = 0;
+    while (pos <= qs.size()) {
+        std::size_t amp = qs.find('&', pos);
+        std::string_view part = qs.substr(pos, amp == std::string_view::npos ? std::string_view::npos : amp - pos);
+        if (!part.empty()) {
+            std::size_t eq = part.find('=');
+            std::string key = qs_unescape(part.substr(0, eq));
+            std::string val = eq == std::string_view::npos ? std::string() : qs_unescape(part.substr(eq + 1));
+            if (auto* existing = out.if_contains(key)) {
+                if (existing->is_array()) {
+                    existing->get_array().emplace_back(val);
+                } else {
+                    boost::json::array a;
+                    a.emplace_back(std::move(*existing));
+                    a.emplace_back(val);
+                    *existing = std::move(a);
+                }
+            } else {
+                out[key] = val;
+            }
+        }
+        if (amp == std::string_view::npos) {
+            break;
+        }
+        pos = amp + 1;
+    }
+    return out;
+}
+
+void router::add(route r) {
+    compiled c;
+    for (auto seg : split_path(r.path)) {
+        if (!seg.empty() && seg[0] == ':') {
+            c.segs.push_back({segment::kind::param, std::string(seg.substr(1))});
+        } else if (seg == "*") {
+            c.segs.push_back({segment::kind::wildcard, "*"});
+        } else {
+            c.segs.push_back({segment::kind::literal, std::string(seg)});
+        }
+    }
+    routes_.push_back(std::move(r));
+    compiled_.push_back(std::move(c));
+}
+
+router::match router::find(verb method, std::string_view path) const {
+    verb want = method == verb::head ? verb::get : method;
+    auto parts = split_path(path);
+    match best;
+    // Specificity: compare per segment, literal (2) > param (1) > wildcard (0); first difference decides.
+    std::vector<int> best_score;
+    for (std::size_t i = 0; i < routes_.size(); ++i) {
+        if (routes_[i].method != want) {
+            continue;
+        }
+        const auto& segs = compiled_[i].segs;
+        std::vector<int> score;
+        match m;
+        bool ok = true;
+        std::size_t k = 0;
+        for (; k < segs.size() && ok; ++k) {
+            const auto& s = segs[k];
+            if (s.k == segment::kind::wildcard) {
+                // The rest of the raw path (unlimited length), decoded.
+                std::size_t off = 0;
+                for (std::size_t j = 0; j < k; ++j) {
+                    off += parts[j].size() + 1;
+                }
+                std::string_view rest = k < parts.size() ? path.substr(1 + off) : std::string_view();
+                auto dec = percent_decode(rest);
+                m.params.emplace_back("*", dec ? *dec : std::string(rest));
+                score.push_back(0);
+                k = segs.size();
+                break;
+            }
+            if (k >= parts.size()) {
+                ok = false;
+                break;
+            }
+            if (s.k == segment::kind::literal) {
+                ok = parts[k] == s.text;
+                score.push_back(2);
+            } else {
+                auto dec = percent_decode(parts[k]);
+                if (!dec) {
+                    m.bad_url = true;
+                    dec = std::string(parts[k]);
+                }
+                if (dec->size() > max_param_length) {
+                    ok = false;
+                    break;
+                }
+                m.params.emplace_back(s.text, std::move(*dec));
+                score.push_back(1);
+            }
+        }
+        bool has_wildcard = !segs.empty() && segs.back().k == segment::kind::wildcard;
+        if (!ok || (!has_wildcard && parts.size() != segs.size())) {
+            continue;
+        }
+        if (!best.r || score > best_score) {
+            m.r = &routes_[i];
+            best = std::move(m);
+            best_score = std::move(score);
+        }
+    }
+    return best;
+}
+
+}  // namespace happy::http

@@ -1,0 +1,88 @@
+#include "core/http/types.hpp"
+
+#include <boost/json/serialize.hpp>
+
+namespace happy::http {
+
+verb parse_verb(std::string_view m) {
+    if (m == "GET") {
+        return verb::get;
+    }
+    if (m == "HEAD") {
+        return verb::head;
+    }
+    if (m == "POST") {
+        return verb::post;
+    }
+    if (m == "PUT") {
+        return verb::put;
+    }
+    if (m == "DELETE") {
+        return verb::del;
+    }
+    if (m == "OPTIONS") {
+        return verb::options;
+    }
+    if (m == "PATCH") {
+        return verb::patch;
+    }
+    return verb::other;
+}
+
+std::string_view verb_name(verb v) {
+    switch (v) {
+        case verb::get: return "GET";
+        case verb::head: return "HEAD";
+        case verb::post: return "POST";
+        case verb::put: return "PUT";
+        case verb::del: return "DELETE";
+        case verb::options: return "OPTIONS";
+        case verb::patch: return "PATCH";
+        default: return "OTHER";
+    }
+}
+
+response response::json(const boost::json::value& v, unsigned status) {
+    response r;
+    r.status = status;
+    r.content_type = "application/json; charset=utf-8";
+    r.body = boost::json::serialize(v);
+    return r;
+}
+
+response response::text(std::string body, unsigned status, std::string content_type) {
+    response r;
+    r.status = status;
+    r.content_type = std::move(content_type);
+    r.body = std::move(body);
+    return r;
+}
+
+response response::error(unsigned status, std::string_view message) {
+    return json(boost::json::object{{"error", message}}, status);
+}
+
+response response::internal_error() {
+    return json(boost::json::object{{"error", "Internal Server Error"},
+                                    {"message", "An unexpected error occurred"},
+                                    {"statusCode", 500}},
+                500);
+}
+
+std::optional<std::string_view> request::header(std::string_view lower_name) const {
+    for (const auto& [k, v] : headers) {
+        if (k == lower_name) {
+            return std::string_view(v);
+        }
+    }
+    return std::nullopt;
+}
+
+std::string_view request::param(std::string_view name) const {
+    if (auto* v = params.if_contains(name); v && v->is_string()) {
+        return v->get_string();
+    }
+    return {};
+}
+
+}  // namespace happy::http

@@ -1,0 +1,95 @@
+#include "modules/auth/auth_store.hpp"
+
+#include <gtest/gtest.h>
+#include <soci/soci.h>
+
+#include <filesystem>
+
+#include "core/db/database.hpp"
+#include "core/util/resources.hpp"
+#include "plugins/storage_sqlite/storage_sqlite_plugin.hpp"
+
+namespace {
+
+namespace fs = std::filesystem;
+using namespace happy::mod::auth;
+
+class auth_store : public ::testing::Test {
+protected:
+    void SetUp() override {
+        dir_ = fs::temp_directory_path() / ("happy-auth-store-" + std::to_string(::getpid()));
+        fs::create_directories(dir_);
+        db_ = std::make_unique<happy::db::database>(
+            happy::plugin::storage_sqlite::make_backend({(dir_ / "t.sqlite").string()}), 1);
+        db_->migrate({{1, "0001_auth", "auth", std::string(*happy::resource_text("sql/sqlite/0001_auth.sql"))}});
+    }
+    void TearDown() override {
+        db_.reset();
+        fs::remove_all(dir_);
+    }
+    fs::path dir_;
+    std::unique_ptr<happy::db::database> db_;
+};
+
+TEST_F(auth_store, account_upsert_is_keyed_by_public_key) {
+    std::string a, b, c;
+    db_->write_sync([&](soci::session& s) {
+        a = account_upsert(s, "AA", 1000);
+        b = account_upsert(s, "AA", 2000);
+        c = account_upsert(s, "BB", 3000);
+    });
+    EXPECT_EQ(a, b);
+    EXPECT_NE(a, c);
+    EXPECT_EQ(a.size(), 25u);
+    std::int64_t created = 0, updated = 0;
+    db_->read_sync([&](soci::session& s) {
+        s << "SELECT created_at, updated_at FROM account WHERE id = :id", soci::use(a), soci::into(created),
+            soci::into(updated);
+    });
+    EXPECT_EQ(created, 1000);
+    EXPECT_EQ(updated, 2000);  // the second login only touched updated_at
+}
+
+TEST_F(auth_store, pairing_request_is_created_once_and_first_approver_wins) {
+    std::string alice, bob;
+    pairing_request first, second;
+    db_->write_sync([&](soci::session& s) {
+        alice = account_upsert(s, "A1", 1);
+        bob = account_upsert(s, "B1", 1);
+        first = pairing_request_upsert(s, pairing::terminal, "KEY", true, 10);
+        second = pairing_request_upsert(s, pairing::terminal, "KEY", false, 20);
+    });
+    EXPECT_EQ(first.id, second.id);
+    EXPECT_TRUE(second.supports_v2);  // a later poll does not modify the row
+    EXPECT_FALSE(second.authorized());
+
+    bool found_missing = true, found_alice = false, found_bob = false;
+    db_->write_sync([&](soci::session& s) {
+        found_missing = pairing_request_respond(s, pairing::terminal, "NOPE", "r", alice, 30);
+        found_alice = pairing_request_respond(s, pairing::terminal, "KEY", "from-alice", alice, 30);
+        found_bob = pairing_request_respond(s, pairing::terminal, "KEY", "from-bob", bob, 40);
+    });
+    EXPECT_FALSE(found_missing);
+    EXPECT_TRUE(found_alice);
+    EXPECT_TRUE(found_bob);
+    std::optional<pairing_request> row;
+    db_->read_sync([&](soci::session& s) { row = pairing_request_find(s, pairing::terminal, "KEY"); });
+    ASSERT_TRUE(row);
+    EXPECT_TRUE(row->authorized());
+    EXPECT_EQ(*row->response, "from-alice");
+    EXPECT_EQ(*row->response_account_id, alice);
+}
+
+TEST_F(auth_store, account_pairing_uses_its_own_table) {
+    db_->write_sync([&](soci::session& s) { pairing_request_upsert(s, pairing::account, "K2", false, 1); });
+    std::optional<pairing_request> t, a;
+    db_->read_sync([&](soci::session& s) {
+        t = pairing_request_find(s, pairing::terminal, "K2");
+        a = pairing_request_find(s, pairing::account, "K2");
+    });
+    EXPECT_FALSE(t);
+    ASSERT_TRUE(a);
+    EXPECT_FALSE(a->supports_v2);
+}
+
+}  // namespace

@@ -1,0 +1,23 @@
+/// @file
+/// Embedded storage: SQLite through SOCI, in WAL mode with foreign keys and a busy timeout.
+#pragma once
+#include <memory>
+#include <string>
+
+#include "core/app/registry.hpp"
+
+namespace happy::plugin::storage_sqlite {
+
+struct options {
+    std::string path;  ///< database file
+    int busy_timeout_ms = 5000;
+    std::string synchronous = "normal";
+};
+
+/// Creates the backend directly (tests, tools).
+std::unique_ptr<db::backend> make_backend(options o);
+
+/// Registers the "sqlite" storage factory.
+void register_plugin(registry& reg);
+
+}  // namespace happy::plugin::storage_sqlite

@@ -1,0 +1,9 @@
+#!/usr/bin/env bash
+# Installs what is missing, builds everything, runs the unit tests (ctest) and the integration tests
+# (node --test against the real binary on port 0).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/setup.sh
+scripts/build.sh release
+ctest --test-dir build/release --output-on-failure
+HAPPY_SERVER_BIN="$PWD/build/release/happy-server" node --test --test-concurrency=1 tests/integration/

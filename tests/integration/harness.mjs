@@ -1,0 +1,594 @@
+// Black-box integration test harness for Happy Server C++.
+//
+// Plain Node 20: node:child_process, node:http, node:net, node:crypto only (no npm packages).
+//
+// Exports:
+//   startServer({env, dataDir, timeoutMs}) -> {url, port, proc, dataDir, stop(), stdoutLines, stderrLines}
+//   req(url, method, path, {headers, body, rawBody, contentType, timeoutMs}) -> {status, headers, text, json}
+//   rawHttp(url, bytes, {timeoutMs, head}) -> same shape, over a plain TCP socket (full control)
+//   authAccount(url, {keyPair, challenge}) -> {token, publicKey, secretKey, publicKeyRaw, sub, ...}
+//   crypto / JWT helpers (b64, b64url, decodeJwt, verifyJwt, mintJwt, deriveTokenKeyPair, ...)
+//   assertion helpers (assertJson, assertKeyOrder) and expected-body builders.
+
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import http from 'node:http';
+import net from 'node:net';
+import crypto from 'node:crypto';
+import assert from 'node:assert/strict';
+import { fileURLToPath } from 'node:url';
+
+const HERE = import.meta.dirname ?? path.dirname(fileURLToPath(import.meta.url));
+
+export const REPO_ROOT = path.resolve(HERE, '../..');
+export const SERVER_BIN = process.env.HAPPY_SERVER_BIN
+    ? path.resolve(process.env.HAPPY_SERVER_BIN)
+    : path.resolve(HERE, '../../build/release/happy-server');
+
+/** Per-test timeout (ms) used by the test files. */
+export const TEST_TIMEOUT = Number(process.env.HAPPY_TEST_TIMEOUT_MS || 30_000);
+/** Timeout for before/after hooks that start/stop servers. */
+export const HOOK_TIMEOUT = 60_000;
+
+const VERBOSE = !!process.env.HAPPY_TEST_VERBOSE;
+
+// ---------------------------------------------------------------------------------------------
+// Child process bookkeeping: never leave a server running, never hang.
+// ---------------------------------------------------------------------------------------------
+
+const liveProcs = new Set();
+const ownedDirs = new Set();
+
+function killAllSync() {
+    for (const p of liveProcs) {
+        try { p.kill('SIGKILL'); } catch { /* ignore */ }
+    }
+    liveProcs.clear();
+    if (!process.env.HAPPY_KEEP_DATA) {
+        for (const d of ownedDirs) {
+            try { fs.rmSync(d, { recursive: true, force: true }); } catch { /* ignore */ }
+        }
+        ownedDirs.clear();
+    }
+}
+process.on('exit', killAllSync);
+for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP']) {
+    process.once(sig, () => { killAllSync(); process.exit(128 + (os.constants.signals[sig] || 1)); });
+}
+
+// Variables the server reads (http-api.md Appendix B + harness contract). They are removed from the
+// inherited environment so the runner's own environment cannot change what the tests see.
+const SERVER_ENV_VARS = [
+    'PORT', 'HOST', 'DATA_DIR', 'HANDY_MASTER_SECRET', 'HAPPY_LOG_FORMAT', 'DB_PROVIDER', 'DATABASE_URL',
+    'PGLITE_DIR', 'REDIS_URL', 'PUBLIC_URL', 'S3_HOST', 'S3_PORT', 'S3_USE_SSL', 'S3_ACCESS_KEY',
+    'S3_SECRET_KEY', 'S3_REGION', 'S3_BUCKET', 'S3_PUBLIC_URL', 'GITHUB_CLIENT_ID', 'GITHUB_CLIENT_SECRET',
+    'GITHUB_REDIRECT_URL', 'GITHUB_APP_ID', 'GITHUB_PRIVATE_KEY', 'GITHUB_REDIRECT_URI',
+    'GITHUB_WEBHOOK_SECRET', 'ELEVENLABS_API_KEY', 'REVENUECAT_API_KEY', 'METRICS_ENABLED', 'METRICS_PORT',
+    'DANGEROUSLY_LOG_TO_SERVER_FOR_AI_AUTO_DEBUGGING', 'HAPPY_STATIC_DIR', 'HAPPY_INJECT_HTML_CONFIG',
+];
+
+export function makeTempDir(prefix = 'happy-it-') {
+    return fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+}
+
+export function removeDir(dir) {
+    if (!dir || process.env.HAPPY_KEEP_DATA) return;
+    try { fs.rmSync(dir, { recursive: true, force: true }); } catch { /* ignore */ }
+}
+
+const LISTEN_RES = [
+    /"msg":"listening".*?"port":(\d+)/,
+    /\blistening\b.*?\bport=(\d+)/,
+];
+
+/**
+ * Start the server binary.
+ * @param {object} [opts]
+ * @param {Record<string,string|undefined|null>} [opts.env] extra env; undefined/null deletes a variable
+ * @param {string} [opts.dataDir] DATA_DIR to use (caller owns it); default: fresh temp dir owned by the harness
+ * @param {number} [opts.timeoutMs] readiness timeout (default 10 s)
+ */
+export async function startServer({ env = {}, dataDir, timeoutMs = 10_000 } = {}) {
+    if (!fs.existsSync(SERVER_BIN)) {
+        throw new Error(`server binary not found at ${SERVER_BIN} (set HAPPY_SERVER_BIN)`);
+    }
+    let ownsDataDir = false;
+    if (!dataDir) {
+        dataDir = makeTempDir();
+        ownsDataDir = true;
+        ownedDirs.add(dataDir);
+    }
+
+    const childEnv = { ...process.env };
+    for (const k of SERVER_ENV_VARS) delete childEnv[k];
+    Object.assign(childEnv, {
+        PORT: '0',
+        HOST: '127.0.0.1',
+        DATA_DIR: dataDir,
+        HAPPY_LOG_FORMAT: 'json',
+        // Parallel test files each start a server: keep any metrics listener off a fixed port.
+        METRICS_ENABLED: 'false',
+    });
+    for (const [k, v] of Object.entries(env)) {
+        if (v === undefined || v === null) delete childEnv[k];
+        else childEnv[k] = String(v);
+    }
+
+    const proc = spawn(SERVER_BIN, [], {
+        cwd: dataDir,
+        env: childEnv,
+        stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    liveProcs.add(proc);
+
+    const stdoutLines = [];
+    const stderrLines = [];
+    let exitInfo = null;
+    const exited = new Promise((resolve) => {
+        proc.once('exit', (code, signal) => {
+            exitInfo = { code, signal };
+            liveProcs.delete(proc);
+            resolve(exitInfo);
+        });
+        proc.once('error', (err) => {
+            exitInfo = exitInfo || { code: null, signal: null, error: err };
+            liveProcs.delete(proc);
+            resolve(exitInfo);
+        });
+    });
+
+    // Do not let the child (or its pipes) keep the test process alive: the 'exit' handler kills it.
+    proc.unref();
+
+    let onLine = () => {};
+    const splitLines = (stream, sink, tag) => {
+        let buf = '';
+        stream.setEncoding('utf8');
+        stream.on('data', (chunk) => {
+            buf += chunk;
+            let i;
+            while ((i = buf.indexOf('\n')) >= 0) {
+                const line = buf.slice(0, i).replace(/\r$/, '');
+                buf = buf.slice(i + 1);
+                sink.push(line);
+                if (VERBOSE) process.stderr.write(`[server ${tag}] ${line}\n`);
+                onLine(line, tag);
+            }
+        });
+        stream.on('end', () => { if (buf) { sink.push(buf); onLine(buf, tag); buf = ''; } });
+        stream.unref?.();
+    };
+    splitLines(proc.stdout, stdoutLines, 'out');
+    splitLines(proc.stderr, stderrLines, 'err');
+
+    const tail = () => [
+        '--- stdout (tail) ---', ...stdoutLines.slice(-20),
+        '--- stderr (tail) ---', ...stderrLines.slice(-20),
+    ].join('\n');
+
+    let port;
+    try {
+        port = await new Promise((resolve, reject) => {
+            const timer = setTimeout(() => {
+                reject(new Error(`server did not print a "listening" line within ${timeoutMs} ms\n${tail()}`));
+            }, timeoutMs);
+            const check = (line) => {
+                for (const re of LISTEN_RES) {
+                    const m = re.exec(line);
+                    if (m) { clearTimeout(timer); resolve(Number(m[1])); return true; }
+                }
+                return false;
+            };
+            for (const l of stdoutLines) if (check(l)) return;
+            onLine = (line, tag) => { if (tag === 'out') check(line); };
+            exited.then((info) => {
+                clearTimeout(timer);
+                reject(new Error(`server exited before listening (code=${info.code} signal=${info.signal}` +
+                    `${info.error ? ' error=' + info.error.message : ''})\n${tail()}`));
+            });
+        });
+    } catch (err) {
+        await killProc(proc, exited, 0);
+        if (ownsDataDir) { removeDir(dataDir); ownedDirs.delete(dataDir); }
+        throw err;
+    }
+    onLine = () => {};
+
+    const url = `http://127.0.0.1:${port}`;
+    const server = {
+        url, port, proc, dataDir, stdoutLines, stderrLines, exited,
+        get exitInfo() { return exitInfo; },
+        /** Last stop() measurement: {code, signal, elapsedMs, forced}. */
+        stopInfo: null,
+        /**
+         * SIGTERM, wait up to graceMs, then SIGKILL. Resolves with the exit code (null when killed by a signal).
+         * Never rejects and never hangs.
+         */
+        async stop({ graceMs = 5_000, keepDataDir = false } = {}) {
+            const t0 = Date.now();
+            let forced = false;
+            if (!exitInfo) forced = await killProc(proc, exited, graceMs);
+            const info = await exited;
+            server.stopInfo = { code: info.code, signal: info.signal, elapsedMs: Date.now() - t0, forced };
+            if (ownsDataDir && !keepDataDir) { removeDir(dataDir); ownedDirs.delete(dataDir); }
+            return info.code;
+        },
+        logs: tail,
+    };
+    return server;
+}
+
+/** Returns true when SIGKILL had to be used. */
+async function killProc(proc, exited, graceMs) {
+    let done = false;
+    exited.then(() => { done = true; });
+    if (proc.exitCode !== null || proc.signalCode !== null) return false;
+    if (graceMs > 0) {
+        try { proc.kill('SIGTERM'); } catch { /* ignore */ }
+        let timer;
+        await Promise.race([exited, new Promise((r) => { timer = setTimeout(r, graceMs); })]);
+        clearTimeout(timer);
+        if (done) return false;
+    }
+    try { proc.kill('SIGKILL'); } catch { /* ignore */ }
+    let timer;
+    await Promise.race([exited, new Promise((r) => { timer = setTimeout(r, 5_000); })]);
+    clearTimeout(timer);
+    return true;
+}
+
+// ---------------------------------------------------------------------------------------------
+// HTTP helpers
+// ---------------------------------------------------------------------------------------------
+
+function parseJson(text) {
+    if (text === '' || text === undefined) return undefined;
+    try { return JSON.parse(text); } catch { return undefined; }
+}
+
+/**
+ * One HTTP request on a fresh connection (node:http, `Connection: keep-alive` requested so that a
+ * `connection: close` in the response is the server's own decision).
+ *
+ * opts.body        JS value -> JSON.stringify, Content-Type application/json (unless contentType given)
+ * opts.rawBody     string | Buffer | Uint8Array sent verbatim; Content-Type only if opts.contentType is set
+ * opts.contentType string sets Content-Type; null forces no Content-Type
+ * opts.headers     extra headers (an explicit header wins over the defaults above)
+ */
+export function req(url, method, pathname, opts = {}) {
+    const { headers = {}, body, rawBody, contentType, timeoutMs = 10_000 } = opts;
+    const u = new URL(url);
+    const h = { connection: 'keep-alive' };
+    let payload;
+    if (rawBody !== undefined) {
+        payload = Buffer.isBuffer(rawBody) ? rawBody : Buffer.from(rawBody);
+        if (contentType) h['content-type'] = contentType;
+    } else if (body !== undefined) {
+        payload = Buffer.from(JSON.stringify(body));
+        if (contentType !== null) h['content-type'] = contentType || 'application/json';
+    } else if (contentType) {
+        h['content-type'] = contentType;
+    }
+    if (payload !== undefined) h['content-length'] = String(payload.length);
+    for (const [k, v] of Object.entries(headers)) {
+        if (v === undefined || v === null) delete h[k.toLowerCase()];
+        else h[k.toLowerCase()] = v;
+    }
+    return new Promise((resolve, reject) => {
+        const r = http.request({
+            host: u.hostname, port: u.port, method, path: pathname, headers: h, agent: false,
+        }, (res) => {
+            const chunks = [];
+            res.on('data', (c) => chunks.push(c));
+            res.on('end', () => {
+                clearTimeout(timer);
+                const buf = Buffer.concat(chunks);
+                const text = buf.toString('utf8');
+                resolve({
+                    status: res.statusCode,
+                    headers: res.headers,
+                    rawHeaders: res.rawHeaders,
+                    text,
+                    bytes: buf,
+                    json: parseJson(text),
+                });
+            });
+            res.on('error', (e) => { clearTimeout(timer); reject(e); });
+        });
+        const timer = setTimeout(() => {
+            r.destroy(new Error(`request timeout after ${timeoutMs} ms: ${method} ${pathname}`));
+        }, timeoutMs);
+        r.on('error', (e) => { clearTimeout(timer); reject(e); });
+        if (payload !== undefined) r.write(payload);
+        r.end();
+    });
+}
+
+/**
+ * Send raw bytes over a fresh TCP connection and parse one HTTP/1.1 response.
+ * Resolves as soon as one complete response has been read (the request may still be "open", e.g. a
+ * declared Content-Length larger than what was sent). Also reports whether the server closed the socket.
+ */
+export function rawHttp(url, data, { timeoutMs = 10_000, head = false, waitClose = 0 } = {}) {
+    const u = new URL(url);
+    return new Promise((resolve, reject) => {
+        const sock = net.connect({ host: u.hostname, port: Number(u.port) });
+        let buf = Buffer.alloc(0);
+        let result = null;
+        let closed = false;
+        let settled = false;
+        const finish = (err) => {
+            if (settled) return;
+            settled = true;
+            clearTimeout(timer);
+            sock.destroy();
+            if (err) reject(err);
+            else resolve({ ...result, closed });
+        };
+        const timer = setTimeout(() => {
+            if (result) finish();
+            else finish(new Error(`raw request timeout after ${timeoutMs} ms; received so far: ${JSON.stringify(buf.toString('latin1').slice(0, 500))}`));
+        }, timeoutMs);
+        const tryParse = (eof) => {
+            if (result) return true;
+            const idx = buf.indexOf('\r\n\r\n');
+            if (idx < 0) return false;
+            const head0 = buf.subarray(0, idx).toString('latin1').split('\r\n');
+            const m = /^HTTP\/1\.[01] (\d{3})/.exec(head0[0]);
+            if (!m) { finish(new Error(`bad status line: ${head0[0]}`)); return true; }
+            const status = Number(m[1]);
+            const headers = {};
+            const rawHeaders = [];
+            for (const line of head0.slice(1)) {
+                const c = line.indexOf(':');
+                const k = line.slice(0, c).trim().toLowerCase();
+                const v = line.slice(c + 1).trim();
+                rawHeaders.push(line.slice(0, c).trim(), v);
+                headers[k] = headers[k] === undefined ? v : `${headers[k]}, ${v}`;
+            }
+            let rest = buf.subarray(idx + 4);
+            let body;
+            const noBody = head || status === 204 || status === 304 || (status >= 100 && status < 200);
+            if (noBody) body = Buffer.alloc(0);
+            else if (headers['transfer-encoding'] && /chunked/i.test(headers['transfer-encoding'])) {
+                const parts = [];
+                let off = 0;
+                for (;;) {
+                    const e = rest.indexOf('\r\n', off);
+                    if (e < 0) return false;
+                    const size = parseInt(rest.subarray(off, e).toString('latin1'), 16);
+                    if (Number.isNaN(size)) { finish(new Error('bad chunk size')); return true; }
+                    if (size === 0) {
+                        // "0\r\n" [trailers] "\r\n"
+                        if (rest.indexOf('\r\n\r\n', off) < 0) return false;
+                        break;
+                    }
+                    if (rest.length < e + 2 + size + 2) return false;
+                    parts.push(rest.subarray(e + 2, e + 2 + size));
+                    off = e + 2 + size + 2;
+                }
+                body = Buffer.concat(parts);
+            } else if (headers['content-length'] !== undefined) {
+                const n = Number(headers['content-length']);
+                if (rest.length < n) return false;
+                body = rest.subarray(0, n);
+            } else {
+                if (!eof) return false;
+                body = rest;
+            }
+            const text = body.toString('utf8');
+            result = { status, headers, rawHeaders, text, bytes: body, json: parseJson(text) };
+            return true;
+        };
+        sock.on('data', (d) => {
+            buf = Buffer.concat([buf, d]);
+            if (tryParse(false)) {
+                if (!waitClose) finish();
+                else setTimeout(() => finish(), waitClose).unref();
+            }
+        });
+        sock.on('end', () => { closed = true; tryParse(true); if (result) finish(); });
+        sock.on('close', () => {
+            closed = true;
+            tryParse(true);
+            if (result) finish();
+            else finish(new Error(`connection closed without a complete response; received: ${JSON.stringify(buf.toString('latin1').slice(0, 500))}`));
+        });
+        sock.on('error', (e) => {
+            // EPIPE/ECONNRESET after a complete response is fine (the server may close early, e.g. on 413).
+            if (tryParse(true)) finish(); else finish(e);
+        });
+        sock.on('connect', () => {
+            sock.write(data, (err) => { if (err && !result) { /* reported via 'error' */ } });
+        });
+    });
+}
+
+// ---------------------------------------------------------------------------------------------
+// Encodings, Ed25519, JWT
+// ---------------------------------------------------------------------------------------------
+
+export const b64 = (buf) => Buffer.from(buf).toString('base64');
+export const b64url = (buf) => Buffer.from(buf).toString('base64url');
+export const fromB64url = (s) => Buffer.from(s, 'base64url');
+export const randomBytes = (n) => crypto.randomBytes(n);
+
+const PKCS8_ED25519_PREFIX = Buffer.from('302e020100300506032b657004220420', 'hex');
+
+export function rawPublicKey(keyObject) {
+    return Buffer.from(keyObject.export({ format: 'jwk' }).x, 'base64url');
+}
+
+export function newEd25519() {
+    const { privateKey, publicKey } = crypto.generateKeyPairSync('ed25519');
+    return { privateKey, publicKey, publicRaw: rawPublicKey(publicKey) };
+}
+
+export function ed25519FromSeed(seed) {
+    assert.equal(seed.length, 32);
+    const privateKey = crypto.createPrivateKey({
+        key: Buffer.concat([PKCS8_ED25519_PREFIX, seed]), format: 'der', type: 'pkcs8',
+    });
+    const publicKey = crypto.createPublicKey(privateKey);
+    return { privateKey, publicKey, publicRaw: rawPublicKey(publicKey) };
+}
+
+export function ed25519PublicFromRaw(raw) {
+    return crypto.createPublicKey({ key: { kty: 'OKP', crv: 'Ed25519', x: b64url(raw) }, format: 'jwk' });
+}
+
+export const edSign = (privateKey, data) => crypto.sign(null, Buffer.from(data), privateKey);
+
+/** tokens.md key derivation (slow by design: 210 000 PBKDF2 iterations). */
+export function deriveTokenKeyPair(secret, service = 'handy') {
+    const seed64 = crypto.pbkdf2Sync(Buffer.from(secret, 'utf8'), Buffer.from(`${service} Persistent Token`, 'utf8'),
+        210_000, 64, 'sha512');
+    return { seed: seed64.subarray(0, 32), ...ed25519FromSeed(seed64.subarray(0, 32)) };
+}
+
+export const TEST_SECRET = 'test-master-secret';
+export const TEST_SEED_HEX = '8a4d3e06c079028cd5c0451b9d981e387b6313f8ab66af45a3179f6f7d141cc7';
+export const TEST_PUBLIC_KEY_HEX = 'c4cd5f21e5de528864eb985b57566bf50b92435ae8c09cd29f4ece7010529033';
+export const TEST_VECTOR_CLAIMS_TEXT =
+    '{"sub":"cmvector","iat":1700000000,"nbf":1700000000,"iss":"handy","jti":"00000000-0000-4000-8000-000000000000"}';
+export const TEST_VECTOR_TOKEN =
+    'eyJhbGciOiJFZERTQSJ9.eyJzdWIiOiJjbXZlY3RvciIsImlhdCI6MTcwMDAwMDAwMCwibmJmIjoxNzAwMDAwMDAwLCJpc3MiOiJoYW5keSIsImp0aSI6IjAwMDAwMDAwLTAwMDAtNDAwMC04MDAwLTAwMDAwMDAwMDAwMCJ9.i64k__E-8XR5NaCU1iAQzLRYjA0Iel_fSS2K_RwUotWCoA5kW58Vk7K4lIB5R_xfRuWllOy_SZt8NrkQKn2KDg';
+
+/** Key pair for HANDY_MASTER_SECRET=test-master-secret (from the published seed, no PBKDF2 needed). */
+export function testTokenKeyPair() {
+    return ed25519FromSeed(Buffer.from(TEST_SEED_HEX, 'hex'));
+}
+
+/** Split a compact JWS. Throws if it is not 3 parts. */
+export function decodeJwt(token) {
+    const parts = token.split('.');
+    assert.equal(parts.length, 3, `token must have 3 parts: ${token}`);
+    const headerText = fromB64url(parts[0]).toString('utf8');
+    const payloadText = fromB64url(parts[1]).toString('utf8');
+    return {
+        parts,
+        headerText,
+        payloadText,
+        header: JSON.parse(headerText),
+        payload: JSON.parse(payloadText),
+        signature: fromB64url(parts[2]),
+        signingInput: Buffer.from(`${parts[0]}.${parts[1]}`, 'ascii'),
+    };
+}
+
+export function verifyJwtSignature(token, publicRaw) {
+    const { signature, signingInput } = decodeJwt(token);
+    return crypto.verify(null, signingInput, ed25519PublicFromRaw(publicRaw), signature);
+}
+
+/**
+ * Build a compact JWS. header/payload: object (serialised with JSON.stringify, key order kept) or string.
+ * privateKey: Ed25519 KeyObject; signature: override bytes (e.g. empty for alg none).
+ */
+export function mintJwt({ header = { alg: 'EdDSA' }, payload, privateKey, signature }) {
+    const h = b64url(typeof header === 'string' ? header : JSON.stringify(header));
+    const p = b64url(typeof payload === 'string' ? payload : JSON.stringify(payload));
+    const sig = signature !== undefined ? Buffer.from(signature) : edSign(privateKey, `${h}.${p}`);
+    return `${h}.${p}.${b64url(sig)}`;
+}
+
+export const nowSec = () => Math.floor(Date.now() / 1000);
+
+// ---------------------------------------------------------------------------------------------
+// API helpers
+// ---------------------------------------------------------------------------------------------
+
+/** Signature login (POST /v1/auth). Throws with the response if it is not a 200. */
+export async function authAccount(url, { keyPair, challenge } = {}) {
+    const kp = keyPair || newEd25519();
+    const ch = challenge !== undefined ? Buffer.from(challenge) : randomBytes(32);
+    const signature = edSign(kp.privateKey, ch);
+    const body = { publicKey: b64(kp.publicRaw), challenge: b64(ch), signature: b64(signature) };
+    const r = await req(url, 'POST', '/v1/auth', { body });
+    if (r.status !== 200 || !r.json || typeof r.json.token !== 'string') {
+        throw new Error(`POST /v1/auth failed: ${r.status} ${r.text}`);
+    }
+    const { payload } = decodeJwt(r.json.token);
+    return {
+        token: r.json.token,
+        publicKey: b64(kp.publicRaw),
+        secretKey: kp.privateKey,
+        publicKeyRaw: kp.publicRaw,
+        keyPair: kp,
+        sub: payload.sub,
+        response: r,
+    };
+}
+
+export const bearer = (token) => ({ authorization: `Bearer ${token}` });
+
+/** Random 32-byte "box" public key as base64 (terminal/account pairing requests only check the length). */
+export const randomBoxKey = () => b64(randomBytes(32));
+
+/** Random 32-byte key whose standard base64 contains the given character (e.g. '+', '/'). */
+export function keyContaining(ch, n = 32) {
+    for (;;) {
+        const k = randomBytes(n);
+        if (b64(k).includes(ch)) return k;
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Expected bodies and assertions
+// ---------------------------------------------------------------------------------------------
+
+export const JSON_CT = 'application/json; charset=utf-8';
+
+export const bodies = {
+    notFound: (pathWithQuery, method) => ({ error: 'Not found', path: pathWithQuery, method }),
+    validation: (message) => ({ error: 'Error', message, statusCode: 400 }),
+    syntax: (message) => ({ error: 'SyntaxError', message, statusCode: 400 }),
+    unsupported: (ct) => ({ error: 'FastifyError', message: `Unsupported Media Type: ${ct}`, statusCode: 415 }),
+    tooLarge: { error: 'FastifyError', message: 'Request body is too large', statusCode: 413 },
+    internal: { error: 'Internal Server Error', message: 'An unexpected error occurred', statusCode: 500 },
+    missingAuth: { error: 'Missing authorization header' },
+    invalidToken: { error: 'Invalid token' },
+    invalidSignature: { error: 'Invalid signature' },
+    invalidPublicKey: { error: 'Invalid public key' },
+    requestNotFound: { error: 'Request not found' },
+};
+
+/** Recursively assert that object keys appear in the same order as in `expected`. */
+export function assertKeyOrder(actual, expected, where = '$') {
+    if (expected && typeof expected === 'object' && !Array.isArray(expected)) {
+        assert.deepEqual(Object.keys(actual), Object.keys(expected), `key order at ${where}`);
+        for (const k of Object.keys(expected)) assertKeyOrder(actual[k], expected[k], `${where}.${k}`);
+    } else if (Array.isArray(expected)) {
+        expected.forEach((e, i) => assertKeyOrder(actual[i], e, `${where}[${i}]`));
+    }
+}
+
+function describeRes(r) {
+    return `status=${r.status} content-type=${r.headers['content-type']} body=${r.text.slice(0, 600)}`;
+}
+
+/**
+ * Exact JSON response: status, content-type, deep-equal body, key order, and the raw text equal to the
+ * compact serialisation (what fastify sends).
+ */
+export function assertJson(r, status, expected, msg = '') {
+    const ctx = `${msg ? msg + ': ' : ''}${describeRes(r)}`;
+    assert.equal(r.status, status, `status; ${ctx}`);
+    assert.equal(r.headers['content-type'], JSON_CT, `content-type; ${ctx}`);
+    assert.notEqual(r.json, undefined, `body is not JSON; ${ctx}`);
+    assert.deepStrictEqual(r.json, expected, `body; ${ctx}`);
+    assertKeyOrder(r.json, expected);
+    assert.equal(r.text, JSON.stringify(expected), `raw body text; ${ctx}`);
+}
+
+/** Status + JSON body, allowing extra checks by the caller. Returns parsed json. */
+export function expectStatus(r, status, msg = '') {
+    assert.equal(r.status, status, `${msg ? msg + ': ' : ''}${describeRes(r)}`);
+    return r.json;
+}
+
+export const CUID_RE = /^c[a-z0-9]{24}$/;
+export const UUID_V4_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
+export const ISO_RE = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
