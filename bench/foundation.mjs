@@ -1,0 +1,179 @@
+#!/usr/bin/env node
+// Foundation benchmarks (issue "Foundation"): start-up time to the first HTTP answer with an existing database,
+// idle RSS 5 s after start, SIGTERM-to-exit time when idle, and POST /v1/auth + authenticated-request throughput
+// (wrk, on the same 2-core machine). Reports numbers; asserts nothing.
+//
+//   node bench/foundation.mjs [--bin build/release/happy-server] [--runs 20] [--duration 10] [--connections 50]
+import { spawn, spawnSync } from 'node:child_process';
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import http from 'node:http';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+
+const args = Object.fromEntries(process.argv.slice(2).reduce((acc, a, i, all) => {
+    if (a.startsWith('--')) acc.push([a.slice(2), all[i + 1]]);
+    return acc;
+}, []));
+const root = path.resolve(import.meta.dirname, '..');
+const bin = path.resolve(root, args.bin ?? 'build/release/happy-server');
+const runs = Number(args.runs ?? 20);
+const duration = Number(args.duration ?? 10);
+const connections = Number(args.connections ?? 50);
+
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+const median = (xs) => { const s = [...xs].sort((a, b) => a - b); return s[Math.floor(s.length / 2)]; };
+const pct = (xs, p) => { const s = [...xs].sort((a, b) => a - b); return s[Math.min(s.length - 1, Math.floor(s.length * p))]; };
+
+function freePort() {
+    return new Promise((resolve) => {
+        const srv = net.createServer();
+        srv.listen(0, '127.0.0.1', () => { const { port } = srv.address(); srv.close(() => resolve(port)); });
+    });
+}
+
+function get(port, p) {
+    return new Promise((resolve) => {
+        const req = http.get({ host: '127.0.0.1', port, path: p, agent: false }, (res) => {
+            res.resume();
+            res.on('end', () => resolve(res.statusCode));
+        });
+        req.on('error', () => resolve(0));
+    });
+}
+
+function post(port, p, body, headers = {}) {
+    return new Promise((resolve, reject) => {
+        const data = JSON.stringify(body);
+        const req = http.request({ host: '127.0.0.1', port, path: p, method: 'POST', agent: false,
+            headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(data), ...headers } }, (res) => {
+            let text = '';
+            res.on('data', (c) => { text += c; });
+            res.on('end', () => resolve({ status: res.statusCode, json: JSON.parse(text) }));
+        });
+        req.on('error', reject);
+        req.end(data);
+    });
+}
+
+function start(dataDir, port, stdio = 'ignore') {
+    return spawn(bin, [], {
+        env: { ...process.env, PORT: String(port), HOST: '127.0.0.1', DATA_DIR: dataDir, HANDY_MASTER_SECRET: '' },
+        stdio: ['ignore', stdio, 'inherit'],
+    });
+}
+
+async function waitReady(port, t0, limitMs = 10000) {
+    for (;;) {
+        if (await get(port, '/') === 200) return Number(process.hrtime.bigint() - t0) / 1e6;
+        if (Number(process.hrtime.bigint() - t0) / 1e6 > limitMs) throw new Error('server did not become ready');
+    }
+}
+
+function stop(proc) {
+    return new Promise((resolve) => {
+        const t0 = process.hrtime.bigint();
+        proc.once('exit', (code, signal) => resolve({ ms: Number(process.hrtime.bigint() - t0) / 1e6, code, signal }));
+        proc.kill('SIGTERM');
+    });
+}
+
+function rssKb(pid) {
+    const status = fs.readFileSync(`/proc/${pid}/status`, 'utf8');
+    const get = (k) => Number((status.match(new RegExp(`${k}:\\s+(\\d+)`)) ?? [0, 0])[1]);
+    return { rss: get('VmRSS'), hwm: get('VmHWM') };
+}
+
+function signedLogin() {
+    const { publicKey, privateKey } = crypto.generateKeyPairSync('ed25519');
+    const raw = publicKey.export({ format: 'der', type: 'spki' }).subarray(-32);
+    const challenge = crypto.randomBytes(32);
+    const signature = crypto.sign(null, challenge, privateKey);
+    return { publicKey: raw.toString('base64'), challenge: challenge.toString('base64'), signature: signature.toString('base64') };
+}
+
+function wrk(port, luaBody, label) {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'happy-wrk-'));
+    const script = path.join(dir, 's.lua');
+    fs.writeFileSync(script, luaBody);
+    const r = spawnSync('wrk', ['-t2', `-c${connections}`, `-d${duration}s`, '--latency', '-s', script,
+        `http://127.0.0.1:${port}`], { encoding: 'utf8' });
+    fs.rmSync(dir, { recursive: true, force: true });
+    if (r.error) return { label, error: `wrk not available (${r.error.code}); apt-get install wrk` };
+    const out = r.stdout;
+    const num = (re) => { const m = out.match(re); return m ? m[1] : null; };
+    const toMs = (s) => (s == null ? null : s.endsWith('us') ? parseFloat(s) / 1000 : s.endsWith('ms') ? parseFloat(s) : parseFloat(s) * 1000);
+    return {
+        label,
+        rps: Number(num(/Requests\/sec:\s+([\d.]+)/)),
+        p50_ms: toMs(num(/\s50%\s+([\d.]+\w+)/)),
+        p99_ms: toMs(num(/\s99%\s+([\d.]+\w+)/)),
+        non_2xx: Number(num(/Non-2xx or 3xx responses:\s+(\d+)/) ?? 0),
+    };
+}
+
+const luaPost = (p, body, headers = {}) => `wrk.method = "POST"
+wrk.path = "${p}"
+wrk.body = '${JSON.stringify(body)}'
+wrk.headers["Content-Type"] = "application/json"
+${Object.entries(headers).map(([k, v]) => `wrk.headers["${k}"] = "${v}"`).join('\n')}
+`;
+
+const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'happy-bench-'));
+const port = await freePort();
+const results = { date: new Date().toISOString(), machine: `${os.cpus().length} cores, ${os.cpus()[0]?.model ?? ''}`, bin };
+
+// Prepare: an existing database (migrations applied, secret generated) and an account with a token.
+{
+    const p = start(dataDir, port);
+    await waitReady(port, process.hrtime.bigint());
+    const login = signedLogin();
+    const r = await post(port, '/v1/auth', login);
+    results.token_sample_ok = r.status === 200;
+    results._login = login;
+    results._token = r.json.token;
+    await stop(p);
+}
+
+// Start-up to first 200 and SIGTERM-to-exit, existing database.
+const ready = [], exits = [];
+for (let i = 0; i < runs; i++) {
+    const t0 = process.hrtime.bigint();
+    const p = start(dataDir, port);
+    ready.push(await waitReady(port, t0));
+    await sleep(100);
+    const s = await stop(p);
+    exits.push(s.ms);
+    if (s.code !== 0) results.nonzero_exit = (results.nonzero_exit ?? 0) + 1;
+}
+results.ready_ms = { median: median(ready), p90: pct(ready, 0.9), max: Math.max(...ready) };
+results.sigterm_exit_ms = { median: median(exits), max: Math.max(...exits) };
+
+// Idle RSS 5 s after start, then throughput, then RSS after load.
+{
+    const p = start(dataDir, port);
+    await waitReady(port, process.hrtime.bigint());
+    await sleep(5000);
+    results.idle_rss_kb = rssKb(p.pid).rss;
+    results.auth_login = wrk(port, luaPost('/v1/auth', results._login), 'POST /v1/auth');
+    // An authenticated request: Bearer check + a database read (unknown pairing key → 404 "Request not found").
+    const unknownKey = crypto.randomBytes(32).toString('base64');
+    results.authenticated = wrk(port, luaPost('/v1/auth/response', { publicKey: unknownKey, response: 'x' },
+        { Authorization: `Bearer ${results._token}` }), 'POST /v1/auth/response (Bearer, 404 after auth)');
+    results.health = wrk(port, 'wrk.method = "GET"\nwrk.path = "/health"\n', 'GET /health (SELECT 1)');
+    results.banner = wrk(port, 'wrk.method = "GET"\nwrk.path = "/"\n', 'GET / (banner)');
+    const after = rssKb(p.pid);
+    results.rss_after_load_kb = after.rss;
+    results.peak_rss_kb = after.hwm;
+    const s = await stop(p);
+    results.sigterm_after_load_ms = s.ms;
+}
+delete results._login;
+delete results._token;
+fs.rmSync(dataDir, { recursive: true, force: true });
+
+console.log(JSON.stringify(results, null, 2));
+const outDir = path.join(root, 'bench', 'results');
+fs.mkdirSync(outDir, { recursive: true });
+fs.writeFileSync(path.join(outDir, 'foundation.json'), JSON.stringify(results, null, 2) + '\n');
