@@ -102,14 +102,19 @@ boost::asio::awaitable<response> pipeline::handle(incoming& in) const {
     // 2. Route lookup.
     auto qpos = in.target.find('?');
     std::string path = in.target.substr(0, qpos);
+    // find-my-way decodes the whole path first; a malformed escape is fastify's FST_ERR_BAD_URL, before routing.
+    if (!percent_decode(path)) {
+        co_return response::json(json::object{{"error", "Bad Request"},
+                                              {"code", "FST_ERR_BAD_URL"},
+                                              {"message", "'" + path + "' is not a valid url component"},
+                                              {"statusCode", 400}},
+                                 400);
+    }
     auto match = router_.find(method, path);
     if (!match.r) {
         co_return not_found(in.method, in.target);
     }
     const route& rt = *match.r;
-    if (match.bad_url) {
-        co_return fastify_error(400, "Bad Request", "'" + path + "' is not a valid url component");
-    }
 
     request req;
     req.method = method;
@@ -186,7 +191,10 @@ boost::asio::awaitable<response> pipeline::handle(incoming& in) const {
         req.params = std::move(raw_params);
     }
     if (rt.body) {
-        auto out = validate::parse(*rt.body, body ? &*body : nullptr, issues);
+        // fastify's validateParam hands the validator null for an undefined part (e.g. a DELETE whose empty JSON
+        // body parsed to undefined), so a body schema reports "received null", never "received undefined".
+        const json::value null_body;
+        auto out = validate::parse(*rt.body, body ? &*body : &null_body, issues);
         if (!out) {
             co_return fail("body");
         }

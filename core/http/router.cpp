@@ -19,15 +19,38 @@ int hex_val(char c) {
     return -1;
 }
 
+/// Well-formed UTF-8 as decodeURIComponent requires it: no overlong forms, no surrogates, nothing above U+10FFFF.
 bool valid_utf8(std::string_view s) {
     std::size_t i = 0;
     while (i < s.size()) {
         auto c = static_cast<unsigned char>(s[i]);
-        std::size_t n = c < 0x80 ? 1 : (c >> 5) == 0x6 ? 2 : (c >> 4) == 0xE ? 3 : (c >> 3) == 0x1E ? 4 : 0;
-        if (!n || i + n > s.size()) {
+        if (c < 0x80) {
+            ++i;
+            continue;
+        }
+        std::size_t n;
+        unsigned char lo = 0x80, hi = 0xBF;  // allowed range of the second byte
+        if (c >= 0xC2 && c <= 0xDF) {
+            n = 2;
+        } else if (c >= 0xE0 && c <= 0xEF) {
+            n = 3;
+            lo = c == 0xE0 ? 0xA0 : 0x80;
+            hi = c == 0xED ? 0x9F : 0xBF;
+        } else if (c >= 0xF0 && c <= 0xF4) {
+            n = 4;
+            lo = c == 0xF0 ? 0x90 : 0x80;
+            hi = c == 0xF4 ? 0x8F : 0xBF;
+        } else {
             return false;
         }
-        for (std::size_t k = 1; k < n; ++k) {
+        if (i + n > s.size()) {
+            return false;
+        }
+        auto c1 = static_cast<unsigned char>(s[i + 1]);
+        if (c1 < lo || c1 > hi) {
+            return false;
+        }
+        for (std::size_t k = 2; k < n; ++k) {
             if ((static_cast<unsigned char>(s[i + k]) & 0xC0) != 0x80) {
                 return false;
             }
@@ -35,6 +58,18 @@ bool valid_utf8(std::string_view s) {
         i += n;
     }
     return true;
+}
+
+/// JavaScript String.length of UTF-8 text: code points above U+FFFF count twice (surrogate pairs).
+std::size_t utf16_length(std::string_view s) {
+    std::size_t n = 0;
+    for (char ch : s) {
+        auto c = static_cast<unsigned char>(ch);
+        if ((c & 0xC0) != 0x80) {
+            n += c >= 0xF0 ? 2 : 1;
+        }
+    }
+    return n;
 }
 
 std::vector<std::string_view> split_path(std::string_view p) {
@@ -53,22 +88,17 @@ std::vector<std::string_view> split_path(std::string_view p) {
     return out;
 }
 
-/// Lenient decoding of querystring.unescape: malformed escapes stay as they are.
-std::string qs_unescape(std::string_view s) {
-    std::string out;
-    out.reserve(s.size());
-    for (std::size_t i = 0; i < s.size(); ++i) {
-        char c = s[i];
+/// One key or value the way fast-querystring (find-my-way's parser, used by fastify) decodes it: '+' becomes a
+/// space, then decodeURIComponent; when that fails (malformed escape, invalid UTF-8) the text is kept undecoded.
+std::string qs_decode(std::string_view s) {
+    std::string plus(s);
+    for (auto& c : plus) {
         if (c == '+') {
-            out.push_back(' ');
-        } else if (c == '%' && i + 2 < s.size() && hex_val(s[i + 1]) >= 0 && hex_val(s[i + 2]) >= 0) {
-            out.push_back(static_cast<char>(hex_val(s[i + 1]) * 16 + hex_val(s[i + 2])));
-            i += 2;
-        } else {
-            out.push_back(c);
+            c = ' ';
         }
     }
-    return out;
+    auto dec = percent_decode(plus);
+    return dec ? std::move(*dec) : plus;
 }
 
 }  // namespace
@@ -108,8 +138,8 @@ boost::json::object parse_query(std::string_view qs) {
         std::string_view part = qs.substr(pos, amp == std::string_view::npos ? std::string_view::npos : amp - pos);
         if (!part.empty()) {
             std::size_t eq = part.find('=');
-            std::string key = qs_unescape(part.substr(0, eq));
-            std::string val = eq == std::string_view::npos ? std::string() : qs_unescape(part.substr(eq + 1));
+            std::string key = qs_decode(part.substr(0, eq));
+            std::string val = eq == std::string_view::npos ? std::string() : qs_decode(part.substr(eq + 1));
             if (auto* existing = out.if_contains(key)) {
                 if (existing->is_array()) {
                     existing->get_array().emplace_back(val);
@@ -165,12 +195,19 @@ router::match router::find(verb method, std::string_view path) const {
             const auto& s = segs[k];
             if (s.k == segment::kind::wildcard) {
                 // The rest of the raw path (unlimited length), decoded.
+                if (k >= parts.size()) {
+                    ok = false;  // "/files" does not reach the "/files/" prefix of "/files/*"
+                    break;
+                }
                 std::size_t off = 0;
                 for (std::size_t j = 0; j < k; ++j) {
                     off += parts[j].size() + 1;
                 }
-                std::string_view rest = k < parts.size() ? path.substr(1 + off) : std::string_view();
+                std::string_view rest = path.substr(1 + off);
                 auto dec = percent_decode(rest);
+                if (!dec) {
+                    m.bad_url = true;
+                }
                 m.params.emplace_back("*", dec ? *dec : std::string(rest));
                 score.push_back(0);
                 k = segs.size();
@@ -189,7 +226,7 @@ router::match router::find(verb method, std::string_view path) const {
                     m.bad_url = true;
                     dec = std::string(parts[k]);
                 }
-                if (dec->size() > max_param_length) {
+                if (utf16_length(*dec) > max_param_length) {
                     ok = false;
                     break;
                 }

@@ -1,6 +1,6 @@
 /// @file
 /// Route lookup with find-my-way's observable rules (the router under fastify): static segments win over
-/// parameters, parameters longer than 100 characters after decoding do not match, trailing slashes are
+/// parameters, parameters longer than 100 characters (UTF-16 units) after decoding do not match, trailing slashes are
 /// significant, HEAD falls back to the GET route.
 #pragma once
 #include <optional>
@@ -15,7 +15,8 @@ namespace happy::http {
 /// Percent-decodes like decodeURIComponent; nullopt on a malformed escape or invalid UTF-8.
 std::optional<std::string> percent_decode(std::string_view s);
 
-/// Node's querystring.parse: '&'-separated, '+' is a space, lenient percent-decoding, repeated keys become arrays.
+/// fastify's query parser (fast-querystring via find-my-way): '&'-separated, '+' is a space, each key/value is
+/// decodeURIComponent-decoded or kept as sent when that fails, repeated keys become arrays, empty parts are skipped.
 boost::json::object parse_query(std::string_view qs);
 
 class router {

@@ -65,31 +65,26 @@ std::string js_number_string(double v) {
 
 bool is_js_space(unsigned char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f'; }
 
+/// zod 4's uuid regex: 8-4-4-4-12 hex digits (either case), version digit 1-8, variant 8/9/a/b; plus the nil UUID and
+/// the max UUID, the latter only in lower case (the regex spells it "ffffffff-…" and is case-sensitive).
 bool uuid_ok(std::string_view s) {
-    auto lower = [](std::string_view x) {
-        std::string r(x);
-        for (auto& c : r) {
-            c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-        }
-        return r;
-    };
-    std::string l = lower(s);
-    if (l == "00000000-0000-0000-0000-000000000000" || l == "ffffffff-ffff-ffff-ffff-ffffffffffff") {
+    if (s == "00000000-0000-0000-0000-000000000000" || s == "ffffffff-ffff-ffff-ffff-ffffffffffff") {
         return true;
     }
-    if (l.size() != 36) {
+    if (s.size() != 36) {
         return false;
     }
     for (std::size_t i = 0; i < 36; ++i) {
         bool dash = i == 8 || i == 13 || i == 18 || i == 23;
-        if (dash != (l[i] == '-')) {
+        if (dash != (s[i] == '-')) {
             return false;
         }
-        if (!dash && !std::isxdigit(static_cast<unsigned char>(l[i]))) {
+        if (!dash && !std::isxdigit(static_cast<unsigned char>(s[i]))) {
             return false;
         }
     }
-    return l[14] >= '1' && l[14] <= '8' && (l[19] == '8' || l[19] == '9' || l[19] == 'a' || l[19] == 'b');
+    char variant = static_cast<char>(std::tolower(static_cast<unsigned char>(s[19])));
+    return s[14] >= '1' && s[14] <= '8' && (variant == '8' || variant == '9' || variant == 'a' || variant == 'b');
 }
 
 double as_double(const json::value& v) {
@@ -138,8 +133,11 @@ double coerce_to_number(const json::value& v) {
 
 class validator {
 public:
-    explicit validator(std::vector<issue>& issues) : issues_(issues) {}
+    explicit validator(std::vector<issue>& issues) : issues_(issues), base_(issues.size()) {}
 
+    /// Returns the node's output value; nullopt for "undefined" (absent optional) or when the input's type was
+    /// wrong. Like zod, a value that only failed a continuable check (bounds, length, format) is still returned
+    /// so that an enclosing object's refinement sees it; `failed` tells whether any issue was raised.
     std::optional<json::value> run(const node& n, const json::value* in, std::vector<std::string>& path) {
         if (in == nullptr) {
             if (n.default_) {
@@ -172,32 +170,78 @@ public:
     bool failed = false;
 
 private:
+    /// zod's `continue` flag of an issue: checks (bounds, lengths, formats, refinements) let later checks run;
+    /// type errors abort them; the non-integer issue of `.int()` aborts explicitly (even length checks stop).
+    enum class flow { continuable, aborts, aborts_explicitly };
+
     std::optional<json::value> type_error(std::string_view expected, const json::value* in,
                                           const std::vector<std::string>& path) {
-        add(path, fmt::format("Invalid input: expected {}, received {}", expected, received_type(in)));
+        add(path, fmt::format("Invalid input: expected {}, received {}", expected, received_type(in)), flow::aborts);
         return std::nullopt;
     }
 
-    void add(const std::vector<std::string>& path, std::string message) {
+    void add(const std::vector<std::string>& path, std::string message, flow f = flow::continuable) {
         failed = true;
         issues_.push_back({path, std::move(message)});
+        flows_.push_back(f);
+    }
+
+    /// zod's util.aborted(payload, start): an issue raised since `start` stops checks without a `when` guard.
+    bool aborted_since(std::size_t start) const {
+        for (std::size_t i = start - base_; i < flows_.size(); ++i) {
+            if (flows_[i] != flow::continuable) {
+                return true;
+            }
+        }
+        return false;
+    }
+    bool explicitly_aborted_since(std::size_t start) const {
+        for (std::size_t i = start - base_; i < flows_.size(); ++i) {
+            if (flows_[i] == flow::aborts_explicitly) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /// zod's min/max length checks carry a `when` guard: they run even after a type error, on any input that has
+    /// a `length` (a string or an array), unless an issue aborted explicitly. So `z.string().max(1)` given an
+    /// array of two reports the type error and "Too big: expected array to have <=1 items".
+    void check_length(const node& n, const json::value* in, const std::vector<std::string>& path, std::size_t start) {
+        if (!in || explicitly_aborted_since(start) || (!n.min_ && !n.max_)) {
+            return;
+        }
+        std::size_t len;
+        std::string_view origin, unit;
+        if (in->is_string()) {
+            len = utf16_length(in->get_string());
+            origin = "string";
+            unit = "characters";
+        } else if (in->is_array()) {
+            len = in->get_array().size();
+            origin = "array";
+            unit = "items";
+        } else {
+            return;
+        }
+        if (n.min_ && static_cast<double>(len) < *n.min_) {
+            add(path, fmt::format("Too small: expected {} to have >={} {}", origin, js_number_string(*n.min_), unit));
+        }
+        if (n.max_ && static_cast<double>(len) > *n.max_) {
+            add(path, fmt::format("Too big: expected {} to have <={} {}", origin, js_number_string(*n.max_), unit));
+        }
     }
 
     std::optional<json::value> check_string(const node& n, const json::value* in, std::vector<std::string>& path) {
+        std::size_t start = issues_.size();
+        std::optional<json::value> out;
         if (!in || !in->is_string()) {
-            return type_error("string", in, path);
+            type_error("string", in, path);
+        } else {
+            out = *in;
         }
-        std::size_t len = utf16_length(in->get_string());
-        bool ok = true;
-        if (n.min_ && static_cast<double>(len) < *n.min_) {
-            add(path, fmt::format("Too small: expected string to have >={} characters", js_number_string(*n.min_)));
-            ok = false;
-        }
-        if (n.max_ && static_cast<double>(len) > *n.max_) {
-            add(path, fmt::format("Too big: expected string to have <={} characters", js_number_string(*n.max_)));
-            ok = false;
-        }
-        return ok ? std::optional<json::value>(*in) : std::nullopt;
+        check_length(n, in, path, start);
+        return out;
     }
 
     std::optional<json::value> check_uuid(const node& n, const json::value* in, std::vector<std::string>& path) {
@@ -206,12 +250,12 @@ private:
         }
         if (!uuid_ok(in->get_string())) {
             add(path, "Invalid UUID");
-            return std::nullopt;
         }
         return *in;
     }
 
     std::optional<json::value> check_number(const node& n, const json::value* in, std::vector<std::string>& path) {
+        std::size_t start = issues_.size();
         double d;
         if (n.coerce_) {
             d = in ? coerce_to_number(*in) : std::nan("");
@@ -226,37 +270,28 @@ private:
             d = as_double(*in);
         }
         if (std::isinf(d)) {
-            add(path, "Invalid input: expected number, received number");
-            return std::nullopt;
+            json::value inf_marker(d);
+            return type_error("number", &inf_marker, path);
         }
-        bool ok = true;
+        // Checks run in the order routes declare them (.int() first, then .positive()/.min()/.max()); none of them
+        // has a `when` guard, so each is skipped once an aborting issue exists.
         if (n.int_) {
             if (d != std::floor(d)) {
-                add(path, "Invalid input: expected int, received number");
-                return std::nullopt;
-            }
-            if (d > 9007199254740991.0) {
+                add(path, "Invalid input: expected int, received number", flow::aborts_explicitly);
+            } else if (d > 9007199254740991.0) {
                 add(path, "Too big: expected int to be <=9007199254740991");
-                ok = false;
             } else if (d < -9007199254740991.0) {
                 add(path, "Too small: expected int to be >=-9007199254740991");
-                ok = false;
             }
         }
-        if (n.positive_ && !(d > 0)) {
+        if (n.positive_ && !aborted_since(start) && !(d > 0)) {
             add(path, "Too small: expected number to be >0");
-            ok = false;
         }
-        if (n.min_ && d < *n.min_) {
+        if (n.min_ && !aborted_since(start) && d < *n.min_) {
             add(path, fmt::format("Too small: expected number to be >={}", js_number_string(*n.min_)));
-            ok = false;
         }
-        if (n.max_ && d > *n.max_) {
+        if (n.max_ && !aborted_since(start) && d > *n.max_) {
             add(path, fmt::format("Too big: expected number to be <={}", js_number_string(*n.max_)));
-            ok = false;
-        }
-        if (!ok) {
-            return std::nullopt;
         }
         return n.coerce_ ? number_value(d) : *in;
     }
@@ -269,14 +304,15 @@ private:
                 }
             }
         }
-        std::string msg = "Invalid option: expected one of ";
+        // zod's English locale words a single allowed value differently.
+        std::string msg = n.options_.size() == 1 ? "Invalid input: expected " : "Invalid option: expected one of ";
         for (std::size_t i = 0; i < n.options_.size(); ++i) {
             if (i) {
                 msg += '|';
             }
             msg += '"' + n.options_[i] + '"';
         }
-        add(path, std::move(msg));
+        add(path, std::move(msg), flow::aborts);
         return std::nullopt;
     }
 
@@ -284,57 +320,45 @@ private:
         if (!in || !in->is_object()) {
             return type_error("object", in, path);
         }
+        std::size_t start = issues_.size();
         const auto& obj = in->get_object();
         json::object out;
-        bool ok = true;
         for (const auto& [key, child] : n.fields_) {
             const json::value* v = obj.if_contains(key);
             path.push_back(key);
-            std::size_t before = issues_.size();
             auto r = run(child, v, path);
             path.pop_back();
-            if (issues_.size() != before) {
-                ok = false;
-            } else if (r) {
+            if (r) {
                 out[key] = std::move(*r);
             }
         }
-        if (ok && n.refine_) {
+        // zod skips a refinement only after an aborting issue (a type error); bounds issues let it run, and it
+        // sees the field values as parsed so far.
+        if (n.refine_ && !aborted_since(start)) {
             for (auto& m : n.refine_(out)) {
                 add(path, std::move(m));
-                ok = false;
             }
         }
-        return ok ? std::optional<json::value>(std::move(out)) : std::nullopt;
+        return json::value(std::move(out));
     }
 
     std::optional<json::value> check_array(const node& n, const json::value* in, std::vector<std::string>& path) {
+        std::size_t start = issues_.size();
         if (!in || !in->is_array()) {
-            return type_error("array", in, path);
+            type_error("array", in, path);
+            check_length(n, in, path, start);
+            return std::nullopt;
         }
         const auto& arr = in->get_array();
         json::array out;
-        bool ok = true;
         for (std::size_t i = 0; i < arr.size(); ++i) {
             path.push_back(std::to_string(i));
-            std::size_t before = issues_.size();
             auto r = run(*n.element_, &arr[i], path);
             path.pop_back();
-            if (issues_.size() != before) {
-                ok = false;
-            } else {
-                out.push_back(r ? std::move(*r) : json::value());
-            }
+            out.push_back(r ? std::move(*r) : json::value());
         }
-        if (n.min_ && static_cast<double>(arr.size()) < *n.min_) {
-            add(path, fmt::format("Too small: expected array to have >={} items", js_number_string(*n.min_)));
-            ok = false;
-        }
-        if (n.max_ && static_cast<double>(arr.size()) > *n.max_) {
-            add(path, fmt::format("Too big: expected array to have <={} items", js_number_string(*n.max_)));
-            ok = false;
-        }
-        return ok ? std::optional<json::value>(std::move(out)) : std::nullopt;
+        check_length(n, in, path, start);
+        return json::value(std::move(out));
     }
 
     std::optional<json::value> check_record(const node& n, const json::value* in, std::vector<std::string>& path) {
@@ -342,22 +366,20 @@ private:
             return type_error("record", in, path);
         }
         json::object out;
-        bool ok = true;
         for (const auto& [k, v] : in->get_object()) {
             path.push_back(std::string(k));
-            std::size_t before = issues_.size();
             auto r = run(*n.element_, &v, path);
             path.pop_back();
-            if (issues_.size() != before) {
-                ok = false;
-            } else if (r) {
+            if (r) {
                 out[k] = std::move(*r);
             }
         }
-        return ok ? std::optional<json::value>(std::move(out)) : std::nullopt;
+        return json::value(std::move(out));
     }
 
     std::vector<issue>& issues_;
+    std::size_t base_;         ///< issues_.size() when this validation started
+    std::vector<flow> flows_;  ///< one per issue added since base_
 };
 
 }  // namespace

@@ -44,7 +44,8 @@ public:
     node integer() const { return with([](node& n) { n.int_ = true; }); }
     /// Numbers: `z.coerce.number()` — JavaScript Number(x) applied to the input first (query strings).
     node coerce() const { return with([](node& n) { n.coerce_ = true; }); }
-    /// Objects: a refinement run after the fields validated; it returns root-level issue messages.
+    /// Objects: a refinement run after the fields (zod `.refine`): skipped after a type error in a field, but run
+    /// after bounds/length issues, seeing the field values parsed so far. It returns root-level issue messages.
     using refinement = std::vector<std::string> (*)(const boost::json::object&);
     node refine(refinement r) const { return with([&](node& n) { n.refine_ = r; }); }
 

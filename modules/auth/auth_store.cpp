@@ -3,6 +3,7 @@
 #include <soci/soci.h>
 
 #include "core/crypto/ids.hpp"
+#include "core/db/database.hpp"
 
 namespace happy::mod::auth {
 
@@ -19,6 +20,17 @@ std::string account_upsert(soci::session& s, std::string_view public_key_hex, st
          "ON CONFLICT (public_key) DO UPDATE SET updated_at = excluded.updated_at RETURNING id",
         soci::use(id), soci::use(pk), soci::use(now), soci::use(now), soci::into(out);
     return out;
+}
+
+std::int64_t account_seq_allocate(soci::session& s, std::string_view account_id, std::int64_t now) {
+    std::string id(account_id);
+    std::int64_t seq = 0;
+    s << "UPDATE account SET seq = seq + 1, updated_at = :now WHERE id = :id RETURNING seq", soci::use(now),
+        soci::use(id), soci::into(seq);
+    if (!s.got_data()) {
+        throw db::not_found("account not found: " + id);
+    }
+    return seq;
 }
 
 std::optional<pairing_request> pairing_request_find(soci::session& s, pairing kind, std::string_view public_key_hex) {

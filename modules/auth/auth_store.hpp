@@ -14,6 +14,11 @@ namespace happy::mod::auth {
 /// Creates the account for a public key (uppercase hex) or touches its updated_at; returns the account id.
 std::string account_upsert(soci::session& s, std::string_view public_key_hex, std::int64_t now);
 
+/// Allocates the next per-account update sequence number (upstream allocateUserSeq: `seq = seq + 1` returning the
+/// new value, which also bumps updated_at as Prisma's @updatedAt does). Throws db::not_found for an unknown
+/// account. Call inside a write transaction; writers are serialized, so numbers never repeat or go backwards.
+std::int64_t account_seq_allocate(soci::session& s, std::string_view account_id, std::int64_t now);
+
 /// Which pairing table: terminal (CLI) or account (device linking).
 enum class pairing { terminal, account };
 

@@ -3,7 +3,10 @@
 #include <gtest/gtest.h>
 #include <soci/soci.h>
 
+#include <algorithm>
 #include <filesystem>
+#include <mutex>
+#include <thread>
 
 #include "core/db/database.hpp"
 #include "core/util/resources.hpp"
@@ -90,6 +93,49 @@ TEST_F(auth_store, account_pairing_uses_its_own_table) {
     EXPECT_FALSE(t);
     ASSERT_TRUE(a);
     EXPECT_FALSE(a->supports_v2);
+}
+
+TEST_F(auth_store, account_seq_allocate_counts_up_and_rejects_unknown_accounts) {
+    std::string a;
+    db_->write_sync([&](soci::session& s) { a = account_upsert(s, "SEQ", 1); });
+    std::vector<std::int64_t> got;
+    for (int i = 0; i < 3; ++i) {
+        db_->write_sync([&](soci::session& s) { got.push_back(account_seq_allocate(s, a, 5)); });
+    }
+    EXPECT_EQ(got, (std::vector<std::int64_t>{1, 2, 3}));
+    EXPECT_THROW(db_->write_sync([&](soci::session& s) { account_seq_allocate(s, "missing", 5); }),
+                 happy::db::not_found);
+}
+
+TEST_F(auth_store, account_seq_allocate_never_repeats_under_concurrent_writers) {
+    // A pool of 4 connections on 4 threads, all allocating for the same account at once.
+    auto dir = dir_ / "concurrent";
+    fs::create_directories(dir);
+    happy::db::database db(happy::plugin::storage_sqlite::make_backend({(dir / "c.sqlite").string()}), 4);
+    db.migrate({{1, "0001_auth", "auth", std::string(*happy::resource_text("sql/sqlite/0001_auth.sql"))}});
+    std::string a;
+    db.write_sync([&](soci::session& s) { a = account_upsert(s, "CONC", 1); });
+    std::mutex m;
+    std::vector<std::int64_t> all;
+    std::vector<std::thread> threads;
+    for (int t = 0; t < 4; ++t) {
+        threads.emplace_back([&] {
+            for (int i = 0; i < 50; ++i) {
+                std::int64_t v = 0;
+                db.write_sync([&](soci::session& s) { v = account_seq_allocate(s, a, 2); });
+                std::lock_guard lock(m);
+                all.push_back(v);
+            }
+        });
+    }
+    for (auto& t : threads) {
+        t.join();
+    }
+    std::sort(all.begin(), all.end());
+    ASSERT_EQ(all.size(), 200u);
+    for (std::size_t i = 0; i < all.size(); ++i) {
+        EXPECT_EQ(all[i], static_cast<std::int64_t>(i + 1));
+    }
 }
 
 }  // namespace
