@@ -6,7 +6,7 @@ set -euo pipefail
 packages=(
     build-essential cmake ninja-build ccache pkg-config
     libboost1.81-dev libboost-json1.81-dev libboost-url1.81-dev
-    libsoci-dev libsqlite3-dev libsodium-dev libfmt-dev
+    libsoci-dev libsqlite3-dev sqlite3 libsodium-dev libfmt-dev
     libgtest-dev libgmock-dev libbenchmark-dev
     nodejs npm
 )

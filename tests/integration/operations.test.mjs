@@ -1,0 +1,184 @@
+// Operations: config file and environment validation, module switches, slow clients, shutdown bound,
+// refusal of a database newer than the binary.
+import test, { after } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import net from 'node:net';
+import path from 'node:path';
+import {
+    SERVER_BIN, TEST_TIMEOUT, makeTempDir, removeDir, startServer, req, authAccount, bearer, randomBoxKey,
+} from './harness.mjs';
+
+const dirs = [];
+after(() => { for (const d of dirs) removeDir(d); });
+function tempDir() { const d = makeTempDir('happy-ops-'); dirs.push(d); return d; }
+
+function writeConfig(dir, obj) {
+    const file = path.join(dir, 'config.json');
+    fs.writeFileSync(file, typeof obj === 'string' ? obj : JSON.stringify(obj));
+    return file;
+}
+
+/** Runs the binary to completion (it must exit by itself: configuration errors). */
+function runToExit(env, args = []) {
+    const dataDir = tempDir();
+    const r = spawnSync(SERVER_BIN, args, {
+        env: { PATH: process.env.PATH, PORT: '0', HOST: '127.0.0.1', DATA_DIR: dataDir, ...env },
+        encoding: 'utf8', timeout: 10_000,
+    });
+    return { code: r.status, stderr: r.stderr, stdout: r.stdout };
+}
+
+test('configuration errors stop start-up with exit code 2 and name the key', { timeout: TEST_TIMEOUT }, () => {
+    let r = runToExit({ PORT: 'abc' });
+    assert.equal(r.code, 2);
+    assert.match(r.stderr, /environment variable PORT: expected an integer, got "abc"/);
+
+    r = runToExit({ PORT: '70000' });
+    assert.equal(r.code, 2);
+    assert.match(r.stderr, /server\.port \(from environment variable PORT\): must be <= 65535, got 70000/);
+
+    const dir = tempDir();
+    r = runToExit({}, ['--config', writeConfig(dir, { server: { prot: 1 } })]);
+    assert.equal(r.code, 2);
+    assert.match(r.stderr, /server\.prot: unknown key/);
+
+    r = runToExit({}, ['--config', writeConfig(dir, { modules: { nosuch: { enabled: false } } })]);
+    assert.equal(r.code, 2);
+    assert.match(r.stderr, /modules\.nosuch: unknown key \(allowed here: .*auth.*\)/);
+
+    r = runToExit({}, ['--config', writeConfig(dir, { log: { format: 'xml' } })]);
+    assert.equal(r.code, 2);
+    assert.match(r.stderr, /log\.format: must be one of \["console","json"\], got "xml"/);
+
+    r = runToExit({}, ['--config', writeConfig(dir, { storage: { kind: 'mongodb' } })]);
+    assert.equal(r.code, 2);
+    assert.match(r.stderr, /storage\.kind: unknown storage plugin "mongodb"/);
+
+    r = runToExit({}, ['--config', path.join(dir, 'missing.json')]);
+    assert.equal(r.code, 2);
+    assert.match(r.stderr, /cannot be read/);
+
+    r = runToExit({ HAPPY_CONFIG: writeConfig(dir, '{ "server": { "port": 0, }, // trailing comma and comment\n }') },
+        ['--check-config']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /configuration ok/);
+});
+
+test('a disabled module answers 404 on its routes; the others keep working', { timeout: TEST_TIMEOUT }, async () => {
+    const dir = tempDir();
+    const srv = await startServer({ env: { HAPPY_CONFIG: writeConfig(dir, { modules: { auth: { enabled: false } } }) } });
+    try {
+        const r = await req(srv.url, 'POST', '/v1/auth', { body: {} });
+        assert.equal(r.status, 404);
+        assert.deepEqual(r.json, { error: 'Not found', path: '/v1/auth', method: 'POST' });
+        const banner = await req(srv.url, 'GET', '/');
+        assert.equal(banner.status, 200);
+        assert.equal(banner.text, 'Welcome to Happy Server!');
+    } finally {
+        await srv.stop();
+    }
+});
+
+test('the body limit comes from the config and answers 413', { timeout: TEST_TIMEOUT }, async () => {
+    const dir = tempDir();
+    const srv = await startServer({ env: { HAPPY_CONFIG: writeConfig(dir, { server: { body_limit: 2048 } }) } });
+    try {
+        const r = await req(srv.url, 'POST', '/v1/version', {
+            body: { platform: 'ios', version: '1.0.0', app_id: 'x'.repeat(3000) },
+        });
+        assert.equal(r.status, 413);
+        assert.deepEqual(r.json, { error: 'FastifyError', message: 'Request body is too large', statusCode: 413 });
+        const ok = await req(srv.url, 'POST', '/v1/version', { body: { platform: 'ios', version: '9.0.0', app_id: 'x' } });
+        assert.equal(ok.status, 200);
+    } finally {
+        await srv.stop();
+    }
+});
+
+/** Opens a TCP connection, writes `data`, and resolves with the ms until the server closes it (or null). */
+function timeUntilClosed(port, data, limitMs) {
+    return new Promise((resolve) => {
+        const t0 = Date.now();
+        const sock = net.connect({ host: '127.0.0.1', port }, () => sock.write(data));
+        const timer = setTimeout(() => { sock.destroy(); resolve(null); }, limitMs);
+        sock.on('data', () => {});
+        sock.on('error', () => {});
+        sock.on('close', () => { clearTimeout(timer); resolve(Date.now() - t0); });
+    });
+}
+
+test('slow clients: an unfinished header is cut off at server.header_timeout_ms', { timeout: TEST_TIMEOUT }, async () => {
+    const dir = tempDir();
+    const srv = await startServer({ env: { HAPPY_CONFIG: writeConfig(dir, { server: { header_timeout_ms: 300 } }) } });
+    try {
+        const ms = await timeUntilClosed(srv.port, 'GET / HTTP/1.1\r\nHost: x\r\nX-Slow: 1', 5000);
+        assert.notEqual(ms, null, 'connection was not closed');
+        assert.ok(ms >= 250 && ms < 3000, `closed after ${ms} ms`);
+        const r = await req(srv.url, 'GET', '/');
+        assert.equal(r.status, 200);
+    } finally {
+        await srv.stop();
+    }
+});
+
+test('SIGTERM: idle exit is prompt; an unfinished request is bounded by shutdown_timeout_ms', { timeout: TEST_TIMEOUT }, async () => {
+    const dir = tempDir();
+    let srv = await startServer({ env: { HAPPY_CONFIG: writeConfig(dir, { server: { shutdown_timeout_ms: 700 } }) } });
+    let t0 = Date.now();
+    let code = await srv.stop();
+    assert.equal(code, 0);
+    assert.ok(Date.now() - t0 < 1000, `idle exit took ${Date.now() - t0} ms`);
+
+    srv = await startServer({ env: { HAPPY_CONFIG: writeConfig(dir, { server: { shutdown_timeout_ms: 700 } }) } });
+    // A request whose body never completes stays in flight.
+    const sock = net.connect({ host: '127.0.0.1', port: srv.port });
+    sock.on('error', () => {});
+    await new Promise((r) => sock.once('connect', r));
+    sock.write('POST /v1/version HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{"pla');
+    await new Promise((r) => setTimeout(r, 100));
+    t0 = Date.now();
+    code = await srv.stop();
+    const took = Date.now() - t0;
+    sock.destroy();
+    assert.equal(code, 0);
+    assert.ok(took >= 600 && took < 2500, `exit after ${took} ms`);
+});
+
+test('a database written by a newer binary is refused with a clear message', { timeout: TEST_TIMEOUT }, async () => {
+    // scripts/setup.sh installs the sqlite3 command-line tool.
+    assert.equal(spawnSync('sqlite3', ['-version']).status, 0, 'sqlite3 command-line tool missing');
+    const dataDir = tempDir();
+    const srv = await startServer({ dataDir });
+    await srv.stop();
+    const db = path.join(dataDir, 'happy.sqlite');
+    const ins = spawnSync('sqlite3', [db, "INSERT INTO schema_migrations VALUES (9999, '9999_future', 'future', 0)"]);
+    assert.equal(ins.status, 0, String(ins.stderr));
+    const r = spawnSync(SERVER_BIN, [], {
+        env: { PATH: process.env.PATH, PORT: '0', HOST: '127.0.0.1', DATA_DIR: dataDir }, encoding: 'utf8', timeout: 10_000,
+    });
+    assert.equal(r.status, 1);
+    assert.match(r.stderr, /database schema is at version 9999 \(9999_future\), newer than this happy-server binary supports/);
+});
+
+test('pairing approval survives in the database across restarts', { timeout: TEST_TIMEOUT }, async () => {
+    const dataDir = tempDir();
+    let srv = await startServer({ dataDir });
+    const account = await authAccount(srv.url);
+    const key = randomBoxKey();
+    assert.equal((await req(srv.url, 'POST', '/v1/auth/request', { body: { publicKey: key } })).status, 200);
+    assert.equal((await req(srv.url, 'POST', '/v1/auth/response', {
+        body: { publicKey: key, response: 'sealed' }, headers: bearer(account.token),
+    })).status, 200);
+    await srv.stop();
+    srv = await startServer({ dataDir });
+    try {
+        const r = await req(srv.url, 'POST', '/v1/auth/request', { body: { publicKey: key } });
+        assert.equal(r.status, 200);
+        assert.equal(r.json.state, 'authorized');
+        assert.equal(r.json.response, 'sealed');
+    } finally {
+        await srv.stop();
+    }
+});
