@@ -7,6 +7,7 @@
 #include <mutex>
 #include <unordered_map>
 
+#include "core/http/exchange.hpp"
 #include "core/http/pipeline.hpp"
 #include "core/log/log.hpp"
 #include "core/util/time.hpp"
@@ -53,6 +54,7 @@ struct server::impl {
     mutable std::mutex mutex;
     std::unordered_map<std::uint64_t, std::weak_ptr<connection>> conns;
     std::uint64_t next_id = 1;
+    std::vector<protocol_handler*> protocols;
 
     void track(const std::shared_ptr<connection>& c) {
         std::lock_guard lock(mutex);
@@ -72,6 +74,15 @@ struct server::impl {
             }
         }
         return out;
+    }
+
+    protocol_handler* find_protocol(std::string_view target) const {
+        for (auto* p : protocols) {
+            if (p->matches(target)) {
+                return p;
+            }
+        }
+        return nullptr;
     }
 
     asio::awaitable<void> accept_loop() {
@@ -163,6 +174,19 @@ struct server::impl {
             c->in_flight = true;
             auto started = std::chrono::steady_clock::now();
             auto& hdr = parser.get();
+            if (protocol_handler* proto = find_protocol(hdr.target())) {
+                exchange ex{c->stream, buffer, parser, remote};
+                bool keep = co_await proto->serve(ex);
+                if (ex.taken) {
+                    untrack(c->id);  // the protocol owns the socket now
+                    co_return;
+                }
+                if (!keep || stopping) {
+                    break;
+                }
+                first = false;
+                continue;
+            }
             if (hdr[bhttp::field::expect] == "100-continue" && !parser.is_done()) {
                 bhttp::response<bhttp::empty_body> cont{bhttp::status::continue_, 11};
                 co_await bhttp::async_write(c->stream, cont, asio::as_tuple(asio::use_awaitable));
@@ -239,6 +263,8 @@ std::uint16_t server::listen() {
     a.listen(asio::socket_base::max_listen_connections);
     return a.local_endpoint().port();
 }
+
+void server::add_protocol(protocol_handler* h) { impl_->protocols.push_back(h); }
 
 void server::start() { asio::co_spawn(impl_->acceptor.get_executor(), impl_->accept_loop(), asio::detached); }
 

@@ -15,6 +15,7 @@ class io_context;
 namespace happy::http {
 
 class pipeline;
+class protocol_handler;
 
 struct server_options {
     std::string host = "0.0.0.0";
@@ -36,6 +37,8 @@ public:
 
     /// Binds and listens; returns the bound port (useful with port 0). Throws on failure.
     std::uint16_t listen();
+    /// Routes matching requests to `h` (before the REST pipeline). Call before start(); `h` must outlive the server.
+    void add_protocol(protocol_handler* h);
     /// Starts accepting connections.
     void start();
     /// Stops accepting and closes idle keep-alive connections; in-flight requests finish and then close.

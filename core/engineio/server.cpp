@@ -1,0 +1,621 @@
+#include "core/engineio/server.hpp"
+
+#include <boost/asio.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <boost/beast/websocket.hpp>
+#include <boost/json.hpp>
+#include <charconv>
+#include <deque>
+
+#include "core/crypto/base64.hpp"
+#include "core/engineio/codec.hpp"
+#include "core/http/router.hpp"
+#include "core/log/log.hpp"
+
+namespace happy::engineio {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace bhttp = beast::http;
+namespace websocket = beast::websocket;
+using tcp = asio::ip::tcp;
+using ws_stream = websocket::stream<beast::tcp_stream>;
+
+namespace {
+
+// Reference server (engine.io Server.errors / errorMessages).
+enum class eio_error { unknown_transport = 0, unknown_sid = 1, bad_handshake_method = 2, bad_request = 3, forbidden = 4,
+                       unsupported_protocol_version = 5 };
+
+const char* error_message(eio_error e) {
+    switch (e) {
+        case eio_error::unknown_transport: return "Transport unknown";
+        case eio_error::unknown_sid: return "Session ID unknown";
+        case eio_error::bad_handshake_method: return "Bad handshake method";
+        case eio_error::bad_request: return "Bad request";
+        case eio_error::forbidden: return "Forbidden";
+        case eio_error::unsupported_protocol_version: return "Unsupported protocol version";
+    }
+    return "Bad request";
+}
+
+std::string query_value(const boost::json::object& q, std::string_view key) {
+    if (auto* v = q.if_contains(key); v && v->is_string()) {
+        return std::string(v->get_string());
+    }
+    return {};
+}
+
+bool has_query(const boost::json::object& q, std::string_view key) { return q.contains(key); }
+
+void set_cors(bhttp::response<bhttp::string_body>& res) {
+    // engine.io runs the `cors` module with origin "*" and credentials true: the literal star is sent.
+    res.set(bhttp::field::access_control_allow_origin, "*");
+    res.set(bhttp::field::access_control_allow_credentials, "true");
+}
+
+asio::awaitable<bool> write_http(beast::tcp_stream& stream, bhttp::response<bhttp::string_body> res, bool keep_alive) {
+    res.version(11);
+    set_cors(res);
+    res.keep_alive(keep_alive);
+    res.prepare_payload();
+    stream.expires_after(std::chrono::seconds(30));
+    auto [ec, n] = co_await bhttp::async_write(stream, res, asio::as_tuple(asio::use_awaitable));
+    stream.expires_never();
+    co_return !ec && keep_alive;
+}
+
+asio::awaitable<bool> write_error(beast::tcp_stream& stream, eio_error e, bool keep_alive) {
+    bhttp::response<bhttp::string_body> res;
+    res.result(e == eio_error::forbidden ? bhttp::status::forbidden : bhttp::status::bad_request);
+    res.set(bhttp::field::content_type, "application/json");
+    res.body() = boost::json::serialize(boost::json::object{{"code", static_cast<int>(e)}, {"message", error_message(e)}});
+    co_return co_await write_http(stream, std::move(res), keep_alive);
+}
+
+/// engine.io's abortUpgrade: a raw 400 on the socket, then the connection is destroyed.
+asio::awaitable<void> abort_upgrade(beast::tcp_stream& stream, std::string_view message) {
+    std::string raw = "HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-type: text/html\r\nContent-Length: " +
+                      std::to_string(message.size()) + "\r\n\r\n" + std::string(message);
+    stream.expires_after(std::chrono::seconds(5));
+    co_await asio::async_write(stream, asio::buffer(raw), asio::as_tuple(asio::use_awaitable));
+    boost::system::error_code ec;
+    stream.socket().shutdown(tcp::socket::shutdown_both, ec);
+    stream.socket().close(ec);
+}
+
+}  // namespace
+
+// ---------------------------------------------------------------------------------------------
+// Session state. Everything here is touched only on the session strand.
+// ---------------------------------------------------------------------------------------------
+struct socket::impl {
+    explicit impl(const socket::strand_type& s)
+        : wake(s, asio::steady_timer::time_point::max()), ping_timer(s) {}
+
+    enum class transport { polling, websocket } kind = transport::polling;
+    std::deque<frame> outbox;
+    std::size_t outbox_bytes = 0;
+    asio::steady_timer wake;  // cancelled to wake the poll GET or the ws writer
+    asio::steady_timer ping_timer;
+    bool pong_received = false;
+    bool poll_pending = false;
+    bool noop_requested = false;  // upgrade probe: answer the pending poll with a noop
+    bool upgrading = false;
+    std::shared_ptr<ws_stream> ws;
+
+    void notify() { wake.cancel(); }
+};
+
+socket::socket(server& srv, std::string id, strand_type strand)
+    : impl_(std::make_unique<impl>(strand)), server_(srv), id_(std::move(id)), strand_(std::move(strand)) {}
+
+socket::~socket() = default;
+
+struct server::impl {
+    using sock_ptr = std::shared_ptr<socket>;
+
+    static void enqueue(server& srv, const sock_ptr& s, frame f) {
+        if (s->closed_) {
+            return;
+        }
+        auto& st = *s->impl_;
+        st.outbox_bytes += f.data->size();
+        st.outbox.push_back(std::move(f));
+        if (st.outbox_bytes > srv.opts_.max_queued_bytes) {
+            ++srv.slow_disconnects_;
+            log::warn("engine.io client too slow; disconnecting", {{"sid", s->id_}, {"queued_bytes", st.outbox_bytes}});
+            do_close(srv, s, "transport error");
+            return;
+        }
+        st.notify();
+    }
+
+    static frame control(packet_type t, std::string_view data = {}) {
+        std::string text(1, static_cast<char>(t));
+        text.append(data);
+        return frame{std::make_shared<const std::string>(std::move(text)), false};
+    }
+
+    static void do_close(server& srv, const sock_ptr& s, std::string_view reason) {
+        if (s->closed_) {
+            return;
+        }
+        s->closed_ = true;
+        auto& st = *s->impl_;
+        st.ping_timer.cancel();
+        st.notify();
+        if (st.ws) {
+            // The writer sees closed_ and performs the WebSocket close handshake after flushing.
+        }
+        srv.remove(s->id_);
+        srv.handler_.on_close(s, reason);
+    }
+
+    static void on_packet(server& srv, const sock_ptr& s, packet p) {
+        auto& st = *s->impl_;
+        switch (p.type) {
+            case packet_type::pong:
+                st.pong_received = true;
+                st.ping_timer.cancel();
+                break;
+            case packet_type::ping:
+                // v4 heartbeats are server-driven; a client ping is a protocol error (engine.io socket.ts).
+                do_close(srv, s, "transport error");
+                break;
+            case packet_type::message:
+                srv.handler_.on_message(s, std::move(p.data), p.binary);
+                break;
+            case packet_type::close:
+                do_close(srv, s, "transport close");
+                break;
+            default:
+                break;  // open / upgrade / noop carry nothing for an established session
+        }
+    }
+
+    static asio::awaitable<void> heartbeat(server& srv, sock_ptr s) {
+        auto& st = *s->impl_;
+        while (!s->closed_) {
+            st.ping_timer.expires_after(srv.opts_.ping_interval);
+            co_await st.ping_timer.async_wait(asio::as_tuple(asio::use_awaitable));
+            if (s->closed_) {
+                break;
+            }
+            st.pong_received = false;
+            enqueue(srv, s, control(packet_type::ping));
+            st.ping_timer.expires_after(srv.opts_.ping_timeout);
+            co_await st.ping_timer.async_wait(asio::as_tuple(asio::use_awaitable));
+            if (s->closed_) {
+                break;
+            }
+            if (!st.pong_received) {
+                do_close(srv, s, "ping timeout");
+                break;
+            }
+        }
+    }
+
+    static asio::awaitable<void> ws_reader(server& srv, sock_ptr s, std::shared_ptr<ws_stream> ws) {
+        beast::flat_buffer buf;
+        for (;;) {
+            buf.clear();
+            auto [ec, n] = co_await ws->async_read(buf, asio::as_tuple(asio::use_awaitable));
+            if (ec) {
+                if (!s->closed_ && ec == websocket::error::message_too_big) {
+                    log::info("engine.io frame over maxPayload; closing", {{"sid", s->id_}});
+                }
+                do_close(srv, s, ec == websocket::error::closed ? "transport close" : "transport error");
+                co_return;
+            }
+            if (s->closed_) {
+                co_return;
+            }
+            std::string data = beast::buffers_to_string(buf.data());
+            if (ws->got_binary()) {
+                on_packet(srv, s, make_binary_packet(std::move(data)));
+                continue;
+            }
+            auto p = decode_text_packet(data);
+            if (!p) {
+                do_close(srv, s, "parse error");
+                co_return;
+            }
+            on_packet(srv, s, std::move(*p));
+        }
+    }
+
+    static asio::awaitable<void> ws_writer(server& srv, sock_ptr s, std::shared_ptr<ws_stream> ws) {
+        auto& st = *s->impl_;
+        for (;;) {
+            while (!st.outbox.empty()) {
+                frame f = std::move(st.outbox.front());
+                st.outbox.pop_front();
+                st.outbox_bytes -= f.data->size();
+                ws->binary(f.binary);
+                auto [ec, n] = co_await ws->async_write(asio::buffer(*f.data), asio::as_tuple(asio::use_awaitable));
+                if (ec) {
+                    do_close(srv, s, "transport error");
+                    break;
+                }
+            }
+            if (s->closed_) {
+                break;
+            }
+            st.wake.expires_at(asio::steady_timer::time_point::max());
+            co_await st.wake.async_wait(asio::as_tuple(asio::use_awaitable));
+        }
+        st.outbox.clear();
+        st.outbox_bytes = 0;
+        if (ws->is_open()) {
+            beast::get_lowest_layer(*ws).expires_after(std::chrono::seconds(2));
+            co_await ws->async_close(websocket::close_code::normal, asio::as_tuple(asio::use_awaitable));
+        }
+        boost::system::error_code ec;
+        beast::get_lowest_layer(*ws).socket().shutdown(tcp::socket::shutdown_both, ec);
+        beast::get_lowest_layer(*ws).socket().close(ec);
+    }
+
+    static void configure_ws(server& srv, ws_stream& ws) {
+        ws.set_option(websocket::stream_base::timeout{std::chrono::seconds(30), websocket::stream_base::none(), false});
+        ws.read_message_max(srv.opts_.max_payload);
+        ws.auto_fragment(false);
+        ws.set_option(websocket::stream_base::decorator([](websocket::response_type& res) {
+            res.set(bhttp::field::access_control_allow_origin, "*");
+            res.set(bhttp::field::access_control_allow_credentials, "true");
+        }));
+    }
+
+    static void start_ws(server& srv, const sock_ptr& s, std::shared_ptr<ws_stream> ws) {
+        auto& st = *s->impl_;
+        st.kind = socket::impl::transport::websocket;
+        st.ws = ws;
+        asio::co_spawn(s->strand_, ws_reader(srv, s, ws), asio::detached);
+        asio::co_spawn(s->strand_, ws_writer(srv, s, ws), asio::detached);
+    }
+
+    /// A brand-new session over WebSocket (no sid).
+    static asio::awaitable<void> ws_session(server& srv, socket::strand_type strand, tcp::socket sock,
+                                            bhttp::request<bhttp::string_body> req, open_info info) {
+        auto ws = std::make_shared<ws_stream>(beast::tcp_stream(std::move(sock)));
+        configure_ws(srv, *ws);
+        auto [ec] = co_await ws->async_accept(req, asio::as_tuple(asio::use_awaitable));
+        if (ec) {
+            co_return;
+        }
+        auto s = std::make_shared<socket>(srv, make_sid(), strand);
+        srv.add(s);
+        enqueue(srv, s,
+                frame{std::make_shared<const std::string>(open_packet(
+                          s->id_, false, static_cast<int>(srv.opts_.ping_interval.count()),
+                          static_cast<int>(srv.opts_.ping_timeout.count()), srv.opts_.max_payload)),
+                      false});
+        start_ws(srv, s, ws);
+        asio::co_spawn(s->strand_, heartbeat(srv, s), asio::detached);
+        srv.handler_.on_open(s, info);
+    }
+
+    /// polling → websocket upgrade: probe, then switch (engine.io socket.ts maybeUpgrade).
+    static asio::awaitable<void> ws_upgrade(server& srv, sock_ptr s, tcp::socket sock,
+                                            bhttp::request<bhttp::string_body> req) {
+        auto ws = std::make_shared<ws_stream>(beast::tcp_stream(std::move(sock)));
+        configure_ws(srv, *ws);
+        auto [ec] = co_await ws->async_accept(req, asio::as_tuple(asio::use_awaitable));
+        if (ec) {
+            co_return;
+        }
+        auto& st = *s->impl_;
+        auto fail = [&]() -> asio::awaitable<void> {
+            st.upgrading = false;
+            beast::get_lowest_layer(*ws).expires_after(std::chrono::seconds(2));
+            co_await ws->async_close(websocket::close_code::normal, asio::as_tuple(asio::use_awaitable));
+        };
+        if (s->closed_ || st.upgrading || st.kind != socket::impl::transport::polling) {
+            co_await fail();
+            co_return;
+        }
+        st.upgrading = true;
+        beast::get_lowest_layer(*ws).expires_after(srv.opts_.upgrade_timeout);
+        beast::flat_buffer buf;
+        for (;;) {
+            buf.clear();
+            auto [rec, n] = co_await ws->async_read(buf, asio::as_tuple(asio::use_awaitable));
+            if (rec || s->closed_) {
+                co_await fail();
+                co_return;
+            }
+            auto p = decode_text_packet(beast::buffers_to_string(buf.data()));
+            if (p && p->type == packet_type::ping && p->data == "probe") {
+                ws->text(true);
+                std::string pong = "3probe";
+                auto [wec, wn] = co_await ws->async_write(asio::buffer(pong), asio::as_tuple(asio::use_awaitable));
+                if (wec) {
+                    co_await fail();
+                    co_return;
+                }
+                // Let the pending long-poll return so the client can pause polling and send the upgrade.
+                st.noop_requested = true;
+                st.notify();
+                continue;
+            }
+            if (p && p->type == packet_type::upgrade) {
+                break;
+            }
+            co_await fail();  // anything else during the probe aborts the upgrade
+            co_return;
+        }
+        beast::get_lowest_layer(*ws).expires_never();
+        st.upgrading = false;
+        st.noop_requested = false;
+        start_ws(srv, s, ws);
+        st.notify();
+    }
+
+    /// Long-poll GET: returns the payload to send (waits until there is something).
+    static asio::awaitable<std::optional<std::string>> poll_get(server& srv, sock_ptr s) {
+        auto& st = *s->impl_;
+        if (st.poll_pending) {
+            do_close(srv, s, "transport error");  // "overlap from client"
+            co_return std::nullopt;
+        }
+        if (st.kind != socket::impl::transport::polling) {
+            co_return std::nullopt;
+        }
+        st.poll_pending = true;
+        while (st.outbox.empty() && !s->closed_ && !st.noop_requested && st.kind == socket::impl::transport::polling) {
+            st.wake.expires_at(asio::steady_timer::time_point::max());
+            co_await st.wake.async_wait(asio::as_tuple(asio::use_awaitable));
+        }
+        st.poll_pending = false;
+        std::vector<packet> packets;
+        for (auto& f : st.outbox) {
+            if (f.binary) {
+                packets.push_back(packet{packet_type::message, *f.data, true});
+            } else {
+                auto p = decode_text_packet(*f.data);
+                if (p) {
+                    packets.push_back(std::move(*p));
+                }
+            }
+        }
+        st.outbox.clear();
+        st.outbox_bytes = 0;
+        if (packets.empty()) {
+            if (s->closed_) {
+                packets.push_back(packet{packet_type::close, "", false});
+            } else {
+                packets.push_back(packet{packet_type::noop, "", false});
+                st.noop_requested = false;
+            }
+        }
+        co_return encode_payload(packets);
+    }
+
+    static asio::awaitable<void> poll_post(server& srv, sock_ptr s, std::string body) {
+        auto packets = decode_payload(body);
+        if (!packets) {
+            do_close(srv, s, "parse error");
+            co_return;
+        }
+        for (auto& p : *packets) {
+            if (s->closed_) {
+                break;
+            }
+            on_packet(srv, s, std::move(p));
+        }
+    }
+};
+
+void socket::send(frame f) {
+    asio::post(strand_, [self = shared_from_this(), f = std::move(f)]() mutable {
+        server::impl::enqueue(self->server_, self, std::move(f));
+    });
+}
+
+void socket::close(std::string reason) {
+    asio::post(strand_, [self = shared_from_this(), reason = std::move(reason)] {
+        server::impl::do_close(self->server_, self, reason);
+    });
+}
+
+server::server(asio::io_context& ioc, options opts, handler& h) : ioc_(ioc), opts_(std::move(opts)), handler_(h) {}
+
+server::~server() = default;
+
+bool server::matches(std::string_view target) const {
+    return target.substr(0, opts_.path.size()) == opts_.path;
+}
+
+std::shared_ptr<socket> server::find(const std::string& sid) const {
+    std::lock_guard lock(mutex_);
+    auto it = sessions_.find(sid);
+    return it == sessions_.end() ? nullptr : it->second;
+}
+
+void server::remove(const std::string& sid) {
+    std::lock_guard lock(mutex_);
+    sessions_.erase(sid);
+}
+
+void server::add(const std::shared_ptr<socket>& s) {
+    std::lock_guard lock(mutex_);
+    sessions_.emplace(s->id(), s);
+}
+
+std::size_t server::session_count() const {
+    std::lock_guard lock(mutex_);
+    return sessions_.size();
+}
+
+void server::close_all(std::string_view reason) {
+    std::vector<std::shared_ptr<socket>> all;
+    {
+        std::lock_guard lock(mutex_);
+        for (auto& [id, s] : sessions_) {
+            all.push_back(s);
+        }
+    }
+    for (auto& s : all) {
+        s->close(std::string(reason));
+    }
+}
+
+asio::awaitable<bool> server::serve(http::exchange& ex) {
+    auto& req = ex.parser.get();
+    std::string target(req.target());
+    auto qpos = target.find('?');
+    auto query = qpos == std::string::npos ? boost::json::object() : http::parse_query(std::string_view(target).substr(qpos + 1));
+    bool keep_alive = req.keep_alive();
+    bool is_upgrade = websocket::is_upgrade(req);
+    auto method = req.method();
+
+    // CORS preflight (cors module): answered before any engine.io checks.
+    if (method == bhttp::verb::options) {
+        bhttp::response<bhttp::string_body> res{bhttp::status::no_content, 11};
+        res.set(bhttp::field::access_control_allow_methods, "GET,POST,OPTIONS");
+        res.set(bhttp::field::access_control_allow_headers,
+                req[bhttp::field::access_control_request_headers].empty()
+                    ? std::string("*")
+                    : std::string(req[bhttp::field::access_control_request_headers]));
+        co_return co_await write_http(ex.stream, std::move(res), keep_alive);
+    }
+
+    // Verification in the reference server's order (engine.io server.ts verify / handshake).
+    std::string transport = query_value(query, "transport");
+    auto reject = [&](eio_error e) -> asio::awaitable<bool> {
+        if (is_upgrade) {
+            co_await abort_upgrade(ex.stream, error_message(e));
+            co_return false;
+        }
+        co_return co_await write_error(ex.stream, e, keep_alive);
+    };
+    bool transport_ok = (transport == "polling" && opts_.allow_polling) || (transport == "websocket" && opts_.allow_websocket);
+    if (!transport_ok) {
+        co_return co_await reject(eio_error::unknown_transport);
+    }
+    std::string sid = query_value(query, "sid");
+    std::shared_ptr<socket> existing;
+    if (has_query(query, "sid")) {
+        existing = find(sid);
+        if (!existing) {
+            co_return co_await reject(eio_error::unknown_sid);
+        }
+        bool existing_polling = existing->impl_->kind == socket::impl::transport::polling;  // read-only race is benign
+        if (!is_upgrade && transport != (existing_polling ? "polling" : "websocket")) {
+            co_return co_await reject(eio_error::bad_request);
+        }
+    } else {
+        if (method != bhttp::verb::get) {
+            co_return co_await reject(eio_error::bad_handshake_method);
+        }
+        if (transport == "websocket" && !is_upgrade) {
+            co_return co_await reject(eio_error::bad_request);
+        }
+        if (query_value(query, "EIO") != "4") {
+            co_return co_await reject(eio_error::unsupported_protocol_version);
+        }
+    }
+
+    open_info info;
+    info.remote_address = ex.remote_address;
+    info.query = qpos == std::string::npos ? std::string() : target.substr(qpos + 1);
+    for (const auto& f : req) {
+        std::string name(f.name_string());
+        for (auto& c : name) {
+            c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+        }
+        info.headers.emplace_back(std::move(name), std::string(f.value()));
+    }
+
+    if (is_upgrade) {
+        if (transport != "websocket") {
+            co_await abort_upgrade(ex.stream, error_message(eio_error::bad_request));
+            co_return false;
+        }
+        // Move the connection onto the session strand: every WebSocket operation of a session then runs on
+        // one strand, and the HTTP connection coroutine is done with it.
+        socket::strand_type strand = existing ? existing->strand() : socket::strand_type(asio::any_io_executor(ioc_.get_executor()));
+        auto native = ex.stream.release_socket();
+        auto protocol = native.local_endpoint().protocol();
+        tcp::socket sock(strand, protocol, native.release());
+        ex.taken = true;
+        auto request = ex.parser.release();
+        if (existing) {
+            asio::co_spawn(strand, impl::ws_upgrade(*this, existing, std::move(sock), std::move(request)), asio::detached);
+        } else {
+            asio::co_spawn(strand, impl::ws_session(*this, strand, std::move(sock), std::move(request), std::move(info)),
+                           asio::detached);
+        }
+        co_return false;
+    }
+
+    if (!existing) {
+        // Polling handshake: the response body is the OPEN packet.
+        auto s = std::make_shared<socket>(*this, make_sid(), socket::strand_type(asio::any_io_executor(ioc_.get_executor())));
+        add(s);
+        co_await asio::co_spawn(
+            s->strand(),
+            [this, s, info]() -> asio::awaitable<void> {
+                asio::co_spawn(s->strand(), impl::heartbeat(*this, s), asio::detached);
+                handler_.on_open(s, info);
+                co_return;
+            },
+            asio::use_awaitable);
+        bhttp::response<bhttp::string_body> res{bhttp::status::ok, 11};
+        res.set(bhttp::field::content_type, "text/plain; charset=UTF-8");
+        res.set(bhttp::field::cache_control, "no-store");
+        res.body() = open_packet(s->id(), opts_.allow_websocket, static_cast<int>(opts_.ping_interval.count()),
+                                 static_cast<int>(opts_.ping_timeout.count()), opts_.max_payload);
+        co_return co_await write_http(ex.stream, std::move(res), keep_alive);
+    }
+
+    if (method == bhttp::verb::get) {
+        auto payload = co_await asio::co_spawn(existing->strand(), impl::poll_get(*this, existing), asio::use_awaitable);
+        if (!payload) {
+            co_return co_await write_error(ex.stream, eio_error::bad_request, false);
+        }
+        bhttp::response<bhttp::string_body> res{bhttp::status::ok, 11};
+        res.set(bhttp::field::content_type, "text/plain; charset=UTF-8");
+        res.set(bhttp::field::cache_control, "no-store");
+        res.body() = std::move(*payload);
+        co_return co_await write_http(ex.stream, std::move(res), keep_alive);
+    }
+
+    if (method == bhttp::verb::post) {
+        auto cl = req.find(bhttp::field::content_length);
+        if (cl != req.end()) {
+            std::uint64_t n = 0;
+            auto sv = cl->value();
+            auto [p, e] = std::from_chars(sv.data(), sv.data() + sv.size(), n);
+            if (e == std::errc() && n > opts_.max_payload) {
+                // engine.io polling.ts: "payload too large" → 413, and the session errors out.
+                existing->close("transport error");
+                bhttp::response<bhttp::string_body> res{bhttp::status::payload_too_large, 11};
+                co_return co_await write_http(ex.stream, std::move(res), false);
+            }
+        }
+        ex.parser.body_limit(opts_.max_payload);
+        ex.stream.expires_after(std::chrono::seconds(30));
+        auto [ec, n] = co_await bhttp::async_read(ex.stream, ex.buffer, ex.parser, asio::as_tuple(asio::use_awaitable));
+        ex.stream.expires_never();
+        if (ec) {
+            if (ec == bhttp::error::body_limit) {
+                existing->close("transport error");
+                bhttp::response<bhttp::string_body> res{bhttp::status::payload_too_large, 11};
+                co_return co_await write_http(ex.stream, std::move(res), false);
+            }
+            co_return false;
+        }
+        std::string body = std::move(ex.parser.get().body());
+        co_await asio::co_spawn(existing->strand(), impl::poll_post(*this, existing, std::move(body)), asio::use_awaitable);
+        bhttp::response<bhttp::string_body> res{bhttp::status::ok, 11};
+        res.set(bhttp::field::content_type, "text/html");
+        res.body() = "ok";
+        co_return co_await write_http(ex.stream, std::move(res), keep_alive);
+    }
+
+    co_return co_await write_error(ex.stream, eio_error::bad_request, keep_alive);
+}
+
+}  // namespace happy::engineio
