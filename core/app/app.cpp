@@ -21,10 +21,13 @@
 #include "core/auth/token_service.hpp"
 #include "core/config/config.hpp"
 #include "core/db/database.hpp"
+#include "core/engineio/server.hpp"
+#include "core/events/hub.hpp"
 #include "core/http/pipeline.hpp"
 #include "core/http/router.hpp"
 #include "core/http/server.hpp"
 #include "core/log/log.hpp"
+#include "core/socketio/server.hpp"
 #include "core/util/resources.hpp"
 
 namespace happy {
@@ -45,14 +48,15 @@ struct loaded_module {
 class context_impl final : public module_context {
 public:
     context_impl(const json::object& cfg, db::database& db, auth::token_service& tokens, const server_settings& s,
-                 http::router& r, std::vector<events::event_def>& ev)
-        : cfg_(cfg), db_(db), tokens_(tokens), settings_(s), router_(r), events_(ev) {}
+                 http::router& r, events::hub& hub)
+        : cfg_(cfg), db_(db), tokens_(tokens), settings_(s), router_(r), hub_(hub) {}
     const json::object& config() const override { return cfg_; }
     db::database& db() override { return db_; }
     auth::token_service& tokens() override { return tokens_; }
     const server_settings& settings() const override { return settings_; }
     void add_route(http::route r) override { router_.add(std::move(r)); }
-    void add_event(events::event_def e) override { events_.push_back(std::move(e)); }
+    void add_event(events::event_def e) override { hub_.add_event(std::move(e)); }
+    events::emitter& events() override { return hub_; }
 
 private:
     const json::object& cfg_;
@@ -60,7 +64,7 @@ private:
     auth::token_service& tokens_;
     const server_settings& settings_;
     http::router& router_;
-    std::vector<events::event_def>& events_;
+    events::hub& hub_;
 };
 
 void print_usage() {
@@ -218,14 +222,17 @@ int run_server(int argc, char** argv) {
     }
 
     http::router router;
-    std::vector<events::event_def> socket_events;
+    socketio::options sio_opts;
+    sio_opts.connect_timeout = std::chrono::milliseconds(config::get_int(cfg, "realtime.connect_timeout_ms"));
+    socketio::server sio(sio_opts);
+    events::hub hub(sio, tokens);
     for (auto& m : modules) {
         if (!m.enabled) {
             log::info("module disabled", {{"module", m.name}});
             continue;
         }
         const auto& section = config::at(cfg, "modules").as_object().at(m.name).as_object();
-        context_impl ctx(section, *database, tokens, settings, router, socket_events);
+        context_impl ctx(section, *database, tokens, settings, router, hub);
         try {
             m.impl->setup(ctx);
         } catch (const std::exception& e) {
@@ -249,6 +256,20 @@ int run_server(int argc, char** argv) {
     opts.keep_alive_timeout = std::chrono::milliseconds(config::get_int(cfg, "server.keep_alive_timeout_ms"));
     opts.log_requests = config::get_bool(cfg, "log.requests");
     http::server srv(ioc, opts, pipe);
+
+    hub.install();
+    engineio::options eio_opts;
+    eio_opts.path = config::get_string(cfg, "realtime.path");
+    if (eio_opts.path.back() != '/') {
+        eio_opts.path.push_back('/');  // engine.io normalises its path with a trailing slash
+    }
+    eio_opts.ping_interval = std::chrono::milliseconds(config::get_int(cfg, "realtime.ping_interval_ms"));
+    eio_opts.ping_timeout = std::chrono::milliseconds(config::get_int(cfg, "realtime.ping_timeout_ms"));
+    eio_opts.max_payload = static_cast<std::size_t>(config::get_int(cfg, "realtime.max_payload"));
+    eio_opts.max_queued_bytes = static_cast<std::size_t>(config::get_int(cfg, "realtime.max_queued_bytes"));
+    eio_opts.allow_polling = config::get_bool(cfg, "realtime.polling");
+    engineio::server eio(ioc, eio_opts, sio);
+    srv.add_protocol(&eio);
     std::uint16_t port = 0;
     try {
         port = srv.listen();
@@ -285,7 +306,16 @@ int run_server(int argc, char** argv) {
                 }
             });
             srv.begin_shutdown();
+            eio.close_all("server shutting down");
             co_await srv.drain(shutdown_bound);
+            {
+                // Give WebSocket close handshakes a moment (bounded) before the io_context stops.
+                asio::steady_timer t(ioc);
+                for (int i = 0; i < 40 && eio.session_count() > 0; ++i) {
+                    t.expires_after(std::chrono::milliseconds(5));
+                    co_await t.async_wait(asio::as_tuple(asio::use_awaitable));
+                }
+            }
             for (auto it = modules.rbegin(); it != modules.rend(); ++it) {
                 if (it->enabled) {
                     try {

@@ -37,6 +37,8 @@ public:
     virtual const server_settings& settings() const = 0;
     virtual void add_route(http::route r) = 0;
     virtual void add_event(events::event_def e) = 0;
+    /// Fan-out to connected clients (update / ephemeral events).
+    virtual events::emitter& events() = 0;
 };
 
 class module {

@@ -103,6 +103,7 @@ struct socket::impl {
     bool poll_pending = false;
     bool noop_requested = false;  // upgrade probe: answer the pending poll with a noop
     bool upgrading = false;
+    bool closed_by_client = false;  // the client sent a CLOSE packet (vs. a server-side close)
     std::shared_ptr<ws_stream> ws;
 
     void notify() { wake.cancel(); }
@@ -168,6 +169,7 @@ struct server::impl {
                 srv.handler_.on_message(s, std::move(p.data), p.binary);
                 break;
             case packet_type::close:
+                st.closed_by_client = true;
                 do_close(srv, s, "transport close");
                 break;
             default:
@@ -382,7 +384,10 @@ struct server::impl {
         st.outbox.clear();
         st.outbox_bytes = 0;
         if (packets.empty()) {
-            if (s->closed_) {
+            // A server-side close ends the pending poll with CLOSE; a close the client asked for ends it with NOOP,
+            // like engine.io's polling transport (onClose answers the pending GET with a noop; only doClose, the
+            // server-initiated path, writes a close packet).
+            if (s->closed_ && !st.closed_by_client) {
                 packets.push_back(packet{packet_type::close, "", false});
             } else {
                 packets.push_back(packet{packet_type::noop, "", false});
@@ -554,14 +559,15 @@ asio::awaitable<bool> server::serve(http::exchange& ex) {
         // Polling handshake: the response body is the OPEN packet.
         auto s = std::make_shared<socket>(*this, make_sid(), socket::strand_type(asio::any_io_executor(ioc_.get_executor())));
         add(s);
-        co_await asio::co_spawn(
-            s->strand(),
-            [this, s, info]() -> asio::awaitable<void> {
-                asio::co_spawn(s->strand(), impl::heartbeat(*this, s), asio::detached);
-                handler_.on_open(s, info);
-                co_return;
-            },
-            asio::use_awaitable);
+        // The lambda must be a named local, not a temporary inside the co_await expression: g++ 12 miscompiles a
+        // capturing lambda temporary there (the closure is moved from a bogus address and its captures are destroyed
+        // twice; asio issues #858/#1135), which crashed the first polling handshake with a double free of `info`.
+        auto open_on_strand = [this, s, info = std::move(info)]() -> asio::awaitable<void> {
+            asio::co_spawn(s->strand(), impl::heartbeat(*this, s), asio::detached);
+            handler_.on_open(s, info);
+            co_return;
+        };
+        co_await asio::co_spawn(s->strand(), std::move(open_on_strand), asio::use_awaitable);
         bhttp::response<bhttp::string_body> res{bhttp::status::ok, 11};
         res.set(bhttp::field::content_type, "text/plain; charset=UTF-8");
         res.set(bhttp::field::cache_control, "no-store");

@@ -1,12 +1,15 @@
 /// @file
-/// Socket event vocabulary for modules (the transport lives in core/engineio, core/socketio).
+/// Socket event vocabulary for modules (the transport lives in core/engineio, core/socketio, core/events/hub).
 #pragma once
+#include <atomic>
 #include <boost/asio/awaitable.hpp>
 #include <boost/json/array.hpp>
+#include <boost/json/object.hpp>
 #include <boost/json/value.hpp>
 #include <functional>
 #include <optional>
 #include <string>
+#include <string_view>
 
 namespace happy::events {
 
@@ -14,9 +17,23 @@ namespace happy::events {
 struct socket_ctx {
     std::string socket_id;
     std::string account_id;
-    std::string client_type;  ///< "user-scoped" | "session-scoped" | "machine-scoped"
-    std::string session_id;   ///< for session-scoped sockets
-    std::string machine_id;   ///< for machine-scoped sockets
+    std::string client_type;  ///< raw value from the handshake (may be empty)
+    std::string session_id;   ///< session-scoped sockets
+    std::string machine_id;   ///< machine-scoped sockets
+    std::string happy_client;
+    /// Push focus: 0 unknown, 1 active, 2 background (upstream appState).
+    std::atomic<int> app_state{0};
+
+    enum class scope { user, session, machine };
+    scope kind() const {
+        if (client_type == "session-scoped" && !session_id.empty()) {
+            return scope::session;
+        }
+        if (client_type == "machine-scoped" && !machine_id.empty()) {
+            return scope::machine;
+        }
+        return scope::user;
+    }
 };
 
 /// A client→server event handler; the returned value (if any) becomes the acknowledgement.
@@ -25,6 +42,31 @@ using handler = std::function<boost::asio::awaitable<std::optional<boost::json::
 struct event_def {
     std::string name;
     handler fn;
+};
+
+/// Upstream's recipient filters (realtime.md §4).
+struct recipients {
+    enum class kind { user_scoped_only, session, machine, all_user } k = kind::user_scoped_only;
+    std::string id;  ///< session or machine id
+    static recipients user_scoped_only() { return {kind::user_scoped_only, {}}; }
+    /// all-interested-in-session(S): the session's sockets and user-scoped sockets.
+    static recipients session(std::string sid) { return {kind::session, std::move(sid)}; }
+    /// machine-scoped-only(M): the machine's sockets and user-scoped sockets.
+    static recipients machine(std::string mid) { return {kind::machine, std::move(mid)}; }
+    static recipients all_user() { return {kind::all_user, {}}; }
+};
+
+/// What modules use to reach connected clients.
+class emitter {
+public:
+    virtual ~emitter() = default;
+    /// `update` event with a complete envelope {id, seq, body, createdAt}.
+    virtual void emit_update(std::string_view account_id, const recipients& to, const boost::json::object& envelope,
+                             std::string_view skip_socket_id = {}) = 0;
+    /// `ephemeral` event.
+    virtual void emit_ephemeral(std::string_view account_id, const recipients& to, const boost::json::object& payload) = 0;
+    /// True iff a socket of the account connected with clientType exactly "user-scoped" reports appState active.
+    virtual bool has_active_ui(std::string_view account_id) const = 0;
 };
 
 }  // namespace happy::events

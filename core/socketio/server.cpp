@@ -19,7 +19,9 @@ std::string room_key(std::string_view nsp, std::string_view room) {
     return k;
 }
 
-engineio::frame text_frame(std::string s) { return engineio::frame{std::make_shared<const std::string>(std::move(s)), false}; }
+engineio::frame text_frame(std::string s) {
+    return engineio::frame{std::make_shared<const std::string>(std::move(s)), false};
+}
 
 /// Queues a packet (and its binary attachments) on an engine connection.
 void send_packet(engineio::socket& conn, const packet& p, const std::vector<std::string>& attachments = {}) {
@@ -46,7 +48,7 @@ struct server::client {
     explicit client(const engineio::socket::strand_type& strand) : connect_timer(strand) {}
     engineio::open_info info;
     std::map<std::string, std::shared_ptr<socket>, std::less<>> sockets;  // by namespace
-    std::unordered_set<std::string> connecting;                          // namespaces whose middleware runs
+    std::unordered_set<std::string> connecting;                           // namespaces whose middleware runs
     std::optional<binary_reassembler> reassembly;
     asio::steady_timer connect_timer;
     bool closed = false;
@@ -61,7 +63,12 @@ struct socket::pending_ack {
 
 socket::socket(server& srv, std::shared_ptr<engineio::socket> conn, std::string nsp, std::string id, json::object auth,
                const engineio::open_info& info)
-    : server_(srv), conn_(std::move(conn)), nsp_(std::move(nsp)), id_(std::move(id)), auth_(std::move(auth)), info_(info) {}
+    : server_(srv),
+      conn_(std::move(conn)),
+      nsp_(std::move(nsp)),
+      id_(std::move(id)),
+      auth_(std::move(auth)),
+      info_(info) {}
 
 void socket::emit(std::string_view event, json::array args, std::vector<std::string> attachments) {
     json::array data;
@@ -75,15 +82,15 @@ void socket::emit(std::string_view event, json::array args, std::vector<std::str
     send_packet(*conn_, p, attachments);
 }
 
-asio::awaitable<std::optional<json::array>> socket::emit_with_ack(std::string_view event, json::array args,
-                                                                   std::chrono::milliseconds timeout) {
+asio::awaitable<ack_result> socket::emit_with_ack(std::string_view event, json::array args,
+                                                  std::chrono::milliseconds timeout) {
     auto st = std::make_shared<pending_ack>();
     st->timer.emplace(co_await asio::this_coro::executor);
     std::uint64_t id;
     {
         std::lock_guard lock(ack_mutex_);
         if (!connected_) {
-            co_return std::nullopt;
+            co_return ack_result{ack_status::disconnected, {}};
         }
         id = next_ack_id_++;
         acks_.emplace(id, st);
@@ -116,11 +123,21 @@ asio::awaitable<std::optional<json::array>> socket::emit_with_ack(std::string_vi
         acks_.erase(id);
     }
     std::lock_guard lock(st->m);
-    co_return st->done ? std::move(st->result) : std::nullopt;
+    if (!st->done) {
+        co_return ack_result{ack_status::timeout, {}};
+    }
+    if (!st->result) {
+        co_return ack_result{ack_status::disconnected, {}};
+    }
+    co_return ack_result{ack_status::ok, std::move(*st->result)};
 }
 
-void socket::join(const std::string& room) { server_.join(*this, room); }
-void socket::leave(const std::string& room) { server_.leave(*this, room); }
+void socket::join(const std::string& room) {
+    server_.join(*this, room);
+}
+void socket::leave(const std::string& room) {
+    server_.leave(*this, room);
+}
 
 void socket::disconnect() {
     asio::post(conn_->strand(), [self = shared_from_this()] {
@@ -141,7 +158,9 @@ void socket::disconnect() {
 server::server(options opts) : opts_(opts) {}
 server::~server() = default;
 
-void server::add_namespace(std::string name, namespace_handlers h) { namespaces_.emplace(std::move(name), std::move(h)); }
+void server::add_namespace(std::string name, namespace_handlers h) {
+    namespaces_.emplace(std::move(name), std::move(h));
+}
 
 void server::join(socket& s, const std::string& room) {
     std::lock_guard lock(rooms_mutex_);
@@ -252,7 +271,9 @@ bool server::in_room(std::string_view nsp, const std::string& room, const std::s
     return false;
 }
 
-std::size_t server::socket_count() const { return sockets_.load(); }
+std::size_t server::socket_count() const {
+    return sockets_.load();
+}
 
 void server::on_open(const std::shared_ptr<engineio::socket>& s, const engineio::open_info& info) {
     auto c = std::make_shared<client>(s->strand());
@@ -331,39 +352,7 @@ void server::dispatch(const std::shared_ptr<engineio::socket>& conn, client& c, 
         c.connecting.insert(p.nsp);
         const namespace_handlers* h = &ns->second;
         auto cptr = std::static_pointer_cast<client>(conn->user);
-        asio::co_spawn(
-            conn->strand(),
-            [this, h, s, cptr, conn]() -> asio::awaitable<void> {
-                std::optional<std::string> rejection;
-                if (h->middleware) {
-                    try {
-                        rejection = co_await h->middleware(s);
-                    } catch (const std::exception& e) {
-                        rejection = e.what();
-                    }
-                }
-                cptr->connecting.erase(s->nsp_);
-                if (cptr->closed) {
-                    co_return;
-                }
-                if (rejection) {
-                    packet err{.type = packet_type::connect_error, .nsp = s->nsp_};
-                    err.data = json::object{{"message", *rejection}};
-                    send_packet(*conn, err);
-                    co_return;
-                }
-                s->connected_ = true;
-                cptr->sockets[s->nsp_] = s;
-                ++sockets_;
-                join(*s, s->id_);
-                packet ok{.type = packet_type::connect, .nsp = s->nsp_};
-                ok.data = json::object{{"sid", s->id_}};
-                send_packet(*conn, ok);
-                if (h->on_connect) {
-                    h->on_connect(s);
-                }
-            },
-            asio::detached);
+        asio::co_spawn(conn->strand(), run_connect(h, s, cptr, conn), asio::detached);
         return;
     }
     if (existing == c.sockets.end()) {
@@ -428,6 +417,38 @@ void server::dispatch(const std::shared_ptr<engineio::socket>& conn, client& c, 
         default:
             conn->close("parse error");  // CONNECT_ERROR from a client
             break;
+    }
+}
+
+asio::awaitable<void> server::run_connect(const namespace_handlers* h, std::shared_ptr<socket> s,
+                                          std::shared_ptr<client> cptr, std::shared_ptr<engineio::socket> conn) {
+    std::optional<std::string> rejection;
+    if (h->middleware) {
+        try {
+            rejection = co_await h->middleware(s);
+        } catch (const std::exception& e) {
+            rejection = e.what();
+        }
+    }
+    cptr->connecting.erase(s->nsp_);
+    if (cptr->closed) {
+        co_return;
+    }
+    if (rejection) {
+        packet err{.type = packet_type::connect_error, .nsp = s->nsp_};
+        err.data = json::object{{"message", *rejection}};
+        send_packet(*conn, err);
+        co_return;
+    }
+    s->connected_ = true;
+    cptr->sockets[s->nsp_] = s;
+    ++sockets_;
+    join(*s, s->id_);
+    packet ok{.type = packet_type::connect, .nsp = s->nsp_};
+    ok.data = json::object{{"sid", s->id_}};
+    send_packet(*conn, ok);
+    if (h->on_connect) {
+        h->on_connect(s);
     }
 }
 

@@ -24,6 +24,12 @@ namespace happy::socketio {
 
 class server;
 
+enum class ack_status { ok, timeout, disconnected };
+struct ack_result {
+    ack_status status = ack_status::timeout;
+    boost::json::array args;
+};
+
 /// The acknowledgement callback handed to an event handler; the first call sends the ACK, later ones are ignored.
 using ack_fn = std::function<void(boost::json::array args, std::vector<std::string> attachments)>;
 
@@ -43,9 +49,9 @@ public:
     void emit(std::string_view event, boost::json::array args, std::vector<std::string> attachments = {});
     /// Sends a pre-encoded frame (broadcasts encode once and share).
     void send_frame(const engineio::frame& f) { conn_->send(f); }
-    /// Emits with an ack id and waits for the client's ACK; nullopt on timeout or disconnect.
+    /// Emits with an ack id and waits for the client's ACK, the timeout, or the socket's disconnect.
     /// The awaiting coroutine must run on a strand (or a single-threaded executor).
-    boost::asio::awaitable<std::optional<boost::json::array>> emit_with_ack(std::string_view event,
+    boost::asio::awaitable<ack_result> emit_with_ack(std::string_view event,
                                                                              boost::json::array args,
                                                                              std::chrono::milliseconds timeout);
     void join(const std::string& room);
@@ -123,6 +129,8 @@ private:
     void leave(socket& s, const std::string& room);
     void leave_all(socket& s);
     void dispatch(const std::shared_ptr<engineio::socket>& conn, client& c, packet p, std::vector<std::string> attachments);
+    boost::asio::awaitable<void> run_connect(const namespace_handlers* h, std::shared_ptr<socket> s,
+                                             std::shared_ptr<client> c, std::shared_ptr<engineio::socket> conn);
     void remove_socket(client& c, const std::shared_ptr<socket>& s, std::string_view reason, bool notify_client);
 
     options opts_;

@@ -41,10 +41,15 @@ const VERBOSE = !!process.env.HAPPY_TEST_VERBOSE;
 const liveProcs = new Set();
 const ownedDirs = new Set();
 
+/** Signal the server's whole process group (it is spawned detached, as a group leader), so helper
+ *  processes or wrapper scripts cannot outlive the test run. Falls back to the single process. */
+function signalProc(p, sig) {
+    try { process.kill(-p.pid, sig); return; } catch { /* no group: fall through */ }
+    try { p.kill(sig); } catch { /* ignore */ }
+}
+
 function killAllSync() {
-    for (const p of liveProcs) {
-        try { p.kill('SIGKILL'); } catch { /* ignore */ }
-    }
+    for (const p of liveProcs) signalProc(p, 'SIGKILL');
     liveProcs.clear();
     if (!process.env.HAPPY_KEEP_DATA) {
         for (const d of ownedDirs) {
@@ -120,6 +125,7 @@ export async function startServer({ env = {}, dataDir, timeoutMs = 10_000 } = {}
         cwd: dataDir,
         env: childEnv,
         stdio: ['ignore', 'pipe', 'pipe'],
+        detached: true, // own process group: stop() signals the group
     });
     liveProcs.add(proc);
 
@@ -224,15 +230,18 @@ export async function startServer({ env = {}, dataDir, timeoutMs = 10_000 } = {}
 async function killProc(proc, exited, graceMs) {
     let done = false;
     exited.then(() => { done = true; });
-    if (proc.exitCode !== null || proc.signalCode !== null) return false;
+    if (proc.exitCode !== null || proc.signalCode !== null) {
+        signalProc(proc, 'SIGKILL'); // leftover group members, if any
+        return false;
+    }
     if (graceMs > 0) {
-        try { proc.kill('SIGTERM'); } catch { /* ignore */ }
+        signalProc(proc, 'SIGTERM');
         let timer;
         await Promise.race([exited, new Promise((r) => { timer = setTimeout(r, graceMs); })]);
         clearTimeout(timer);
-        if (done) return false;
+        if (done) { signalProc(proc, 'SIGKILL'); return false; }
     }
-    try { proc.kill('SIGKILL'); } catch { /* ignore */ }
+    signalProc(proc, 'SIGKILL');
     let timer;
     await Promise.race([exited, new Promise((r) => { timer = setTimeout(r, 5_000); })]);
     clearTimeout(timer);
@@ -242,6 +251,11 @@ async function killProc(proc, exited, graceMs) {
 // ---------------------------------------------------------------------------------------------
 // HTTP helpers
 // ---------------------------------------------------------------------------------------------
+
+// Fail fast against a hung server: after 2 consecutive request timeouts against the same origin,
+// further requests to it fail immediately instead of each waiting for its own timeout.
+const consecutiveTimeouts = new Map();
+const MAX_CONSECUTIVE_TIMEOUTS = 2;
 
 function parseJson(text) {
     if (text === '' || text === undefined) return undefined;
@@ -258,8 +272,12 @@ function parseJson(text) {
  * opts.headers     extra headers (an explicit header wins over the defaults above)
  */
 export function req(url, method, pathname, opts = {}) {
-    const { headers = {}, body, rawBody, contentType, timeoutMs = 10_000 } = opts;
+    const { headers = {}, body, rawBody, contentType, timeoutMs = 8_000 } = opts;
     const u = new URL(url);
+    if ((consecutiveTimeouts.get(u.origin) || 0) >= MAX_CONSECUTIVE_TIMEOUTS) {
+        return Promise.reject(new Error(`server at ${u.origin} is unresponsive ` +
+            `(${MAX_CONSECUTIVE_TIMEOUTS} consecutive request timeouts); not sending ${method} ${pathname}`));
+    }
     const h = { connection: 'keep-alive' };
     let payload;
     if (rawBody !== undefined) {
@@ -284,6 +302,7 @@ export function req(url, method, pathname, opts = {}) {
             res.on('data', (c) => chunks.push(c));
             res.on('end', () => {
                 clearTimeout(timer);
+                consecutiveTimeouts.set(u.origin, 0);
                 const buf = Buffer.concat(chunks);
                 const text = buf.toString('utf8');
                 resolve({
@@ -298,6 +317,7 @@ export function req(url, method, pathname, opts = {}) {
             res.on('error', (e) => { clearTimeout(timer); reject(e); });
         });
         const timer = setTimeout(() => {
+            consecutiveTimeouts.set(u.origin, (consecutiveTimeouts.get(u.origin) || 0) + 1);
             r.destroy(new Error(`request timeout after ${timeoutMs} ms: ${method} ${pathname}`));
         }, timeoutMs);
         r.on('error', (e) => { clearTimeout(timer); reject(e); });
@@ -311,8 +331,12 @@ export function req(url, method, pathname, opts = {}) {
  * Resolves as soon as one complete response has been read (the request may still be "open", e.g. a
  * declared Content-Length larger than what was sent). Also reports whether the server closed the socket.
  */
-export function rawHttp(url, data, { timeoutMs = 10_000, head = false, waitClose = 0 } = {}) {
+export function rawHttp(url, data, { timeoutMs = 8_000, head = false, waitClose = 0, countTimeout = true } = {}) {
     const u = new URL(url);
+    if ((consecutiveTimeouts.get(u.origin) || 0) >= MAX_CONSECUTIVE_TIMEOUTS) {
+        return Promise.reject(new Error(`server at ${u.origin} is unresponsive ` +
+            `(${MAX_CONSECUTIVE_TIMEOUTS} consecutive request timeouts); not sending raw request`));
+    }
     return new Promise((resolve, reject) => {
         const sock = net.connect({ host: u.hostname, port: Number(u.port) });
         let buf = Buffer.alloc(0);
@@ -325,11 +349,14 @@ export function rawHttp(url, data, { timeoutMs = 10_000, head = false, waitClose
             clearTimeout(timer);
             sock.destroy();
             if (err) reject(err);
-            else resolve({ ...result, closed });
+            else { consecutiveTimeouts.set(u.origin, 0); resolve({ ...result, closed }); }
         };
         const timer = setTimeout(() => {
             if (result) finish();
-            else finish(new Error(`raw request timeout after ${timeoutMs} ms; received so far: ${JSON.stringify(buf.toString('latin1').slice(0, 500))}`));
+            else {
+                if (countTimeout) consecutiveTimeouts.set(u.origin, (consecutiveTimeouts.get(u.origin) || 0) + 1);
+                finish(new Error(`raw request timeout after ${timeoutMs} ms; received so far: ${JSON.stringify(buf.toString('latin1').slice(0, 500))}`));
+            }
         }, timeoutMs);
         const tryParse = (eof) => {
             if (result) return true;

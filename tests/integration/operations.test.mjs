@@ -25,7 +25,7 @@ function runToExit(env, args = []) {
     const dataDir = tempDir();
     const r = spawnSync(SERVER_BIN, args, {
         env: { PATH: process.env.PATH, PORT: '0', HOST: '127.0.0.1', DATA_DIR: dataDir, ...env },
-        encoding: 'utf8', timeout: 10_000,
+        encoding: 'utf8', timeout: 10_000, killSignal: 'SIGKILL',
     });
     return { code: r.status, stderr: r.stderr, stdout: r.stdout };
 }
@@ -156,7 +156,7 @@ test('a database written by a newer binary is refused with a clear message', { t
     const ins = spawnSync('sqlite3', [db, "INSERT INTO schema_migrations VALUES (9999, '9999_future', 'future', 0)"]);
     assert.equal(ins.status, 0, String(ins.stderr));
     const r = spawnSync(SERVER_BIN, [], {
-        env: { PATH: process.env.PATH, PORT: '0', HOST: '127.0.0.1', DATA_DIR: dataDir }, encoding: 'utf8', timeout: 10_000,
+        env: { PATH: process.env.PATH, PORT: '0', HOST: '127.0.0.1', DATA_DIR: dataDir }, encoding: 'utf8', timeout: 10_000, killSignal: 'SIGKILL',
     });
     assert.equal(r.status, 1);
     assert.match(r.stderr, /database schema is at version 9999 \(9999_future\), newer than this happy-server binary supports/);

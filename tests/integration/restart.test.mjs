@@ -170,6 +170,8 @@ test('SIGTERM while a client holds an idle keep-alive connection still exits 0 p
     const sock = net.connect({ host: '127.0.0.1', port: s.port });
     try {
         await new Promise((resolve, reject) => {
+            const timer = setTimeout(() => reject(new Error('no response to GET /health within 8 s')), 8_000);
+            sock.once('data', () => clearTimeout(timer));
             sock.once('error', reject);
             sock.once('connect', () => {
                 sock.write(`GET /health HTTP/1.1\r\nHost: x\r\nConnection: keep-alive\r\n\r\n`);

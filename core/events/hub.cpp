@@ -1,0 +1,393 @@
+#include "core/events/hub.hpp"
+
+#include <boost/asio.hpp>
+#include <boost/asio/experimental/awaitable_operators.hpp>
+#include <boost/json.hpp>
+
+#include "core/auth/token_service.hpp"
+#include "core/log/log.hpp"
+#include "core/socketio/server.hpp"
+#include "core/util/time.hpp"
+
+namespace happy::events {
+
+namespace asio = boost::asio;
+namespace json = boost::json;
+
+namespace {
+
+std::shared_ptr<socket_ctx> ctx_of(const std::shared_ptr<socketio::socket>& s) {
+    return std::static_pointer_cast<socket_ctx>(s->data);
+}
+
+std::string string_field(const json::object& o, std::string_view key) {
+    if (auto* v = o.if_contains(key); v && v->is_string()) {
+        return std::string(v->get_string());
+    }
+    return {};
+}
+
+/// JavaScript truthiness of an auth field: present and not "", null, false, 0.
+bool truthy(const json::object& o, std::string_view key) {
+    const json::value* v = o.if_contains(key);
+    if (!v) {
+        return false;
+    }
+    switch (v->kind()) {
+        case json::kind::null:
+            return false;
+        case json::kind::bool_:
+            return v->get_bool();
+        case json::kind::string:
+            return !v->get_string().empty();
+        case json::kind::int64:
+            return v->get_int64() != 0;
+        case json::kind::uint64:
+            return v->get_uint64() != 0;
+        case json::kind::double_:
+            return v->get_double() != 0 && v->get_double() == v->get_double();
+        default:
+            return true;
+    }
+}
+
+}  // namespace
+
+struct hub::impl {
+    impl(socketio::server& s, auth::token_service& t, rpc_options r) : sio(s), tokens(t), rpc(r) {}
+    socketio::server& sio;
+    auth::token_service& tokens;
+    rpc_options rpc;
+    std::unordered_map<std::string, handler> events;
+    // Sockets per account for the push-focus query (weak: the socket.io server owns them).
+    mutable std::mutex mutex;
+    std::unordered_map<std::string, std::unordered_map<std::string, std::weak_ptr<socket_ctx>>> by_account;
+
+    std::vector<std::string> rooms_for(std::string_view u, const recipients& to) const {
+        switch (to.k) {
+            case recipients::kind::user_scoped_only:
+                return {user_scoped_room(u)};
+            case recipients::kind::session:
+                return {session_room(u, to.id), user_scoped_room(u)};
+            case recipients::kind::machine:
+                return {machine_room(u, to.id), user_scoped_room(u)};
+            case recipients::kind::all_user:
+                return {user_room(u)};
+        }
+        return {};
+    }
+
+    void ephemeral(std::string_view u, const recipients& to, const json::object& payload) {
+        sio.broadcast("/", rooms_for(u, to), {}, "ephemeral", json::array{payload});
+    }
+
+    /// Handshake checks in upstream's order and messages (socket.ts).
+    asio::awaitable<std::optional<std::string>> middleware(const std::shared_ptr<socketio::socket>& s) {
+        const auto& auth = s->auth();
+        if (!truthy(auth, "token")) {
+            co_return "Missing authentication token";
+        }
+        std::string client_type = string_field(auth, "clientType");
+        if (client_type == "session-scoped" && !truthy(auth, "sessionId")) {
+            co_return "Session ID required for session-scoped clients";
+        }
+        if (client_type == "machine-scoped" && !truthy(auth, "machineId")) {
+            co_return "Machine ID required for machine-scoped clients";
+        }
+        const json::value& token = auth.at("token");
+        std::optional<auth::verified_token> v;
+        if (token.is_string()) {
+            v = tokens.verify(token.get_string());
+        }
+        if (!v) {
+            co_return "Invalid authentication token";
+        }
+        auto ctx = std::make_shared<socket_ctx>();
+        ctx->socket_id = s->id();
+        ctx->account_id = v->sub;
+        ctx->client_type = client_type;
+        ctx->session_id = string_field(auth, "sessionId");
+        ctx->machine_id = string_field(auth, "machineId");
+        ctx->happy_client = string_field(auth, "happyClient");
+        if (ctx->happy_client.empty()) {
+            for (const auto& [k, val] : s->handshake().headers) {
+                if (k == "x-happy-client") {
+                    ctx->happy_client = val;
+                }
+            }
+        }
+        std::string app_state = string_field(auth, "appState");
+        if (!app_state.empty()) {
+            ctx->app_state = app_state == "active" ? 1 : 2;
+        }
+        s->data = ctx;
+        co_return std::nullopt;
+    }
+
+    void on_connect(const std::shared_ptr<socketio::socket>& s) {
+        auto ctx = ctx_of(s);
+        const auto& u = ctx->account_id;
+        s->join(user_room(u));
+        switch (ctx->kind()) {
+            case socket_ctx::scope::session:
+                s->join(session_room(u, ctx->session_id));
+                break;
+            case socket_ctx::scope::machine:
+                s->join(machine_room(u, ctx->machine_id));
+                break;
+            case socket_ctx::scope::user:
+                s->join(user_scoped_room(u));
+                break;
+        }
+        {
+            std::lock_guard lock(mutex);
+            by_account[u][s->id()] = ctx;
+        }
+        if (ctx->kind() == socket_ctx::scope::machine) {
+            ephemeral(
+                u, recipients::user_scoped_only(),
+                json::object{
+                    {"type", "machine-activity"}, {"id", ctx->machine_id}, {"active", true}, {"activeAt", now_ms()}});
+        }
+        log::debug("socket connected", {{"sid", s->id()}, {"account", u}, {"clientType", ctx->client_type}});
+    }
+
+    void on_disconnect(const std::shared_ptr<socketio::socket>& s, std::string_view reason) {
+        auto ctx = ctx_of(s);
+        if (!ctx) {
+            return;
+        }
+        {
+            std::lock_guard lock(mutex);
+            auto it = by_account.find(ctx->account_id);
+            if (it != by_account.end()) {
+                it->second.erase(s->id());
+                if (it->second.empty()) {
+                    by_account.erase(it);
+                }
+            }
+        }
+        if (ctx->kind() == socket_ctx::scope::machine) {
+            ephemeral(
+                ctx->account_id, recipients::user_scoped_only(),
+                json::object{
+                    {"type", "machine-activity"}, {"id", ctx->machine_id}, {"active", false}, {"activeAt", now_ms()}});
+        }
+        log::debug("socket disconnected", {{"sid", s->id()}, {"reason", reason}});
+    }
+
+    void on_event(const std::shared_ptr<socketio::socket>& s, std::string name, json::array args,
+                  std::vector<std::string> /*attachments*/, socketio::ack_fn ack) {
+        auto ctx = ctx_of(s);
+        if (name == "ping") {
+            // The CLI's flush barrier: ack {} (a data argument would break upstream's handler: no ack then).
+            if (ack && args.empty()) {
+                ack(json::array{json::object()}, {});
+            }
+            return;
+        }
+        if (name == "app-state") {
+            std::string state;
+            if (!args.empty() && args[0].is_object()) {
+                state = string_field(args[0].get_object(), "state");
+            }
+            ctx->app_state = state == "active" ? 1 : 2;
+            return;
+        }
+        if (name == "rpc-register" || name == "rpc-unregister") {
+            bool reg = name == "rpc-register";
+            std::string method;
+            if (!args.empty() && args[0].is_object()) {
+                method = string_field(args[0].get_object(), "method");
+            }
+            if (method.empty()) {
+                s->emit("rpc-error", json::array{json::object{{"type", reg ? "register" : "unregister"},
+                                                              {"error", "Invalid method name"}}});
+                return;
+            }
+            if (reg) {
+                s->join(rpc_room(ctx->account_id, method));
+                s->emit("rpc-registered", json::array{json::object{{"method", method}}});
+            } else {
+                s->leave(rpc_room(ctx->account_id, method));
+                s->emit("rpc-unregistered", json::array{json::object{{"method", method}}});
+            }
+            return;
+        }
+        if (name == "rpc-call") {
+            asio::co_spawn(s->strand(), rpc_call(s, ctx, std::move(args), std::move(ack)), asio::detached);
+            return;
+        }
+        auto it = events.find(name);
+        if (it == events.end()) {
+            return;  // unknown events are ignored without reply
+        }
+        asio::co_spawn(s->strand(), run_handler(&it->second, ctx, s, std::move(name), std::move(args), std::move(ack)),
+                       asio::detached);
+    }
+
+    // A named coroutine rather than a capturing lambda: g++ 12 miscompiles capturing coroutine lambdas passed as
+    // temporaries (captures destroyed twice).
+    static asio::awaitable<void> run_handler(const handler* h, std::shared_ptr<socket_ctx> ctx,
+                                             std::shared_ptr<socketio::socket> s, std::string name, json::array args,
+                                             socketio::ack_fn ack) {
+        std::optional<json::value> reply;
+        try {
+            reply = co_await (*h)(*ctx, std::move(args));
+        } catch (const std::exception& e) {
+            log::error("socket event handler failed", {{"event", name}, {"error", e.what()}});
+            co_return;
+        }
+        if (reply && ack) {
+            ack(json::array{std::move(*reply)}, {});
+        }
+    }
+
+    static void reply(const socketio::ack_fn& ack, json::object o) {
+        if (ack) {
+            ack(json::array{std::move(o)}, {});
+        }
+    }
+
+    /// Completes when the target has been missing from the method's room on two consecutive checks.
+    asio::awaitable<void> rpc_watchdog(std::string room, std::string target_id) {
+        asio::steady_timer t(co_await asio::this_coro::executor);
+        int misses = 0;
+        while (misses < 2) {
+            t.expires_after(rpc.presence_poll);
+            co_await t.async_wait(asio::as_tuple(asio::use_awaitable));
+            misses = sio.in_room("/", room, target_id) ? 0 : misses + 1;
+        }
+    }
+
+    /// realtime.md §3.4.
+    asio::awaitable<void> rpc_call(std::shared_ptr<socketio::socket> caller, std::shared_ptr<socket_ctx> ctx,
+                                   json::array args, socketio::ack_fn ack) {
+        std::string method;
+        std::optional<json::value> params;
+        if (!args.empty() && args[0].is_object()) {
+            method = string_field(args[0].get_object(), "method");
+            if (auto* p = args[0].get_object().if_contains("params")) {
+                params = *p;
+            }
+        }
+        if (method.empty()) {
+            reply(ack, {{"ok", false}, {"error", "Invalid parameters: method is required"}});
+            co_return;
+        }
+        std::string room = rpc_room(ctx->account_id, method);
+        auto members = sio.room_members("/", room);
+        asio::steady_timer timer(co_await asio::this_coro::executor);
+        auto grace_end = std::chrono::steady_clock::now() + rpc.grace;
+        while (members.empty() && std::chrono::steady_clock::now() < grace_end) {
+            timer.expires_after(rpc.grace_poll);
+            co_await timer.async_wait(asio::as_tuple(asio::use_awaitable));
+            members = sio.room_members("/", room);
+        }
+        if (members.empty()) {
+            reply(ack, {{"ok", false}, {"error", "RPC method not available"}});
+            co_return;
+        }
+        auto target = members.front();
+        if (target->id() == caller->id()) {
+            reply(ack, {{"ok", false}, {"error", "Cannot call RPC on the same socket"}});
+            co_return;
+        }
+        json::object request;
+        request["method"] = method;
+        if (params) {
+            request["params"] = std::move(*params);
+        }
+        json::array request_args;
+        request_args.push_back(std::move(request));
+        using namespace asio::experimental::awaitable_operators;
+        auto result = co_await (target->emit_with_ack("rpc-request", std::move(request_args), rpc.call_timeout) ||
+                                rpc_watchdog(room, target->id()));
+        if (result.index() == 1) {
+            reply(ack, {{"ok", false}, {"error", "RPC target disconnected"}});
+            co_return;
+        }
+        socketio::ack_result r = std::move(std::get<0>(result));
+        if (r.status == socketio::ack_status::disconnected) {
+            reply(ack, {{"ok", false}, {"error", "RPC target disconnected"}});
+        } else if (r.status == socketio::ack_status::timeout) {
+            reply(ack, {{"ok", false}, {"error", "operation has timed out"}});
+        } else if (r.args.empty()) {
+            reply(ack, {{"ok", true}});
+        } else {
+            json::object ok;
+            ok["ok"] = true;
+            ok["result"] = r.args[0];
+            reply(ack, std::move(ok));
+        }
+    }
+};
+
+hub::hub(socketio::server& sio, auth::token_service& tokens, rpc_options rpc)
+    : impl_(std::make_unique<impl>(sio, tokens, rpc)) {}
+
+hub::~hub() = default;
+
+void hub::add_event(event_def e) {
+    impl_->events[e.name] = std::move(e.fn);
+}
+
+void hub::install() {
+    socketio::namespace_handlers h;
+    auto* self = impl_.get();
+    h.middleware = [self](const std::shared_ptr<socketio::socket>& s) { return self->middleware(s); };
+    h.on_connect = [self](const std::shared_ptr<socketio::socket>& s) { self->on_connect(s); };
+    h.on_disconnect = [self](const std::shared_ptr<socketio::socket>& s, std::string_view r) {
+        self->on_disconnect(s, r);
+    };
+    h.on_event = [self](const std::shared_ptr<socketio::socket>& s, std::string name, json::array args,
+                        std::vector<std::string> atts, socketio::ack_fn ack) {
+        self->on_event(s, std::move(name), std::move(args), std::move(atts), std::move(ack));
+    };
+    impl_->sio.add_namespace("/", std::move(h));
+}
+
+void hub::emit_update(std::string_view account_id, const recipients& to, const json::object& envelope,
+                      std::string_view skip_socket_id) {
+    std::unordered_set<std::string> except;
+    if (!skip_socket_id.empty()) {
+        except.emplace(skip_socket_id);
+    }
+    impl_->sio.broadcast("/", impl_->rooms_for(account_id, to), except, "update", json::array{envelope});
+}
+
+void hub::emit_ephemeral(std::string_view account_id, const recipients& to, const json::object& payload) {
+    impl_->ephemeral(account_id, to, payload);
+}
+
+bool hub::has_active_ui(std::string_view account_id) const {
+    std::lock_guard lock(impl_->mutex);
+    auto it = impl_->by_account.find(std::string(account_id));
+    if (it == impl_->by_account.end()) {
+        return false;
+    }
+    for (const auto& [sid, weak] : it->second) {
+        if (auto ctx = weak.lock(); ctx && ctx->client_type == "user-scoped" && ctx->app_state == 1) {
+            return true;
+        }
+    }
+    return false;
+}
+
+std::string hub::user_room(std::string_view u) {
+    return "user:" + std::string(u);
+}
+std::string hub::user_scoped_room(std::string_view u) {
+    return "user:" + std::string(u) + ":user-scoped";
+}
+std::string hub::session_room(std::string_view u, std::string_view s) {
+    return "user:" + std::string(u) + ":session:" + std::string(s);
+}
+std::string hub::machine_room(std::string_view u, std::string_view m) {
+    return "user:" + std::string(u) + ":machine:" + std::string(m);
+}
+std::string hub::rpc_room(std::string_view u, std::string_view method) {
+    return "rpc:" + std::string(u) + ":" + std::string(method);
+}
+
+}  // namespace happy::events
