@@ -6,4 +6,8 @@ cd "$(dirname "$0")/.."
 scripts/setup.sh
 scripts/build.sh release
 ctest --test-dir build/release --output-on-failure
+# The real socket.io-client from npm (pinned in tests/package-lock.json) for the realtime tests.
+if [[ ! -d tests/node_modules/socket.io-client ]] || [[ tests/package-lock.json -nt tests/node_modules/.package-lock.json ]]; then
+    npm ci --prefix tests --no-audit --no-fund >/dev/null
+fi
 HAPPY_SERVER_BIN="$PWD/build/release/happy-server" node --test --test-concurrency=1 tests/integration/

@@ -225,7 +225,10 @@ int run_server(int argc, char** argv) {
     socketio::options sio_opts;
     sio_opts.connect_timeout = std::chrono::milliseconds(config::get_int(cfg, "realtime.connect_timeout_ms"));
     socketio::server sio(sio_opts);
-    events::hub hub(sio, tokens);
+    events::rpc_options rpc_opts;
+    rpc_opts.grace = std::chrono::milliseconds(config::get_int(cfg, "realtime.rpc_grace_ms"));
+    rpc_opts.call_timeout = std::chrono::milliseconds(config::get_int(cfg, "realtime.rpc_timeout_ms"));
+    events::hub hub(sio, tokens, rpc_opts);
     for (auto& m : modules) {
         if (!m.enabled) {
             log::info("module disabled", {{"module", m.name}});
