@@ -4,94 +4,20 @@
 // (wrk, on the same 2-core machine). Reports numbers; asserts nothing.
 //
 //   node bench/foundation.mjs [--bin build/release/happy-server] [--runs 20] [--duration 10] [--connections 50]
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
-import http from 'node:http';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import { freePort, median, parseArgs, pct, post, root, rssKb, signedLogin, sleep, start as startBin, stop, waitReady,
+    writeResult } from './lib.mjs';
 
-const args = Object.fromEntries(process.argv.slice(2).reduce((acc, a, i, all) => {
-    if (a.startsWith('--')) acc.push([a.slice(2), all[i + 1]]);
-    return acc;
-}, []));
-const root = path.resolve(import.meta.dirname, '..');
+const args = parseArgs(process.argv.slice(2));
 const bin = path.resolve(root, args.bin ?? 'build/release/happy-server');
 const runs = Number(args.runs ?? 20);
 const duration = Number(args.duration ?? 10);
 const connections = Number(args.connections ?? 50);
-
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-const median = (xs) => { const s = [...xs].sort((a, b) => a - b); return s[Math.floor(s.length / 2)]; };
-const pct = (xs, p) => { const s = [...xs].sort((a, b) => a - b); return s[Math.min(s.length - 1, Math.floor(s.length * p))]; };
-
-function freePort() {
-    return new Promise((resolve) => {
-        const srv = net.createServer();
-        srv.listen(0, '127.0.0.1', () => { const { port } = srv.address(); srv.close(() => resolve(port)); });
-    });
-}
-
-function get(port, p) {
-    return new Promise((resolve) => {
-        const req = http.get({ host: '127.0.0.1', port, path: p, agent: false }, (res) => {
-            res.resume();
-            res.on('end', () => resolve(res.statusCode));
-        });
-        req.on('error', () => resolve(0));
-    });
-}
-
-function post(port, p, body, headers = {}) {
-    return new Promise((resolve, reject) => {
-        const data = JSON.stringify(body);
-        const req = http.request({ host: '127.0.0.1', port, path: p, method: 'POST', agent: false,
-            headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(data), ...headers } }, (res) => {
-            let text = '';
-            res.on('data', (c) => { text += c; });
-            res.on('end', () => resolve({ status: res.statusCode, json: JSON.parse(text) }));
-        });
-        req.on('error', reject);
-        req.end(data);
-    });
-}
-
-function start(dataDir, port, stdio = 'ignore') {
-    return spawn(bin, [], {
-        env: { ...process.env, PORT: String(port), HOST: '127.0.0.1', DATA_DIR: dataDir, HANDY_MASTER_SECRET: '' },
-        stdio: ['ignore', stdio, 'inherit'],
-    });
-}
-
-async function waitReady(port, t0, limitMs = 10000) {
-    for (;;) {
-        if (await get(port, '/') === 200) return Number(process.hrtime.bigint() - t0) / 1e6;
-        if (Number(process.hrtime.bigint() - t0) / 1e6 > limitMs) throw new Error('server did not become ready');
-    }
-}
-
-function stop(proc) {
-    return new Promise((resolve) => {
-        const t0 = process.hrtime.bigint();
-        proc.once('exit', (code, signal) => resolve({ ms: Number(process.hrtime.bigint() - t0) / 1e6, code, signal }));
-        proc.kill('SIGTERM');
-    });
-}
-
-function rssKb(pid) {
-    const status = fs.readFileSync(`/proc/${pid}/status`, 'utf8');
-    const get = (k) => Number((status.match(new RegExp(`${k}:\\s+(\\d+)`)) ?? [0, 0])[1]);
-    return { rss: get('VmRSS'), hwm: get('VmHWM') };
-}
-
-function signedLogin() {
-    const { publicKey, privateKey } = crypto.generateKeyPairSync('ed25519');
-    const raw = publicKey.export({ format: 'der', type: 'spki' }).subarray(-32);
-    const challenge = crypto.randomBytes(32);
-    const signature = crypto.sign(null, challenge, privateKey);
-    return { publicKey: raw.toString('base64'), challenge: challenge.toString('base64'), signature: signature.toString('base64') };
-}
+const start = (dataDir, port) => startBin(bin, dataDir, port);
 
 function wrk(port, luaBody, label) {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'happy-wrk-'));
@@ -174,6 +100,4 @@ delete results._token;
 fs.rmSync(dataDir, { recursive: true, force: true });
 
 console.log(JSON.stringify(results, null, 2));
-const outDir = path.join(root, 'bench', 'results');
-fs.mkdirSync(outDir, { recursive: true });
-fs.writeFileSync(path.join(outDir, 'foundation.json'), JSON.stringify(results, null, 2) + '\n');
+writeResult('foundation', results);

@@ -294,6 +294,22 @@ int run_server(int argc, char** argv) {
                 }
             }
             srv.start();
+            // Hand freed heap pages back to the OS now and then: connection bursts (10k sockets pinged in the same
+            // second) would otherwise leave the peak resident forever.
+            asio::co_spawn(
+                ioc,
+                [&ioc]() -> asio::awaitable<void> {
+                    asio::steady_timer t(ioc);
+                    for (;;) {
+                        t.expires_after(std::chrono::seconds(30));
+                        auto [ec] = co_await t.async_wait(asio::as_tuple(asio::use_awaitable));
+                        if (ec) {
+                            co_return;
+                        }
+                        malloc_trim(0);
+                    }
+                },
+                asio::detached);
             log::info("listening", {{"address", opts.host}, {"port", port}, {"storage", database->describe()},
                                     {"threads", threads}});
 

@@ -44,7 +44,7 @@ struct frame {
 
 /// Request facts the layer above may need at open time.
 struct open_info {
-    http::header_list headers;  ///< lower-case names
+    http::header_list headers;  ///< lower-case names; only those the layers above use (x-happy-client)
     std::string remote_address;
     std::string query;          ///< raw query string of the handshake request
 };

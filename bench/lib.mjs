@@ -1,0 +1,94 @@
+// Shared helpers of the macro benchmarks: start/stop the server, wait for readiness, sample RSS, log in.
+import { spawn } from 'node:child_process';
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import http from 'node:http';
+import net from 'node:net';
+import path from 'node:path';
+
+export const root = path.resolve(import.meta.dirname, '..');
+
+export function parseArgs(argv) {
+    const out = {};
+    for (let i = 0; i < argv.length; i++) {
+        if (argv[i].startsWith('--')) out[argv[i].slice(2)] = argv[i + 1];
+    }
+    return out;
+}
+
+export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+export const median = (xs) => { const s = [...xs].sort((a, b) => a - b); return s[Math.floor(s.length / 2)]; };
+export const pct = (xs, p) => { const s = [...xs].sort((a, b) => a - b); return s[Math.min(s.length - 1, Math.floor(s.length * p))]; };
+
+export function freePort() {
+    return new Promise((resolve) => {
+        const srv = net.createServer();
+        srv.listen(0, '127.0.0.1', () => { const { port } = srv.address(); srv.close(() => resolve(port)); });
+    });
+}
+
+export function get(port, p) {
+    return new Promise((resolve) => {
+        const req = http.get({ host: '127.0.0.1', port, path: p, agent: false }, (res) => {
+            res.resume();
+            res.on('end', () => resolve(res.statusCode));
+        });
+        req.on('error', () => resolve(0));
+    });
+}
+
+export function post(port, p, body, headers = {}) {
+    return new Promise((resolve, reject) => {
+        const data = JSON.stringify(body);
+        const req = http.request({ host: '127.0.0.1', port, path: p, method: 'POST', agent: false,
+            headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(data), ...headers } }, (res) => {
+            let text = '';
+            res.on('data', (c) => { text += c; });
+            res.on('end', () => resolve({ status: res.statusCode, json: JSON.parse(text) }));
+        });
+        req.on('error', reject);
+        req.end(data);
+    });
+}
+
+export function start(bin, dataDir, port, extraEnv = {}) {
+    return spawn(bin, [], {
+        env: { ...process.env, PORT: String(port), HOST: '127.0.0.1', DATA_DIR: dataDir, HANDY_MASTER_SECRET: '', ...extraEnv },
+        stdio: ['ignore', 'ignore', 'inherit'],
+    });
+}
+
+export async function waitReady(port, t0, limitMs = 10000) {
+    for (;;) {
+        if (await get(port, '/') === 200) return Number(process.hrtime.bigint() - t0) / 1e6;
+        if (Number(process.hrtime.bigint() - t0) / 1e6 > limitMs) throw new Error('server did not become ready');
+    }
+}
+
+export function stop(proc) {
+    return new Promise((resolve) => {
+        const t0 = process.hrtime.bigint();
+        proc.once('exit', (code, signal) => resolve({ ms: Number(process.hrtime.bigint() - t0) / 1e6, code, signal }));
+        proc.kill('SIGTERM');
+    });
+}
+
+export function rssKb(pid) {
+    const status = fs.readFileSync(`/proc/${pid}/status`, 'utf8');
+    const field = (k) => Number((status.match(new RegExp(`${k}:\\s+(\\d+)`)) ?? [0, 0])[1]);
+    return { rss: field('VmRSS'), hwm: field('VmHWM') };
+}
+
+export function signedLogin() {
+    const { publicKey, privateKey } = crypto.generateKeyPairSync('ed25519');
+    const raw = publicKey.export({ format: 'der', type: 'spki' }).subarray(-32);
+    const challenge = crypto.randomBytes(32);
+    const signature = crypto.sign(null, challenge, privateKey);
+    return { publicKey: raw.toString('base64'), challenge: challenge.toString('base64'), signature: signature.toString('base64') };
+}
+
+export function writeResult(name, results) {
+    const outDir = path.join(root, 'bench', 'results');
+    fs.mkdirSync(outDir, { recursive: true });
+    fs.writeFileSync(path.join(outDir, `${name}.json`), JSON.stringify(results, null, 2) + '\n');
+}

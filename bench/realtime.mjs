@@ -1,0 +1,62 @@
+#!/usr/bin/env node
+// Realtime benchmarks (issue "Realtime"): server RSS while holding N idle authenticated WebSocket Socket.IO
+// connections, connect rate, and RPC round-trip latency (two fan-out hops) at a sustained rate.
+// Reports numbers; asserts nothing.
+//
+//   node bench/realtime.mjs [--bin build/release/happy-server] [--load build/release/bench/happy_realtime_load]
+//                           [--counts 1000,10000] [--rate 1000] [--seconds 10]
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { freePort, post, root, rssKb, signedLogin, sleep, start, stop, waitReady, writeResult } from './lib.mjs';
+import { parseArgs } from './lib.mjs';
+
+const args = parseArgs(process.argv.slice(2));
+const bin = path.resolve(root, args.bin ?? 'build/release/happy-server');
+const load = path.resolve(root, args.load ?? 'build/release/bench/happy_realtime_load');
+const counts = (args.counts ?? '1000,10000').split(',').map(Number);
+const rate = Number(args.rate ?? 1000);
+const seconds = Number(args.seconds ?? 10);
+
+const results = { date: new Date().toISOString(), machine: `${os.cpus().length} cores, ${os.cpus()[0]?.model ?? ''}`, runs: [] };
+
+for (const n of counts) {
+    const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'happy-rt-bench-'));
+    const port = await freePort();
+    const server = start(bin, dataDir, port, { HAPPY_LOG_LEVEL: 'warn' });
+    await waitReady(port, process.hrtime.bigint());
+    const token = (await post(port, '/v1/auth', signedLogin())).json.token;
+    const idleBefore = rssKb(server.pid).rss;
+
+    const tool = spawn(load, ['--port', String(port), '--token', token, '--connections', String(n),
+        '--rate', String(rate), '--seconds', String(seconds)], { stdio: ['ignore', 'pipe', 'inherit'] });
+    let out = '';
+    let heldRss = null;
+    const connected = new Promise((resolve) => {
+        tool.stdout.on('data', (chunk) => {
+            out += chunk;
+            if (out.includes('"phase":"connected"')) resolve();
+        });
+    });
+    await connected;
+    await sleep(2000);
+    heldRss = rssKb(server.pid).rss;
+    await new Promise((r) => tool.once('exit', r));
+    const final = JSON.parse(out.trim().split('\n').pop());
+    const after = rssKb(server.pid);
+    const s = await stop(server);
+    fs.rmSync(dataDir, { recursive: true, force: true });
+    results.runs.push({
+        connections_requested: n,
+        ...final,
+        server_rss_idle_kb: idleBefore,
+        server_rss_holding_kb: heldRss,
+        server_rss_after_rpc_kb: after.rss,
+        server_peak_rss_kb: after.hwm,
+        sigterm_exit_ms: s.ms,
+        exit_code: s.code,
+    });
+    console.log(JSON.stringify(results.runs.at(-1)));
+}
+writeResult('realtime', results);
