@@ -11,3 +11,5 @@ if [[ ! -d tests/node_modules/socket.io-client ]] || [[ tests/package-lock.json 
     npm ci --prefix tests --no-audit --no-fund >/dev/null
 fi
 HAPPY_SERVER_BIN="$PWD/build/release/happy-server" node --test --test-concurrency=1 tests/integration/
+# Protocol parsers under libFuzzer (ASan + UBSan), briefly.
+scripts/fuzz.sh 20

@@ -1,0 +1,38 @@
+// libFuzzer target for the Engine.IO and Socket.IO parsers: every input must be decoded or rejected without
+// crashing, and whatever decodes must re-encode and decode to the same packet.
+#include <cstddef>
+#include <cstdint>
+#include <cstdlib>
+#include <string_view>
+#include <variant>
+
+#include "core/engineio/codec.hpp"
+#include "core/socketio/codec.hpp"
+
+extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
+    std::string_view text(reinterpret_cast<const char*>(data), size);
+
+    if (auto p = happy::engineio::decode_text_packet(text)) {
+        auto again = happy::engineio::decode_text_packet(happy::engineio::encode_text_packet(*p));
+        if (!again || again->type != p->type) {
+            std::abort();
+        }
+    }
+    if (auto packets = happy::engineio::decode_payload(text)) {
+        auto again = happy::engineio::decode_payload(happy::engineio::encode_payload(*packets));
+        if (!again || again->size() != packets->size()) {
+            std::abort();
+        }
+    }
+    auto decoded = happy::socketio::decode(text);
+    if (auto* p = std::get_if<happy::socketio::packet>(&decoded)) {
+        if (p->attachments == 0) {
+            auto again = happy::socketio::decode(happy::socketio::encode(*p));
+            auto* q = std::get_if<happy::socketio::packet>(&again);
+            if (!q || q->type != p->type || q->nsp != p->nsp || q->id != p->id || q->data != p->data) {
+                std::abort();
+            }
+        }
+    }
+    return 0;
+}
