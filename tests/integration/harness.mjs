@@ -619,3 +619,222 @@ export function expectStatus(r, status, msg = '') {
 export const CUID_RE = /^c[a-z0-9]{24}$/;
 export const UUID_V4_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
 export const ISO_RE = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
+
+// ---------------------------------------------------------------------------------------------
+// Realtime (Engine.IO / Socket.IO) helpers. Still no npm imports here: the realtime test files import
+// `socket.io-client` / `ws` themselves and pass the WebSocket class in where one is needed.
+// ---------------------------------------------------------------------------------------------
+
+export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+/** Write a JSON config file (for HAPPY_CONFIG) into a fresh temp dir owned by the harness; returns its path. */
+export function writeConfigFile(obj) {
+    const dir = makeTempDir('happy-cfg-');
+    ownedDirs.add(dir);
+    const file = path.join(dir, 'config.json');
+    fs.writeFileSync(file, typeof obj === 'string' ? obj : JSON.stringify(obj));
+    return file;
+}
+
+/** Fast realtime timings for tests (upstream defaults: 15000/45000/20000/15000/30000). */
+export const FAST_REALTIME = Object.freeze({
+    ping_interval_ms: 300, ping_timeout_ms: 200, connect_timeout_ms: 1000,
+    rpc_grace_ms: 500, rpc_timeout_ms: 1000, max_payload: 1000000, polling: true,
+});
+
+/** startServer() with `{"realtime": realtime, ...config}` passed through HAPPY_CONFIG. */
+export function startRealtimeServer(realtime = FAST_REALTIME, { config = {}, env = {}, dataDir } = {}) {
+    const file = writeConfigFile({ ...config, realtime });
+    return startServer({ env: { HAPPY_CONFIG: file, ...env }, dataDir });
+}
+
+/**
+ * Resolve with the argument list of the next `name` event of an emitter (node EventEmitter, ws, or a
+ * socket.io-client Socket/Manager); reject after timeoutMs.
+ */
+export function waitEvent(emitter, name, timeoutMs = 5_000) {
+    return new Promise((resolve, reject) => {
+        const h = (...args) => { clearTimeout(t); resolve(args); };
+        const t = setTimeout(() => {
+            emitter.off(name, h);
+            reject(new Error(`timeout after ${timeoutMs} ms waiting for "${name}"`));
+        }, timeoutMs);
+        emitter.once(name, h);
+    });
+}
+
+/** Record every event a socket.io-client Socket receives: [{event, args, t}]. */
+export function recordEvents(socket) {
+    const events = [];
+    socket.onAny((event, ...args) => events.push({ event, args, t: Date.now() }));
+    return events;
+}
+
+/**
+ * A raw Engine.IO WebSocket client (no socket.io-client logic): every incoming frame is queued.
+ *   const c = await RawEio.open(WebSocket, srv.url, {query, headers, autoPong})
+ *   await c.next(ms)        -> next frame as string (text) or Buffer (binary)
+ *   c.send(data)            -> text frame for strings, binary frame for Buffers
+ *   await c.waitClosed(ms)  -> {code, reason, at} or null when still open after ms
+ *   c.frames                -> every frame received so far [{data, at}]
+ *   c.openedAt, c.upgradeResponse (the 101 response: headers)
+ */
+export class RawEio {
+    static open(WebSocketClass, baseUrl, { query = 'EIO=4&transport=websocket', path: p = '/v1/updates/',
+        headers = {}, autoPong = false, timeoutMs = 5_000, wsOptions = {} } = {}) {
+        const url = `${baseUrl.replace(/^http/, 'ws')}${p}?${query}`;
+        return new Promise((resolve, reject) => {
+            const c = new RawEio();
+            const ws = new WebSocketClass(url, { headers, perMessageDeflate: false, maxPayload: 0, ...wsOptions });
+            c.ws = ws;
+            c.autoPong = autoPong;
+            const t = setTimeout(() => { try { ws.terminate(); } catch { /* ignore */ } reject(new Error(`ws open timeout: ${url}`)); }, timeoutMs);
+            ws.on('upgrade', (res) => { c.upgradeResponse = res; });
+            ws.on('open', () => { clearTimeout(t); c.openedAt = Date.now(); resolve(c); });
+            ws.on('unexpected-response', (_req, res) => {
+                clearTimeout(t);
+                const chunks = [];
+                res.on('data', (d) => chunks.push(d));
+                res.on('end', () => {
+                    const err = new Error(`unexpected response ${res.statusCode}: ${Buffer.concat(chunks).toString()}`);
+                    err.statusCode = res.statusCode;
+                    err.body = Buffer.concat(chunks).toString();
+                    reject(err);
+                });
+            });
+            ws.on('error', (e) => { c.error = e; clearTimeout(t); if (!c.openedAt) reject(e); });
+            ws.on('message', (data, isBinary) => {
+                const frame = isBinary ? Buffer.from(data) : data.toString('utf8');
+                c.frames.push({ data: frame, at: Date.now() });
+                if (c.autoPong && frame === '2') { try { ws.send('3'); } catch { /* ignore */ } }
+                const w = c.waiters.shift();
+                if (w) w.resolve(frame); else c.queue.push(frame);
+            });
+            ws.on('close', (code, reason) => {
+                c.closeInfo = { code, reason: reason.toString(), at: Date.now() };
+                for (const w of c.waiters.splice(0)) w.reject(new Error(`connection closed (code ${code}) while waiting for a frame`));
+                for (const w of c.closeWaiters.splice(0)) w(c.closeInfo);
+            });
+        });
+    }
+
+    /**
+     * Open, read the OPEN packet (c.handshake, c.engineSid), then send a Socket.IO CONNECT with `auth`
+     * (an object -> `40{json}`, null -> bare `40`, a string -> sent verbatim after `40`) and read the reply
+     * into c.connectReply (raw frame text). auth === undefined: no CONNECT is sent.
+     */
+    static async connect(WebSocketClass, baseUrl, auth, opts = {}) {
+        const c = await RawEio.open(WebSocketClass, baseUrl, opts);
+        try {
+            c.handshake = parseOpenPacket(await c.next());
+            c.engineSid = c.handshake.sid;
+            if (auth !== undefined) {
+                c.send('40' + (auth === null ? '' : typeof auth === 'string' ? auth : JSON.stringify(auth)));
+                c.connectReply = await c.nextNonPing();
+            }
+        } catch (e) {
+            c.close();
+            throw e;
+        }
+        return c;
+    }
+
+    constructor() {
+        this.queue = [];
+        this.waiters = [];
+        this.closeWaiters = [];
+        this.frames = [];
+        this.closeInfo = null;
+    }
+
+    /** Next frame not consumed yet (string or Buffer). */
+    next(timeoutMs = 5_000) {
+        if (this.queue.length) return Promise.resolve(this.queue.shift());
+        if (this.closeInfo) return Promise.reject(new Error(`connection closed (code ${this.closeInfo.code})`));
+        return new Promise((resolve, reject) => {
+            const w = {
+                resolve: (v) => { clearTimeout(t); resolve(v); },
+                reject: (e) => { clearTimeout(t); reject(e); },
+            };
+            const t = setTimeout(() => {
+                const i = this.waiters.indexOf(w);
+                if (i >= 0) this.waiters.splice(i, 1);
+                reject(new Error(`timeout after ${timeoutMs} ms waiting for a frame`));
+            }, timeoutMs);
+            this.waiters.push(w);
+        });
+    }
+
+    /** Next frame that is not an engine ping ("2"); pings are answered when autoPong is set. */
+    async nextNonPing(timeoutMs = 5_000) {
+        const end = Date.now() + timeoutMs;
+        for (;;) {
+            const f = await this.next(Math.max(1, end - Date.now()));
+            if (f !== '2') return f;
+        }
+    }
+
+    send(data) { this.ws.send(data); }
+
+    /** Resolves with the close info, or null if the connection is still open after timeoutMs. */
+    waitClosed(timeoutMs = 5_000) {
+        if (this.closeInfo) return Promise.resolve(this.closeInfo);
+        return new Promise((resolve) => {
+            const h = (info) => { clearTimeout(t); resolve(info); };
+            const t = setTimeout(() => {
+                const i = this.closeWaiters.indexOf(h);
+                if (i >= 0) this.closeWaiters.splice(i, 1);
+                resolve(null);
+            }, timeoutMs);
+            this.closeWaiters.push(h);
+        });
+    }
+
+    get isOpen() { return !this.closeInfo; }
+
+    close() { try { this.ws.terminate(); } catch { /* ignore */ } }
+}
+
+/** Engine.IO OPEN packet matcher; returns the parsed handshake object. */
+export function parseOpenPacket(frame) {
+    assert.equal(typeof frame, 'string', 'OPEN packet must be a text frame');
+    assert.equal(frame[0], '0', `expected an OPEN packet, got ${JSON.stringify(frame)}`);
+    return JSON.parse(frame.slice(1));
+}
+
+/** Socket / engine id format: 20 chars of base64url. */
+export const SIO_ID_RE = /^[A-Za-z0-9_-]{20}$/;
+
+/** Resolve when a socket.io-client Socket emits `connect`; reject on `connect_error` (message kept) or timeout. */
+export function waitConnect(socket, timeoutMs = 5_000) {
+    return new Promise((resolve, reject) => {
+        const done = (err) => {
+            clearTimeout(t);
+            socket.off('connect', onConnect);
+            socket.off('connect_error', onError);
+            if (err) reject(err); else resolve(socket);
+        };
+        const onConnect = () => done();
+        const onError = (e) => done(Object.assign(new Error(`connect_error: ${e && e.message}`), { cause: e }));
+        const t = setTimeout(() => done(new Error(`no connect within ${timeoutMs} ms`)), timeoutMs);
+        socket.on('connect', onConnect);
+        socket.on('connect_error', onError);
+    });
+}
+
+/** Resolve with the Error of the next `connect_error`; reject if the socket connects instead, or on timeout. */
+export function waitConnectError(socket, timeoutMs = 5_000) {
+    return new Promise((resolve, reject) => {
+        const done = (err, value) => {
+            clearTimeout(t);
+            socket.off('connect', onConnect);
+            socket.off('connect_error', onError);
+            if (err) reject(err); else resolve(value);
+        };
+        const onConnect = () => done(new Error('connected, but a connect_error was expected'));
+        const onError = (e) => done(null, e);
+        const t = setTimeout(() => done(new Error(`no connect_error within ${timeoutMs} ms`)), timeoutMs);
+        socket.on('connect', onConnect);
+        socket.on('connect_error', onError);
+    });
+}
