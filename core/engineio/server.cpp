@@ -5,6 +5,7 @@
 #include <boost/beast/http.hpp>
 #include <boost/beast/websocket.hpp>
 #include <boost/json.hpp>
+#include <array>
 #include <charconv>
 #include <deque>
 
@@ -248,8 +249,14 @@ struct server::impl {
         st.ws->async_read(st.read_buffer, [&srv, s](const boost::system::error_code& ec, std::size_t) {
             auto& st = *s->impl_;
             if (ec) {
-                if (!s->closed_ && ec == websocket::error::message_too_big) {
+                if (ec == websocket::error::message_too_big) {
+                    // Beast has sent the 1009 close frame. Like ws, keep reading and discarding what the client
+                    // still sends (bounded), so it sees the close frame rather than a reset mid-upload.
                     log::info("engine.io frame over maxPayload; closing", {{"sid", s->id_}});
+                    st.ws_closing = true;
+                    do_close(srv, s, "transport error");
+                    drain_and_close(st.ws);
+                    return;
                 }
                 do_close(srv, s, ec == websocket::error::closed ? "transport close" : "transport error");
                 return;
@@ -301,6 +308,28 @@ struct server::impl {
             }
             ws_flush(srv, s);
         });
+    }
+
+    /// Reads and discards until the peer closes or 30 s pass, then closes the socket.
+    static void drain_and_close(std::shared_ptr<ws_stream> ws) {
+        auto& layer = beast::get_lowest_layer(*ws);
+        layer.expires_after(std::chrono::seconds(30));
+        auto scratch = std::make_shared<std::array<char, 16384>>();
+        struct reader {
+            std::shared_ptr<ws_stream> ws;
+            std::shared_ptr<std::array<char, 16384>> buf;
+            void operator()(const boost::system::error_code& ec, std::size_t) {
+                auto& layer = beast::get_lowest_layer(*ws);
+                if (ec) {
+                    boost::system::error_code ignored;
+                    layer.socket().shutdown(tcp::socket::shutdown_both, ignored);
+                    layer.socket().close(ignored);
+                    return;
+                }
+                layer.async_read_some(asio::buffer(*buf), std::move(*this));
+            }
+        };
+        layer.async_read_some(asio::buffer(*scratch), reader{ws, scratch});
     }
 
     static void ws_close(const sock_ptr& s) {
@@ -559,10 +588,8 @@ asio::awaitable<bool> server::serve(http::exchange& ex) {
     if (method == bhttp::verb::options) {
         bhttp::response<bhttp::string_body> res{bhttp::status::no_content, 11};
         res.set(bhttp::field::access_control_allow_methods, "GET,POST,OPTIONS");
-        res.set(bhttp::field::access_control_allow_headers,
-                req[bhttp::field::access_control_request_headers].empty()
-                    ? std::string("*")
-                    : std::string(req[bhttp::field::access_control_request_headers]));
+        // upstream configures allowedHeaders ["*"], so the literal star is sent, never the request's list.
+        res.set(bhttp::field::access_control_allow_headers, "*");
         co_return co_await write_http(ex.stream, std::move(res), keep_alive);
     }
 
