@@ -9,6 +9,8 @@
 //   authAccount(url, {keyPair, challenge}) -> {token, publicKey, secretKey, publicKeyRaw, sub, ...}
 //   crypto / JWT helpers (b64, b64url, decodeJwt, verifyJwt, mintJwt, deriveTokenKeyPair, ...)
 //   assertion helpers (assertJson, assertKeyOrder) and expected-body builders.
+//   realtime helpers (startRealtimeServer, RawEio, waitConnect, clientTracker({io, WebSocket}), ...); the
+//   realtime test files pass the socket.io-client `io` and the `ws` WebSocket class in.
 
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
@@ -837,4 +839,39 @@ export function waitConnectError(socket, timeoutMs = 5_000) {
         socket.on('connect', onConnect);
         socket.on('connect_error', onError);
     });
+}
+
+/**
+ * Clients opened by a realtime test file, all closed by one call (from its `afterEach`). The caller passes
+ * socket.io-client's `io` and the `ws` WebSocket class, so this file stays free of npm imports.
+ *   const clients = clientTracker({ io, WebSocket });
+ *   afterEach(() => clients.closeAll());
+ *   clients.sio(url, auth, opts)        -> socket.io-client Socket on /v1/updates: websocket only, no
+ *                                          reconnection, a new manager, 5 s connect timeout; `opts` override
+ *                                          these (a key set to undefined gives socket.io-client's default)
+ *   await clients.raw(url, auth, opts)  -> RawEio.connect(WebSocket, url, auth, opts)
+ *   await clients.open(url, opts)       -> RawEio.open(WebSocket, url, opts)
+ * Nothing waits for a socket.io connect here; callers that want that wrap sio() with waitConnect().
+ */
+export function clientTracker({ io, WebSocket }) {
+    const sockets = new Set();
+    const raws = new Set();
+    const keepRaw = (c) => { raws.add(c); return c; };
+    return {
+        sio(url, auth, opts = {}) {
+            const s = io(url, {
+                path: '/v1/updates', transports: ['websocket'], reconnection: false, forceNew: true, timeout: 5000, auth, ...opts,
+            });
+            sockets.add(s);
+            return s;
+        },
+        raw: (url, auth, opts) => RawEio.connect(WebSocket, url, auth, opts).then(keepRaw),
+        open: (url, opts) => RawEio.open(WebSocket, url, opts).then(keepRaw),
+        closeAll() {
+            for (const s of sockets) s.close();
+            sockets.clear();
+            for (const r of raws) r.close();
+            raws.clear();
+        },
+    };
 }

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { io } from 'socket.io-client';
 import WebSocket from 'ws';
 import {
-    TEST_TIMEOUT, HOOK_TIMEOUT, startServer, authAccount, req, RawEio, SIO_ID_RE, waitConnect, waitConnectError,
+    TEST_TIMEOUT, HOOK_TIMEOUT, startServer, authAccount, req, clientTracker, SIO_ID_RE, waitConnect, waitConnectError,
     recordEvents, sleep, decodeJwt, mintJwt, newEd25519, b64url,
 } from './harness.mjs';
 
@@ -28,28 +28,11 @@ before(async () => {
 
 after(async () => { if (srv) await srv.stop(); }, { timeout: HOOK_TIMEOUT });
 
-const sockets = new Set();
-const raws = new Set();
-afterEach(() => {
-    for (const s of sockets) s.close();
-    sockets.clear();
-    for (const r of raws) r.close();
-    raws.clear();
-});
+const clients = clientTracker({ io, WebSocket });
+afterEach(() => clients.closeAll());
 
-function sio(auth, opts = {}) {
-    const s = io(srv.url, {
-        path: '/v1/updates', transports: ['websocket'], reconnection: false, forceNew: true, timeout: 5000, auth, ...opts,
-    });
-    sockets.add(s);
-    return s;
-}
-
-async function raw(auth, opts) {
-    const c = await RawEio.connect(WebSocket, srv.url, auth, opts);
-    raws.add(c);
-    return c;
-}
+const sio = (auth, opts) => clients.sio(srv.url, auth, opts);
+const raw = (auth, opts) => clients.raw(srv.url, auth, opts);
 
 const MISSING = 'Missing authentication token';
 const NEED_SESSION = 'Session ID required for session-scoped clients';
@@ -109,11 +92,8 @@ test('handshake rejections on the wire: exactly 44{"message":…}', { timeout: T
 });
 
 test('CONNECT to another namespace is answered "Invalid namespace"', { timeout: TEST_TIMEOUT }, async () => {
-    const s = io(`${srv.url}/nope`, {
-        path: '/v1/updates', transports: ['websocket'], reconnection: false, forceNew: true,
-        auth: { token: acct.token, clientType: 'user-scoped' },
-    });
-    sockets.add(s);
+    // timeout undefined: socket.io-client's default connect timeout
+    const s = clients.sio(`${srv.url}/nope`, { token: acct.token, clientType: 'user-scoped' }, { timeout: undefined });
     const err = await waitConnectError(s);
     assert.equal(err.message, 'Invalid namespace');
     assert.equal(err.data, undefined);

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { io } from 'socket.io-client';
 import WebSocket from 'ws';
 import {
-    TEST_TIMEOUT, HOOK_TIMEOUT, startServer, authAccount, req, RawEio, parseOpenPacket, makeTempDir, removeDir,
+    TEST_TIMEOUT, HOOK_TIMEOUT, startServer, authAccount, req, clientTracker, parseOpenPacket, makeTempDir, removeDir,
     waitConnect, waitEvent, sleep, SIO_ID_RE,
 } from './harness.mjs';
 
@@ -17,14 +17,8 @@ after(async () => {
     for (const d of dirs) removeDir(d);
 }, { timeout: HOOK_TIMEOUT });
 
-const sockets = new Set();
-const raws = new Set();
-afterEach(() => {
-    for (const s of sockets) s.close();
-    sockets.clear();
-    for (const r of raws) r.close();
-    raws.clear();
-});
+const clients = clientTracker({ io, WebSocket });
+afterEach(() => clients.closeAll());
 
 async function start(opts) {
     const s = await startServer(opts);
@@ -32,13 +26,7 @@ async function start(opts) {
     return s;
 }
 
-function sio(server, auth, opts = {}) {
-    const s = io(server.url, {
-        path: '/v1/updates', transports: ['websocket'], reconnection: false, forceNew: true, timeout: 5000, auth, ...opts,
-    });
-    sockets.add(s);
-    return s;
-}
+const sio = (server, auth, opts) => clients.sio(server.url, auth, opts);
 
 // ---------------------------------------------------------------------------------------------------
 
@@ -108,10 +96,8 @@ test('graceful shutdown: SIGTERM exits 0 within 2 s with websockets, a long-poll
     await gotReq;
 
     // raw websockets: one connected, one that never sent CONNECT
-    const rawConnected = await RawEio.connect(WebSocket, srv.url, { token: acct.token });
-    raws.add(rawConnected);
-    const rawIdle = await RawEio.connect(WebSocket, srv.url, undefined);
-    raws.add(rawIdle);
+    const rawConnected = await clients.raw(srv.url, { token: acct.token });
+    const rawIdle = await clients.raw(srv.url, undefined);
     // a raw long-poll pending on the server
     const hs = await req(srv.url, 'GET', '/v1/updates/?EIO=4&transport=polling');
     const { sid } = parseOpenPacket(hs.text);

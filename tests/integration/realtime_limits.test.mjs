@@ -7,7 +7,7 @@ import { io } from 'socket.io-client';
 import net from 'node:net';
 import WebSocket from 'ws';
 import {
-    TEST_TIMEOUT, HOOK_TIMEOUT, FAST_REALTIME, startServer, startRealtimeServer, authAccount, req, RawEio,
+    TEST_TIMEOUT, HOOK_TIMEOUT, FAST_REALTIME, startServer, startRealtimeServer, authAccount, req, clientTracker,
     parseOpenPacket, waitConnect, sleep,
 } from './harness.mjs';
 
@@ -24,29 +24,12 @@ before(async () => {
 
 after(async () => { await Promise.all([fast?.stop(), dflt?.stop()]); }, { timeout: HOOK_TIMEOUT });
 
-const sockets = new Set();
-const raws = new Set();
-afterEach(() => {
-    for (const s of sockets) s.close();
-    sockets.clear();
-    for (const r of raws) r.close();
-    raws.clear();
-});
+const clients = clientTracker({ io, WebSocket });
+afterEach(() => clients.closeAll());
 
-async function sio(server, auth, opts = {}) {
-    const s = io(server.url, {
-        path: '/v1/updates', transports: ['websocket'], reconnection: false, forceNew: true, timeout: 5000, auth, ...opts,
-    });
-    sockets.add(s);
-    await waitConnect(s);
-    return s;
-}
-
-async function raw(server, auth, opts) {
-    const c = await RawEio.connect(WebSocket, server.url, auth, opts);
-    raws.add(c);
-    return c;
-}
+/** A connected websocket socket.io-client socket. */
+const sio = (server, auth, opts) => waitConnect(clients.sio(server.url, auth, opts));
+const raw = (server, auth, opts) => clients.raw(server.url, auth, opts);
 
 async function healthy(server) {
     const h = await req(server.url, 'GET', '/health');
@@ -247,8 +230,7 @@ test('max payload: the limit follows realtime.max_payload', { timeout: TEST_TIME
     const small = await startRealtimeServer({ ...FAST_REALTIME, ping_interval_ms: 15000, ping_timeout_ms: 45000, max_payload: 2000 });
     try {
         const acct = await authAccount(small.url);
-        const c = await RawEio.connect(WebSocket, small.url, { token: acct.token });
-        raws.add(c);
+        const c = await clients.raw(small.url, { token: acct.token });
         assert.equal(c.handshake.maxPayload, 2000);
         c.send('42["app-state",' + JSON.stringify({ state: 'x'.repeat(1900) }) + ']');
         c.send('421["ping"]');

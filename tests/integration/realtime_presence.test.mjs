@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { io } from 'socket.io-client';
 import WebSocket from 'ws';
 import {
-    TEST_TIMEOUT, HOOK_TIMEOUT, FAST_REALTIME, startRealtimeServer, authAccount, RawEio, waitConnect,
+    TEST_TIMEOUT, HOOK_TIMEOUT, FAST_REALTIME, startRealtimeServer, authAccount, clientTracker, waitConnect,
     waitConnectError, recordEvents, sleep, assertKeyOrder,
 } from './harness.mjs';
 
@@ -23,23 +23,11 @@ before(async () => {
 
 after(async () => { if (srv) await srv.stop(); }, { timeout: HOOK_TIMEOUT });
 
-const sockets = new Set();
-const raws = new Set();
-afterEach(() => {
-    for (const s of sockets) s.close();
-    sockets.clear();
-    for (const r of raws) r.close();
-    raws.clear();
-});
+const clients = clientTracker({ io, WebSocket });
+afterEach(() => clients.closeAll());
 
-async function sio(auth) {
-    const s = io(srv.url, {
-        path: '/v1/updates', transports: ['websocket'], reconnection: false, forceNew: true, timeout: 5000, auth,
-    });
-    sockets.add(s);
-    await waitConnect(s);
-    return s;
-}
+/** A connected websocket socket.io-client socket. */
+const sio = (auth) => waitConnect(clients.sio(srv.url, auth));
 
 let n = 0;
 const uniq = (p) => `${p}-${process.pid}-${++n}`;
@@ -155,8 +143,7 @@ test('a rejected machine-scoped handshake emits nothing', { timeout: TEST_TIMEOU
         { token: A.token, clientType: 'machine-scoped' },
         { clientType: 'machine-scoped', machineId: 'x' },
     ]) {
-        const s = io(srv.url, { path: '/v1/updates', transports: ['websocket'], reconnection: false, forceNew: true, auth });
-        sockets.add(s);
+        const s = clients.sio(srv.url, auth, { timeout: undefined }); // socket.io-client's default connect timeout
         await waitConnectError(s);
         s.close();
     }
@@ -184,8 +171,7 @@ test('a machine socket dropped by the heartbeat (no pong) produces machine-activ
     const appSock = await sio({ token: A.token, clientType: 'user-scoped' });
     const events = recordEvents(appSock);
     // raw client that never answers the engine's pings
-    const raw = await RawEio.connect(WebSocket, srv.url, { token: A.token, clientType: 'machine-scoped', machineId: M });
-    raws.add(raw);
+    const raw = await clients.raw(srv.url, { token: A.token, clientType: 'machine-scoped', machineId: M });
     assert.match(raw.connectReply, /^40\{"sid":/);
     await until(events, isActivity(M, true));
     const closed = await raw.waitClosed(3000);
@@ -199,11 +185,8 @@ test('a machine socket dropped by the heartbeat (no pong) produces machine-activ
 
 test('machine-activity is delivered over polling too', { timeout: TEST_TIMEOUT }, async () => {
     const M = uniq('machine');
-    const s = io(srv.url, {
-        path: '/v1/updates', transports: ['polling'], reconnection: false, forceNew: true,
-        auth: { token: A.token, clientType: 'user-scoped' },
-    });
-    sockets.add(s);
+    // timeout undefined: socket.io-client's default connect timeout
+    const s = clients.sio(srv.url, { token: A.token, clientType: 'user-scoped' }, { transports: ['polling'], timeout: undefined });
     await waitConnect(s);
     const events = recordEvents(s);
     const d = await sio({ token: A.token, clientType: 'machine-scoped', machineId: M });

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { io } from 'socket.io-client';
 import WebSocket from 'ws';
 import {
-    TEST_TIMEOUT, HOOK_TIMEOUT, FAST_REALTIME, startRealtimeServer, authAccount, req, RawEio, waitConnect, waitEvent,
+    TEST_TIMEOUT, HOOK_TIMEOUT, FAST_REALTIME, startRealtimeServer, authAccount, req, clientTracker, waitConnect, waitEvent,
     recordEvents, sleep, assertKeyOrder,
 } from './harness.mjs';
 
@@ -33,29 +33,17 @@ after(async () => {
     await Promise.all([srv?.stop(), slow?.stop()]);
 }, { timeout: HOOK_TIMEOUT });
 
-const sockets = new Set();
-const raws = new Set();
-afterEach(() => {
-    for (const s of sockets) s.close();
-    sockets.clear();
-    for (const r of raws) r.close();
-    raws.clear();
-});
+const clients = clientTracker({ io, WebSocket });
+afterEach(() => clients.closeAll());
 
-async function sio(auth, { server = srv, ...opts } = {}) {
-    const s = io(server.url, {
-        path: '/v1/updates', transports: ['websocket'], reconnection: false, forceNew: true, timeout: 5000, auth, ...opts,
-    });
-    sockets.add(s);
-    await waitConnect(s);
-    return s;
-}
+/** A connected websocket socket.io-client socket on `server` (default: srv). */
+const sio = (auth, server = srv) => waitConnect(clients.sio(server.url, auth));
 
 let n = 0;
 const uniq = (p) => `${p}-${process.pid}-${++n}`;
-const app = (acct = A, server) => sio({ token: acct.token, clientType: 'user-scoped', happyClient: 'ios/1.7.0' }, { server });
-const machine = (id, acct = A, server) => sio({ token: acct.token, clientType: 'machine-scoped', machineId: id }, { server });
-const session = (id, acct = A, server) => sio({ token: acct.token, clientType: 'session-scoped', sessionId: id }, { server });
+const app = (acct = A, server) => sio({ token: acct.token, clientType: 'user-scoped', happyClient: 'ios/1.7.0' }, server);
+const machine = (id, acct = A, server) => sio({ token: acct.token, clientType: 'machine-scoped', machineId: id }, server);
+const session = (id, acct = A, server) => sio({ token: acct.token, clientType: 'session-scoped', sessionId: id }, server);
 
 /** Register and wait for the rpc-registered confirmation. */
 async function register(s, method) {
@@ -186,14 +174,12 @@ test('rpc-call: params passed through verbatim (omitted stays omitted); ack resu
 test('raw frames: rpc-register/-registered, rpc-request with an ack id answered by 43<id>, rpc-call ack text', { timeout: TEST_TIMEOUT }, async () => {
     const m = uniq('M');
     const method = `${m}:raw`;
-    const prov = await RawEio.connect(WebSocket, srv.url, { token: A.token, clientType: 'machine-scoped', machineId: m });
-    raws.add(prov);
+    const prov = await clients.raw(srv.url, { token: A.token, clientType: 'machine-scoped', machineId: m });
     assert.match(prov.connectReply, /^40\{"sid":/);
     prov.send(`42["rpc-register",{"method":"${method}"}]`);
     assert.equal(await prov.nextNonPing(), `42["rpc-registered",{"method":"${method}"}]`);
 
-    const caller = await RawEio.connect(WebSocket, srv.url, { token: A.token });
-    raws.add(caller);
+    const caller = await clients.raw(srv.url, { token: A.token });
     caller.send(`4277["rpc-call",{"method":"${method}","params":"cA=="}]`);
     const reqFrame = await prov.nextNonPing();
     const mm = /^42(\d+)\["rpc-request",\{"method":"([^"]+)","params":"cA=="\}\]$/.exec(reqFrame);
@@ -286,8 +272,7 @@ test('provider disconnects mid-call: {ok:false, error:"RPC target disconnected"}
     // (b) the provider's TCP connection is dropped without a close handshake
     {
         const m = uniq('M');
-        const prov = await RawEio.connect(WebSocket, slow.url, { token: S.token, clientType: 'machine-scoped', machineId: m });
-        raws.add(prov);
+        const prov = await clients.raw(slow.url, { token: S.token, clientType: 'machine-scoped', machineId: m });
         gone.push(`${m}:hang`);
         prov.send(`42["rpc-register",{"method":"${m}:hang"}]`);
         assert.equal(await prov.nextNonPing(), `42["rpc-registered",{"method":"${m}:hang"}]`);

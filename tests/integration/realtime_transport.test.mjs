@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { io } from 'socket.io-client';
 import WebSocket from 'ws';
 import {
-    TEST_TIMEOUT, HOOK_TIMEOUT, startServer, startRealtimeServer, authAccount, req, rawHttp, RawEio, parseOpenPacket,
+    TEST_TIMEOUT, HOOK_TIMEOUT, startServer, startRealtimeServer, authAccount, req, rawHttp, clientTracker, parseOpenPacket,
     SIO_ID_RE, waitConnect, waitEvent, sleep, assertKeyOrder,
 } from './harness.mjs';
 
@@ -21,28 +21,11 @@ before(async () => {
 
 after(async () => { if (srv) await srv.stop(); }, { timeout: HOOK_TIMEOUT });
 
-const sockets = new Set();
-const raws = new Set();
-afterEach(() => {
-    for (const s of sockets) s.close();
-    sockets.clear();
-    for (const r of raws) r.close();
-    raws.clear();
-});
+const clients = clientTracker({ io, WebSocket });
+afterEach(() => clients.closeAll());
 
-function sio(auth, opts = {}) {
-    const s = io(srv.url, {
-        path: '/v1/updates', transports: ['websocket'], reconnection: false, forceNew: true, timeout: 5000, auth, ...opts,
-    });
-    sockets.add(s);
-    return s;
-}
-
-async function raw(auth, opts) {
-    const c = await RawEio.connect(WebSocket, srv.url, auth, opts);
-    raws.add(c);
-    return c;
-}
+const sio = (auth, opts) => clients.sio(srv.url, auth, opts);
+const raw = (auth, opts) => clients.raw(srv.url, auth, opts);
 
 const userAuth = () => ({ token: acct.token, clientType: 'user-scoped' });
 
@@ -76,8 +59,7 @@ test('websocket-only socket.io-client connects; socket id and engine id are dist
 
 test('raw websocket: exact OPEN packet with the default config, 101 carries CORS, no permessage-deflate', { timeout: TEST_TIMEOUT }, async () => {
     // ws offers permessage-deflate by default: the server must decline it (engine.io default).
-    const c = await RawEio.open(WebSocket, srv.url, { wsOptions: { perMessageDeflate: true } });
-    raws.add(c);
+    const c = await clients.open(srv.url, { wsOptions: { perMessageDeflate: true } });
     const frame = await c.next();
     const open = parseOpenPacket(frame);
     assert.match(open.sid, SIO_ID_RE);
@@ -134,8 +116,7 @@ test('polling-only socket.io-client connects; acks and server events flow over l
 });
 
 test('default transports: polling handshake upgrades to websocket', { timeout: TEST_TIMEOUT }, async () => {
-    const s = io(srv.url, { path: '/v1/updates', reconnection: false, forceNew: true, timeout: 5000, auth: userAuth() });
-    sockets.add(s);
+    const s = sio(userAuth(), { transports: undefined }); // socket.io-client's default transports
     const upgraded = waitEvent(s.io, 'open', 5000).then(() => waitEvent(s.io.engine, 'upgrade', 5000));
     await waitConnect(s);
     if (s.io.engine.transport.name !== 'websocket') await upgraded;
@@ -199,8 +180,7 @@ test('raw upgrade: 2probe → 3probe, the pending poll gets a noop, 5 switches, 
     const q = `${EP}?EIO=4&transport=polling&sid=${encodeURIComponent(sid)}`;
     const pending = req(srv.url, 'GET', q, { timeoutMs: 6000 });
     await sleep(100);
-    const ws = await RawEio.open(WebSocket, srv.url, { query: `EIO=4&transport=websocket&sid=${encodeURIComponent(sid)}` });
-    raws.add(ws);
+    const ws = await clients.open(srv.url, { query: `EIO=4&transport=websocket&sid=${encodeURIComponent(sid)}` });
     assertCors(ws.upgradeResponse.headers, '101 (upgrade)');
     ws.send('2probe');
     assert.equal(await ws.next(3000), '3probe');
@@ -361,8 +341,7 @@ test('realtime.polling=false: polling requests are "Transport unknown", websocke
         assert.equal(r.status, 400);
         assert.equal(r.text, '{"code":0,"message":"Transport unknown"}');
         const a = await authAccount(ws.url);
-        const c = await RawEio.connect(WebSocket, ws.url, { token: a.token });
-        raws.add(c);
+        const c = await clients.raw(ws.url, { token: a.token });
         assert.equal(c.frames[0].data, openPacket(c.engineSid, []));
         assert.match(c.connectReply, /^40\{"sid":/);
     } finally {
