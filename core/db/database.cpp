@@ -94,8 +94,9 @@ void database::write_sync(const std::function<void(soci::session&)>& fn) {
 namespace {
 /// Runs `fn` on `pool` and resumes the awaiting coroutine on its own executor, rethrowing fn's exception.
 asio::awaitable<void> run_on(asio::thread_pool& pool, std::function<void()> fn) {
-    co_await asio::async_initiate<const asio::use_awaitable_t<>&, void(std::exception_ptr)>(
-        [&pool, fn = std::move(fn)](auto handler) mutable {
+    // The initiation is a named local, not a temporary inside the co_await expression: g++ 12 destroys the
+    // captures of such temporaries twice (asio issues #858/#1135).
+    auto initiation = [&pool, fn = std::move(fn)](auto handler) mutable {
             asio::post(pool, [fn = std::move(fn), handler = std::move(handler)]() mutable {
                 std::exception_ptr ep;
                 try {
@@ -106,8 +107,9 @@ asio::awaitable<void> run_on(asio::thread_pool& pool, std::function<void()> fn) 
                 auto ex = asio::get_associated_executor(handler);
                 asio::post(ex, [handler = std::move(handler), ep]() mutable { std::move(handler)(ep); });
             });
-        },
-        asio::use_awaitable);
+    };
+    co_await asio::async_initiate<const asio::use_awaitable_t<>&, void(std::exception_ptr)>(std::move(initiation),
+                                                                                           asio::use_awaitable);
 }
 }  // namespace
 

@@ -23,6 +23,8 @@
 #include <thread>
 #include <vector>
 
+#include <boost/asio/steady_timer.hpp>
+
 #include "core/auth/token_service.hpp"
 #include "core/engineio/server.hpp"
 #include "core/http/pipeline.hpp"
@@ -134,8 +136,14 @@ public:
 /// socket.io-protocol: the reference `io.on("connection")` / `io.of("/custom")` handlers.
 void add_reference_namespaces(socketio::server& io) {
     auto emit_auth = [](const std::shared_ptr<socketio::socket>& s) {
-        // socket.emit("auth", socket.handshake.auth)
-        s->emit("auth", json::array{json::value(s->auth())});
+        // socket.emit("auth", socket.handshake.auth), a few milliseconds after the CONNECT reply. The suite's pinned
+        // ws@8.5.0 client hands every frame of one TCP read to its listeners at once, and the suite's waitFor() only
+        // re-subscribes after a promise callback, so an `auth` frame that shares a read with the CONNECT reply is
+        // lost (the reference server loses it too, less often). The gap keeps the two frames in separate reads.
+        auto timer = std::make_shared<boost::asio::steady_timer>(s->strand(), std::chrono::milliseconds(5));
+        timer->async_wait([timer, s](const boost::system::error_code&) {
+            s->emit("auth", json::array{json::value(s->auth())});
+        });
     };
 
     socketio::namespace_handlers main_ns;
