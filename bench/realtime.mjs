@@ -18,6 +18,7 @@ const load = path.resolve(root, args.load ?? 'build/release/bench/happy_realtime
 const counts = (args.counts ?? '1000,10000').split(',').map(Number);
 const rate = Number(args.rate ?? 1000);
 const seconds = Number(args.seconds ?? 10);
+const settle = Number(args.settle ?? 35);  // seconds to keep holding after the RPC phase (the server trims every 30 s)
 
 const results = { date: new Date().toISOString(), machine: `${os.cpus().length} cores, ${os.cpus()[0]?.model ?? ''}`, runs: [] };
 
@@ -30,7 +31,8 @@ for (const n of counts) {
     const idleBefore = rssKb(server.pid).rss;
 
     const tool = spawn(load, ['--port', String(port), '--token', token, '--connections', String(n),
-        '--rate', String(rate), '--seconds', String(seconds)], { stdio: ['ignore', 'pipe', 'inherit'] });
+        '--rate', String(rate), '--seconds', String(seconds), '--linger', String(settle + 1)],
+    { stdio: ['ignore', 'pipe', 'inherit'] });
     let out = '';
     let heldRss = null;
     const connected = new Promise((resolve) => {
@@ -42,9 +44,16 @@ for (const n of counts) {
     await connected;
     await sleep(2000);
     heldRss = rssKb(server.pid).rss;
-    await new Promise((r) => tool.once('exit', r));
+    const exited = new Promise((r) => tool.once('exit', r));
+    await new Promise((resolve) => {
+        const check = () => (out.includes('rpc_rtt_p50_ms') ? resolve() : setTimeout(check, 50));
+        check();
+    });
     const final = JSON.parse(out.trim().split('\n').pop());
     const after = rssKb(server.pid);
+    await sleep(settle * 1000);
+    const settled = rssKb(server.pid);
+    await exited;
     const s = await stop(server);
     fs.rmSync(dataDir, { recursive: true, force: true });
     results.runs.push({
@@ -53,7 +62,8 @@ for (const n of counts) {
         server_rss_idle_kb: idleBefore,
         server_rss_holding_kb: heldRss,
         server_rss_after_rpc_kb: after.rss,
-        server_peak_rss_kb: after.hwm,
+        server_rss_settled_kb: settled.rss,
+        server_peak_rss_kb: settled.hwm,
         sigterm_exit_ms: s.ms,
         exit_code: s.code,
     });

@@ -33,6 +33,7 @@ struct args_t {
     int connections = 1000;
     int rate = 1000;
     int seconds = 10;
+    int linger = 0;  // keep every connection open this long after printing the results
 };
 
 struct stats_t {
@@ -107,6 +108,7 @@ int main(int argc, char** argv) {
         else if (k == "--connections") a.connections = std::stoi(v);
         else if (k == "--rate") a.rate = std::stoi(v);
         else if (k == "--seconds") a.seconds = std::stoi(v);
+        else if (k == "--linger") a.linger = std::stoi(v);
     }
     if (a.port.empty() || a.token.empty()) {
         std::cerr << "usage: happy_realtime_load --port P --token T [--connections N] [--rate R] [--seconds S]\n";
@@ -204,19 +206,22 @@ int main(int argc, char** argv) {
         }
         asio::steady_timer drain(ioc, std::chrono::seconds(2));
         co_await drain.async_wait(asio::use_awaitable);
+
+        auto& v = st.rtt_ms;
+        std::sort(v.begin(), v.end());
+        auto pct = [&](double p) { return v.empty() ? 0.0 : v[std::min(v.size() - 1, static_cast<std::size_t>(p * v.size()))]; };
+        out["rpc_rate_per_s"] = a.rate;
+        out["rpc_sent"] = st.sent;
+        out["rpc_answered"] = st.answered;
+        out["rpc_rtt_p50_ms"] = pct(0.50);
+        out["rpc_rtt_p99_ms"] = pct(0.99);
+        out["rpc_rtt_max_ms"] = v.empty() ? 0.0 : v.back();
+        std::printf("%s\n", json::serialize(out).c_str());
+        std::fflush(stdout);
+        asio::steady_timer linger(ioc, std::chrono::seconds(a.linger));
+        co_await linger.async_wait(asio::use_awaitable);
         ioc.stop();
     }, asio::detached);
     ioc.run();
-
-    auto& v = st.rtt_ms;
-    std::sort(v.begin(), v.end());
-    auto pct = [&](double p) { return v.empty() ? 0.0 : v[std::min(v.size() - 1, static_cast<std::size_t>(p * v.size()))]; };
-    out["rpc_rate_per_s"] = a.rate;
-    out["rpc_sent"] = st.sent;
-    out["rpc_answered"] = st.answered;
-    out["rpc_rtt_p50_ms"] = pct(0.50);
-    out["rpc_rtt_p99_ms"] = pct(0.99);
-    out["rpc_rtt_max_ms"] = v.empty() ? 0.0 : v.back();
-    std::printf("%s\n", json::serialize(out).c_str());
     return 0;
 }
