@@ -21,7 +21,56 @@ namespace beast = boost::beast;
 namespace bhttp = beast::http;
 namespace websocket = beast::websocket;
 using tcp = asio::ip::tcp;
-using ws_stream = websocket::stream<beast::tcp_stream>;
+
+namespace drain {
+
+/// The TCP layer under our WebSockets: beast::tcp_stream with its own WebSocket teardown (found by ADL).
+/// Beast 1.81's TCP teardown stops after its first successful read (it never records read_some's byte count, see
+/// boost/beast/websocket/impl/teardown.hpp), so a client still uploading an oversized frame was reset before it
+/// could read the 1009 close frame. Like ws, this keeps reading and discarding until the peer closes, bounded.
+struct eio_stream : beast::tcp_stream {
+    using beast::tcp_stream::tcp_stream;
+};
+
+template <class Handler>
+struct teardown_reader {
+    eio_stream& stream;
+    std::shared_ptr<std::array<char, 8192>> buf;
+    Handler handler;
+
+    void operator()(boost::system::error_code ec, std::size_t) {
+        if (!ec) {
+            stream.async_read_some(asio::buffer(*buf), std::move(*this));
+            return;
+        }
+        boost::system::error_code ignored;
+        stream.socket().close(ignored);
+        if (ec == asio::error::eof) {
+            ec = {};
+        }
+        std::move(handler)(ec);
+    }
+};
+
+template <class TeardownHandler>
+void async_teardown(beast::role_type role, eio_stream& stream, TeardownHandler&& handler) {
+    boost::system::error_code ignored;
+    if (role == beast::role_type::server) {
+        stream.socket().shutdown(tcp::socket::shutdown_send, ignored);
+    }
+    stream.expires_after(std::chrono::seconds(30));  // ws closeTimeout
+    auto buf = std::make_shared<std::array<char, 8192>>();
+    stream.async_read_some(asio::buffer(*buf), teardown_reader<std::decay_t<TeardownHandler>>{
+                                                   stream, buf, std::forward<TeardownHandler>(handler)});
+}
+
+inline void teardown(beast::role_type role, eio_stream& stream, boost::system::error_code& ec) {
+    websocket::teardown(role, stream.socket(), ec);
+}
+
+}  // namespace drain
+
+using ws_stream = websocket::stream<drain::eio_stream>;
 
 namespace {
 
@@ -250,12 +299,10 @@ struct server::impl {
             auto& st = *s->impl_;
             if (ec) {
                 if (ec == websocket::error::message_too_big) {
-                    // Beast has sent the 1009 close frame. Like ws, keep reading and discarding what the client
-                    // still sends (bounded), so it sees the close frame rather than a reset mid-upload.
+                    // Beast has sent the 1009 close frame and drained the connection (drain::async_teardown).
                     log::info("engine.io frame over maxPayload; closing", {{"sid", s->id_}});
                     st.ws_closing = true;
                     do_close(srv, s, "transport error");
-                    drain_and_close(st.ws);
                     return;
                 }
                 do_close(srv, s, ec == websocket::error::closed ? "transport close" : "transport error");
@@ -310,28 +357,6 @@ struct server::impl {
         });
     }
 
-    /// Reads and discards until the peer closes or 30 s pass, then closes the socket.
-    static void drain_and_close(std::shared_ptr<ws_stream> ws) {
-        auto& layer = beast::get_lowest_layer(*ws);
-        layer.expires_after(std::chrono::seconds(30));
-        auto scratch = std::make_shared<std::array<char, 16384>>();
-        struct reader {
-            std::shared_ptr<ws_stream> ws;
-            std::shared_ptr<std::array<char, 16384>> buf;
-            void operator()(const boost::system::error_code& ec, std::size_t) {
-                auto& layer = beast::get_lowest_layer(*ws);
-                if (ec) {
-                    boost::system::error_code ignored;
-                    layer.socket().shutdown(tcp::socket::shutdown_both, ignored);
-                    layer.socket().close(ignored);
-                    return;
-                }
-                layer.async_read_some(asio::buffer(*buf), std::move(*this));
-            }
-        };
-        layer.async_read_some(asio::buffer(*scratch), reader{ws, scratch});
-    }
-
     static void ws_close(const sock_ptr& s) {
         auto& st = *s->impl_;
         if (st.ws_closing) {
@@ -374,7 +399,7 @@ struct server::impl {
     /// A brand-new session over WebSocket (no sid).
     static asio::awaitable<void> ws_session(server& srv, socket::strand_type strand, tcp::socket sock,
                                             bhttp::request<bhttp::string_body> req, open_info info) {
-        auto ws = std::make_shared<ws_stream>(beast::tcp_stream(std::move(sock)));
+        auto ws = std::make_shared<ws_stream>(drain::eio_stream(std::move(sock)));
         configure_ws(srv, *ws);
         auto [ec] = co_await ws->async_accept(req, asio::as_tuple(asio::use_awaitable));
         if (ec) {
@@ -395,7 +420,7 @@ struct server::impl {
     /// polling → websocket upgrade: probe, then switch (engine.io socket.ts maybeUpgrade).
     static asio::awaitable<void> ws_upgrade(server& srv, sock_ptr s, tcp::socket sock,
                                             bhttp::request<bhttp::string_body> req) {
-        auto ws = std::make_shared<ws_stream>(beast::tcp_stream(std::move(sock)));
+        auto ws = std::make_shared<ws_stream>(drain::eio_stream(std::move(sock)));
         configure_ws(srv, *ws);
         auto [ec] = co_await ws->async_accept(req, asio::as_tuple(asio::use_awaitable));
         if (ec) {
