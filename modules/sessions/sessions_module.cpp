@@ -1,0 +1,819 @@
+#include "modules/sessions/sessions_module.hpp"
+
+#include <boost/asio.hpp>
+#include <boost/json.hpp>
+#include <cmath>
+#include <deque>
+#include <filesystem>
+
+#include "core/crypto/base64.hpp"
+#include "core/db/database.hpp"
+#include "core/log/log.hpp"
+#include "core/util/time.hpp"
+#include "modules/auth/auth_store.hpp"
+#include "modules/auth/updates.hpp"
+#include "modules/sessions/sessions_store.hpp"
+
+namespace happy::mod::sessions {
+
+namespace asio = boost::asio;
+namespace json = boost::json;
+namespace v = validate;
+using http::response;
+using events::recipients;
+
+// --- activity_tracker ---------------------------------------------------------------------------------
+
+bool activity_tracker::stopped(const std::string& sid, std::int64_t now) {
+    std::lock_guard lock(mutex_);
+    auto it = stopped_until_.find(sid);
+    return it != stopped_until_.end() && it->second > now;
+}
+
+void activity_tracker::stop(const std::string& sid, std::int64_t now) {
+    std::lock_guard lock(mutex_);
+    prune(now);
+    cache_.erase(sid);
+    stopped_until_[sid] = now + stopped_ms;
+}
+
+void activity_tracker::resume(const std::string& sid) {
+    std::lock_guard lock(mutex_);
+    stopped_until_.erase(sid);
+}
+
+bool activity_tracker::cached_valid(const std::string& sid, const std::string& account, std::int64_t now) {
+    std::lock_guard lock(mutex_);
+    auto it = cache_.find(sid);
+    return it != cache_.end() && it->second.valid_until > now && it->second.account == account;
+}
+
+void activity_tracker::remember(const std::string& sid, const std::string& account, std::int64_t last_written,
+                                std::int64_t now) {
+    std::lock_guard lock(mutex_);
+    prune(now);
+    cache_[sid] = entry{account, now + cache_ms, last_written};
+}
+
+bool activity_tracker::take_write(const std::string& sid, std::int64_t t) {
+    std::lock_guard lock(mutex_);
+    auto it = cache_.find(sid);
+    if (it == cache_.end() || std::llabs(t - it->second.last_written) <= write_threshold_ms) {
+        return false;
+    }
+    it->second.last_written = t;
+    return true;
+}
+
+void activity_tracker::prune(std::int64_t now) {
+    // Upstream cleans its cache every 5 minutes; doing it lazily keeps the maps bounded without a timer.
+    if (now < next_prune_) {
+        return;
+    }
+    next_prune_ = now + 60'000;
+    std::erase_if(cache_, [&](const auto& kv) { return kv.second.valid_until <= now; });
+    std::erase_if(stopped_until_, [&](const auto& kv) { return kv.second <= now; });
+}
+
+// --- helpers ------------------------------------------------------------------------------------------------
+
+namespace {
+
+/// upstream sessionUpdateHandler.ts serialises `message` per socket (AsyncLock); other events run concurrently.
+/// A FIFO hand-off per socket id: all handlers of one socket run on that socket's strand.
+class socket_serializer {
+public:
+    asio::awaitable<void> acquire(const std::string& id) {
+        auto ex = co_await asio::this_coro::executor;
+        std::shared_ptr<asio::steady_timer> wait;
+        {
+            std::lock_guard lock(mutex_);
+            auto& q = queues_[id];
+            ++q.users;
+            if (!q.busy) {
+                q.busy = true;
+                co_return;
+            }
+            wait = std::make_shared<asio::steady_timer>(ex, asio::steady_timer::time_point::max());
+            q.waiters.push_back(wait);
+        }
+        co_await wait->async_wait(asio::as_tuple(asio::use_awaitable));
+    }
+
+    void release(const std::string& id) {
+        std::lock_guard lock(mutex_);
+        auto it = queues_.find(id);
+        if (it == queues_.end()) {
+            return;
+        }
+        auto& q = it->second;
+        --q.users;
+        if (!q.waiters.empty()) {
+            // Ownership passes to the next waiter; an expired timer also completes a wait not yet started.
+            q.waiters.front()->expires_at(asio::steady_timer::time_point::min());
+            q.waiters.pop_front();
+        } else {
+            q.busy = false;
+        }
+        if (q.users == 0) {
+            queues_.erase(it);
+        }
+    }
+
+private:
+    struct queue {
+        bool busy = false;
+        int users = 0;
+        std::deque<std::shared_ptr<asio::steady_timer>> waiters;
+    };
+    std::mutex mutex_;
+    std::unordered_map<std::string, queue> queues_;
+};
+
+json::value nullable(const std::optional<std::string>& s) {
+    return s ? json::value(*s) : json::value(nullptr);
+}
+
+json::value key_json(const session_row& r) {
+    return r.data_encryption_key ? json::value(crypto::base64_encode(*r.data_encryption_key)) : json::value(nullptr);
+}
+
+/// GET /v1/sessions item (lastMessage always null) and, without it, the /v2 item.
+json::object session_list_json(const session_row& r, bool last_message) {
+    json::object o;
+    o["id"] = r.id;
+    o["seq"] = r.seq;
+    o["createdAt"] = r.created_at;
+    o["updatedAt"] = r.updated_at;
+    o["active"] = r.active;
+    o["activeAt"] = r.last_active_at;
+    o["metadata"] = r.metadata;
+    o["metadataVersion"] = r.metadata_version;
+    o["agentState"] = nullable(r.agent_state);
+    o["agentStateVersion"] = r.agent_state_version;
+    o["dataEncryptionKey"] = key_json(r);
+    if (last_message) {
+        o["lastMessage"] = nullptr;
+    }
+    return o;
+}
+
+/// POST /v1/sessions answer; the new-session update body has the same fields after `t`.
+json::object session_create_json(const session_row& r) {
+    json::object o;
+    o["id"] = r.id;
+    o["seq"] = r.seq;
+    o["metadata"] = r.metadata;
+    o["metadataVersion"] = r.metadata_version;
+    o["agentState"] = nullable(r.agent_state);
+    o["agentStateVersion"] = r.agent_state_version;
+    o["dataEncryptionKey"] = key_json(r);
+    o["active"] = r.active;
+    o["activeAt"] = r.last_active_at;
+    o["createdAt"] = r.created_at;
+    o["updatedAt"] = r.updated_at;
+    return o;
+}
+
+json::object new_session_body(const session_row& r) {
+    json::object o{{"t", "new-session"}};
+    for (auto& kv : session_create_json(r)) {
+        o[kv.key()] = kv.value();
+    }
+    return o;
+}
+
+json::object message_json(const message_row& m, bool with_content = true) {
+    json::object o;
+    o["id"] = m.id;
+    o["seq"] = m.seq;
+    if (with_content) {
+        o["content"] = m.content;
+    }
+    o["localId"] = nullable(m.local_id);
+    o["createdAt"] = m.created_at;
+    o["updatedAt"] = m.updated_at;
+    return o;
+}
+
+json::object new_message_body(const std::string& sid, const message_row& m) {
+    return json::object{{"t", "new-message"}, {"sid", sid}, {"message", message_json(m)}};
+}
+
+json::object activity_event(const std::string& sid, bool active, json::value at, json::value thinking) {
+    return json::object{
+        {"type", "activity"}, {"id", sid}, {"active", active}, {"activeAt", std::move(at)}, {"thinking", std::move(thinking)}};
+}
+
+/// JavaScript truthiness.
+bool truthy(const json::value* v) {
+    if (!v) {
+        return false;
+    }
+    switch (v->kind()) {
+        case json::kind::null:
+            return false;
+        case json::kind::bool_:
+            return v->get_bool();
+        case json::kind::string:
+            return !v->get_string().empty();
+        case json::kind::int64:
+            return v->get_int64() != 0;
+        case json::kind::uint64:
+            return v->get_uint64() != 0;
+        case json::kind::double_:
+            return v->get_double() != 0 && !std::isnan(v->get_double());
+        default:
+            return true;
+    }
+}
+
+const json::value* field(const json::array& args, std::string_view key) {
+    if (args.empty() || !args[0].is_object()) {
+        return nullptr;
+    }
+    return args[0].get_object().if_contains(key);
+}
+
+/// `sid` as upstream can use it: a non-empty string (anything else is falsy or makes Prisma throw).
+std::optional<std::string> sid_of(const json::array& args) {
+    const json::value* v = field(args, "sid");
+    if (!v || !v->is_string() || v->get_string().empty()) {
+        return std::nullopt;
+    }
+    return std::string(v->get_string());
+}
+
+std::int64_t int_of(const json::value& v) { return static_cast<std::int64_t>(v.to_number<double>()); }
+
+/// Heartbeat time rules shared by session-alive and session-end: clamp future times to now, drop times older than
+/// 10 minutes. Returns the time to use and its JSON form (the client's number as sent unless clamped).
+std::optional<std::pair<std::int64_t, json::value>> heartbeat_time(const json::value* time, std::int64_t now) {
+    if (!time || !time->is_number()) {
+        return std::nullopt;
+    }
+    double t = time->to_number<double>();
+    json::value out = *time;
+    if (t > static_cast<double>(now)) {
+        t = static_cast<double>(now);
+        out = now;
+    }
+    if (t < static_cast<double>(now - 10 * 60 * 1000)) {
+        return std::nullopt;
+    }
+    return std::pair{static_cast<std::int64_t>(t), std::move(out)};
+}
+
+std::vector<std::string> v3_query_refine(const json::object& q) {
+    if (q.contains("after_seq") && q.contains("before_seq")) {
+        return {"after_seq and before_seq are mutually exclusive"};
+    }
+    return {};
+}
+
+v::node session_params() { return v::object({{"sessionId", v::string()}}); }
+
+}  // namespace
+
+// --- module ---------------------------------------------------------------------------------------------------
+
+struct sessions_module::impl {
+    db::database* db = nullptr;
+    events::emitter* ev = nullptr;
+    std::string data_dir;
+    activity_tracker activity;
+    socket_serializer message_lock;
+
+    asio::awaitable<void> emit(const std::string& account, recipients to, json::object body,
+                               std::string skip = {}) {
+        co_await auth::update_emit(*db, *ev, account, std::move(to), std::move(body), std::move(skip));
+    }
+
+    // GET /v1/sessions
+    asio::awaitable<response> list_v1(http::request& req) {
+        std::vector<session_row> rows;
+        co_await db->read([&](soci::session& s) { rows = session_list_recent(s, req.account_id, 150); });
+        json::array out;
+        for (const auto& r : rows) {
+            out.push_back(session_list_json(r, true));
+        }
+        co_return response::json(json::object{{"sessions", std::move(out)}});
+    }
+
+    // GET /v2/sessions/active
+    asio::awaitable<response> list_active(http::request& req) {
+        int limit = static_cast<int>(int_of(req.query.at("limit")));
+        std::int64_t since = now_ms() - 15 * 60 * 1000;
+        std::vector<session_row> rows;
+        co_await db->read([&](soci::session& s) { rows = session_list_active(s, req.account_id, since, limit); });
+        json::array out;
+        for (const auto& r : rows) {
+            out.push_back(session_list_json(r, false));
+        }
+        co_return response::json(json::object{{"sessions", std::move(out)}});
+    }
+
+    // GET /v2/sessions
+    asio::awaitable<response> list_v2(http::request& req) {
+        int limit = static_cast<int>(int_of(req.query.at("limit")));
+        std::optional<std::string> before;
+        if (auto* c = req.query.if_contains("cursor"); c && !c->get_string().empty()) {
+            std::string_view cursor = c->get_string();
+            constexpr std::string_view prefix = "cursor_v1_";
+            if (!cursor.starts_with(prefix)) {
+                co_return response::error(400, "Invalid cursor format");
+            }
+            // An empty id after the prefix is falsy upstream: first page (observed.md).
+            if (cursor.size() > prefix.size()) {
+                before = std::string(cursor.substr(prefix.size()));
+            }
+        }
+        std::optional<std::int64_t> changed;
+        if (auto* c = req.query.if_contains("changedSince")) {
+            changed = int_of(*c);
+        }
+        std::vector<session_row> rows;
+        co_await db->read(
+            [&](soci::session& s) { rows = session_list_page(s, req.account_id, before, changed, limit + 1); });
+        bool has_next = static_cast<int>(rows.size()) > limit;
+        if (has_next) {
+            rows.resize(limit);
+        }
+        json::array out;
+        for (const auto& r : rows) {
+            out.push_back(session_list_json(r, false));
+        }
+        json::value next = nullptr;
+        if (has_next && !rows.empty()) {
+            next = "cursor_v1_" + rows.back().id;
+        }
+        co_return response::json(
+            json::object{{"sessions", std::move(out)}, {"nextCursor", std::move(next)}, {"hasNext", has_next}});
+    }
+
+    // POST /v1/sessions — create or load by tag.
+    asio::awaitable<response> create(http::request& req) {
+        const auto& body = req.body.as_object();
+        std::string tag(body.at("tag").as_string());
+        std::string metadata(body.at("metadata").as_string());
+        std::string key;
+        if (auto* k = body.if_contains("dataEncryptionKey"); k && k->is_string()) {
+            key = k->get_string();
+        }
+        std::optional<session_row> found;
+        co_await db->read([&](soci::session& s) { found = session_find_by_tag(s, req.account_id, tag); });
+        session_row row;
+        if (found) {
+            // Found: returned unchanged, no event; a restarting session's heartbeats count again at once.
+            activity.resume(found->id);
+            row = std::move(*found);
+        } else {
+            row = co_await create_new(req.account_id, tag, metadata, key);
+        }
+        json::object o = session_create_json(row);
+        o["lastMessage"] = nullptr;
+        co_return response::json(json::object{{"session", std::move(o)}});
+    }
+
+    asio::awaitable<session_row> create_new(std::string account, std::string tag, std::string metadata,
+                                            std::string key) {
+        // Upstream allocates the update seq first, then inserts (a failed insert leaves a seq gap).
+        std::int64_t seq = 0;
+        co_await db->write([&](soci::session& s) { seq = auth::account_seq_allocate(s, account, now_ms()); });
+        session_row row;
+        co_await db->write([&](soci::session& s) { row = session_create(s, account, tag, metadata, key, now_ms()); });
+        ev->emit_update(account, recipients::user_scoped_only(),
+                        auth::update_envelope_build(seq, new_session_body(row), now_ms()));
+        co_return row;
+    }
+
+    asio::awaitable<bool> owned(const std::string& account, const std::string& sid) {
+        bool ok = false;
+        co_await db->read([&](soci::session& s) { ok = session_find(s, account, sid).has_value(); });
+        co_return ok;
+    }
+
+    // GET /v1/sessions/:sessionId/messages (legacy)
+    asio::awaitable<response> messages_v1(http::request& req) {
+        std::string sid(req.param("sessionId"));
+        std::optional<std::vector<message_row>> rows;
+        co_await db->read([&](soci::session& s) {
+            if (session_find(s, req.account_id, sid)) {
+                rows = message_list_latest(s, sid, 150);
+            }
+        });
+        if (!rows) {
+            co_return response::error(404, "Session not found");
+        }
+        json::array out;
+        for (const auto& m : *rows) {
+            out.push_back(message_json(m));
+        }
+        co_return response::json(json::object{{"messages", std::move(out)}});
+    }
+
+    // POST /v1/sessions/:sessionId/archive
+    asio::awaitable<response> archive(http::request& req) {
+        std::string sid(req.param("sessionId"));
+        std::int64_t now = now_ms();
+        activity.stop(sid, now);  // before the ownership check, as upstream does
+        bool ok = false;
+        co_await db->write([&](soci::session& s) { ok = session_archive(s, req.account_id, sid, now); });
+        if (!ok) {
+            co_return response::error(404, "Session not found");
+        }
+        ev->emit_ephemeral(req.account_id, recipients::user_scoped_only(), activity_json(sid, false, now));
+        co_return response::json(json::object{{"success", true}});
+    }
+
+    static json::object activity_json(const std::string& sid, bool active, std::int64_t at) {
+        return activity_event(sid, active, at, false);
+    }
+
+    // DELETE /v1/sessions/:sessionId
+    asio::awaitable<response> remove(http::request& req) {
+        std::string sid(req.param("sessionId"));
+        activity.stop(sid, now_ms());
+        bool ok = false;
+        co_await db->write([&](soci::session& s) { ok = session_delete(s, req.account_id, sid); });
+        if (!ok) {
+            co_return response::error(404, "Session not found or not owned by user");
+        }
+        // After commit (upstream sessionDelete.ts afterTx): the update, then the attachment blobs.
+        // Bodies are built outside co_await expressions: g++ 12 rejects string-literal initializers inside them.
+        json::object body{{"t", "delete-session"}, {"sid", sid}};
+        co_await emit(req.account_id, recipients::user_scoped_only(), std::move(body));
+        if (!data_dir.empty() && sid.find('/') == std::string::npos && sid != ".." && sid != ".") {
+            std::error_code ec;
+            std::filesystem::remove_all(std::filesystem::path(data_dir) / "files" / "sessions" / sid / "attachments", ec);
+        }
+        co_return response::json(json::object{{"success", true}});
+    }
+
+    // GET /v3/sessions/:sessionId/messages
+    asio::awaitable<response> messages_v3_get(http::request& req) {
+        std::string sid(req.param("sessionId"));
+        int limit = static_cast<int>(int_of(req.query.at("limit")));
+        const json::value* before = req.query.if_contains("before_seq");
+        const json::value* after = req.query.if_contains("after_seq");
+        std::optional<std::vector<message_row>> rows;
+        co_await db->read([&](soci::session& s) {
+            if (!session_find(s, req.account_id, sid)) {
+                return;
+            }
+            rows = before ? message_list_before(s, sid, int_of(*before), limit + 1)
+                          : message_list_after(s, sid, after ? int_of(*after) : 0, limit + 1);
+        });
+        if (!rows) {
+            co_return response::error(404, "Session not found");
+        }
+        bool has_more = static_cast<int>(rows->size()) > limit;
+        if (has_more) {
+            rows->resize(limit);
+        }
+        json::array out;
+        for (const auto& m : *rows) {
+            out.push_back(message_json(m));
+        }
+        co_return response::json(json::object{{"messages", std::move(out)}, {"hasMore", has_more}});
+    }
+
+    // POST /v3/sessions/:sessionId/messages
+    asio::awaitable<response> messages_v3_post(http::request& req) {
+        std::string sid(req.param("sessionId"));
+        std::vector<std::pair<std::string, std::string>> batch;
+        for (const auto& m : req.body.at("messages").as_array()) {
+            batch.emplace_back(std::string(m.at("localId").as_string()), std::string(m.at("content").as_string()));
+        }
+        std::optional<append_result> result;
+        co_await db->write([&](soci::session& s) {
+            if (session_find(s, req.account_id, sid)) {
+                result = message_append_batch(s, sid, batch, now_ms());
+            }
+        });
+        if (!result) {
+            co_return response::error(404, "Session not found");
+        }
+        // One update per created message, after commit; the sender gets them too (no skip).
+        for (const auto& m : result->created) {
+            co_await emit(req.account_id, recipients::session(sid), new_message_body(sid, m));
+        }
+        json::array out;
+        for (const auto& m : result->all) {
+            out.push_back(message_json(m, false));
+        }
+        co_return response::json(json::object{{"messages", std::move(out)}});
+    }
+
+    // --- socket events (upstream sessionUpdateHandler.ts) -------------------------------------------------
+
+    asio::awaitable<std::optional<json::value>> update_metadata(events::socket_ctx& ctx, json::array args) {
+        if (args.empty()) {
+            // The ack function arrived as upstream's `data` argument, so its `callback` is undefined: no reply.
+            co_return std::nullopt;
+        }
+        try {
+            auto sid = sid_of(args);
+            const json::value* metadata = field(args, "metadata");
+            const json::value* expected = field(args, "expectedVersion");
+            if (!sid || !metadata || !metadata->is_string() || !expected || !expected->is_number()) {
+                co_return json::object{{"result", "error"}};
+            }
+            std::optional<session_row> row;
+            co_await db->read([&](soci::session& s) { row = session_find(s, ctx.account_id, *sid); });
+            if (!row) {
+                co_return std::nullopt;  // upstream returns without calling the ack (the caller hangs)
+            }
+            double want = expected->to_number<double>();
+            auto mismatch = json::object{
+                {"result", "version-mismatch"}, {"version", row->metadata_version}, {"metadata", row->metadata}};
+            if (static_cast<double>(row->metadata_version) != want) {
+                co_return mismatch;
+            }
+            std::string value(metadata->get_string());
+            bool ok = false;
+            co_await db->write(
+                [&](soci::session& s) { ok = session_metadata_cas(s, *sid, row->metadata_version, value, now_ms()); });
+            if (!ok) {
+                co_return mismatch;  // lost the race: upstream echoes the values it read before the CAS
+            }
+            std::int64_t version = row->metadata_version + 1;
+            json::object body{{"t", "update-session"},
+                              {"id", *sid},
+                              {"metadata", json::object{{"value", value}, {"version", version}}}};
+            co_await emit(ctx.account_id, recipients::session(*sid), std::move(body));
+            co_return json::object{{"result", "success"}, {"version", version}, {"metadata", value}};
+        } catch (const std::exception& e) {
+            log::error("update-metadata failed", {{"error", e.what()}});
+            co_return json::object{{"result", "error"}};
+        }
+    }
+
+    asio::awaitable<std::optional<json::value>> update_state(events::socket_ctx& ctx, json::array args) {
+        if (args.empty()) {
+            // The ack function arrived as upstream's `data` argument, so its `callback` is undefined: no reply.
+            co_return std::nullopt;
+        }
+        try {
+            auto sid = sid_of(args);
+            const json::value* state = field(args, "agentState");
+            const json::value* expected = field(args, "expectedVersion");
+            if (!sid || !state || !(state->is_string() || state->is_null()) || !expected || !expected->is_number()) {
+                co_return json::object{{"result", "error"}};
+            }
+            std::optional<session_row> row;
+            co_await db->read([&](soci::session& s) { row = session_find(s, ctx.account_id, *sid); });
+            if (!row) {
+                co_return json::object{{"result", "error"}};  // unlike update-metadata, an ack is sent
+            }
+            auto mismatch = json::object{{"result", "version-mismatch"},
+                                         {"version", row->agent_state_version},
+                                         {"agentState", nullable(row->agent_state)}};
+            if (static_cast<double>(row->agent_state_version) != expected->to_number<double>()) {
+                co_return mismatch;
+            }
+            std::optional<std::string> value;
+            if (state->is_string()) {
+                value = std::string(state->get_string());
+            }
+            bool ok = false;
+            co_await db->write([&](soci::session& s) {
+                ok = session_agent_state_cas(s, *sid, row->agent_state_version, value, now_ms());
+            });
+            if (!ok) {
+                co_return mismatch;
+            }
+            std::int64_t version = row->agent_state_version + 1;
+            json::object body{{"t", "update-session"},
+                              {"id", *sid},
+                              {"agentState", json::object{{"value", nullable(value)}, {"version", version}}}};
+            co_await emit(ctx.account_id, recipients::session(*sid), std::move(body));
+            co_return json::object{{"result", "success"}, {"version", version}, {"agentState", nullable(value)}};
+        } catch (const std::exception& e) {
+            log::error("update-state failed", {{"error", e.what()}});
+            co_return json::object{{"result", "error"}};
+        }
+    }
+
+    asio::awaitable<std::optional<json::value>> message(events::socket_ctx& ctx, json::array args) {
+        std::string lock_id = ctx.socket_id;
+        co_await message_lock.acquire(lock_id);
+        struct unlock {
+            socket_serializer& l;
+            std::string id;
+            ~unlock() { l.release(id); }
+        } guard{message_lock, lock_id};
+        try {
+            auto sid = sid_of(args);
+            const json::value* text = field(args, "message");
+            // upstream reads `message.length` first: a missing/null message throws and the event is dropped.
+            if (!sid || !text || text->is_null()) {
+                co_return std::nullopt;
+            }
+            std::optional<std::string> local_id;
+            if (auto* l = field(args, "localId"); l && l->is_string()) {
+                local_id = std::string(l->get_string());
+            }
+            bool ok = false;
+            co_await db->read([&](soci::session& s) { ok = session_find(s, ctx.account_id, *sid).has_value(); });
+            if (!ok) {
+                co_return std::nullopt;
+            }
+            // Both seqs are taken before the duplicate check, so a duplicate leaves gaps (as upstream).
+            std::int64_t update_seq = 0;
+            std::optional<message_row> created;
+            co_await db->write([&](soci::session& s) {
+                std::int64_t now = now_ms();
+                update_seq = auth::account_seq_allocate(s, ctx.account_id, now);
+                std::int64_t seq = session_seq_allocate(s, *sid, 1, now);
+                if (local_id && message_find_by_local_id(s, *sid, *local_id)) {
+                    return;
+                }
+                created = message_insert(s, *sid, seq, local_id, json::object{{"t", "encrypted"}, {"c", *text}}, now);
+            });
+            if (!created) {
+                co_return std::nullopt;
+            }
+            // This path re-reads the row upstream, so the content comes back in JSONB order ({c, t}).
+            created->content = jsonb_order(created->content);
+            ev->emit_update(ctx.account_id, recipients::session(*sid),
+                            auth::update_envelope_build(update_seq, new_message_body(*sid, *created), now_ms()),
+                            ctx.socket_id);
+        } catch (const std::exception& e) {
+            log::error("message handler failed", {{"error", e.what()}});
+        }
+        co_return std::nullopt;
+    }
+
+    asio::awaitable<std::optional<json::value>> session_alive(events::socket_ctx& ctx, json::array args) {
+        std::int64_t now = now_ms();
+        auto t = heartbeat_time(field(args, "time"), now);
+        auto sid = sid_of(args);
+        if (!t || !sid) {
+            co_return std::nullopt;
+        }
+        if (activity.stopped(*sid, now)) {
+            co_return std::nullopt;
+        }
+        if (!activity.cached_valid(*sid, ctx.account_id, now)) {
+            std::optional<session_row> row;
+            co_await db->read([&](soci::session& s) { row = session_find(s, ctx.account_id, *sid); });
+            if (!row || activity.stopped(*sid, now_ms())) {
+                co_return std::nullopt;
+            }
+            activity.remember(*sid, ctx.account_id, row->last_active_at, now_ms());
+        }
+        const json::value* thinking = field(args, "thinking");
+        ev->emit_ephemeral(ctx.account_id, recipients::user_scoped_only(),
+                           activity_event(*sid, true, t->second, truthy(thinking) ? *thinking : json::value(false)));
+        // Upstream queues the write and flushes every 5 s; here it is written at once, with the same 30 s
+        // threshold, so the DB lags activity by up to 30 s instead of ~35 s. It re-activates the session.
+        if (activity.take_write(*sid, t->first)) {
+            try {
+                co_await db->write([&](soci::session& s) { session_activity_set(s, *sid, t->first, true, now_ms()); });
+            } catch (const std::exception& e) {
+                log::warn("session heartbeat write failed", {{"sid", *sid}, {"error", e.what()}});
+            }
+        }
+        co_return std::nullopt;
+    }
+
+    asio::awaitable<std::optional<json::value>> session_end(events::socket_ctx& ctx, json::array args) {
+        std::int64_t now = now_ms();
+        auto t = heartbeat_time(field(args, "time"), now);
+        auto sid = sid_of(args);
+        if (!t || !sid) {
+            co_return std::nullopt;
+        }
+        try {
+            bool ok = false;
+            co_await db->read([&](soci::session& s) { ok = session_find(s, ctx.account_id, *sid).has_value(); });
+            if (!ok) {
+                co_return std::nullopt;
+            }
+            activity.stop(*sid, now_ms());
+            co_await db->write([&](soci::session& s) { session_activity_set(s, *sid, t->first, false, now_ms()); });
+            ev->emit_ephemeral(ctx.account_id, recipients::user_scoped_only(), activity_event(*sid, false, t->second, false));
+        } catch (const std::exception& e) {
+            log::error("session-end failed", {{"error", e.what()}});
+        }
+        co_return std::nullopt;
+    }
+};
+
+sessions_module::sessions_module() : impl_(std::make_unique<impl>()) {}
+sessions_module::~sessions_module() = default;
+
+/// The sweeper's timer lives on a strand: the loop and stop() touch it from different threads otherwise.
+struct sessions_module::sweeper {
+    explicit sweeper(asio::any_io_executor ex) : timer(asio::make_strand(ex)) {}
+    asio::steady_timer timer;
+    bool stopped = false;  // only touched on the timer's strand
+};
+
+namespace {
+
+constexpr std::int64_t inactive_after_ms = 10 * 60 * 1000;  // presence/timeout.ts
+constexpr auto sweep_interval = std::chrono::minutes(1);
+
+asio::awaitable<void> sweep_loop(db::database& db, events::emitter& out, std::shared_ptr<sessions_module::sweeper> sw) {
+    for (;;) {
+        std::vector<session_timeout> swept;
+        try {
+            co_await db.write([&](soci::session& s) {
+                std::int64_t now = now_ms();
+                swept = session_sweep_inactive(s, now - inactive_after_ms, now);
+            });
+        } catch (const std::exception& e) {
+            log::error("session inactivity sweep failed", {{"error", e.what()}});
+        }
+        for (const auto& t : swept) {
+            out.emit_ephemeral(t.account_id, recipients::user_scoped_only(),
+                               activity_event(t.id, false, t.last_active_at, false));
+        }
+        if (sw->stopped) {
+            co_return;
+        }
+        sw->timer.expires_after(sweep_interval);
+        auto [ec] = co_await sw->timer.async_wait(asio::as_tuple(asio::use_awaitable));
+        if (ec || sw->stopped) {
+            co_return;
+        }
+    }
+}
+
+}  // namespace
+
+asio::awaitable<void> sessions_module::start() {
+    auto ex = co_await asio::this_coro::executor;
+    sweeper_ = std::make_shared<sweeper>(ex);
+    asio::co_spawn(sweeper_->timer.get_executor(), sweep_loop(*impl_->db, *impl_->ev, sweeper_), asio::detached);
+}
+
+asio::awaitable<void> sessions_module::stop() {
+    if (auto sw = sweeper_) {
+        asio::post(sw->timer.get_executor(), [sw] {
+            sw->stopped = true;
+            sw->timer.cancel();
+        });
+    }
+    co_return;
+}
+
+void sessions_module::setup(module_context& ctx) {
+    impl* self = impl_.get();
+    self->db = &ctx.db();
+    self->ev = &ctx.events();
+    self->data_dir = ctx.settings().data_dir;
+
+    // Handlers are plain lambdas returning a member coroutine (no capturing coroutine lambdas: g++ 12 bug).
+    auto route = [&](http::verb m, std::string path, auto fn, std::optional<v::node> params = std::nullopt,
+                     std::optional<v::node> body = std::nullopt, std::optional<v::node> query = std::nullopt) {
+        ctx.add_route({
+            .method = m,
+            .path = std::move(path),
+            .auth = http::auth_mode::bearer,
+            .params = std::move(params),
+            .body = std::move(body),
+            .query = std::move(query),
+            .fn = [self, fn](http::request& req) { return (self->*fn)(req); },
+        });
+    };
+
+    route(http::verb::get, "/v1/sessions", &impl::list_v1);
+    route(http::verb::get, "/v2/sessions/active", &impl::list_active, std::nullopt, std::nullopt,
+          v::object({{"limit", v::number().coerce().integer().min(1).max(500).default_value(150)}}));
+    route(http::verb::get, "/v2/sessions", &impl::list_v2, std::nullopt, std::nullopt,
+          v::object({{"cursor", v::string().optional()},
+                     {"limit", v::number().coerce().integer().min(1).max(200).default_value(50)},
+                     {"changedSince", v::number().coerce().integer().positive().optional()}}));
+    route(http::verb::post, "/v1/sessions", &impl::create, std::nullopt,
+          v::object({{"tag", v::string()},
+                     {"metadata", v::string()},
+                     {"agentState", v::string().nullish()},
+                     {"dataEncryptionKey", v::string().nullish()}}));
+    route(http::verb::get, "/v1/sessions/:sessionId/messages", &impl::messages_v1, session_params());
+    route(http::verb::post, "/v1/sessions/:sessionId/archive", &impl::archive, session_params());
+    route(http::verb::del, "/v1/sessions/:sessionId", &impl::remove, session_params());
+    route(http::verb::get, "/v3/sessions/:sessionId/messages", &impl::messages_v3_get, session_params(), std::nullopt,
+          v::object({{"after_seq", v::number().coerce().integer().min(0).optional()},
+                     {"before_seq", v::number().coerce().integer().min(1).optional()},
+                     {"limit", v::number().coerce().integer().min(1).max(500).default_value(100)}})
+              .refine(&v3_query_refine));
+    route(http::verb::post, "/v3/sessions/:sessionId/messages", &impl::messages_v3_post, session_params(),
+          v::object({{"messages",
+                      v::array(v::object({{"content", v::string()}, {"localId", v::string().min(1)}})).min(1).max(100)}}));
+
+    auto event = [&](std::string name, auto fn) {
+        ctx.add_event({std::move(name), [self, fn](events::socket_ctx& c, json::array args) {
+                           return (self->*fn)(c, std::move(args));
+                       }});
+    };
+    event("update-metadata", &impl::update_metadata);
+    event("update-state", &impl::update_state);
+    event("message", &impl::message);
+    event("session-alive", &impl::session_alive);
+    event("session-end", &impl::session_end);
+}
+
+}  // namespace happy::mod::sessions

@@ -1,0 +1,126 @@
+/// @file
+/// Storage functions of the sessions module: sessions and their messages (upstream prisma Session,
+/// SessionMessage). Callable without sockets or HTTP; every function runs on a caller-provided SOCI session
+/// (wrap writes in db.write so that they share one transaction).
+#pragma once
+#include <boost/json/value.hpp>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace soci {
+class session;
+}
+
+namespace happy::mod::sessions {
+
+struct session_row {
+    std::string id;
+    std::string tag;
+    std::string account_id;
+    std::string metadata;
+    std::int64_t metadata_version = 0;
+    std::optional<std::string> agent_state;
+    std::int64_t agent_state_version = 0;
+    std::optional<std::string> data_encryption_key;  ///< raw bytes
+    std::int64_t seq = 0;                            ///< last allocated message seq
+    bool active = true;
+    std::int64_t last_active_at = 0;
+    std::int64_t created_at = 0;
+    std::int64_t updated_at = 0;
+};
+
+struct message_row {
+    std::string id;
+    std::int64_t seq = 0;
+    boost::json::value content;  ///< keys in Postgres JSONB order (see jsonb_order)
+    std::optional<std::string> local_id;
+    std::int64_t created_at = 0;
+    std::int64_t updated_at = 0;
+};
+
+/// Upstream stores message content in a JSONB column, which hands objects back with keys sorted shorter first,
+/// then bytewise (and drops duplicate keys, keeping the last). Applied recursively to every read.
+boost::json::value jsonb_order(const boost::json::value& v);
+
+/// The caller's session with this id (a session of another account is "not found").
+std::optional<session_row> session_find(soci::session& s, std::string_view account_id, std::string_view id);
+std::optional<session_row> session_find_by_tag(soci::session& s, std::string_view account_id, std::string_view tag);
+
+/// Inserts a new session (metadataVersion 0, agentState null/0, seq 0, active, lastActiveAt now).
+/// An empty key is stored as NULL, like upstream's `dataEncryptionKey ? … : undefined`.
+session_row session_create(soci::session& s, std::string_view account_id, std::string_view tag,
+                           std::string_view metadata, std::string_view data_encryption_key, std::int64_t now);
+
+/// GET /v1/sessions: newest `updated_at` first.
+std::vector<session_row> session_list_recent(soci::session& s, std::string_view account_id, int limit);
+/// GET /v2/sessions/active: active and last_active_at > since, newest activity first.
+std::vector<session_row> session_list_active(soci::session& s, std::string_view account_id, std::int64_t since,
+                                             int limit);
+/// GET /v2/sessions: id descending, optionally `id < before_id` and `updated_at > changed_since`.
+std::vector<session_row> session_list_page(soci::session& s, std::string_view account_id,
+                                           std::optional<std::string> before_id,
+                                           std::optional<std::int64_t> changed_since, int limit);
+
+/// Sets active=false, last_active_at=now for the caller's session. False when it is not the caller's.
+bool session_archive(soci::session& s, std::string_view account_id, std::string_view id, std::int64_t now);
+
+/// Deletes the caller's session and its messages. False when it is not the caller's.
+bool session_delete(soci::session& s, std::string_view account_id, std::string_view id);
+
+/// Compare-and-set of the metadata: writes version expected+1 only if the stored version is still `expected`.
+bool session_metadata_cas(soci::session& s, std::string_view id, std::int64_t expected, std::string_view metadata,
+                          std::int64_t now);
+/// Same for the agent state (null allowed).
+bool session_agent_state_cas(soci::session& s, std::string_view id, std::int64_t expected,
+                             const std::optional<std::string>& agent_state, std::int64_t now);
+
+/// Presence write: last_active_at := t, active := flag (bumps updated_at like Prisma's @updatedAt).
+void session_activity_set(soci::session& s, std::string_view id, std::int64_t t, bool active, std::int64_t now);
+
+/// A session the inactivity sweeper switched off.
+struct session_timeout {
+    std::string id;
+    std::string account_id;
+    std::int64_t last_active_at = 0;
+};
+
+/// Inactivity sweep (upstream app/presence/timeout.ts): active sessions with last_active_at <= cutoff become
+/// inactive, each only if still active at the write; returns the rows actually changed.
+std::vector<session_timeout> session_sweep_inactive(soci::session& s, std::int64_t cutoff, std::int64_t now);
+
+/// Reserves `count` message seqs at once (upstream allocateSessionSeqBatch: `seq += count`); returns the first
+/// new seq. Throws db::not_found when the session does not exist.
+std::int64_t session_seq_allocate(soci::session& s, std::string_view id, std::int64_t count, std::int64_t now);
+
+/// Legacy list: newest `created_at` first.
+std::vector<message_row> message_list_latest(soci::session& s, std::string_view session_id, int limit);
+/// seq > after, ascending.
+std::vector<message_row> message_list_after(soci::session& s, std::string_view session_id, std::int64_t after,
+                                            int limit);
+/// seq < before, descending.
+std::vector<message_row> message_list_before(soci::session& s, std::string_view session_id, std::int64_t before,
+                                             int limit);
+
+std::optional<message_row> message_find_by_local_id(soci::session& s, std::string_view session_id,
+                                                    std::string_view local_id);
+
+/// Inserts one message with the given (already allocated) seq; `content` is serialized as given.
+message_row message_insert(soci::session& s, std::string_view session_id, std::int64_t seq,
+                           const std::optional<std::string>& local_id, const boost::json::value& content,
+                           std::int64_t now);
+
+struct append_result {
+    std::vector<message_row> all;      ///< existing + created, seq ascending (content not needed by the caller)
+    std::vector<message_row> created;  ///< in batch order, content {"t":"encrypted","c":…}
+};
+
+/// POST /v3 …/messages: `batch` is (localId, content) pairs. Duplicate localIds inside the batch keep the first;
+/// localIds that already exist are returned unchanged; the rest get contiguous seqs in batch order.
+append_result message_append_batch(soci::session& s, std::string_view session_id,
+                                   const std::vector<std::pair<std::string, std::string>>& batch, std::int64_t now);
+
+}  // namespace happy::mod::sessions
