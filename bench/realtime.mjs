@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // Realtime benchmarks (issue "Realtime"): server RSS while holding N idle authenticated WebSocket Socket.IO
-// connections, connect rate, and RPC round-trip latency (two fan-out hops) at a sustained rate.
+// connections (another account), connect rate, RPC round-trip latency (two hops) and `message` → `update`
+// fan-out latency from one socket to another at a sustained rate.
 // Reports numbers; asserts nothing.
 //
 //   node bench/realtime.mjs [--bin build/release/happy-server] [--load build/release/bench/happy_realtime_load]
@@ -28,10 +29,13 @@ for (const n of counts) {
     const server = start(bin, dataDir, port, { HAPPY_LOG_LEVEL: 'warn' });
     await waitReady(port, process.hrtime.bigint());
     const token = (await post(port, '/v1/auth', signedLogin())).json.token;
+    const idleToken = (await post(port, '/v1/auth', signedLogin())).json.token;  // the other clients' account
+    const session = (await post(port, '/v1/sessions', { tag: 'bench', metadata: 'bench' },
+        { authorization: `Bearer ${token}` })).json.session.id;
     const idleBefore = rssKb(server.pid).rss;
 
-    const tool = spawn(load, ['--port', String(port), '--token', token, '--connections', String(n),
-        '--rate', String(rate), '--seconds', String(seconds), '--linger', String(settle + 1)],
+    const tool = spawn(load, ['--port', String(port), '--token', token, '--idle-token', idleToken, '--connections', String(n),
+        '--rate', String(rate), '--seconds', String(seconds), '--linger', String(settle + 1), '--session', session],
     { stdio: ['ignore', 'pipe', 'inherit'] });
     let out = '';
     let heldRss = null;

@@ -2,7 +2,11 @@
 // happy-server, holds them, and measures connect rate and RPC round-trip latency at a sustained rate
 // (caller → server → provider → server → caller, i.e. two fan-out hops).
 //
-//   happy_realtime_load --port P --token T [--connections N] [--rate R] [--seconds S] [--host H]
+//   happy_realtime_load --port P --token T [--idle-token T2] [--connections N] [--rate R] [--seconds S]
+//                       [--session SID] [--linger S] [--host H]
+//
+// Idle connections use --idle-token (another account), so that the measured sockets' fan-out does not also reach
+// them: the benchmark is one socket to another with many unrelated clients connected.
 //
 // Prints one JSON object. Used by bench/realtime.mjs, which also samples the server's RSS.
 #include <boost/asio.hpp>
@@ -30,10 +34,12 @@ struct args_t {
     std::string host = "127.0.0.1";
     std::string port;
     std::string token;
+    std::string idle_token;  // account of the idle connections (default: token)
     int connections = 1000;
     int rate = 1000;
     int seconds = 10;
     int linger = 0;  // keep every connection open this long after printing the results
+    std::string session;  // when set: measure `message` → `update` new-message fan-out on this session
 };
 
 struct stats_t {
@@ -105,10 +111,12 @@ int main(int argc, char** argv) {
         if (k == "--host") a.host = v;
         else if (k == "--port") a.port = v;
         else if (k == "--token") a.token = v;
+        else if (k == "--idle-token") a.idle_token = v;
         else if (k == "--connections") a.connections = std::stoi(v);
         else if (k == "--rate") a.rate = std::stoi(v);
         else if (k == "--seconds") a.seconds = std::stoi(v);
         else if (k == "--linger") a.linger = std::stoi(v);
+        else if (k == "--session") a.session = v;
     }
     if (a.port.empty() || a.token.empty()) {
         std::cerr << "usage: happy_realtime_load --port P --token T [--connections N] [--rate R] [--seconds S]\n";
@@ -127,7 +135,9 @@ int main(int argc, char** argv) {
         auto worker = [&]() -> asio::awaitable<void> {
             while (next < a.connections) {
                 ++next;
-                auto ws = co_await open_socket(a, "user-scoped", "");
+                args_t idle_args = a;
+                if (!a.idle_token.empty()) idle_args.token = a.idle_token;
+                auto ws = co_await open_socket(idle_args, "user-scoped", "");
                 if (!ws) { ++st.failed; continue; }
                 ++st.connected;
                 idle.push_back(ws);
@@ -207,6 +217,56 @@ int main(int argc, char** argv) {
         asio::steady_timer drain(ioc, std::chrono::seconds(2));
         co_await drain.async_wait(asio::use_awaitable);
 
+        // 3. Update fan-out: a session-scoped socket sends `message` at the same rate; the server persists it,
+        //    allocates the seqs and fans `update` new-message out to the other sockets (sender skipped).
+        //    Latency = send → arrival at a user-scoped receiver (one hop through the server, DB write included).
+        if (!a.session.empty()) {
+            auto sender = co_await open_socket(a, "session-scoped", "\"sessionId\":\"" + a.session + "\"");
+            auto receiver = co_await open_socket(a, "user-scoped", "");
+            if (!sender || !receiver) { out["error"] = "fan-out sockets failed"; ioc.stop(); co_return; }
+            std::map<std::uint64_t, clock_type::time_point> sent_at;
+            std::vector<double> fan_ms;
+            asio::co_spawn(ioc, pump(sender, [](std::shared_ptr<ws_t>, std::string) -> asio::awaitable<void> { co_return; }),
+                           asio::detached);
+            asio::co_spawn(ioc, pump(receiver, [&](std::shared_ptr<ws_t>, std::string msg) -> asio::awaitable<void> {
+                auto pos = msg.find("\"c\":\"fan");
+                if (pos == std::string::npos) co_return;
+                auto id = std::stoull(msg.substr(pos + 8));
+                auto it = sent_at.find(id);
+                if (it != sent_at.end()) {
+                    fan_ms.push_back(std::chrono::duration<double, std::milli>(clock_type::now() - it->second).count());
+                    sent_at.erase(it);
+                }
+                co_return;
+            }), asio::detached);
+            asio::steady_timer settle2(ioc, std::chrono::milliseconds(300));
+            co_await settle2.async_wait(asio::use_awaitable);
+            auto fstart = clock_type::now();
+            auto fnext = fstart;
+            std::uint64_t fid = 0;
+            while (clock_type::now() - fstart < std::chrono::seconds(a.seconds)) {
+                fnext += interval;
+                tick.expires_at(fnext);
+                co_await tick.async_wait(asio::use_awaitable);
+                std::string m = "42[\"message\",{\"sid\":\"" + a.session + "\",\"message\":\"fan" + std::to_string(fid) +
+                                "\",\"localId\":\"l" + std::to_string(fid) + "\"}]";
+                sent_at[fid++] = clock_type::now();
+                co_await sender->async_write(asio::buffer(m), asio::use_awaitable);
+            }
+            asio::steady_timer drain2(ioc, std::chrono::seconds(2));
+            co_await drain2.async_wait(asio::use_awaitable);
+            std::sort(fan_ms.begin(), fan_ms.end());
+            auto fp = [&](double p) {
+                return fan_ms.empty() ? 0.0 : fan_ms[std::min(fan_ms.size() - 1, static_cast<std::size_t>(p * fan_ms.size()))];
+            };
+            out["fanout_rate_per_s"] = a.rate;
+            out["fanout_sent"] = fid;
+            out["fanout_received"] = fan_ms.size();
+            out["fanout_p50_ms"] = fp(0.50);
+            out["fanout_p99_ms"] = fp(0.99);
+            out["fanout_max_ms"] = fan_ms.empty() ? 0.0 : fan_ms.back();
+        }
+
         auto& v = st.rtt_ms;
         std::sort(v.begin(), v.end());
         auto pct = [&](double p) { return v.empty() ? 0.0 : v[std::min(v.size() - 1, static_cast<std::size_t>(p * v.size()))]; };
@@ -223,5 +283,7 @@ int main(int argc, char** argv) {
         ioc.stop();
     }, asio::detached);
     ioc.run();
-    return 0;
+    // Exit without unwinding: coroutine frames still parked in the io_context reference this function's locals.
+    std::fflush(stdout);
+    std::_Exit(0);
 }
