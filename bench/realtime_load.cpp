@@ -63,6 +63,8 @@ asio::awaitable<std::shared_ptr<ws_t>> open_socket(const args_t& a, const std::s
     auto [ec1, ep] = co_await beast::get_lowest_layer(*ws).async_connect(eps, asio::as_tuple(asio::use_awaitable));
     if (ec1) co_return nullptr;
     beast::get_lowest_layer(*ws).expires_never();
+    // Like the server and real clients (ws sets TCP_NODELAY): Nagle would add 40 ms stalls to small frames.
+    beast::get_lowest_layer(*ws).socket().set_option(tcp::no_delay(true));
     ws->set_option(websocket::stream_base::timeout::suggested(beast::role_type::client));
     auto [ec2] = co_await ws->async_handshake(a.host, "/v1/updates/?EIO=4&transport=websocket", asio::as_tuple(asio::use_awaitable));
     if (ec2) co_return nullptr;

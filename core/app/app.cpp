@@ -310,6 +310,20 @@ int run_server(int argc, char** argv) {
                     }
                 },
                 asio::detached);
+            asio::co_spawn(
+                ioc,
+                [&ioc, db = database.get()]() -> asio::awaitable<void> {
+                    asio::steady_timer t(ioc);
+                    for (;;) {
+                        t.expires_after(std::chrono::seconds(1));
+                        auto [ec] = co_await t.async_wait(asio::as_tuple(asio::use_awaitable));
+                        if (ec) {
+                            co_return;
+                        }
+                        co_await db->maintain();
+                    }
+                },
+                asio::detached);
             log::info("listening", {{"address", opts.host}, {"port", port}, {"storage", database->describe()},
                                     {"threads", threads}});
 

@@ -135,6 +135,17 @@ asio::awaitable<bool> database::ping() {
     co_return ok;
 }
 
+asio::awaitable<void> database::maintain() {
+    try {
+        co_await run_on(*pool_, [this] {
+            lease l(*this);
+            backend_->maintain(*l);
+        });
+    } catch (const std::exception& e) {
+        log::warn("database maintenance failed", {{"error", e.what()}});
+    }
+}
+
 void database::migrate(std::vector<migration> all) {
     std::sort(all.begin(), all.end(), [](const auto& a, const auto& b) { return a.version < b.version; });
     for (std::size_t i = 1; i < all.size(); ++i) {

@@ -37,6 +37,8 @@ public:
     virtual std::string describe() const = 0;
     /// Cheap liveness check (SELECT 1).
     virtual void ping(soci::session& s);
+    /// Periodic background work (SQLite: WAL checkpoint), run on a database thread off the request path.
+    virtual void maintain(soci::session& s) {}
 };
 
 struct migration {
@@ -64,6 +66,8 @@ public:
     boost::asio::awaitable<void> write(std::function<void(soci::session&)> fn);
     /// Liveness: SELECT 1 on a pooled session.
     boost::asio::awaitable<bool> ping();
+    /// Runs the backend's periodic maintenance on a database thread (errors are logged, not thrown).
+    boost::asio::awaitable<void> maintain();
 
     /// Synchronous variants for start-up (migrations) and tests.
     void read_sync(const std::function<void(soci::session&)>& fn);
