@@ -5,6 +5,7 @@
 #include <boost/json.hpp>
 
 #include "core/auth/token_service.hpp"
+#include "core/json/js_value.hpp"
 #include "core/log/log.hpp"
 #include "core/socketio/server.hpp"
 #include "core/util/time.hpp"
@@ -27,29 +28,8 @@ std::string string_field(const json::object& o, std::string_view key) {
     return {};
 }
 
-/// JavaScript truthiness of an auth field: present and not "", null, false, 0.
-bool truthy(const json::object& o, std::string_view key) {
-    const json::value* v = o.if_contains(key);
-    if (!v) {
-        return false;
-    }
-    switch (v->kind()) {
-        case json::kind::null:
-            return false;
-        case json::kind::bool_:
-            return v->get_bool();
-        case json::kind::string:
-            return !v->get_string().empty();
-        case json::kind::int64:
-            return v->get_int64() != 0;
-        case json::kind::uint64:
-            return v->get_uint64() != 0;
-        case json::kind::double_:
-            return v->get_double() != 0 && v->get_double() == v->get_double();
-        default:
-            return true;
-    }
-}
+/// JavaScript truthiness of an auth field (upstream: `if (!token)`).
+bool truthy(const json::object& o, std::string_view key) { return happy::json::js_truthy(o.if_contains(key)); }
 
 }  // namespace
 

@@ -13,6 +13,7 @@
 #include <cmath>
 
 #include "core/crypto/base64.hpp"
+#include "core/json/js_value.hpp"
 #include "core/db/database.hpp"
 #include "core/log/log.hpp"
 #include "core/util/time.hpp"
@@ -80,28 +81,7 @@ json::object update_machine_body(const std::string& machine_id, const char* fiel
                         {field, json::object{{"value", std::move(value)}, {"version", version}}}};
 }
 
-/// JavaScript truthiness of a payload field (absent = undefined).
-bool truthy(const json::value* v) {
-    if (!v) {
-        return false;
-    }
-    switch (v->kind()) {
-        case json::kind::null:
-            return false;
-        case json::kind::bool_:
-            return v->get_bool();
-        case json::kind::string:
-            return !v->get_string().empty();
-        case json::kind::int64:
-            return v->get_int64() != 0;
-        case json::kind::uint64:
-            return v->get_uint64() != 0;
-        case json::kind::double_:
-            return v->get_double() != 0 && !std::isnan(v->get_double());
-        default:
-            return true;
-    }
-}
+bool truthy(const json::value* v) { return happy::json::js_truthy(v); }
 
 const json::value* field(const json::value& data, std::string_view key) {
     const auto* o = data.if_object();

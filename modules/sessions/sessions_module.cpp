@@ -6,6 +6,7 @@
 #include <deque>
 #include <filesystem>
 
+#include "core/json/js_value.hpp"
 #include "core/crypto/base64.hpp"
 #include "core/db/database.hpp"
 #include "core/log/log.hpp"
@@ -205,28 +206,7 @@ json::object activity_event(const std::string& sid, bool active, json::value at,
         {"type", "activity"}, {"id", sid}, {"active", active}, {"activeAt", std::move(at)}, {"thinking", std::move(thinking)}};
 }
 
-/// JavaScript truthiness.
-bool truthy(const json::value* v) {
-    if (!v) {
-        return false;
-    }
-    switch (v->kind()) {
-        case json::kind::null:
-            return false;
-        case json::kind::bool_:
-            return v->get_bool();
-        case json::kind::string:
-            return !v->get_string().empty();
-        case json::kind::int64:
-            return v->get_int64() != 0;
-        case json::kind::uint64:
-            return v->get_uint64() != 0;
-        case json::kind::double_:
-            return v->get_double() != 0 && !std::isnan(v->get_double());
-        default:
-            return true;
-    }
-}
+bool truthy(const json::value* v) { return happy::json::js_truthy(v); }
 
 const json::value* field(const json::array& args, std::string_view key) {
     if (args.empty() || !args[0].is_object()) {
