@@ -19,4 +19,14 @@ printf '3/custom,7[{"ok":true}]' > "$out/corpus/sio-ack"
 clang++ -std=c++20 -O1 -g -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined -I. \
     tests/fuzz/codec_fuzz.cpp core/engineio/codec.cpp core/socketio/codec.cpp core/crypto/ids.cpp core/crypto/base64.cpp \
     -lboost_json -lsodium -o "$out/codec_fuzz"
-"$out/codec_fuzz" -max_total_time="$seconds" -max_len=4096 -print_final_stats=1 "$out/corpus" 2>&1 | tail -5
+# Regression inputs found earlier live in tests/fuzz/corpus; the working corpus grows in build/fuzz/corpus.
+cp tests/fuzz/corpus/* "$out/corpus/" 2>/dev/null || true
+if "$out/codec_fuzz" -max_total_time="$seconds" -max_len=4096 -print_final_stats=1 -artifact_prefix="$out/" \
+    "$out/corpus" > "$out/fuzz.log" 2>&1; then
+    tail -5 "$out/fuzz.log"
+else
+    status=$?
+    tail -60 "$out/fuzz.log"
+    echo "fuzz: failure (exit $status); the input is in $out/ (crash-*); add it to tests/fuzz/corpus once fixed"
+    exit "$status"
+fi
