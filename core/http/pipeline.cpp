@@ -4,6 +4,7 @@
 #include <cctype>
 
 #include "core/auth/token_service.hpp"
+#include "core/json/js_value.hpp"
 #include "core/json/v8_json_error.hpp"
 #include "core/log/log.hpp"
 
@@ -202,6 +203,9 @@ boost::asio::awaitable<response> pipeline::handle(incoming& in) const {
     } else if (body) {
         req.body = std::move(*body);
     }
+    // After validation (zod reports Infinity itself): what handlers keep or echo must serialize as JavaScript
+    // would, where a literal like 1e400 becomes null.
+    happy::json::sanitize_non_finite(req.body);
     json::object raw_query = qpos == std::string::npos ? json::object() : parse_query(std::string_view(in.target).substr(qpos + 1));
     if (rt.query) {
         json::value qv = raw_query;

@@ -1,4 +1,5 @@
 #include "core/socketio/codec.hpp"
+#include "core/json/js_value.hpp"
 
 #include <boost/json/parse.hpp>
 #include <boost/json/serializer.hpp>
@@ -213,6 +214,7 @@ std::variant<packet, decode_error> decode(std::string_view text) {
         if (ec || !is_payload_valid(p.type, payload)) {
             return error("invalid payload");
         }
+        happy::json::sanitize_non_finite(payload);  // 1e400 → null, as JavaScript would re-serialize it
         // socket.io-parser 4.2.5 emits a "0-" binary packet at once without
         // touching its placeholders, so only announced attachments are checked.
         if (binary && p.attachments > 0) {

@@ -648,3 +648,13 @@ TEST(SioSid, TwentyCharsUniqueAndUrlSafe) {
 
 }  // namespace
 }  // namespace happy::socketio
+
+// A number literal that overflows a double must not come back out as `Infinity` (not JSON): JavaScript's
+// JSON.parse gives Infinity and JSON.stringify writes null, so the decoded value holds null.
+TEST(SocketioDecodeNonFinite, OverflowingNumbersBecomeNull) {
+    auto d = happy::socketio::decode(R"(2["ev",1e400,{"x":-1e999},[66666666666e6666]])");
+    auto* p = std::get_if<happy::socketio::packet>(&d);
+    ASSERT_NE(p, nullptr);
+    EXPECT_EQ(boost::json::serialize(*p->data), R"(["ev",null,{"x":null},[null]])");
+    EXPECT_EQ(happy::socketio::encode(*p), R"(2["ev",null,{"x":null},[null]])");
+}

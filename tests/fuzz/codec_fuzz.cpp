@@ -26,7 +26,11 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     }
     auto decoded = happy::socketio::decode(text);
     if (auto* p = std::get_if<happy::socketio::packet>(&decoded)) {
-        if (p->attachments == 0) {
+        // An event named by an overflowing number (2[1e999]) is valid, but its name reads back as null (see
+        // sanitize_non_finite), and a null name is not: the one case where a round trip may not decode.
+        bool null_name = (p->type == happy::socketio::packet_type::event) && p->data && p->data->is_array() &&
+                         !p->data->as_array().empty() && p->data->as_array()[0].is_null();
+        if (p->attachments == 0 && !null_name) {
             auto again = happy::socketio::decode(happy::socketio::encode(*p));
             auto* q = std::get_if<happy::socketio::packet>(&again);
             // Data is compared by shape only: Boost.JSON 1.81 parses long decimal numbers imprecisely, so a
