@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Builds the protocol-parser fuzz target with clang's libFuzzer (ASan + UBSan) and runs it for a bounded time.
-#   scripts/fuzz.sh [seconds]   (default 20)
+#   scripts/fuzz.sh [seconds]   (default 20; explores, keeping its corpus in build/fuzz/corpus)
+#   FUZZ_RUNS=N scripts/fuzz.sh (reproducible: fixed seed, N inputs, fresh corpus from the committed seeds;
+#                                what scripts/test.sh runs, so a CI result does not depend on luck)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 seconds="${1:-20}"
@@ -9,6 +11,10 @@ if ! command -v clang++ >/dev/null 2>&1; then
     exit 0
 fi
 out=build/fuzz
+runs="${FUZZ_RUNS:-}"
+if [[ -n "$runs" ]]; then
+    rm -rf "$out/corpus"
+fi
 mkdir -p "$out/corpus"
 # Seeds: a few valid packets of each kind.
 printf '0{"sid":"abc"}' > "$out/corpus/eio-open"
@@ -21,7 +27,11 @@ clang++ -std=c++20 -O1 -g -fsanitize=fuzzer,address,undefined -fno-sanitize-reco
     -lboost_json -lsodium -o "$out/codec_fuzz"
 # Regression inputs found earlier live in tests/fuzz/corpus; the working corpus grows in build/fuzz/corpus.
 cp tests/fuzz/corpus/* "$out/corpus/" 2>/dev/null || true
-if "$out/codec_fuzz" -max_total_time="$seconds" -max_len=4096 -print_final_stats=1 -artifact_prefix="$out/" \
+limit=(-max_total_time="$seconds")
+if [[ -n "$runs" ]]; then
+    limit=(-runs="$runs" -seed=1)
+fi
+if "$out/codec_fuzz" "${limit[@]}" -max_len=4096 -print_final_stats=1 -artifact_prefix="$out/" \
     "$out/corpus" > "$out/fuzz.log" 2>&1; then
     tail -5 "$out/fuzz.log"
 else
