@@ -159,6 +159,16 @@ json::object session_list_json(const session_row& r, bool last_message) {
     return o;
 }
 
+/// The `sessions` array of the list routes.
+json::array sessions_json(const std::vector<session_row>& rows, bool last_message) {
+    json::array out;
+    out.reserve(rows.size());
+    for (const auto& r : rows) {
+        out.push_back(session_list_json(r, last_message));
+    }
+    return out;
+}
+
 /// POST /v1/sessions answer; the new-session update body has the same fields after `t`.
 json::object session_create_json(const session_row& r) {
     json::object o;
@@ -273,10 +283,7 @@ struct sessions_module::impl {
     asio::awaitable<response> list_v1(http::request& req) {
         std::vector<session_row> rows;
         co_await db->read([&](soci::session& s) { rows = session_list_recent(s, req.account_id, 150); });
-        json::array out;
-        for (const auto& r : rows) {
-            out.push_back(session_list_json(r, true));
-        }
+        json::array out = sessions_json(rows, true);
         co_return response::json(json::object{{"sessions", std::move(out)}});
     }
 
@@ -286,10 +293,7 @@ struct sessions_module::impl {
         std::int64_t since = now_ms() - 15 * 60 * 1000;
         std::vector<session_row> rows;
         co_await db->read([&](soci::session& s) { rows = session_list_active(s, req.account_id, since, limit); });
-        json::array out;
-        for (const auto& r : rows) {
-            out.push_back(session_list_json(r, false));
-        }
+        json::array out = sessions_json(rows, false);
         co_return response::json(json::object{{"sessions", std::move(out)}});
     }
 
@@ -319,10 +323,7 @@ struct sessions_module::impl {
         if (has_next) {
             rows.resize(limit);
         }
-        json::array out;
-        for (const auto& r : rows) {
-            out.push_back(session_list_json(r, false));
-        }
+        json::array out = sessions_json(rows, false);
         json::value next = nullptr;
         if (has_next && !rows.empty()) {
             next = "cursor_v1_" + rows.back().id;
