@@ -199,6 +199,9 @@ void database::close() {
     }
     std::lock_guard lock(mutex_);
     closed_ = true;
+    for (auto& s : free_) {
+        backend_->release(*s);
+    }
     free_.clear();
     cv_.notify_all();
 }

@@ -4,12 +4,17 @@
 #pragma once
 #include <boost/asio/awaitable.hpp>
 #include <condition_variable>
+#include <cstdint>
+#include <initializer_list>
+#include <span>
 #include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
 #include <string_view>
 #include <vector>
+
+#include "core/db/query.hpp"
 
 namespace soci {
 class session;
@@ -39,6 +44,13 @@ public:
     virtual void ping(soci::session& s);
     /// Periodic background work (SQLite: WAL checkpoint), run on a database thread off the request path.
     virtual void maintain(soci::session& s) {}
+    /// Runs one statement with positional `?` parameters, calling `fn` (if any) per result row; returns the
+    /// number of rows changed by an INSERT/UPDATE/DELETE. The default goes through SOCI (prepared per call,
+    /// BLOB parameters bound as text, BLOB columns read as the driver's text form); plugins override it with
+    /// a cached prepared statement.
+    virtual std::int64_t query(soci::session& s, std::string_view sql, std::span<const param> params, row_fn fn);
+    /// Called for each connection just before it is closed (a plugin drops what it cached for it).
+    virtual void release(soci::session& s) {}
 };
 
 struct migration {
@@ -64,6 +76,14 @@ public:
     boost::asio::awaitable<void> read(std::function<void(soci::session&)> fn);
     /// Like read(), inside one write transaction; writers are serialized (SQLite has one writer anyway).
     boost::asio::awaitable<void> write(std::function<void(soci::session&)> fn);
+    /// backend::query on a session handed out by read()/write(): the fast path for hot statements.
+    std::int64_t query(soci::session& s, std::string_view sql, std::initializer_list<param> params, row_fn fn = {}) {
+        return backend_->query(s, sql, std::span<const param>(params.begin(), params.size()), fn);
+    }
+    std::int64_t query(soci::session& s, std::string_view sql, std::span<const param> params, row_fn fn = {}) {
+        return backend_->query(s, sql, params, fn);
+    }
+
     /// Liveness: SELECT 1 on a pooled session.
     boost::asio::awaitable<bool> ping();
     /// Runs the backend's periodic maintenance on a database thread (errors are logged, not thrown).
