@@ -8,7 +8,7 @@ import { io } from 'socket.io-client';
 import WebSocket from 'ws';
 import {
     TEST_TIMEOUT, HOOK_TIMEOUT, FAST_REALTIME, startRealtimeServer, authAccount, req, bearer, bodies, assertJson,
-    assertKeyOrder, clientTracker, waitConnect, recordEvents, sleep, expectStatus, CUID_RE,
+    assertKeyOrder, clientTracker, waitConnect, recordEvents, sleep, expectStatus, CUID_RE, makeTempDir, removeDir,
 } from './harness.mjs';
 
 const T = { timeout: TEST_TIMEOUT };
@@ -337,5 +337,37 @@ test("POST /v1/usage/query buckets in the server's local time zone (TZ=UTC+5:30)
         assert.equal((hour.json.usage[0].timestamp + 1800) % 3600, 0, 'half-hour offset from UTC hours');
     } finally {
         await local.stop();
+    }
+});
+
+test('usage reports and account settings survive a restart; the upsert keeps its row afterwards', T, async () => {
+    const dataDir = makeTempDir('happy-it-usage-restart-');
+    try {
+        const s1 = await startRealtimeServer(REALTIME, { dataDir });
+        const A = await authAccount(s1.url);
+        const sid = await createSession(A, s1.url);
+        const sock = await cli(A, sid, s1.url);
+        const first = await ack(sock, cliReport(sid, 1));
+        const set = await req(s1.url, 'POST', '/v1/account/settings', { headers: bearer(A.token), body: { settings: 'kept', expectedVersion: 0 } });
+        assertJson(set, 200, { success: true, version: 1 });
+        const before = await query(A, {}, s1.url);
+        sock.close();
+        await s1.stop();
+
+        const s2 = await startRealtimeServer(REALTIME, { dataDir });
+        try {
+            assertJson(await query(A, {}, s2.url), 200, before.json);
+            assertJson(await req(s2.url, 'GET', '/v1/account/settings', { headers: bearer(A.token) }), 200,
+                { settings: 'kept', settingsVersion: 1 });
+            const sock2 = await cli(A, sid, s2.url);
+            const again = await ack(sock2, cliReport(sid, 5));
+            assert.equal(again.reportId, first.reportId);
+            assert.equal(again.createdAt, first.createdAt);
+            assert.equal((await query(A, {}, s2.url)).json.usage[0].tokens.total, 50);
+        } finally {
+            await s2.stop();
+        }
+    } finally {
+        removeDir(dataDir);
     }
 });
