@@ -3,13 +3,13 @@
 #include <boost/asio.hpp>
 #include <boost/json.hpp>
 #include <cmath>
-#include <deque>
 #include <filesystem>
 
 #include "core/json/js_value.hpp"
 #include "core/json/json_writer.hpp"
 #include "core/crypto/base64.hpp"
 #include "core/db/database.hpp"
+#include "core/events/socket_serializer.hpp"
 #include "core/log/log.hpp"
 #include "core/util/time.hpp"
 #include "modules/auth/auth_store.hpp"
@@ -80,57 +80,6 @@ void activity_tracker::prune(std::int64_t now) {
 // --- helpers ------------------------------------------------------------------------------------------------
 
 namespace {
-
-/// upstream sessionUpdateHandler.ts serialises `message` per socket (AsyncLock); other events run concurrently.
-/// A FIFO hand-off per socket id: all handlers of one socket run on that socket's strand.
-class socket_serializer {
-public:
-    asio::awaitable<void> acquire(const std::string& id) {
-        auto ex = co_await asio::this_coro::executor;
-        std::shared_ptr<asio::steady_timer> wait;
-        {
-            std::lock_guard lock(mutex_);
-            auto& q = queues_[id];
-            ++q.users;
-            if (!q.busy) {
-                q.busy = true;
-                co_return;
-            }
-            wait = std::make_shared<asio::steady_timer>(ex, asio::steady_timer::time_point::max());
-            q.waiters.push_back(wait);
-        }
-        co_await wait->async_wait(asio::as_tuple(asio::use_awaitable));
-    }
-
-    void release(const std::string& id) {
-        std::lock_guard lock(mutex_);
-        auto it = queues_.find(id);
-        if (it == queues_.end()) {
-            return;
-        }
-        auto& q = it->second;
-        --q.users;
-        if (!q.waiters.empty()) {
-            // Ownership passes to the next waiter; an expired timer also completes a wait not yet started.
-            q.waiters.front()->expires_at(asio::steady_timer::time_point::min());
-            q.waiters.pop_front();
-        } else {
-            q.busy = false;
-        }
-        if (q.users == 0) {
-            queues_.erase(it);
-        }
-    }
-
-private:
-    struct queue {
-        bool busy = false;
-        int users = 0;
-        std::deque<std::shared_ptr<asio::steady_timer>> waiters;
-    };
-    std::mutex mutex_;
-    std::unordered_map<std::string, queue> queues_;
-};
 
 json::value nullable(const std::optional<std::string>& s) {
     return s ? json::value(*s) : json::value(nullptr);
@@ -286,7 +235,8 @@ struct sessions_module::impl {
     events::emitter* ev = nullptr;
     std::string data_dir;
     activity_tracker activity;
-    socket_serializer message_lock;
+    /// upstream sessionUpdateHandler.ts serialises `message` per socket (AsyncLock).
+    events::socket_serializer message_lock;
 
     asio::awaitable<void> emit(const std::string& account, recipients to, json::object body,
                                std::string skip = {}) {
@@ -628,11 +578,7 @@ struct sessions_module::impl {
     asio::awaitable<std::optional<json::value>> message(events::socket_ctx& ctx, json::array args) {
         std::string lock_id = ctx.socket_id;
         co_await message_lock.acquire(lock_id);
-        struct unlock {
-            socket_serializer& l;
-            std::string id;
-            ~unlock() { l.release(id); }
-        } guard{message_lock, lock_id};
+        events::socket_serializer::guard unlock(message_lock, lock_id);
         try {
             auto sid = sid_of(args);
             const json::value* text = field(args, "message");
