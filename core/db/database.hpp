@@ -51,6 +51,10 @@ public:
     virtual std::int64_t query(soci::session& s, std::string_view sql, std::span<const param> params, row_fn fn);
     /// Called for each connection just before it is closed (a plugin drops what it cached for it).
     virtual void release(soci::session& s) {}
+    /// True when a read never waits for another connection (SQLite in WAL mode: readers see a snapshot and take
+    /// no lock a writer holds). database::read() then runs on the calling thread with a connection of that
+    /// thread's own, instead of a round trip through the database threads.
+    virtual bool reads_never_wait() const { return false; }
 };
 
 struct migration {
@@ -71,8 +75,9 @@ public:
     dialect kind() const { return kind_; }
     std::string describe() const;
 
-    /// Runs `fn` on a database thread with a pooled session; the caller resumes on its own executor.
-    /// Exceptions thrown by `fn` propagate to the caller.
+    /// Runs `fn` with a session that sees committed data; the caller resumes on its own executor. On backends
+    /// whose reads never wait (SQLite WAL) `fn` runs right here on a connection owned by the calling thread,
+    /// otherwise on a database thread with a pooled session. Exceptions thrown by `fn` propagate to the caller.
     boost::asio::awaitable<void> read(std::function<void(soci::session&)> fn);
     /// Like read(), inside one write transaction; writers are serialized (SQLite has one writer anyway).
     boost::asio::awaitable<void> write(std::function<void(soci::session&)> fn);
@@ -104,6 +109,7 @@ public:
 private:
     class lease;
     std::unique_ptr<soci::session> acquire();
+    soci::session& thread_connection();
     void release(std::unique_ptr<soci::session> s);
     void run_write(soci::session& s, const std::function<void(soci::session&)>& fn);
 
@@ -115,6 +121,9 @@ private:
     std::vector<std::unique_ptr<soci::session>> free_;
     std::mutex write_mutex_;
     bool closed_ = false;
+    const bool inline_reads_;
+    const std::uint64_t id_;  ///< tells this database's thread-local connections from an earlier one's
+    std::vector<std::unique_ptr<soci::session>> thread_connections_;  ///< guarded by mutex_
 };
 
 /// Thrown by storage code for "row not found" conditions handlers map to 404s.

@@ -99,6 +99,9 @@ public:
 
     std::string_view begin_write_sql() const override { return "BEGIN IMMEDIATE"; }
 
+    // WAL readers work on a snapshot and never wait for the writer; maintain() checkpoints PASSIVE only.
+    bool reads_never_wait() const override { return true; }
+
     std::int64_t query(soci::session& s, std::string_view sql, std::span<const db::param> params,
                        db::row_fn fn) override {
         sqlite3* db = handle(s);
@@ -209,7 +212,27 @@ private:
 
 }  // namespace
 
-std::unique_ptr<db::backend> make_backend(options o) { return std::make_unique<sqlite_backend>(std::move(o)); }
+namespace {
+
+/// Process-wide SQLite settings; they only take effect before the library initializes, i.e. before the first
+/// connection, so the first backend applies them. Multi-thread mode (not serialized): each connection is used
+/// by one thread at a time, so SQLite need not lock a mutex around every API call (~7% of a list request).
+/// No memory statistics: they take a global mutex on every allocation SQLite makes.
+void configure_library_once() {
+    static const bool done = [] {
+        sqlite_api::sqlite3_config(SQLITE_CONFIG_MULTITHREAD);
+        sqlite_api::sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
+        return true;
+    }();
+    (void)done;
+}
+
+}  // namespace
+
+std::unique_ptr<db::backend> make_backend(options o) {
+    configure_library_once();
+    return std::make_unique<sqlite_backend>(std::move(o));
+}
 
 void register_plugin(registry& reg) {
     reg.add_storage("sqlite", [](const storage_options& so) {
