@@ -228,8 +228,9 @@ bool session_delete(soci::session& s, std::string_view account_id, std::string_v
         return false;
     }
     std::string i(id);
-    // Messages first (the foreign key restricts). Usage reports and access keys belong to modules that do not
-    // exist yet; they must be deleted here too once they do (upstream sessionDelete.ts).
+    // Messages first (the foreign key restricts). Access keys go with the session row (their foreign key is
+    // ON DELETE CASCADE, 0006_access_keys.sql). Usage reports belong to a module that does not exist yet; they must
+    // be deleted here too once it does (upstream sessionDelete.ts).
     s << "DELETE FROM session_message WHERE session_id = :id", soci::use(i);
     s << "DELETE FROM session WHERE id = :id", soci::use(i);
     return true;
