@@ -7,7 +7,7 @@ import { io } from 'socket.io-client';
 import WebSocket from 'ws';
 import {
     TEST_TIMEOUT, HOOK_TIMEOUT, FAST_REALTIME, startRealtimeServer, authAccount, req, bearer, bodies, assertJson,
-    assertKeyOrder, clientTracker, waitConnect, sleep,
+    assertKeyOrder, clientTracker, waitConnect, sleep, startServer, writeConfigFile,
 } from './harness.mjs';
 
 const T = { timeout: TEST_TIMEOUT };
@@ -153,4 +153,28 @@ test('access-key-get: ack shapes', T, async () => {
     // No data argument, or extra arguments: no ack.
     await assert.rejects(sock.timeout(300).emitWithAck('access-key-get'), /timed out/);
     await assert.rejects(sock.timeout(300).emitWithAck('access-key-get', { sessionId: sid, machineId: mid }, 1), /timed out/);
+});
+
+test('disabled artifacts/kv/access_keys modules answer 404; their tables still exist for the cascades', T, async () => {
+    const off = { enabled: false };
+    const cfg = writeConfigFile({ modules: { artifacts: off, kv: off, access_keys: off } });
+    const s2 = await startServer({ env: { HAPPY_CONFIG: cfg } });
+    try {
+        const A = await authAccount(s2.url);
+        const h = { headers: bearer(A.token) };
+        for (const [m, p, body] of [
+            ['GET', '/v1/artifacts'], ['GET', '/v1/artifacts/x'], ['POST', '/v1/artifacts', {}], ['DELETE', '/v1/artifacts/x'],
+            ['GET', '/v1/kv'], ['GET', '/v1/kv/x'], ['POST', '/v1/kv/bulk', {}], ['POST', '/v1/kv', {}],
+            ['GET', '/v1/access-keys/s/m'], ['PUT', '/v1/access-keys/s/m', {}],
+        ]) {
+            assertJson(await req(s2.url, m, p, { ...h, body }), 404, bodies.notFound(p, m), `${m} ${p}`);
+        }
+        const sock = await waitConnect(clients.sio(s2.url, { token: A.token }));
+        await assert.rejects(sock.timeout(300).emitWithAck('artifact-read', { artifactId: 'x' }), /timed out/);
+        await assert.rejects(sock.timeout(300).emitWithAck('access-key-get', { sessionId: 's', machineId: 'm' }), /timed out/);
+        const sess = await req(s2.url, 'POST', '/v1/sessions', { ...h, body: { tag: 't', metadata: 'm' } });
+        assertJson(await req(s2.url, 'DELETE', `/v1/sessions/${sess.json.session.id}`, h), 200, { success: true });
+    } finally {
+        await s2.stop();
+    }
 });
