@@ -252,9 +252,9 @@ bool session_delete(soci::session& s, std::string_view account_id, std::string_v
         return false;
     }
     std::string i(id);
-    // Messages first (the foreign key restricts). The session's usage reports go with it through their
-    // ON DELETE CASCADE foreign key (0008_usage.sql). Access keys belong to a module that does not exist yet; they
-    // must be deleted here too once it does (upstream sessionDelete.ts).
+    // Messages first (the foreign key restricts). Access keys and usage reports go with the session row through
+    // their ON DELETE CASCADE foreign keys (0006_access_keys.sql, 0008_usage.sql), as upstream sessionDelete.ts
+    // deletes them.
     s << "DELETE FROM session_message WHERE session_id = :id", soci::use(i);
     s << "DELETE FROM session WHERE id = :id", soci::use(i);
     return true;
