@@ -1,6 +1,8 @@
 #include "core/http/server.hpp"
 
+#include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <boost/asio.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
@@ -21,11 +23,23 @@ using tcp = asio::ip::tcp;
 
 namespace {
 
+std::int64_t steady_ms() {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now().time_since_epoch())
+        .count();
+}
+
 struct connection {
     explicit connection(tcp::socket s) : stream(std::move(s)) {}
     beast::tcp_stream stream;
     bool in_flight = false;  // touched only on the connection's strand
     std::uint64_t id = 0;
+    /// When the current read or write must be done (steady ms; 0 = no limit). Checked by the server's deadline
+    /// sweep instead of a timer per operation: Beast's per-operation timer costs a timer-queue insert and a
+    /// cancelled-handler completion per read and per write, ~15% of a small request's throughput.
+    std::atomic<std::int64_t> deadline{0};
+
+    void arm(std::chrono::milliseconds d) { deadline.store(steady_ms() + d.count(), std::memory_order_relaxed); }
+    void disarm() { deadline.store(0, std::memory_order_relaxed); }
 };
 
 std::string remote_of(const tcp::socket& s) {
@@ -55,6 +69,36 @@ struct server::impl {
     std::unordered_map<std::uint64_t, std::weak_ptr<connection>> conns;
     std::uint64_t next_id = 1;
     std::vector<protocol_handler*> protocols;
+
+    /// Closes connections whose deadline has passed, checking often enough that a timeout fires at most a
+    /// quarter of the shortest limit late. The close makes the pending read or write fail, which ends the
+    /// connection the way Beast's own timeout did.
+    asio::awaitable<void> deadline_loop() {
+        auto shortest = std::min({opts.header_timeout, opts.body_timeout, opts.keep_alive_timeout});
+        auto period = std::clamp(shortest / 4, std::chrono::milliseconds(25), std::chrono::milliseconds(1000));
+        asio::steady_timer t(acceptor.get_executor());
+        while (!(stopping && connection_count() == 0)) {
+            t.expires_after(period);
+            co_await t.async_wait(asio::as_tuple(asio::use_awaitable));
+            std::int64_t now = steady_ms();
+            for (auto& c : snapshot()) {
+                std::int64_t d = c->deadline.load(std::memory_order_relaxed);
+                if (d != 0 && d <= now) {
+                    asio::post(c->stream.get_executor(), [c] {
+                        std::int64_t d2 = c->deadline.load(std::memory_order_relaxed);
+                        if (d2 != 0 && d2 <= steady_ms()) {  // not re-armed by progress in the meantime
+                            close_now(*c);
+                        }
+                    });
+                }
+            }
+        }
+    }
+
+    std::size_t connection_count() const {
+        std::lock_guard lock(mutex);
+        return conns.size();
+    }
 
     void track(const std::shared_ptr<connection>& c) {
         std::lock_guard lock(mutex);
@@ -128,7 +172,7 @@ struct server::impl {
         if (!head) {
             out.body() = std::move(res.body);
         }
-        c.stream.expires_after(opts.body_timeout);
+        c.arm(opts.body_timeout);
         if (head) {
             bhttp::response_serializer<bhttp::string_body> sr(out);
             sr.split(true);
@@ -155,7 +199,7 @@ struct server::impl {
             bhttp::request_parser<bhttp::string_body> parser;
             parser.header_limit(static_cast<std::uint32_t>(opts.header_limit));
             parser.body_limit(opts.body_limit);
-            c->stream.expires_after(first ? opts.header_timeout : opts.keep_alive_timeout);
+            c->arm(first ? opts.header_timeout : opts.keep_alive_timeout);
             auto [ec, n] = co_await bhttp::async_read_header(c->stream, buffer, parser, asio::as_tuple(asio::use_awaitable));
             if (ec) {
                 c->in_flight = true;
@@ -174,7 +218,9 @@ struct server::impl {
             c->in_flight = true;
             auto started = std::chrono::steady_clock::now();
             auto& hdr = parser.get();
+            c->disarm();
             if (protocol_handler* proto = find_protocol(hdr.target())) {
+                // The protocol sets its own limits (long polls wait for data on purpose).
                 exchange ex{c->stream, buffer, parser, remote};
                 bool keep = co_await proto->serve(ex);
                 if (ex.taken) {
@@ -184,6 +230,7 @@ struct server::impl {
                 if (!keep || stopping) {
                     break;
                 }
+                c->stream.expires_never();  // whatever limit the protocol set; ours is the deadline again
                 first = false;
                 continue;
             }
@@ -192,7 +239,7 @@ struct server::impl {
                 co_await bhttp::async_write(c->stream, cont, asio::as_tuple(asio::use_awaitable));
             }
             if (!parser.is_done()) {
-                c->stream.expires_after(opts.body_timeout);
+                c->arm(opts.body_timeout);
                 auto [ec2, n2] = co_await bhttp::async_read(c->stream, buffer, parser, asio::as_tuple(asio::use_awaitable));
                 if (ec2) {
                     if (ec2 == bhttp::error::body_limit) {
@@ -222,6 +269,7 @@ struct server::impl {
             bool keep_alive = req.keep_alive();
             bool head = req.method() == bhttp::verb::head;
 
+            c->disarm();
             response res;
             try {
                 res = co_await pipe.handle(in);
@@ -266,7 +314,10 @@ std::uint16_t server::listen() {
 
 void server::add_protocol(protocol_handler* h) { impl_->protocols.push_back(h); }
 
-void server::start() { asio::co_spawn(impl_->acceptor.get_executor(), impl_->accept_loop(), asio::detached); }
+void server::start() {
+    asio::co_spawn(impl_->acceptor.get_executor(), impl_->accept_loop(), asio::detached);
+    asio::co_spawn(impl_->acceptor.get_executor(), impl_->deadline_loop(), asio::detached);
+}
 
 void server::begin_shutdown() {
     impl_->stopping = true;
@@ -301,9 +352,6 @@ asio::awaitable<void> server::drain(std::chrono::milliseconds bound) {
     }
 }
 
-std::size_t server::connection_count() const {
-    std::lock_guard lock(impl_->mutex);
-    return impl_->conns.size();
-}
+std::size_t server::connection_count() const { return impl_->connection_count(); }
 
 }  // namespace happy::http
