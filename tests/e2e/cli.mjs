@@ -15,6 +15,12 @@ export const HAPPY_BIN = path.join(HAPPY_PKG, 'bin', 'happy.mjs');
 export const HAPPY_VERSION = '1.2.5';
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+// Sandboxes not cleaned up yet: if the test process exits early (a signal; the integration harness turns
+// SIGINT/SIGTERM/SIGHUP into process.exit), their processes, tmux server and directories go synchronously.
+const live = new Set();
+process.on('exit', () => { for (const c of live) c.cleanupSync(); });
+
 const shq = (s) => `'${String(s).replace(/'/g, `'\\''`)}'`;
 
 export class HappyCli {
@@ -31,6 +37,7 @@ export class HappyCli {
         for (const d of [this.home, this.happyHome, this.work]) fs.mkdirSync(d, { recursive: true });
         this.tmuxSocket = `happy-e2e-${process.pid}-${path.basename(this.root).slice(-6)}`;
         this.logs = [];
+        live.add(this);
 
         const base = { ...process.env };
         for (const k of Object.keys(base)) {
@@ -167,8 +174,17 @@ export class HappyCli {
         } catch (e) { return `(no CLI logs: ${e.message})`; }
     }
 
+    /** Last-resort cleanup at process exit: SIGKILL, no waiting. */
+    cleanupSync() {
+        for (const pid of this.ownProcesses()) { try { process.kill(pid, 'SIGKILL'); } catch { /* gone */ } }
+        if (this.tmuxStarted) { try { this.tmux('kill-server'); } catch { /* ignore */ } }
+        try { fs.rmSync(this.root, { recursive: true, force: true }); } catch { /* ignore */ }
+        live.delete(this);
+    }
+
     /** Stops everything this CLI sandbox started; never throws, bounded (~25 s worst case). */
     async cleanup({ keep = false } = {}) {
+        live.delete(this);
         try {
             if (this.ownProcesses().length) await this.run(['daemon', 'stop'], { timeoutMs: 15_000 });
         } catch { /* ignore */ }
