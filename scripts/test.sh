@@ -18,10 +18,15 @@ if [[ ! -f tests/e2e/node_modules/happy/package.json ]] || [[ tests/e2e/package-
     # npm >= 11.16 rejects this lock file in `npm ci` (npm/cli#9846: happy's @slopus/happy-terminal declares optional
     # platform packages that were never published). `npm install` then lays out the same locked tree; the lock file
     # must come out unchanged.
-    if ! npm ci --prefix tests/e2e --no-audit --no-fund >/dev/null 2>&1; then
+    # Its warnings (engines of packages the test never loads, an unapproved postinstall) are shown only on failure.
+    npm_log=$(mktemp)
+    if ! npm ci --prefix tests/e2e --no-audit --no-fund >"$npm_log" 2>&1; then
         lock_copy=$(mktemp)
         cp tests/e2e/package-lock.json "$lock_copy"
-        npm install --prefix tests/e2e --no-audit --no-fund >/dev/null
+        if ! npm install --prefix tests/e2e --no-audit --no-fund >"$npm_log" 2>&1; then
+            cat "$npm_log" >&2
+            exit 1
+        fi
         if ! cmp -s tests/e2e/package-lock.json "$lock_copy"; then
             cp "$lock_copy" tests/e2e/package-lock.json
             echo "test.sh: npm install changed tests/e2e/package-lock.json; it no longer pins the e2e tree" >&2
@@ -29,6 +34,7 @@ if [[ ! -f tests/e2e/node_modules/happy/package.json ]] || [[ tests/e2e/package-
         fi
         rm -f "$lock_copy"
     fi
+    rm -f "$npm_log"
 fi
 HAPPY_SERVER_BIN="$PWD/build/release/happy-server" node --test --test-concurrency=1 tests/e2e/
 # Last, so that its summary closes the output.
