@@ -329,6 +329,7 @@ int run_server(int argc, char** argv) {
             // A second signal during the drain means "now".
             signals.async_wait([](const boost::system::error_code& e, int) {
                 if (!e) {
+                    log::flush();
                     std::_Exit(1);
                 }
             });

@@ -1,6 +1,7 @@
 #include "core/db/database.hpp"
 
 #include <algorithm>
+#include <atomic>
 #include <boost/asio/async_result.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/thread_pool.hpp>
@@ -22,8 +23,15 @@ void backend::ping(soci::session& s) {
     s << "SELECT 1", soci::into(one);
 }
 
+namespace {
+std::atomic<std::uint64_t> next_database_id{1};
+}
+
 database::database(std::unique_ptr<backend> b, std::size_t connections)
-    : backend_(std::move(b)), kind_(backend_->kind()) {
+    : backend_(std::move(b)),
+      kind_(backend_->kind()),
+      inline_reads_(backend_->reads_never_wait()),
+      id_(next_database_id++) {
     connections = std::max<std::size_t>(1, connections);
     for (std::size_t i = 0; i < connections; ++i) {
         free_.push_back(backend_->open());
@@ -52,6 +60,31 @@ void database::release(std::unique_ptr<soci::session> s) {
         free_.push_back(std::move(s));
     }
     cv_.notify_one();
+}
+
+soci::session& database::thread_connection() {
+    struct entry {
+        std::uint64_t db_id;
+        soci::session* s;
+    };
+    // Network threads are few and live as long as the server; each opens its read connection on first use.
+    thread_local std::vector<entry> mine;
+    for (const auto& e : mine) {
+        if (e.db_id == id_) {
+            return *e.s;
+        }
+    }
+    auto s = backend_->open();
+    soci::session* raw = s.get();
+    {
+        std::lock_guard lock(mutex_);
+        if (closed_) {
+            throw std::runtime_error("database is closed");
+        }
+        thread_connections_.push_back(std::move(s));
+    }
+    mine.push_back({id_, raw});
+    return *raw;
 }
 
 class database::lease {
@@ -114,6 +147,12 @@ asio::awaitable<void> run_on(asio::thread_pool& pool, std::function<void()> fn) 
 }  // namespace
 
 asio::awaitable<void> database::read(std::function<void(soci::session&)> fn) {
+    if (inline_reads_) {
+        // No hop to a database thread and back: for a list route that round trip (two thread wake-ups on a
+        // 2-core box) cost more than the query (bench/sync.mjs).
+        fn(thread_connection());
+        co_return;
+    }
     co_await run_on(*pool_, [this, &fn] { read_sync(fn); });
 }
 
@@ -199,7 +238,14 @@ void database::close() {
     }
     std::lock_guard lock(mutex_);
     closed_ = true;
+    for (auto& s : free_) {
+        backend_->release(*s);
+    }
     free_.clear();
+    for (auto& s : thread_connections_) {
+        backend_->release(*s);
+    }
+    thread_connections_.clear();
     cv_.notify_all();
 }
 

@@ -4,12 +4,17 @@
 #pragma once
 #include <boost/asio/awaitable.hpp>
 #include <condition_variable>
+#include <cstdint>
+#include <initializer_list>
+#include <span>
 #include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
 #include <string_view>
 #include <vector>
+
+#include "core/db/query.hpp"
 
 namespace soci {
 class session;
@@ -39,6 +44,17 @@ public:
     virtual void ping(soci::session& s);
     /// Periodic background work (SQLite: WAL checkpoint), run on a database thread off the request path.
     virtual void maintain(soci::session& s) {}
+    /// Runs one statement with positional `?` parameters, calling `fn` (if any) per result row; returns the
+    /// number of rows changed by an INSERT/UPDATE/DELETE. The default goes through SOCI (prepared per call,
+    /// BLOB parameters bound as text, BLOB columns read as the driver's text form); plugins override it with
+    /// a cached prepared statement.
+    virtual std::int64_t query(soci::session& s, std::string_view sql, std::span<const param> params, row_fn fn);
+    /// Called for each connection just before it is closed (a plugin drops what it cached for it).
+    virtual void release(soci::session& s) {}
+    /// True when a read never waits for another connection (SQLite in WAL mode: readers see a snapshot and take
+    /// no lock a writer holds). database::read() then runs on the calling thread with a connection of that
+    /// thread's own, instead of a round trip through the database threads.
+    virtual bool reads_never_wait() const { return false; }
 };
 
 struct migration {
@@ -59,11 +75,20 @@ public:
     dialect kind() const { return kind_; }
     std::string describe() const;
 
-    /// Runs `fn` on a database thread with a pooled session; the caller resumes on its own executor.
-    /// Exceptions thrown by `fn` propagate to the caller.
+    /// Runs `fn` with a session that sees committed data; the caller resumes on its own executor. On backends
+    /// whose reads never wait (SQLite WAL) `fn` runs right here on a connection owned by the calling thread,
+    /// otherwise on a database thread with a pooled session. Exceptions thrown by `fn` propagate to the caller.
     boost::asio::awaitable<void> read(std::function<void(soci::session&)> fn);
     /// Like read(), inside one write transaction; writers are serialized (SQLite has one writer anyway).
     boost::asio::awaitable<void> write(std::function<void(soci::session&)> fn);
+    /// backend::query on a session handed out by read()/write(): the fast path for hot statements.
+    std::int64_t query(soci::session& s, std::string_view sql, std::initializer_list<param> params, row_fn fn = {}) {
+        return backend_->query(s, sql, std::span<const param>(params.begin(), params.size()), fn);
+    }
+    std::int64_t query(soci::session& s, std::string_view sql, std::span<const param> params, row_fn fn = {}) {
+        return backend_->query(s, sql, params, fn);
+    }
+
     /// Liveness: SELECT 1 on a pooled session.
     boost::asio::awaitable<bool> ping();
     /// Runs the backend's periodic maintenance on a database thread (errors are logged, not thrown).
@@ -84,6 +109,7 @@ public:
 private:
     class lease;
     std::unique_ptr<soci::session> acquire();
+    soci::session& thread_connection();
     void release(std::unique_ptr<soci::session> s);
     void run_write(soci::session& s, const std::function<void(soci::session&)>& fn);
 
@@ -95,6 +121,9 @@ private:
     std::vector<std::unique_ptr<soci::session>> free_;
     std::mutex write_mutex_;
     bool closed_ = false;
+    const bool inline_reads_;
+    const std::uint64_t id_;  ///< tells this database's thread-local connections from an earlier one's
+    std::vector<std::unique_ptr<soci::session>> thread_connections_;  ///< guarded by mutex_
 };
 
 /// Thrown by storage code for "row not found" conditions handlers map to 404s.

@@ -50,6 +50,14 @@ response response::json(const boost::json::value& v, unsigned status) {
     return r;
 }
 
+response response::json_text(std::string body, unsigned status) {
+    response r;
+    r.status = status;
+    r.content_type = "application/json; charset=utf-8";
+    r.body = std::move(body);
+    return r;
+}
+
 response response::text(std::string body, unsigned status, std::string content_type) {
     response r;
     r.status = status;

@@ -32,6 +32,8 @@ struct response {
 
     /// `application/json; charset=utf-8` with the serialized value (key order preserved).
     static response json(const boost::json::value& v, unsigned status = 200);
+    /// The same headers for a body that is already serialized JSON (core/json/json_writer.hpp).
+    static response json_text(std::string body, unsigned status = 200);
     static response text(std::string body, unsigned status = 200,
                          std::string content_type = "text/plain; charset=utf-8");
     /// `{"error": message}` — the shape most upstream handlers use for their own errors.

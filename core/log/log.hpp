@@ -29,8 +29,12 @@ std::optional<level> parse_level(std::string_view s);
 
 bool enabled(level l);
 
-/// Writes one line to stdout (a single write call, so lines from several threads never interleave).
+/// Writes one line to stdout. Info/debug lines are buffered and written by a background thread within ~10 ms;
+/// warnings and errors are written at once. Lines never interleave and keep their order.
 void write(level l, std::string_view msg, std::initializer_list<field> fields = {});
+
+/// Writes out buffered lines now (shutdown, before a fatal exit).
+void flush();
 
 inline void debug(std::string_view msg, std::initializer_list<field> f = {}) {
     if (enabled(level::debug)) {

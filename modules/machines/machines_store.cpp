@@ -126,8 +126,8 @@ bool machine_delete(soci::session& s, std::string_view account_id, std::string_v
     if (!machine_find(s, account_id, id)) {
         return false;
     }
-    // Upstream also deletes the caller's AccessKey rows for this machine first (same transaction); the access key
-    // table belongs to another module, which must delete its rows here once it exists (FK is ON DELETE RESTRICT).
+    // Upstream also deletes the caller's AccessKey rows for this machine first (same transaction); here the
+    // access_key foreign key (0006_access_keys.sql) is ON DELETE CASCADE, so this DELETE removes them.
     std::string mid(id), acc(account_id);
     s << "DELETE FROM machine WHERE account_id = :a AND id = :id", soci::use(acc), soci::use(mid);
     return true;

@@ -3,12 +3,13 @@
 #include <boost/asio.hpp>
 #include <boost/json.hpp>
 #include <cmath>
-#include <deque>
 #include <filesystem>
 
 #include "core/json/js_value.hpp"
+#include "core/json/json_writer.hpp"
 #include "core/crypto/base64.hpp"
 #include "core/db/database.hpp"
+#include "core/events/socket_serializer.hpp"
 #include "core/log/log.hpp"
 #include "core/util/time.hpp"
 #include "modules/auth/auth_store.hpp"
@@ -80,57 +81,6 @@ void activity_tracker::prune(std::int64_t now) {
 
 namespace {
 
-/// upstream sessionUpdateHandler.ts serialises `message` per socket (AsyncLock); other events run concurrently.
-/// A FIFO hand-off per socket id: all handlers of one socket run on that socket's strand.
-class socket_serializer {
-public:
-    asio::awaitable<void> acquire(const std::string& id) {
-        auto ex = co_await asio::this_coro::executor;
-        std::shared_ptr<asio::steady_timer> wait;
-        {
-            std::lock_guard lock(mutex_);
-            auto& q = queues_[id];
-            ++q.users;
-            if (!q.busy) {
-                q.busy = true;
-                co_return;
-            }
-            wait = std::make_shared<asio::steady_timer>(ex, asio::steady_timer::time_point::max());
-            q.waiters.push_back(wait);
-        }
-        co_await wait->async_wait(asio::as_tuple(asio::use_awaitable));
-    }
-
-    void release(const std::string& id) {
-        std::lock_guard lock(mutex_);
-        auto it = queues_.find(id);
-        if (it == queues_.end()) {
-            return;
-        }
-        auto& q = it->second;
-        --q.users;
-        if (!q.waiters.empty()) {
-            // Ownership passes to the next waiter; an expired timer also completes a wait not yet started.
-            q.waiters.front()->expires_at(asio::steady_timer::time_point::min());
-            q.waiters.pop_front();
-        } else {
-            q.busy = false;
-        }
-        if (q.users == 0) {
-            queues_.erase(it);
-        }
-    }
-
-private:
-    struct queue {
-        bool busy = false;
-        int users = 0;
-        std::deque<std::shared_ptr<asio::steady_timer>> waiters;
-    };
-    std::mutex mutex_;
-    std::unordered_map<std::string, queue> queues_;
-};
-
 json::value nullable(const std::optional<std::string>& s) {
     return s ? json::value(*s) : json::value(nullptr);
 }
@@ -139,34 +89,47 @@ json::value key_json(const session_row& r) {
     return r.data_encryption_key ? json::value(crypto::base64_encode(*r.data_encryption_key)) : json::value(nullptr);
 }
 
-/// GET /v1/sessions item (lastMessage always null) and, without it, the /v2 item.
-json::object session_list_json(const session_row& r, bool last_message) {
-    json::object o;
-    o["id"] = r.id;
-    o["seq"] = r.seq;
-    o["createdAt"] = r.created_at;
-    o["updatedAt"] = r.updated_at;
-    o["active"] = r.active;
-    o["activeAt"] = r.last_active_at;
-    o["metadata"] = r.metadata;
-    o["metadataVersion"] = r.metadata_version;
-    o["agentState"] = nullable(r.agent_state);
-    o["agentStateVersion"] = r.agent_state_version;
-    o["dataEncryptionKey"] = key_json(r);
-    if (last_message) {
-        o["lastMessage"] = nullptr;
-    }
-    return o;
-}
+/// Initial capacity of a list body: a page of CLI sessions is tens of KB; growing from empty would copy it ~10 times.
+constexpr std::size_t list_body_reserve = 16 * 1024;
 
-/// The `sessions` array of the list routes.
-json::array sessions_json(const std::vector<session_row>& rows, bool last_message) {
-    json::array out;
-    out.reserve(rows.size());
-    for (const auto& r : rows) {
-        out.push_back(session_list_json(r, last_message));
+/// GET /v1/sessions item (lastMessage always null) and, without it, the /v2 item; written straight from the row.
+void session_list_item(json_text::writer& w, const session_view& v, bool last_message) {
+    w.begin_object();
+    w.key("id");
+    w.string(v.id);
+    w.key("seq");
+    w.integer(v.seq);
+    w.key("createdAt");
+    w.integer(v.created_at);
+    w.key("updatedAt");
+    w.integer(v.updated_at);
+    w.key("active");
+    w.boolean(v.active);
+    w.key("activeAt");
+    w.integer(v.last_active_at);
+    w.key("metadata");
+    w.string(v.metadata);
+    w.key("metadataVersion");
+    w.integer(v.metadata_version);
+    w.key("agentState");
+    if (v.agent_state) {
+        w.string(*v.agent_state);
+    } else {
+        w.null();
     }
-    return out;
+    w.key("agentStateVersion");
+    w.integer(v.agent_state_version);
+    w.key("dataEncryptionKey");
+    if (v.data_encryption_key) {
+        w.string(crypto::base64_encode(*v.data_encryption_key));
+    } else {
+        w.null();
+    }
+    if (last_message) {
+        w.key("lastMessage");
+        w.null();
+    }
+    w.end_object();
 }
 
 /// POST /v1/sessions answer; the new-session update body has the same fields after `t`.
@@ -272,35 +235,55 @@ struct sessions_module::impl {
     events::emitter* ev = nullptr;
     std::string data_dir;
     activity_tracker activity;
-    socket_serializer message_lock;
+    /// upstream sessionUpdateHandler.ts serialises `message` per socket (AsyncLock).
+    events::socket_serializer message_lock;
 
     asio::awaitable<void> emit(const std::string& account, recipients to, json::object body,
                                std::string skip = {}) {
         co_await auth::update_emit(*db, *ev, account, std::move(to), std::move(body), std::move(skip));
     }
 
-    // GET /v1/sessions
+    // GET /v1/sessions. The body is written on the database thread straight from SQLite's row buffers: this
+    // route is polled by every app and its cost is mostly copying (see bench/sync.mjs).
     asio::awaitable<response> list_v1(http::request& req) {
-        std::vector<session_row> rows;
-        co_await db->read([&](soci::session& s) { rows = session_list_recent(s, req.account_id, 150); });
-        json::array out = sessions_json(rows, true);
-        co_return response::json(json::object{{"sessions", std::move(out)}});
+        std::string body;
+        body.reserve(list_body_reserve);
+        co_await db->read([&](soci::session& s) {
+            json_text::writer w(body);
+            w.begin_object();
+            w.key("sessions");
+            w.begin_array();
+            session_list_recent(*db, s, req.account_id, 150,
+                                [&](const session_view& v) { session_list_item(w, v, true); });
+            w.end_array();
+            w.end_object();
+        });
+        co_return response::json_text(std::move(body));
     }
 
     // GET /v2/sessions/active
     asio::awaitable<response> list_active(http::request& req) {
         int limit = static_cast<int>(int_of(req.query.at("limit")));
         std::int64_t since = now_ms() - 15 * 60 * 1000;
-        std::vector<session_row> rows;
-        co_await db->read([&](soci::session& s) { rows = session_list_active(s, req.account_id, since, limit); });
-        json::array out = sessions_json(rows, false);
-        co_return response::json(json::object{{"sessions", std::move(out)}});
+        std::string body;
+        body.reserve(list_body_reserve);
+        co_await db->read([&](soci::session& s) {
+            json_text::writer w(body);
+            w.begin_object();
+            w.key("sessions");
+            w.begin_array();
+            session_list_active(*db, s, req.account_id, since, limit,
+                                [&](const session_view& v) { session_list_item(w, v, false); });
+            w.end_array();
+            w.end_object();
+        });
+        co_return response::json_text(std::move(body));
     }
 
     // GET /v2/sessions
     asio::awaitable<response> list_v2(http::request& req) {
         int limit = static_cast<int>(int_of(req.query.at("limit")));
-        std::optional<std::string> before;
+        std::optional<std::string_view> before;
         if (auto* c = req.query.if_contains("cursor"); c && !c->get_string().empty()) {
             std::string_view cursor = c->get_string();
             constexpr std::string_view prefix = "cursor_v1_";
@@ -309,27 +292,43 @@ struct sessions_module::impl {
             }
             // An empty id after the prefix is falsy upstream: first page (observed.md).
             if (cursor.size() > prefix.size()) {
-                before = std::string(cursor.substr(prefix.size()));
+                before = cursor.substr(prefix.size());
             }
         }
         std::optional<std::int64_t> changed;
         if (auto* c = req.query.if_contains("changedSince")) {
             changed = int_of(*c);
         }
-        std::vector<session_row> rows;
-        co_await db->read(
-            [&](soci::session& s) { rows = session_list_page(s, req.account_id, before, changed, limit + 1); });
-        bool has_next = static_cast<int>(rows.size()) > limit;
-        if (has_next) {
-            rows.resize(limit);
-        }
-        json::array out = sessions_json(rows, false);
-        json::value next = nullptr;
-        if (has_next && !rows.empty()) {
-            next = "cursor_v1_" + rows.back().id;
-        }
-        co_return response::json(
-            json::object{{"sessions", std::move(out)}, {"nextCursor", std::move(next)}, {"hasNext", has_next}});
+        std::string body;
+        body.reserve(list_body_reserve);
+        co_await db->read([&](soci::session& s) {
+            json_text::writer w(body);
+            w.begin_object();
+            w.key("sessions");
+            w.begin_array();
+            // One row more than the page: its presence is hasNext, and the cursor is the last id written.
+            int seen = 0;
+            std::string last_id;
+            session_list_page(*db, s, req.account_id, before, changed, limit + 1, [&](const session_view& v) {
+                if (++seen > limit) {
+                    return;
+                }
+                session_list_item(w, v, false);
+                last_id = v.id;
+            });
+            w.end_array();
+            bool has_next = seen > limit;
+            w.key("nextCursor");
+            if (has_next && !last_id.empty()) {
+                w.string("cursor_v1_" + last_id);
+            } else {
+                w.null();
+            }
+            w.key("hasNext");
+            w.boolean(has_next);
+            w.end_object();
+        });
+        co_return response::json_text(std::move(body));
     }
 
     // POST /v1/sessions — create or load by tag.
@@ -579,11 +578,7 @@ struct sessions_module::impl {
     asio::awaitable<std::optional<json::value>> message(events::socket_ctx& ctx, json::array args) {
         std::string lock_id = ctx.socket_id;
         co_await message_lock.acquire(lock_id);
-        struct unlock {
-            socket_serializer& l;
-            std::string id;
-            ~unlock() { l.release(id); }
-        } guard{message_lock, lock_id};
+        events::socket_serializer::guard unlock(message_lock, lock_id);
         try {
             auto sid = sid_of(args);
             const json::value* text = field(args, "message");

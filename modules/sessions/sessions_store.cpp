@@ -176,42 +176,66 @@ session_row session_create(soci::session& s, std::string_view account_id, std::s
     return r;
 }
 
-std::vector<session_row> session_list_recent(soci::session& s, std::string_view account_id, int limit) {
-    std::string a(account_id);
-    soci::rowset<soci::row> rs = (s.prepare << "SELECT " << session_columns
-                                            << " FROM session WHERE account_id = :a "
-                                               "ORDER BY updated_at DESC, id DESC LIMIT :l",
-                                  soci::use(a), soci::use(limit));
-    return collect<session_row>(rs, session_from);
+namespace {
+
+// Same columns as session_columns, with the key as a BLOB: the fast path reads raw bytes.
+constexpr std::string_view session_view_columns =
+    "SELECT id, metadata, agent_state, data_encryption_key, metadata_version, agent_state_version, seq, active, "
+    "last_active_at, created_at, updated_at FROM session ";
+
+void visit_sessions(db::database& db, soci::session& s, std::string_view sql, std::initializer_list<db::param> params,
+                    session_visit fn) {
+    db.query(s, sql, params, [&](const db::row_view& r) {
+        session_view v;
+        v.id = r.text(0);
+        v.metadata = r.text(1);
+        if (!r.is_null(2)) {
+            v.agent_state = r.text(2);
+        }
+        if (!r.is_null(3)) {
+            v.data_encryption_key = r.bytes(3);
+        }
+        v.metadata_version = r.i64(4);
+        v.agent_state_version = r.i64(5);
+        v.seq = r.i64(6);
+        v.active = r.i64(7) != 0;
+        v.last_active_at = r.i64(8);
+        v.created_at = r.i64(9);
+        v.updated_at = r.i64(10);
+        fn(v);
+    });
 }
 
-std::vector<session_row> session_list_active(soci::session& s, std::string_view account_id, std::int64_t since,
-                                             int limit) {
-    std::string a(account_id);
-    soci::rowset<soci::row> rs =
-        (s.prepare << "SELECT " << session_columns
-                   << " FROM session WHERE account_id = :a AND active = 1 AND last_active_at > :since "
-                      "ORDER BY last_active_at DESC, id DESC LIMIT :l",
-         soci::use(a), soci::use(since), soci::use(limit));
-    return collect<session_row>(rs, session_from);
+}  // namespace
+
+// Each SQL text is a function-local constant, so the plugin's statement cache prepares each query once per
+// connection.
+void session_list_recent(db::database& db, soci::session& s, std::string_view account_id, int limit,
+                         session_visit fn) {
+    static const std::string sql =
+        std::string(session_view_columns) + "WHERE account_id = ? ORDER BY updated_at DESC, id DESC LIMIT ?";
+    visit_sessions(db, s, sql, {account_id, std::int64_t{limit}}, fn);
 }
 
-std::vector<session_row> session_list_page(soci::session& s, std::string_view account_id,
-                                           std::optional<std::string> before_id,
-                                           std::optional<std::int64_t> changed_since, int limit) {
-    std::string a(account_id);
-    std::string before = before_id.value_or("");
-    std::int64_t since = changed_since.value_or(0);
-    int use_before = before_id ? 1 : 0;
-    int use_since = changed_since ? 1 : 0;
+void session_list_active(db::database& db, soci::session& s, std::string_view account_id, std::int64_t since,
+                         int limit, session_visit fn) {
+    static const std::string sql = std::string(session_view_columns) +
+                                   "WHERE account_id = ? AND active = 1 AND last_active_at > ? "
+                                   "ORDER BY last_active_at DESC, id DESC LIMIT ?";
+    visit_sessions(db, s, sql, {account_id, since, std::int64_t{limit}}, fn);
+}
+
+void session_list_page(db::database& db, soci::session& s, std::string_view account_id,
+                       std::optional<std::string_view> before_id, std::optional<std::int64_t> changed_since,
+                       int limit, session_visit fn) {
     // Ids are compared as strings (cuids are roughly time ordered), as upstream's `id: { lt }` does.
-    soci::rowset<soci::row> rs =
-        (s.prepare << "SELECT " << session_columns
-                   << " FROM session WHERE account_id = :a AND (:ub = 0 OR id < :b) AND (:us = 0 OR updated_at > :s) "
-                      "ORDER BY id DESC LIMIT :l",
-         soci::use(a), soci::use(use_before), soci::use(before), soci::use(use_since), soci::use(since),
-         soci::use(limit));
-    return collect<session_row>(rs, session_from);
+    static const std::string sql = std::string(session_view_columns) +
+                                   "WHERE account_id = ? AND (? = 0 OR id < ?) AND (? = 0 OR updated_at > ?) "
+                                   "ORDER BY id DESC LIMIT ?";
+    visit_sessions(db, s, sql,
+                   {account_id, std::int64_t{before_id ? 1 : 0}, before_id.value_or(std::string_view()),
+                    std::int64_t{changed_since ? 1 : 0}, changed_since.value_or(0), std::int64_t{limit}},
+                   fn);
 }
 
 bool session_archive(soci::session& s, std::string_view account_id, std::string_view id, std::int64_t now) {
@@ -228,8 +252,9 @@ bool session_delete(soci::session& s, std::string_view account_id, std::string_v
         return false;
     }
     std::string i(id);
-    // Messages first (the foreign key restricts). Usage reports and access keys belong to modules that do not
-    // exist yet; they must be deleted here too once they do (upstream sessionDelete.ts).
+    // Messages first (the foreign key restricts). Access keys and usage reports go with the session row through
+    // their ON DELETE CASCADE foreign keys (0006_access_keys.sql, 0008_usage.sql), as upstream sessionDelete.ts
+    // deletes them.
     s << "DELETE FROM session_message WHERE session_id = :id", soci::use(i);
     s << "DELETE FROM session WHERE id = :id", soci::use(i);
     return true;

@@ -11,8 +11,13 @@
 #include <utility>
 #include <vector>
 
+#include "core/util/function_ref.hpp"
+
 namespace soci {
 class session;
+}
+namespace happy::db {
+class database;
 }
 
 namespace happy::mod::sessions {
@@ -55,15 +60,33 @@ std::optional<session_row> session_find_by_tag(soci::session& s, std::string_vie
 session_row session_create(soci::session& s, std::string_view account_id, std::string_view tag,
                            std::string_view metadata, std::string_view data_encryption_key, std::int64_t now);
 
+/// A session row as views into the database's buffers, valid during the visitor call: the list routes write
+/// their JSON straight from it (the hot path of the app's start-up and refresh).
+struct session_view {
+    std::string_view id;
+    std::string_view metadata;
+    std::optional<std::string_view> agent_state;
+    std::optional<std::string_view> data_encryption_key;  ///< raw bytes
+    std::int64_t metadata_version = 0;
+    std::int64_t agent_state_version = 0;
+    std::int64_t seq = 0;
+    bool active = true;
+    std::int64_t last_active_at = 0;
+    std::int64_t created_at = 0;
+    std::int64_t updated_at = 0;
+};
+using session_visit = util::function_ref<void(const session_view&)>;
+
 /// GET /v1/sessions: newest `updated_at` first.
-std::vector<session_row> session_list_recent(soci::session& s, std::string_view account_id, int limit);
+void session_list_recent(db::database& db, soci::session& s, std::string_view account_id, int limit,
+                         session_visit fn);
 /// GET /v2/sessions/active: active and last_active_at > since, newest activity first.
-std::vector<session_row> session_list_active(soci::session& s, std::string_view account_id, std::int64_t since,
-                                             int limit);
+void session_list_active(db::database& db, soci::session& s, std::string_view account_id, std::int64_t since,
+                         int limit, session_visit fn);
 /// GET /v2/sessions: id descending, optionally `id < before_id` and `updated_at > changed_since`.
-std::vector<session_row> session_list_page(soci::session& s, std::string_view account_id,
-                                           std::optional<std::string> before_id,
-                                           std::optional<std::int64_t> changed_since, int limit);
+void session_list_page(db::database& db, soci::session& s, std::string_view account_id,
+                       std::optional<std::string_view> before_id, std::optional<std::int64_t> changed_since,
+                       int limit, session_visit fn);
 
 /// Sets active=false, last_active_at=now for the caller's session. False when it is not the caller's.
 bool session_archive(soci::session& s, std::string_view account_id, std::string_view id, std::int64_t now);

@@ -88,13 +88,18 @@ TEST_F(sessions_store, lists_order_and_filters) {
     auto c = create(alice_, "c", 3000);
     create(bob_, "x", 4000);
     db_->write_sync([&](soci::session& s) { session_seq_allocate(s, a.id, 1, 5000); });  // bumps updated_at
-    std::vector<session_row> recent, active, page, changed;
+    struct item {
+        std::string id;
+    };
+    std::vector<item> recent, active, page, changed;
+    auto into = [](std::vector<item>& out) { return [&out](const session_view& v) { out.push_back({std::string(v.id)}); }; };
     db_->write_sync([&](soci::session& s) { session_archive(s, alice_, b.id, 6000); });
     db_->read_sync([&](soci::session& s) {
-        recent = session_list_recent(s, alice_, 150);
-        active = session_list_active(s, alice_, 0, 10);
-        page = session_list_page(s, alice_, c.id, std::nullopt, 10);
-        changed = session_list_page(s, alice_, std::nullopt, 4000, 10);
+        auto r = into(recent), ac = into(active), p = into(page), ch = into(changed);
+        session_list_recent(*db_, s, alice_, 150, r);
+        session_list_active(*db_, s, alice_, 0, 10, ac);
+        session_list_page(*db_, s, alice_, c.id, std::nullopt, 10, p);
+        session_list_page(*db_, s, alice_, std::nullopt, 4000, 10, ch);
     });
     ASSERT_EQ(recent.size(), 3u);
     EXPECT_EQ(recent[0].id, b.id);  // archived at 6000

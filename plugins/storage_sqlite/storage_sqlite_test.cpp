@@ -1,7 +1,11 @@
 #include <gtest/gtest.h>
 #include <soci/soci.h>
 
+#include <array>
 #include <filesystem>
+#include <optional>
+#include <string>
+#include <vector>
 
 #include "core/db/database.hpp"
 #include "plugins/storage_sqlite/storage_sqlite_plugin.hpp"
@@ -84,3 +88,98 @@ TEST(storage_sqlite, enables_wal_and_foreign_keys) {
 }
 
 }  // namespace
+
+namespace {
+
+struct query_row {
+    std::int64_t n;
+    std::string t;
+    std::optional<std::string> b;
+};
+
+std::vector<query_row> select_all(happy::db::database& db, soci::session& s, bool generic) {
+    std::vector<query_row> out;
+    auto fn = [&](const happy::db::row_view& r) {
+        out.push_back({r.i64(0), std::string(r.text(1)),
+                       r.is_null(2) ? std::nullopt : std::optional<std::string>(std::string(r.bytes(2)))});
+    };
+    constexpr std::string_view sql = "SELECT n, t, b FROM q WHERE n >= ? ORDER BY n";
+    if (generic) {
+        // The SOCI fallback every backend without a fast path gets (called on the sqlite backend's base class).
+        auto be = happy::plugin::storage_sqlite::make_backend({":memory:"});
+        std::array<happy::db::param, 1> p{std::int64_t{0}};
+        be->happy::db::backend::query(s, sql, p, fn);
+    } else {
+        db.query(s, sql, {std::int64_t{0}}, fn);
+    }
+    return out;
+}
+
+}  // namespace
+
+TEST(storage_sqlite, cached_queries_bind_every_parameter_kind_and_read_views) {
+    temp_dir dir;
+    happy::db::database db(happy::plugin::storage_sqlite::make_backend({(dir.path / "t.sqlite").string()}), 1);
+    db.migrate({mig(1, "0001_q", "CREATE TABLE q (n BIGINT, t TEXT, b BLOB);")});
+    std::string bytes("\x00\x01\xff" "ab", 5);
+    std::int64_t inserted = 0, updated = 0, selected = 0;
+    db.write_sync([&](soci::session& s) {
+        for (int i = 0; i < 3; ++i) {  // the same SQL text three times: one cached statement, re-bound each time
+            inserted += db.query(s, "INSERT INTO q (n, t, b) VALUES (?, ?, ?)",
+                                 {std::int64_t{i}, std::string_view("t'\"" + std::to_string(i)),
+                                  happy::db::blob{bytes.substr(0, static_cast<std::size_t>(i) + 3)}});
+        }
+        inserted += db.query(s, "INSERT INTO q (n, t, b) VALUES (?, ?, ?)",
+                             {std::int64_t{9007199254740993LL}, "", nullptr});
+        inserted += db.query(s, "INSERT INTO q (n, t, b) VALUES (?, ?, ?)", {std::int64_t{-1}, "empty", happy::db::blob{}});
+        updated = db.query(s, "UPDATE q SET t = ? WHERE n < ?", {"low", std::int64_t{2}});
+        selected = db.query(s, "SELECT COUNT(*) FROM q", {});
+    });
+    EXPECT_EQ(inserted, 5);
+    EXPECT_EQ(updated, 3);   // n = -1, 0, 1
+    EXPECT_EQ(selected, 0);  // a SELECT changes nothing
+    for (bool generic : {false, true}) {
+        std::vector<query_row> rows;
+        db.read_sync([&](soci::session& s) { rows = select_all(db, s, generic); });
+        ASSERT_EQ(rows.size(), 4u) << generic;
+        EXPECT_EQ(rows[0].n, 0);
+        EXPECT_EQ(rows[0].t, "low");
+        EXPECT_EQ(rows[2].t, "t'\"2");
+        EXPECT_EQ(rows[3].n, 9007199254740993LL);
+        EXPECT_EQ(rows[3].t, "");
+        EXPECT_FALSE(rows[3].b);
+        if (!generic) {  // the generic path reads BLOBs as the driver's text form; only the fast path is exact
+            EXPECT_EQ(*rows[0].b, bytes.substr(0, 3));
+            EXPECT_EQ(*rows[2].b, bytes);
+        }
+    }
+    std::string empty_type;
+    db.read_sync([&](soci::session& s) {
+        db.query(s, "SELECT typeof(b) FROM q WHERE n = -1", {},
+                 [&](const happy::db::row_view& r) { empty_type = r.text(0); });
+    });
+    EXPECT_EQ(empty_type, "blob");  // an empty blob stays a blob, not NULL
+}
+
+TEST(storage_sqlite, a_query_reentered_from_its_own_row_callback_and_errors_leave_the_statement_usable) {
+    temp_dir dir;
+    happy::db::database db(happy::plugin::storage_sqlite::make_backend({(dir.path / "t.sqlite").string()}), 1);
+    db.migrate({mig(1, "0001_q", "CREATE TABLE q (n INTEGER PRIMARY KEY); INSERT INTO q VALUES (1), (2), (3);")});
+    constexpr std::string_view sql = "SELECT n FROM q WHERE n >= ? ORDER BY n";
+    std::vector<std::int64_t> pairs;
+    db.read_sync([&](soci::session& s) {
+        db.query(s, sql, {std::int64_t{2}}, [&](const happy::db::row_view& outer) {
+            std::int64_t o = outer.i64(0);
+            db.query(s, sql, {o}, [&](const happy::db::row_view& inner) { pairs.push_back(o * 10 + inner.i64(0)); });
+        });
+    });
+    EXPECT_EQ(pairs, (std::vector<std::int64_t>{22, 23, 33}));
+    EXPECT_THROW(db.write_sync([&](soci::session& s) { db.query(s, "INSERT INTO q VALUES (?)", {std::int64_t{1}}); }),
+                 soci::soci_error);  // primary key violation
+    EXPECT_THROW(db.read_sync([&](soci::session& s) { db.query(s, "SELEC nonsense", {}); }), soci::soci_error);
+    std::int64_t count = 0;
+    db.read_sync([&](soci::session& s) {
+        db.query(s, sql, {std::int64_t{0}}, [&](const happy::db::row_view&) { ++count; });
+    });
+    EXPECT_EQ(count, 3);
+}

@@ -1,0 +1,171 @@
+#!/usr/bin/env node
+// Sync-core benchmarks (issue "Sync core"): GET /v1/sessions throughput and latency at 1/50/200 connections,
+// compared in the same run with a raw Beast "hello" server (bench/beast_hello.cpp) using the same number of
+// threads; and POST /v3/sessions/:id/messages append throughput (messages durably committed per second), for
+// storage.sqlite.synchronous "normal" (the default: survives a process crash) and "full" (also power loss).
+// wrk drives the load from this same machine. Reports numbers; asserts nothing.
+//
+//   node bench/sync.mjs [--bin build/release/happy-server] [--hello build/release/bench/happy_beast_hello]
+//                       [--duration 10] [--sessions 20] [--threads 2] [--part all|get|append] [--out sync]
+import { spawn, spawnSync } from 'node:child_process';
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import http from 'node:http';
+import os from 'node:os';
+import path from 'node:path';
+import { freePort, parseArgs, post, root, rssKb, signedLogin, sleep, start as startBin, stop, waitReady,
+    writeResult } from './lib.mjs';
+
+const args = parseArgs(process.argv.slice(2));
+const bin = path.resolve(root, args.bin ?? 'build/release/happy-server');
+const helloBin = path.resolve(root, args.hello ?? 'build/release/bench/happy_beast_hello');
+const duration = Number(args.duration ?? 10);
+const sessionCount = Number(args.sessions ?? 20);
+const threads = Number(args.threads ?? os.cpus().length);
+const connectionSets = [1, 50, 200];
+const part = args.part ?? 'all';
+
+function wrk(url, connections, luaBody) {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'happy-wrk-'));
+    const script = path.join(dir, 's.lua');
+    fs.writeFileSync(script, luaBody ?? '');
+    const r = spawnSync('wrk', [`-t${Math.min(2, connections)}`, `-c${connections}`, `-d${duration}s`, '--latency',
+        '-s', script, url], { encoding: 'utf8' });
+    fs.rmSync(dir, { recursive: true, force: true });
+    if (r.error) throw new Error(`wrk not available (${r.error.code}); apt-get install wrk`);
+    const out = r.stdout;
+    const num = (re) => { const m = out.match(re); return m ? m[1] : null; };
+    const toMs = (s) => (s == null ? null : s.endsWith('us') ? parseFloat(s) / 1000 : s.endsWith('ms') ? parseFloat(s) : parseFloat(s) * 1000);
+    return {
+        connections,
+        rps: Number(num(/Requests\/sec:\s+([\d.]+)/)),
+        requests: Number(num(/(\d+) requests in/)),
+        p50_ms: toMs(num(/\s50%\s+([\d.]+\w+)/)),
+        p99_ms: toMs(num(/\s99%\s+([\d.]+\w+)/)),
+        non_2xx: Number(num(/Non-2xx or 3xx responses:\s+(\d+)/) ?? 0),
+        errors: num(/Socket errors:\s+(.*)/),
+    };
+}
+
+function request(port, method, p, token, body) {
+    return new Promise((resolve, reject) => {
+        const data = body === undefined ? undefined : JSON.stringify(body);
+        const headers = { authorization: `Bearer ${token}` };
+        if (data !== undefined) Object.assign(headers, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(data) });
+        const req = http.request({ host: '127.0.0.1', port, path: p, method, agent: false, headers }, (res) => {
+            let text = '';
+            res.on('data', (c) => { text += c; });
+            res.on('end', () => resolve({ status: res.statusCode, json: text ? JSON.parse(text) : null, bytes: text.length }));
+        });
+        req.on('error', reject);
+        req.end(data);
+    });
+}
+
+const b64 = (n) => crypto.randomBytes(n).toString('base64');
+
+async function startHello() {
+    const port = await freePort();
+    const p = spawn(helloBin, ['--port', String(port), '--threads', String(threads)], { stdio: ['ignore', 'pipe', 'inherit'] });
+    await new Promise((resolve, reject) => {
+        p.stdout.once('data', resolve);
+        p.once('exit', (c) => reject(new Error(`hello server exited ${c}`)));
+    });
+    return { p, port };
+}
+
+// A server with one account holding `sessionCount` sessions shaped like the CLI's (encrypted metadata and
+// agent state of realistic sizes, a data key), and one more session for the append runs.
+async function startServer(extraEnv) {
+    const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'happy-bench-sync-'));
+    const port = await freePort();
+    const p = startBin(bin, dataDir, port, { HAPPY_THREADS: String(threads), ...extraEnv });
+    await waitReady(port, process.hrtime.bigint());
+    const login = await post(port, '/v1/auth', signedLogin());
+    const token = login.json.token;
+    for (let i = 0; i < sessionCount; i++) {
+        const r = await request(port, 'POST', '/v1/sessions', token,
+            { tag: crypto.randomUUID(), metadata: b64(600), agentState: b64(200), dataEncryptionKey: b64(61) });
+        if (r.status !== 200) throw new Error(`session create: ${r.status}`);
+    }
+    const s = await request(port, 'POST', '/v1/sessions', token, { tag: 'append', metadata: b64(600) });
+    return { p, port, token, dataDir, appendSession: s.json.session.id };
+}
+
+async function stopServer(srv) {
+    await stop(srv.p);
+    fs.rmSync(srv.dataDir, { recursive: true, force: true });
+}
+
+const getLua = (token) => `wrk.headers["Authorization"] = "Bearer ${token}"\nwrk.path = "/v1/sessions"\n`;
+
+// Every request appends `batch` messages with fresh localIds (content: 200 bytes of base64, like a short
+// encrypted chat message). The thread id keeps localIds unique across wrk threads.
+const appendLua = (token, sid, batch) => `
+local counter = 0
+local tid = 0
+function setup(thread) tid = tid + 1; thread:set("tid", tid) end
+function init(args) prefix = "w" .. tid .. "-" .. tostring(os.time()) .. "-" end
+local content = "${b64(150)}"
+function request()
+    local items = {}
+    for i = 1, ${batch} do
+        counter = counter + 1
+        items[i] = '{"content":"' .. content .. '","localId":"' .. prefix .. counter .. '"}'
+    end
+    return wrk.format("POST", "/v3/sessions/${sid}/messages",
+        {["Authorization"] = "Bearer ${token}", ["Content-Type"] = "application/json"},
+        '{"messages":[' .. table.concat(items, ",") .. ']}')
+end
+`;
+
+const results = { date: new Date().toISOString(), machine: `${os.cpus().length} cores, ${os.cpus()[0]?.model ?? ''}`,
+    bin, threads, duration_s: duration, sessions: sessionCount };
+
+// 1. GET /v1/sessions vs raw Beast hello, interleaved per connection count so both see the same machine state.
+if (part !== 'append') {
+    const srv = await startServer({});
+    const sample = await request(srv.port, 'GET', '/v1/sessions', srv.token);
+    results.list_response_bytes = sample.bytes;
+    results.list_sessions_returned = sample.json.sessions.length;
+    const hello = await startHello();
+    results.get_sessions = [];
+    for (const c of connectionSets) {
+        const h = wrk(`http://127.0.0.1:${hello.port}/`, c);
+        const s = wrk(`http://127.0.0.1:${srv.port}`, c, getLua(srv.token));
+        results.get_sessions.push({ connections: c, happy: s, hello: h, ratio: Number((s.rps / h.rps).toFixed(3)) });
+        console.log(`GET /v1/sessions c=${c}: ${s.rps.toFixed(0)} req/s p99 ${s.p99_ms} ms` +
+            ` | hello ${h.rps.toFixed(0)} req/s p99 ${h.p99_ms} ms | ratio ${(s.rps / h.rps).toFixed(2)}`);
+        await sleep(500);
+    }
+    results.rss_after_get_kb = rssKb(srv.p.pid);
+    hello.p.kill('SIGTERM');
+    await stopServer(srv);
+}
+
+// 2. v3 append throughput. Committed messages are counted from the server afterwards (the session's last seq),
+// not from wrk's request count, so nothing unacknowledged is credited.
+results.append = [];
+for (const sync of part === 'get' ? [] : ['normal', 'full']) {
+    for (const batch of [1, 10]) {
+        const srv = await startServer({ HAPPY_CONFIG: writeSyncConfig(sync) });
+        const r = wrk(`http://127.0.0.1:${srv.port}`, 50, appendLua(srv.token, srv.appendSession, batch));
+        const last = await request(srv.port, 'GET', `/v3/sessions/${srv.appendSession}/messages?before_seq=1000000000&limit=1`, srv.token);
+        const committed = last.json.messages[0]?.seq ?? 0;
+        const row = { synchronous: sync, batch, connections: 50, committed_messages: committed,
+            messages_per_s: Math.round(committed / duration), requests_per_s: r.rps, p50_ms: r.p50_ms, p99_ms: r.p99_ms,
+            non_2xx: r.non_2xx };
+        results.append.push(row);
+        console.log(`append sync=${sync} batch=${batch}: ${row.messages_per_s} msg/s committed` +
+            ` (${r.rps.toFixed(0)} req/s, p99 ${r.p99_ms} ms, non-2xx ${r.non_2xx})`);
+        await stopServer(srv);
+    }
+}
+
+function writeSyncConfig(sync) {
+    const f = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'happy-bench-cfg-')), 'config.json');
+    fs.writeFileSync(f, JSON.stringify({ storage: { sqlite: { synchronous: sync } } }));
+    return f;
+}
+
+writeResult(args.out ?? 'sync', results);

@@ -1,0 +1,155 @@
+#include "modules/access_keys/access_keys_store.hpp"
+
+#include <gtest/gtest.h>
+#include <soci/soci.h>
+
+#include <filesystem>
+
+#include "core/db/database.hpp"
+#include "core/util/resources.hpp"
+#include "modules/auth/auth_store.hpp"
+#include "modules/machines/machines_store.hpp"
+#include "modules/sessions/sessions_store.hpp"
+#include "plugins/storage_sqlite/storage_sqlite_plugin.hpp"
+
+namespace {
+
+namespace fs = std::filesystem;
+using namespace happy::mod::access_keys;
+using create_st = access_key_create_result::status;
+using update_st = access_key_update_result::status;
+
+class access_keys_store : public ::testing::Test {
+protected:
+    void SetUp() override {
+        dir_ = fs::temp_directory_path() / ("happy-access-keys-store-" + std::to_string(::getpid()));
+        fs::create_directories(dir_);
+        db_ = std::make_unique<happy::db::database>(
+            happy::plugin::storage_sqlite::make_backend({(dir_ / "t.sqlite").string()}), 1);
+        auto sql = [](const char* name) {
+            return std::string(*happy::resource_text(std::string("sql/sqlite/") + name + ".sql"));
+        };
+        db_->migrate({{1, "0001_auth", "auth", sql("0001_auth")},
+                      {2, "0002_sessions", "sessions", sql("0002_sessions")},
+                      {3, "0003_machines", "machines", sql("0003_machines")},
+                      {6, "0006_access_keys", "access_keys", sql("0006_access_keys")}});
+        db_->write_sync([&](soci::session& s) {
+            alice_ = happy::mod::auth::account_upsert(s, "A1", 1);
+            bob_ = happy::mod::auth::account_upsert(s, "B1", 1);
+            sa_ = happy::mod::sessions::session_create(s, alice_, "tag", "meta", "", 1).id;
+            sb_ = happy::mod::sessions::session_create(s, bob_, "tag", "meta", "", 1).id;
+            happy::mod::machines::machine_create_or_load(s, alice_, "ma", "m", std::nullopt, std::nullopt, 1);
+            happy::mod::machines::machine_create_or_load(s, bob_, "mb", "m", std::nullopt, std::nullopt, 1);
+        });
+    }
+    void TearDown() override {
+        db_.reset();
+        fs::remove_all(dir_);
+    }
+    access_key_create_result create(const std::string& account, const std::string& sid, const std::string& mid,
+                                    const std::string& data = "d1", std::int64_t now = 1000) {
+        access_key_create_result r;
+        db_->write_sync([&](soci::session& s) { r = access_key_create(s, account, sid, mid, data, now); });
+        return r;
+    }
+    std::optional<access_key> find(const std::string& account, const std::string& sid, const std::string& mid) {
+        std::optional<access_key> r;
+        db_->read_sync([&](soci::session& s) { r = access_key_find(s, account, sid, mid); });
+        return r;
+    }
+    bool owned(const std::string& account, const std::string& sid, const std::string& mid) {
+        bool r = false;
+        db_->read_sync([&](soci::session& s) { r = access_key_scope_owned(s, account, sid, mid); });
+        return r;
+    }
+    int count_keys() {
+        int n = 0;
+        db_->read_sync([&](soci::session& s) { s << "SELECT count(*) FROM access_key", soci::into(n); });
+        return n;
+    }
+    fs::path dir_;
+    std::unique_ptr<happy::db::database> db_;
+    std::string alice_, bob_, sa_, sb_;
+};
+
+TEST_F(access_keys_store, scope_needs_both_session_and_machine_of_the_account) {
+    EXPECT_TRUE(owned(alice_, sa_, "ma"));
+    EXPECT_FALSE(owned(alice_, sb_, "ma"));
+    EXPECT_FALSE(owned(alice_, sa_, "mb"));
+    EXPECT_FALSE(owned(alice_, "nope", "ma"));
+    EXPECT_FALSE(owned(bob_, sa_, "ma"));
+}
+
+TEST_F(access_keys_store, create_once_with_version_1) {
+    auto r = create(alice_, sa_, "ma", "secret", 1234);
+    ASSERT_EQ(r.st, create_st::created);
+    EXPECT_EQ(r.row.data, "secret");
+    EXPECT_EQ(r.row.data_version, 1);
+    EXPECT_EQ(r.row.created_at, 1234);
+    EXPECT_EQ(r.row.updated_at, 1234);
+    auto k = find(alice_, sa_, "ma");
+    ASSERT_TRUE(k);
+    EXPECT_EQ(k->data, "secret");
+    EXPECT_EQ(k->data_version, 1);
+    EXPECT_EQ(create(alice_, sa_, "ma", "other").st, create_st::exists);
+    EXPECT_EQ(find(alice_, sa_, "ma")->data, "secret");
+    EXPECT_EQ(create(alice_, sb_, "ma").st, create_st::scope_not_found);
+    EXPECT_EQ(create(bob_, sa_, "mb").st, create_st::scope_not_found);
+    EXPECT_FALSE(find(bob_, sa_, "ma"));
+}
+
+TEST_F(access_keys_store, update_is_versioned) {
+    create(alice_, sa_, "ma", "v1");
+    access_key_update_result r;
+    db_->write_sync([&](soci::session& s) { r = access_key_update(s, alice_, sa_, "ma", "v2", 1, 2000); });
+    ASSERT_EQ(r.st, update_st::success);
+    EXPECT_EQ(r.version, 2);
+    auto k = find(alice_, sa_, "ma");
+    EXPECT_EQ(k->data, "v2");
+    EXPECT_EQ(k->data_version, 2);
+    EXPECT_EQ(k->created_at, 1000);
+    EXPECT_EQ(k->updated_at, 2000);
+    db_->write_sync([&](soci::session& s) { r = access_key_update(s, alice_, sa_, "ma", "v3", 1, 3000); });
+    ASSERT_EQ(r.st, update_st::version_mismatch);
+    EXPECT_EQ(r.version, 2);
+    EXPECT_EQ(r.data, "v2");
+    db_->write_sync([&](soci::session& s) { r = access_key_update(s, bob_, sa_, "ma", "x", 2, 3000); });
+    EXPECT_EQ(r.st, update_st::not_found);
+    db_->write_sync([&](soci::session& s) { r = access_key_update(s, alice_, sa_, "mb", "x", 2, 3000); });
+    EXPECT_EQ(r.st, update_st::not_found);
+}
+
+TEST_F(access_keys_store, session_delete_cascades_to_its_keys) {
+    db_->write_sync([&](soci::session& s) {
+        happy::mod::machines::machine_create_or_load(s, alice_, "ma2", "m", std::nullopt, std::nullopt, 1);
+    });
+    std::string sa2;
+    db_->write_sync([&](soci::session& s) { sa2 = happy::mod::sessions::session_create(s, alice_, "t2", "m", "", 1).id; });
+    create(alice_, sa_, "ma");
+    create(alice_, sa_, "ma2");
+    create(alice_, sa2, "ma");
+    ASSERT_EQ(count_keys(), 3);
+    bool ok = false;
+    db_->write_sync([&](soci::session& s) { ok = happy::mod::sessions::session_delete(s, alice_, sa_); });
+    ASSERT_TRUE(ok);
+    EXPECT_EQ(count_keys(), 1);
+    EXPECT_TRUE(find(alice_, sa2, "ma"));
+}
+
+TEST_F(access_keys_store, machine_delete_cascades_to_its_keys) {
+    std::string sa2;
+    db_->write_sync([&](soci::session& s) { sa2 = happy::mod::sessions::session_create(s, alice_, "t2", "m", "", 1).id; });
+    db_->write_sync([&](soci::session& s) {
+        happy::mod::machines::machine_create_or_load(s, alice_, "ma2", "m", std::nullopt, std::nullopt, 1);
+    });
+    create(alice_, sa_, "ma");
+    create(alice_, sa2, "ma");
+    create(alice_, sa_, "ma2");
+    bool ok = false;
+    db_->write_sync([&](soci::session& s) { ok = happy::mod::machines::machine_delete(s, alice_, "ma"); });
+    ASSERT_TRUE(ok);
+    EXPECT_EQ(count_keys(), 1);
+    EXPECT_TRUE(find(alice_, sa_, "ma2"));
+}
+
+}  // namespace

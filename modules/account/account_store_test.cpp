@@ -1,0 +1,133 @@
+#include "modules/account/account_store.hpp"
+
+#include <gtest/gtest.h>
+#include <soci/soci.h>
+
+#include <boost/json.hpp>
+#include <filesystem>
+
+#include "core/db/database.hpp"
+#include "core/util/resources.hpp"
+#include "modules/auth/auth_store.hpp"
+#include "plugins/storage_sqlite/storage_sqlite_plugin.hpp"
+
+namespace {
+
+namespace fs = std::filesystem;
+namespace json = boost::json;
+using namespace happy::mod::account;
+using st = settings_update_result::status;
+
+class account_store : public ::testing::Test {
+protected:
+    void SetUp() override {
+        dir_ = fs::temp_directory_path() / ("happy-account-store-" + std::to_string(::getpid()));
+        fs::create_directories(dir_);
+        db_ = std::make_unique<happy::db::database>(
+            happy::plugin::storage_sqlite::make_backend({(dir_ / "t.sqlite").string()}), 1);
+        db_->migrate({{1, "0001_auth", "auth", std::string(*happy::resource_text("sql/sqlite/0001_auth.sql"))}});
+        db_->write_sync([&](soci::session& s) {
+            alice_ = happy::mod::auth::account_upsert(s, "A1", 1);
+            bob_ = happy::mod::auth::account_upsert(s, "B1", 1);
+        });
+    }
+    void TearDown() override {
+        db_.reset();
+        fs::remove_all(dir_);
+    }
+    settings_update_result update(const std::string& account, std::int64_t expected, std::optional<std::string> v,
+                                  std::int64_t now = 5000) {
+        settings_update_result r;
+        db_->write_sync([&](soci::session& s) { r = account_settings_update(s, account, expected, v, now); });
+        return r;
+    }
+    std::optional<settings> get(const std::string& account) {
+        std::optional<settings> r;
+        db_->read_sync([&](soci::session& s) { r = account_settings_get(s, account); });
+        return r;
+    }
+    fs::path dir_;
+    std::unique_ptr<happy::db::database> db_;
+    std::string alice_, bob_;
+};
+
+TEST_F(account_store, settings_start_null_at_version_zero) {
+    auto s = get(alice_);
+    ASSERT_TRUE(s);
+    EXPECT_FALSE(s->value);
+    EXPECT_EQ(s->version, 0);
+    EXPECT_FALSE(get("nobody"));
+}
+
+TEST_F(account_store, settings_update_is_versioned_per_account) {
+    auto r = update(alice_, 0, std::string("s1"));
+    EXPECT_EQ(r.st, st::success);
+    EXPECT_EQ(r.version, 1);
+    EXPECT_EQ(get(alice_)->value, "s1");
+    EXPECT_EQ(get(alice_)->version, 1);
+    EXPECT_EQ(get(bob_)->version, 0);  // untouched
+
+    // A stale version reports what is stored, an empty string verbatim.
+    EXPECT_EQ(update(alice_, 1, std::string("")).st, st::success);
+    auto stale = update(alice_, 1, std::string("s3"));
+    EXPECT_EQ(stale.st, st::version_mismatch);
+    EXPECT_EQ(stale.version, 2);
+    EXPECT_EQ(stale.current, "");
+    auto ahead = update(alice_, 7, std::string("s3"));
+    EXPECT_EQ(ahead.st, st::version_mismatch);
+    EXPECT_EQ(ahead.version, 2);
+
+    // null clears the blob and still bumps the version.
+    auto cleared = update(alice_, 2, std::nullopt);
+    EXPECT_EQ(cleared.st, st::success);
+    EXPECT_EQ(cleared.version, 3);
+    EXPECT_FALSE(get(alice_)->value);
+    auto mismatch_null = update(alice_, 0, std::string("x"));
+    EXPECT_EQ(mismatch_null.st, st::version_mismatch);
+    EXPECT_FALSE(mismatch_null.current);
+
+    EXPECT_EQ(update("nobody", 0, std::string("x")).st, st::not_found);
+}
+
+TEST_F(account_store, settings_update_bumps_updated_at) {
+    update(alice_, 0, std::string("s"), 123456);
+    std::int64_t updated = 0;
+    db_->read_sync([&](soci::session& s) {
+        s << "SELECT updated_at FROM account WHERE id = :id", soci::use(alice_), soci::into(updated);
+    });
+    EXPECT_EQ(updated, 123456);
+}
+
+TEST_F(account_store, profile_of_a_fresh_account_is_all_null) {
+    std::optional<profile> p;
+    db_->read_sync([&](soci::session& s) { p = account_profile_get(s, alice_); });
+    ASSERT_TRUE(p);
+    EXPECT_EQ(json::serialize(account_profile_json(alice_, *p, 42, "http://localhost:3005/files")),
+              R"({"id":")" + alice_ +
+                  R"(","timestamp":42,"firstName":null,"lastName":null,"username":null,"avatar":null,)"
+                  R"("github":null,"connectedServices":[]})");
+    db_->read_sync([&](soci::session& s) { p = account_profile_get(s, "nobody"); });
+    EXPECT_FALSE(p);
+}
+
+TEST_F(account_store, profile_names_and_avatar_in_jsonb_order_with_url) {
+    db_->write_sync([&](soci::session& s) {
+        s << "UPDATE account SET first_name = 'Ada', last_name = 'L', username = 'ada', "
+             "avatar = '{\"thumbhash\":\"th\",\"width\":10,\"height\":20,\"path\":\"public/users/a/av.png\"}' "
+             "WHERE id = :id",
+            soci::use(alice_);
+    });
+    std::optional<profile> p;
+    db_->read_sync([&](soci::session& s) { p = account_profile_get(s, alice_); });
+    ASSERT_TRUE(p);
+    auto o = account_profile_json(alice_, *p, 1, "https://h.example/files");
+    EXPECT_EQ(o["firstName"], "Ada");
+    EXPECT_EQ(o["lastName"], "L");
+    EXPECT_EQ(o["username"], "ada");
+    // JSONB: shorter keys first, then bytewise; then `url` appended by the spread.
+    EXPECT_EQ(json::serialize(o["avatar"]),
+              R"({"path":"public/users/a/av.png","width":10,"height":20,"thumbhash":"th",)"
+              R"("url":"https://h.example/files/public/users/a/av.png"})");
+}
+
+}  // namespace
