@@ -1,6 +1,6 @@
 // Drives the published `happy` CLI (node_modules/happy, pinned in package-lock.json) in a sandbox:
 // a fresh HOME and HAPPY_HOME_DIR, HAPPY_SERVER_URL pointing at our server, a private tmux server
-// (`tmux -L <unique>`) giving `happy auth login` the terminal it insists on. Everything it starts is
+// (`tmux -S <sandbox>/tmux.sock`) giving `happy auth login` the terminal it insists on. Everything it starts is
 // bounded in time and torn down by cleanup(), which never throws.
 
 import { spawn, spawnSync } from 'node:child_process';
@@ -35,7 +35,9 @@ export class HappyCli {
         this.happyHome = path.join(this.root, 'happy-home'); // HAPPY_HOME_DIR
         this.work = path.join(this.root, 'work', 'project'); // where sessions run; the daemon starts in its parent
         for (const d of [this.home, this.happyHome, this.work]) fs.mkdirSync(d, { recursive: true });
-        this.tmuxSocket = `happy-e2e-${process.pid}-${path.basename(this.root).slice(-6)}`;
+        // A private tmux server whose socket lives in the sandbox (-S), so removing the sandbox removes it too
+        // (`kill-server` leaves a -L socket file behind in /tmp/tmux-<uid>/).
+        this.tmuxSocket = path.join(this.root, 'tmux.sock');
         this.logs = [];
         live.add(this);
 
@@ -75,7 +77,7 @@ export class HappyCli {
         const env = { ...process.env };
         delete env.TMUX;
         delete env.HAPPY_HOME_DIR;
-        const r = spawnSync('tmux', ['-L', this.tmuxSocket, '-f', '/dev/null', ...args], {
+        const r = spawnSync('tmux', ['-S', this.tmuxSocket, '-f', '/dev/null', ...args], {
             env, encoding: 'utf8', timeout: 10_000,
         });
         if (r.error) throw new Error(`tmux ${args[0]}: ${r.error.message}`);
