@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Installs what is missing, builds everything, runs the unit tests (ctest) and the integration tests
-# (node --test against the real binary on port 0).
+# Installs what is missing, builds everything, runs the unit tests (ctest), the fuzzers, the end-to-end test with
+# the real happy CLI and the integration tests (node --test against the real binary on port 0).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
@@ -12,5 +12,30 @@ if [[ ! -d tests/node_modules/socket.io-client ]] || [[ tests/package-lock.json 
 fi
 # Protocol parsers under libFuzzer (ASan + UBSan): a fixed seed and input count, so the result is reproducible.
 FUZZ_RUNS=1000000 scripts/fuzz.sh
+# The published happy CLI (pinned in tests/e2e/package-lock.json; ~1.1 GB, ~2 min to install) against the
+# binary: login through the terminal pairing, daemon, machine and session RPCs (tests/e2e/README.md).
+if [[ ! -f tests/e2e/node_modules/happy/package.json ]] || [[ tests/e2e/package-lock.json -nt tests/e2e/node_modules/.package-lock.json ]]; then
+    # npm >= 11.16 rejects this lock file in `npm ci` (npm/cli#9846: happy's @slopus/happy-terminal declares optional
+    # platform packages that were never published). `npm install` then lays out the same locked tree; the lock file
+    # must come out unchanged.
+    # Its warnings (engines of packages the test never loads, an unapproved postinstall) are shown only on failure.
+    npm_log=$(mktemp)
+    if ! npm ci --prefix tests/e2e --no-audit --no-fund >"$npm_log" 2>&1; then
+        lock_copy=$(mktemp)
+        cp tests/e2e/package-lock.json "$lock_copy"
+        if ! npm install --prefix tests/e2e --no-audit --no-fund >"$npm_log" 2>&1; then
+            cat "$npm_log" >&2
+            exit 1
+        fi
+        if ! cmp -s tests/e2e/package-lock.json "$lock_copy"; then
+            cp "$lock_copy" tests/e2e/package-lock.json
+            echo "test.sh: npm install changed tests/e2e/package-lock.json; it no longer pins the e2e tree" >&2
+            exit 1
+        fi
+        rm -f "$lock_copy"
+    fi
+    rm -f "$npm_log"
+fi
+HAPPY_SERVER_BIN="$PWD/build/release/happy-server" node --test --test-concurrency=1 tests/e2e/
 # Last, so that its summary closes the output.
 HAPPY_SERVER_BIN="$PWD/build/release/happy-server" node --test --test-concurrency=1 tests/integration/
