@@ -103,8 +103,9 @@ const getLua = (token) => `wrk.headers["Authorization"] = "Bearer ${token}"\nwrk
 // encrypted chat message). The thread id keeps localIds unique across wrk threads.
 const appendLua = (token, sid, batch) => `
 local counter = 0
-local tid = 0
-function setup(thread) tid = tid + 1; thread:set("tid", tid) end
+local threads = 0
+-- setup() runs in the main Lua state and hands each thread its number as the global "tid".
+function setup(thread) threads = threads + 1; thread:set("tid", threads) end
 function init(args) prefix = "w" .. tid .. "-" .. tostring(os.time()) .. "-" end
 local content = "${b64(150)}"
 function request()
