@@ -1,6 +1,7 @@
 #include "core/db/database.hpp"
 
 #include <algorithm>
+#include <iterator>
 #include <atomic>
 #include <boost/asio/async_result.hpp>
 #include <boost/asio/post.hpp>
@@ -156,8 +157,149 @@ asio::awaitable<void> database::read(std::function<void(soci::session&)> fn) {
     co_await run_on(*pool_, [this, &fn] { read_sync(fn); });
 }
 
+/// One queued write: the caller's function and its completion, which resumes the awaiting coroutine on its
+/// own executor with the outcome.
+struct database::write_job {
+    const std::function<void(soci::session&)>* fn = nullptr;
+    std::function<void(std::exception_ptr)> done;
+    std::exception_ptr error;
+};
+
+namespace {
+constexpr std::size_t max_group = 256;  // bounds one transaction's size and every member's wait
+}
+
+void database::enqueue_write(std::unique_ptr<write_job> job) {
+    bool start = false;
+    {
+        std::lock_guard lock(queue_mutex_);
+        write_queue_.push_back(std::move(job));
+        if (!writer_active_) {
+            writer_active_ = start = true;
+        }
+    }
+    if (start) {
+        asio::post(*pool_, [this] { drain_writes(); });
+    }
+}
+
+void database::drain_writes() {
+    std::vector<std::unique_ptr<write_job>> group;
+    try {
+        lease l(*this);
+        for (;;) {
+            group.clear();
+            {
+                std::lock_guard lock(queue_mutex_);
+                if (write_queue_.empty()) {
+                    writer_active_ = false;
+                    return;
+                }
+                std::size_t n = std::min(write_queue_.size(), max_group);
+                std::move(write_queue_.begin(), write_queue_.begin() + static_cast<std::ptrdiff_t>(n),
+                          std::back_inserter(group));
+                write_queue_.erase(write_queue_.begin(), write_queue_.begin() + static_cast<std::ptrdiff_t>(n));
+            }
+            run_group(*l, group);
+            for (auto& job : group) {
+                job->done(job->error);
+            }
+        }
+    } catch (...) {
+        // No connection (the database is closing): fail what is queued rather than leave callers waiting.
+        auto ep = std::current_exception();
+        std::vector<std::unique_ptr<write_job>> left;
+        {
+            std::lock_guard lock(queue_mutex_);
+            left.swap(write_queue_);
+            writer_active_ = false;
+        }
+        for (auto* part : {&group, &left}) {
+            for (auto& job : *part) {
+                if (job) {
+                    job->done(ep);
+                }
+            }
+        }
+    }
+}
+
+void database::run_group(soci::session& s, std::vector<std::unique_ptr<write_job>>& group) {
+    std::lock_guard wl(write_mutex_);
+    auto fail_all = [&](std::exception_ptr ep, bool keep_own) {
+        for (auto& job : group) {
+            if (!keep_own || !job->error) {
+                job->error = ep;
+            }
+        }
+    };
+    auto rollback = [&] {
+        try {
+            s << "ROLLBACK";
+        } catch (...) {
+            // Already rolled back by SQLite (e.g. SQLITE_FULL); the original error matters more.
+        }
+    };
+    try {
+        s << backend_->begin_write_sql();
+    } catch (...) {
+        fail_all(std::current_exception(), false);
+        return;
+    }
+    if (group.size() == 1) {
+        // Alone: no savepoint needed, a failure rolls the transaction back.
+        try {
+            (*group[0]->fn)(s);
+        } catch (...) {
+            group[0]->error = std::current_exception();
+            rollback();
+            return;
+        }
+    } else {
+        for (std::size_t i = 0; i < group.size(); ++i) {
+            auto& job = *group[i];
+            backend_->query(s, "SAVEPOINT happy_write", {}, {});
+            try {
+                (*job.fn)(s);
+                backend_->query(s, "RELEASE happy_write", {}, {});
+            } catch (...) {
+                job.error = std::current_exception();
+                try {
+                    backend_->query(s, "ROLLBACK TO happy_write", {}, {});
+                    backend_->query(s, "RELEASE happy_write", {}, {});
+                } catch (...) {
+                    // The error ended the whole transaction (I/O error, disk full): nothing of the group is
+                    // kept, so every member fails, the ones not run yet included.
+                    rollback();
+                    fail_all(job.error, true);
+                    return;
+                }
+            }
+        }
+    }
+    try {
+        s << "COMMIT";
+    } catch (...) {
+        auto ep = std::current_exception();
+        rollback();
+        fail_all(ep, true);
+    }
+}
+
 asio::awaitable<void> database::write(std::function<void(soci::session&)> fn) {
-    co_await run_on(*pool_, [this, &fn] { write_sync(fn); });
+    // The initiation is a named local with trivially copyable captures (g++ 12, see run_on).
+    auto initiation = [this, &fn](auto handler) {
+        auto job = std::make_unique<write_job>();
+        job->fn = &fn;
+        auto h = std::make_shared<decltype(handler)>(std::move(handler));
+        job->done = [h](std::exception_ptr ep) {
+            auto ex = asio::get_associated_executor(*h);
+            asio::post(ex, [h, ep]() mutable { std::move(*h)(ep); });
+        };
+        enqueue_write(std::move(job));
+    };
+    co_await asio::async_initiate<const asio::use_awaitable_t<>&, void(std::exception_ptr)>(std::move(initiation),
+                                                                                           asio::use_awaitable);
 }
 
 asio::awaitable<bool> database::ping() {

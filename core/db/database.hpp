@@ -79,7 +79,11 @@ public:
     /// whose reads never wait (SQLite WAL) `fn` runs right here on a connection owned by the calling thread,
     /// otherwise on a database thread with a pooled session. Exceptions thrown by `fn` propagate to the caller.
     boost::asio::awaitable<void> read(std::function<void(soci::session&)> fn);
-    /// Like read(), inside one write transaction; writers are serialized (SQLite has one writer anyway).
+    /// Runs `fn` atomically in a write transaction on a database thread; the caller resumes once it is
+    /// committed. Writers are serialized (SQLite has one writer anyway) and committed in groups: writes that
+    /// queue up while one commits run next in one transaction, each inside its own savepoint, so one that throws
+    /// is rolled back alone (its exception reaches its caller) and the rest share one commit (one WAL append,
+    /// one fsync with synchronous=full). A caller never sees success before its data is committed.
     boost::asio::awaitable<void> write(std::function<void(soci::session&)> fn);
     /// backend::query on a session handed out by read()/write(): the fast path for hot statements.
     std::int64_t query(soci::session& s, std::string_view sql, std::initializer_list<param> params, row_fn fn = {}) {
@@ -110,6 +114,10 @@ private:
     class lease;
     std::unique_ptr<soci::session> acquire();
     soci::session& thread_connection();
+    struct write_job;
+    void enqueue_write(std::unique_ptr<write_job> job);
+    void drain_writes();
+    void run_group(soci::session& s, std::vector<std::unique_ptr<write_job>>& group);
     void release(std::unique_ptr<soci::session> s);
     void run_write(soci::session& s, const std::function<void(soci::session&)>& fn);
 
@@ -124,6 +132,9 @@ private:
     const bool inline_reads_;
     const std::uint64_t id_;  ///< tells this database's thread-local connections from an earlier one's
     std::vector<std::unique_ptr<soci::session>> thread_connections_;  ///< guarded by mutex_
+    std::mutex queue_mutex_;
+    std::vector<std::unique_ptr<write_job>> write_queue_;  ///< guarded by queue_mutex_
+    bool writer_active_ = false;                           ///< a drain_writes() is queued or running
 };
 
 /// Thrown by storage code for "row not found" conditions handlers map to 404s.

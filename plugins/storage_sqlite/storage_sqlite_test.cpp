@@ -2,6 +2,11 @@
 #include <soci/soci.h>
 
 #include <array>
+#include <atomic>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/io_context.hpp>
+#include <thread>
 #include <filesystem>
 #include <optional>
 #include <string>
@@ -182,4 +187,55 @@ TEST(storage_sqlite, a_query_reentered_from_its_own_row_callback_and_errors_leav
         db.query(s, sql, {std::int64_t{0}}, [&](const happy::db::row_view&) { ++count; });
     });
     EXPECT_EQ(count, 3);
+}
+
+namespace {
+
+boost::asio::awaitable<void> insert_row(happy::db::database& db, int n, bool fail, std::atomic<int>& ok,
+                                        std::atomic<int>& failed) {
+    try {
+        co_await db.write([&](soci::session& s) {
+            db.query(s, "INSERT INTO g (n) VALUES (?)", {std::int64_t{n}});
+            if (fail) {
+                throw std::runtime_error("job " + std::to_string(n) + " fails after its insert");
+            }
+        });
+        ++ok;
+    } catch (const std::runtime_error& e) {
+        if (std::string(e.what()).find("fails after its insert") != std::string::npos) {
+            ++failed;
+        }
+    }
+}
+
+}  // namespace
+
+TEST(storage_sqlite, concurrent_writes_commit_in_groups_and_a_failing_one_is_rolled_back_alone) {
+    temp_dir dir;
+    happy::db::database db(happy::plugin::storage_sqlite::make_backend({(dir.path / "t.sqlite").string()}), 2);
+    db.migrate({mig(1, "0001_g", "CREATE TABLE g (n INTEGER PRIMARY KEY);")});
+    boost::asio::io_context ioc(2);
+    std::atomic<int> ok{0}, failed{0};
+    constexpr int jobs = 400;
+    for (int i = 0; i < jobs; ++i) {
+        // Every 7th job throws after inserting; job 399 violates the primary key of job 0.
+        int n = i == jobs - 1 ? 0 : i;
+        boost::asio::co_spawn(ioc, insert_row(db, n, i % 7 == 3, ok, failed), boost::asio::detached);
+    }
+    std::thread t([&] { ioc.run(); });
+    ioc.run();
+    t.join();
+    int expected_failed = 0;
+    for (int i = 0; i < jobs; ++i) {
+        expected_failed += i % 7 == 3 ? 1 : 0;
+    }
+    EXPECT_EQ(failed.load(), expected_failed);
+    EXPECT_EQ(ok.load(), jobs - expected_failed - 1);  // the duplicate key fails with a database error
+    std::int64_t rows = 0, bad = 0;
+    db.read_sync([&](soci::session& s) {
+        db.query(s, "SELECT COUNT(*) FROM g", {}, [&](const happy::db::row_view& r) { rows = r.i64(0); });
+        db.query(s, "SELECT COUNT(*) FROM g WHERE n % 7 = 3", {}, [&](const happy::db::row_view& r) { bad = r.i64(0); });
+    });
+    EXPECT_EQ(rows, ok.load());
+    EXPECT_EQ(bad, 0);  // no failed job left a row behind
 }
