@@ -128,7 +128,7 @@ scheduler::scheduler(asio::any_io_executor ex) : state_(std::make_shared<state>(
 
 scheduler::~scheduler() {
     // Timers not stopped by stop() keep the state alive through their coroutines; make them exit.
-    if (!state_->stopping.exchange(true)) {
+    if (state_->started && !state_->stopping.exchange(true)) {
         for (auto& js : state_->jobs) {
             asio::post(js->strand, [st = state_, p = js.get()] { p->timer.cancel(); });
         }
