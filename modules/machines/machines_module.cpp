@@ -1,6 +1,7 @@
 #include "modules/machines/machines_module.hpp"
 
 #include <boost/asio/awaitable.hpp>
+#include <boost/asio/this_coro.hpp>
 #include <boost/json.hpp>
 #include <cmath>
 
@@ -312,6 +313,9 @@ namespace {
 /// heartbeat, in one transaction (upstream flushPendingUpdates, machine half). A machine deleted meanwhile
 /// updates no row.
 boost::asio::awaitable<void> flush_activity(db::database& db, presence::activity_cache& cache) {
+    // Taken writes must reach the database: shutdown's cancellation must not abort this between the take and the
+    // write (the module's final flush only sees what is still queued).
+    co_await boost::asio::this_coro::throw_if_cancelled(false);
     auto writes = cache.take_pending(now_ms());
     if (writes.empty()) {
         co_return;

@@ -601,6 +601,9 @@ struct sessions_module::impl {
     /// queued heartbeat, in one transaction. Upstream updates `where: { id }` only, so does this; a session deleted
     /// meanwhile updates no row.
     asio::awaitable<void> flush() {
+        // Taken writes must reach the database: shutdown's cancellation must not abort this between the take and
+        // the write (the module's final flush only sees what is still queued).
+        co_await asio::this_coro::throw_if_cancelled(false);
         auto writes = activity.take_pending(now_ms());
         if (writes.empty()) {
             co_return;
