@@ -27,6 +27,7 @@
 #include "core/http/router.hpp"
 #include "core/http/server.hpp"
 #include "core/log/log.hpp"
+#include "core/sched/scheduler.hpp"
 #include "core/socketio/server.hpp"
 #include "core/util/resources.hpp"
 
@@ -45,11 +46,31 @@ struct loaded_module {
     bool enabled = false;
 };
 
+/// A declared job: who declared it (a module name, or "" for the core), its default schedule, and once bound
+/// its handler.
+struct declared_job {
+    job_decl decl;
+    std::string owner;
+    job_fn fn;
+    bool run_at_start = false;
+};
+
+/// Jobs of the core itself.
+std::vector<job_decl> core_jobs() {
+    return {
+        // Hand freed heap pages back to the OS now and then: connection bursts (10k sockets pinged in the same
+        // second) would otherwise leave the peak resident forever.
+        {"malloc-trim", "*/30 * * * * *", "return freed heap memory to the OS"},
+        // Database housekeeping (SQLite WAL checkpoints) off the request path.
+        {"db-maintain", "* * * * * *", "database housekeeping (SQLite WAL checkpoints)"},
+    };
+}
+
 class context_impl final : public module_context {
 public:
-    context_impl(const json::object& cfg, db::database& db, auth::token_service& tokens, const server_settings& s,
-                 http::router& r, events::hub& hub)
-        : cfg_(cfg), db_(db), tokens_(tokens), settings_(s), router_(r), hub_(hub) {}
+    context_impl(std::string_view module_name, const json::object& cfg, db::database& db, auth::token_service& tokens,
+                 const server_settings& s, http::router& r, events::hub& hub, std::vector<declared_job>& jobs)
+        : module_(module_name), cfg_(cfg), db_(db), tokens_(tokens), settings_(s), router_(r), hub_(hub), jobs_(jobs) {}
     const json::object& config() const override { return cfg_; }
     db::database& db() override { return db_; }
     auth::token_service& tokens() override { return tokens_; }
@@ -57,14 +78,26 @@ public:
     void add_route(http::route r) override { router_.add(std::move(r)); }
     void add_event(events::event_def e) override { hub_.add_event(std::move(e)); }
     events::emitter& events() override { return hub_; }
+    void add_job(std::string_view name, job_fn fn, bool run_at_start) override {
+        for (auto& j : jobs_) {
+            if (j.decl.name == name && j.owner == module_) {
+                j.fn = std::move(fn);
+                j.run_at_start = run_at_start;
+                return;
+            }
+        }
+        throw std::logic_error(fmt::format("add_job: job {} is not declared by the module's jobs()", name));
+    }
 
 private:
+    std::string_view module_;
     const json::object& cfg_;
     db::database& db_;
     auth::token_service& tokens_;
     const server_settings& settings_;
     http::router& router_;
     events::hub& hub_;
+    std::vector<declared_job>& jobs_;
 };
 
 void print_usage() {
@@ -85,20 +118,6 @@ int fail(std::string_view what) {
     // Before logging is configured, and for fatal start-up errors, write a plain line to stderr.
     std::cerr << "happy-server: " << what << "\n";
     return 1;
-}
-
-/// Runs `job` every `period` until the io_context stops. A named coroutine: the job is a parameter, so it lives in
-/// this frame (g++ 12 mishandles capturing coroutine lambdas passed as temporaries).
-asio::awaitable<void> run_every(std::chrono::milliseconds period, std::function<asio::awaitable<void>()> job) {
-    asio::steady_timer t(co_await asio::this_coro::executor);
-    for (;;) {
-        t.expires_after(period);
-        auto [ec] = co_await t.async_wait(asio::as_tuple(asio::use_awaitable));
-        if (ec) {
-            co_return;
-        }
-        co_await job();
-    }
 }
 
 int migration_version(std::string_view name) {
@@ -152,15 +171,43 @@ int run_server(int argc, char** argv) {
     register_compiled_in(reg);
     std::vector<loaded_module> modules;
     std::vector<config::module_schema> schemas;
+    std::vector<declared_job> jobs;
+    for (const auto& d : core_jobs()) {
+        jobs.push_back({d, "", {}, false});
+    }
     for (const auto& [name, factory] : reg.modules()) {
         modules.push_back({name, factory(), false});
         schemas.push_back({name, modules.back().impl->config_schema()});
+        for (auto& d : modules.back().impl->jobs()) {
+            jobs.push_back({std::move(d), name, {}, false});
+        }
+    }
+    std::vector<config::job_schema> job_schemas;
+    for (const auto& j : jobs) {
+        for (const auto& k : job_schemas) {
+            if (k.name == j.decl.name) {
+                return fail(fmt::format("job {} is declared twice", j.decl.name));
+            }
+        }
+        job_schemas.push_back({j.decl.name, j.decl.schedule});
     }
 
     json::object cfg;
+    std::vector<std::optional<sched::cron>> schedules;  // per job; empty when disabled
     try {
         auto core_schema = resource_text("config/server.json");
-        cfg = config::load(config_file, env, core_schema.value_or("{}"), schemas);
+        cfg = config::load(config_file, env, core_schema.value_or("{}"), schemas, job_schemas);
+        for (const auto& j : jobs) {
+            const auto& section = config::at(cfg, "jobs").as_object().at(j.decl.name).as_object();
+            std::string text(section.at("schedule").as_string());
+            try {
+                auto c = sched::cron::parse(text);
+                schedules.push_back(section.at("enabled").as_bool() ? std::optional(std::move(c)) : std::nullopt);
+            } catch (const sched::cron_error& e) {
+                throw config::error(fmt::format("jobs.{}.schedule: invalid cron expression \"{}\": {}", j.decl.name,
+                                                text, e.what()));
+            }
+        }
     } catch (const std::exception& e) {
         std::cerr << "happy-server: configuration error: " << e.what() << "\n";
         return 2;
@@ -249,7 +296,7 @@ int run_server(int argc, char** argv) {
             continue;
         }
         const auto& section = config::at(cfg, "modules").as_object().at(m.name).as_object();
-        context_impl ctx(section, *database, tokens, settings, router, hub);
+        context_impl ctx(m.name, section, *database, tokens, settings, router, hub, jobs);
         try {
             m.impl->setup(ctx);
         } catch (const std::exception& e) {
@@ -273,6 +320,31 @@ int run_server(int argc, char** argv) {
     opts.keep_alive_timeout = std::chrono::milliseconds(config::get_int(cfg, "server.keep_alive_timeout_ms"));
     opts.log_requests = config::get_bool(cfg, "log.requests");
     http::server srv(ioc, opts, pipe);
+
+    // Core jobs; module jobs were bound in setup().
+    for (auto& j : jobs) {
+        if (j.decl.name == "malloc-trim") {
+            j.fn = []() -> asio::awaitable<void> {
+                malloc_trim(0);
+                co_return;
+            };
+        } else if (j.decl.name == "db-maintain") {
+            j.fn = [db = database.get()] { return db->maintain(); };
+        }
+    }
+    sched::scheduler scheduler(ioc.get_executor());
+    for (std::size_t i = 0; i < jobs.size(); ++i) {
+        auto& j = jobs[i];
+        if (!j.fn) {
+            continue;  // its module is disabled
+        }
+        if (!schedules[i]) {
+            log::info("job disabled", {{"job", j.decl.name}});
+            continue;
+        }
+        log::debug("job scheduled", {{"job", j.decl.name}, {"schedule", schedules[i]->text()}});
+        scheduler.add({j.decl.name, std::move(*schedules[i]), std::move(j.fn), j.run_at_start});
+    }
 
     hub.install();
     engineio::options eio_opts;
@@ -308,16 +380,7 @@ int run_server(int argc, char** argv) {
                 }
             }
             srv.start();
-            // Hand freed heap pages back to the OS now and then: connection bursts (10k sockets pinged in the same
-            // second) would otherwise leave the peak resident forever.
-            asio::co_spawn(ioc, run_every(std::chrono::seconds(30), []() -> asio::awaitable<void> {
-                malloc_trim(0);
-                co_return;
-            }), asio::detached);
-            // Database housekeeping (SQLite WAL checkpoints) off the request path.
-            asio::co_spawn(ioc, run_every(std::chrono::seconds(1), [db = database.get()]() -> asio::awaitable<void> {
-                co_await db->maintain();
-            }), asio::detached);
+            scheduler.start();
             log::info("listening", {{"address", opts.host}, {"port", port}, {"storage", database->describe()},
                                     {"threads", threads}});
 
@@ -335,6 +398,8 @@ int run_server(int argc, char** argv) {
             });
             srv.begin_shutdown();
             eio.close_all("server shutting down");
+            // Jobs stop first (cancelled, waited for briefly): modules' stop() may flush what they batch.
+            co_await scheduler.stop(std::min<std::chrono::milliseconds>(shutdown_bound, std::chrono::seconds(1)));
             co_await srv.drain(shutdown_bound);
             {
                 // Give WebSocket close handshakes a moment (bounded) before the io_context stops.

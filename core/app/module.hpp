@@ -4,6 +4,7 @@
 #pragma once
 #include <boost/asio/awaitable.hpp>
 #include <boost/json/object.hpp>
+#include <functional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -27,6 +28,16 @@ struct server_settings {
     int port = 0;
 };
 
+/// A scheduled job a module runs (core/sched): its name is its config key (`jobs.<name>.schedule`,
+/// `jobs.<name>.enabled`), the schedule a cron expression evaluated in UTC (5 fields, or 6 with seconds first).
+struct job_decl {
+    std::string name;
+    std::string schedule;     ///< default cron expression
+    std::string description;  ///< one line, for logs and docs
+};
+
+using job_fn = std::function<boost::asio::awaitable<void>()>;
+
 /// What a module gets in setup(): its config section, core services, and registration hooks.
 class module_context {
 public:
@@ -39,6 +50,10 @@ public:
     virtual void add_event(events::event_def e) = 0;
     /// Fan-out to connected clients (update / ephemeral events).
     virtual events::emitter& events() = 0;
+    /// Binds the handler of a job the module declared in jobs(). It runs on the configured schedule (never
+    /// overlapping itself) from after start() until shutdown begins, unless the config disables it;
+    /// `run_at_start` also runs it once right after start-up.
+    virtual void add_job(std::string_view name, job_fn fn, bool run_at_start = false) = 0;
 };
 
 class module {
@@ -48,6 +63,9 @@ public:
     /// the global schema version. They are applied even when the module is disabled, so that enabling it later
     /// needs no migration step and versions stay monotonic.
     virtual std::vector<std::string> migrations() const { return {}; }
+    /// Scheduled jobs the module runs (bound in setup() with add_job). Declared here, before setup, so that the
+    /// configuration can name them.
+    virtual std::vector<job_decl> jobs() const { return {}; }
     /// JSON Schema (subset) of the module's config section; `enabled` is always accepted. Empty = no options.
     virtual std::string_view config_schema() const { return {}; }
     /// Reads config and registers routes and events. Called only when the module is enabled.

@@ -212,7 +212,7 @@ env_map environment() {
 }
 
 json::object load(const std::optional<std::string>& file, const env_map& env, std::string_view core_schema,
-                  const std::vector<module_schema>& modules) {
+                  const std::vector<module_schema>& modules, const std::vector<job_schema>& jobs) {
     json::object root;
     if (file) {
         std::ifstream in(*file);
@@ -251,6 +251,17 @@ json::object load(const std::optional<std::string>& file, const env_map& env, st
     }
     schema.as_object()["properties"].as_object()["modules"] =
         json::object{{"type", "object"}, {"additionalProperties", false}, {"properties", std::move(mod_props)}};
+    json::object job_props;
+    for (const auto& j : jobs) {
+        job_props[j.name] = json::object{
+            {"type", "object"},
+            {"additionalProperties", false},
+            {"properties",
+             json::object{{"schedule", json::object{{"type", "string"}, {"minLength", 1}, {"default", j.default_schedule}}},
+                          {"enabled", json::object{{"type", "boolean"}, {"default", true}}}}}};
+    }
+    schema.as_object()["properties"].as_object()["jobs"] =
+        json::object{{"type", "object"}, {"additionalProperties", false}, {"properties", std::move(job_props)}};
 
     // Environment overrides, upstream names first. Each maps to one key of the tree.
     struct env_binding {

@@ -28,6 +28,12 @@ struct module_schema {
     std::string_view schema_json;
 };
 
+/// A scheduled job's config entry: `jobs.<name>` with `schedule` (default below) and `enabled` (default true).
+struct job_schema {
+    std::string name;
+    std::string default_schedule;
+};
+
 using env_map = std::map<std::string, std::string>;
 
 /// Snapshot of the process environment.
@@ -35,9 +41,11 @@ env_map environment();
 
 /// Builds the effective configuration: file (optional) → environment overrides → schema check with defaults.
 /// `core_schema` is the top-level schema (schemas/config/server.json); each module section lives under
-/// `modules.<name>` and always accepts `enabled` (default true).
+/// `modules.<name>` and always accepts `enabled` (default true); each job lives under `jobs.<name>` (the cron
+/// syntax of `schedule` is checked by the caller, which knows the parser).
 boost::json::object load(const std::optional<std::string>& file, const env_map& env,
-                         std::string_view core_schema, const std::vector<module_schema>& modules);
+                         std::string_view core_schema, const std::vector<module_schema>& modules,
+                         const std::vector<job_schema>& jobs = {});
 
 /// Path helpers for reading the validated tree.
 const boost::json::value& at(const boost::json::object& root, std::string_view dotted);

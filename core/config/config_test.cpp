@@ -126,6 +126,44 @@ TEST(config_load, file_values_kept_and_rest_defaulted) {
     EXPECT_EQ(get_int(cfg, "modules.voice.timeout_ms"), 5000);
 }
 
+std::vector<job_schema> jobs() { return {{"flush", "*/5 * * * * *"}, {"sweep", "@hourly"}}; }
+
+json::object load_jobs(std::string_view content) {
+    temp_file f(content);
+    return load(f.path(), {}, core_schema(), modules(), jobs());
+}
+
+std::string jobs_error_of(std::string_view content) {
+    try {
+        load_jobs(content);
+    } catch (const error& e) {
+        return e.what();
+    }
+    return "";
+}
+
+TEST(config_load, job_sections_get_their_defaults) {
+    auto cfg = load_jobs("{}");
+    EXPECT_EQ(json::serialize(at(cfg, "jobs")),
+              R"({"flush":{"schedule":"*/5 * * * * *","enabled":true},"sweep":{"schedule":"@hourly","enabled":true}})");
+    EXPECT_EQ(json::serialize(at(load_env({}), "jobs")), "{}");
+}
+
+TEST(config_load, job_schedule_and_enabled_can_be_set) {
+    auto cfg = load_jobs(R"({"jobs": {"flush": {"schedule": "* * * * * *"}, "sweep": {"enabled": false}}})");
+    EXPECT_EQ(get_string(cfg, "jobs.flush.schedule"), "* * * * * *");
+    EXPECT_TRUE(get_bool(cfg, "jobs.flush.enabled"));
+    EXPECT_EQ(get_string(cfg, "jobs.sweep.schedule"), "@hourly");
+    EXPECT_FALSE(get_bool(cfg, "jobs.sweep.enabled"));
+}
+
+TEST(config_load, unknown_job_or_job_key_is_an_error) {
+    EXPECT_EQ(jobs_error_of(R"({"jobs": {"nope": {}}})"), "jobs.nope: unknown key (allowed here: flush, sweep)");
+    EXPECT_EQ(jobs_error_of(R"({"jobs": {"flush": {"cron": "x"}}})"),
+              "jobs.flush.cron: unknown key (allowed here: schedule, enabled)");
+    EXPECT_EQ(jobs_error_of(R"({"jobs": {"flush": {"schedule": 5}}})"), "jobs.flush.schedule: expected string, got integer 5");
+}
+
 TEST(config_load, whole_number_double_is_an_integer) {
     auto cfg = load_text(R"({"server": {"port": 3006.0}})");
     EXPECT_TRUE(at(cfg, "server.port").is_int64());
@@ -184,7 +222,7 @@ TEST(config_load, environment_value_out_of_range_names_key_and_variable) {
 
 TEST(config_load, unknown_top_level_key) {
     EXPECT_EQ(error_of(R"({"bogus": 1})"),
-              "bogus: unknown key (allowed here: data_dir, server, realtime, log, auth, storage, modules)");
+              "bogus: unknown key (allowed here: data_dir, server, realtime, log, auth, storage, modules, jobs)");
 }
 
 TEST(config_load, unknown_nested_key) {

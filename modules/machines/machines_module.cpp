@@ -1,21 +1,15 @@
 #include "modules/machines/machines_module.hpp"
 
-#include <boost/asio/as_tuple.hpp>
-#include <boost/asio/co_spawn.hpp>
-#include <boost/asio/detached.hpp>
-#include <boost/asio/post.hpp>
-#include <boost/asio/steady_timer.hpp>
-#include <boost/asio/strand.hpp>
+#include <boost/asio/awaitable.hpp>
 #include <boost/asio/this_coro.hpp>
-#include <boost/asio/use_awaitable.hpp>
 #include <boost/json.hpp>
-#include <chrono>
 #include <cmath>
 
 #include "core/crypto/base64.hpp"
 #include "core/json/js_value.hpp"
 #include "core/db/database.hpp"
 #include "core/log/log.hpp"
+#include "core/presence/activity_cache.hpp"
 #include "core/util/time.hpp"
 #include "modules/auth/auth_store.hpp"
 #include "modules/auth/updates.hpp"
@@ -169,8 +163,19 @@ boost::asio::awaitable<std::optional<json::value>> on_machine_update(db::databas
     co_return reply(json::object{{"result", "success"}, {"version", r.version}, {value_key, std::move(new_value)}});
 }
 
+/// The activity cache key of a machine. Upstream keys its machine cache by machineId alone (and re-validates when
+/// the account differs); machine ids are chosen by clients and unique per account only, so two accounts using the
+/// same id would evict each other's queued write there. Keyed per account here; account ids contain no ':'.
+std::string cache_key(std::string_view account, std::string_view id) {
+    std::string k;
+    k.reserve(account.size() + 1 + id.size());
+    k.append(account).append(1, ':').append(id);
+    return k;
+}
+
 /// machine-alive: never acked (realtime.md §2.8).
 boost::asio::awaitable<std::optional<json::value>> on_machine_alive(db::database& db, events::emitter& out,
+                                                                    presence::activity_cache& cache,
                                                                     events::socket_ctx& ctx, json::array args) {
     if (args.empty()) {
         co_return std::nullopt;
@@ -197,21 +202,23 @@ boost::asio::awaitable<std::optional<json::value>> on_machine_alive(db::database
     }
     std::string account = ctx.account_id;
     std::string id(machine_id->get_string());
-    // Upstream validates through a 30 s cache and batches the lastActiveAt/active write (flushed every 5 s, so the
-    // DB lags by up to ~35 s). Here the heartbeat is validated and, past the same 30 s threshold (or when the row
-    // is inactive), written directly: the same end state, just sooner.
-    bool valid = false;
-    try {
-        co_await db.write([&](soci::session& s) {
-            valid = machine_heartbeat(s, account, id, static_cast<std::int64_t>(std::trunc(t)), now);
-        });
-    } catch (const std::exception& e) {
-        log::error("machine-alive failed", {{"machineId", id}, {"error", e.what()}});
-        valid = false;
+    // Validated through the 30 s cache (upstream isMachineValid), then queued for the next machine-activity-flush
+    // (queueMachineUpdate: when the cached machine is inactive or the time moved by more than 30 s).
+    const std::string key = cache_key(account, id);
+    if (!cache.cached_valid(key, account, now)) {
+        std::optional<machine> row;
+        try {
+            co_await db.read([&](soci::session& s) { row = machine_find(s, account, id); });
+        } catch (const std::exception& e) {
+            log::error("machine-alive failed", {{"machineId", id}, {"error", e.what()}});
+            co_return std::nullopt;
+        }
+        if (!row) {
+            co_return std::nullopt;
+        }
+        cache.remember(key, account, row->last_active_at, row->active, now);
     }
-    if (!valid) {
-        co_return std::nullopt;
-    }
+    cache.queue(key, static_cast<std::int64_t>(std::trunc(t)), now_ms());
     out.emit_ephemeral(account, events::recipients::user_scoped_only(),
                        json::object{{"type", "machine-activity"}, {"id", id}, {"active", true}, {"activeAt", active_at}});
     co_return std::nullopt;
@@ -300,64 +307,69 @@ boost::asio::awaitable<response> delete_machine(db::database& db, events::emitte
 
 }  // namespace
 
-/// The sweeper's timer lives on a strand: the loop and stop() touch it from different threads otherwise.
-struct machines_module::sweeper {
-    explicit sweeper(boost::asio::any_io_executor ex) : timer(boost::asio::make_strand(ex)) {}
-    boost::asio::steady_timer timer;
-    bool stopped = false;  // only touched on the timer's strand
-};
-
 namespace {
 
-constexpr std::int64_t k_inactive_after_ms = 10 * 60 * 1000;  // presence/timeout.ts
-constexpr auto k_sweep_interval = std::chrono::minutes(1);
+/// machine-activity-flush (and the final flush at shutdown): lastActiveAt := t, active := true for every queued
+/// heartbeat, in one transaction (upstream flushPendingUpdates, machine half). A machine deleted meanwhile
+/// updates no row.
+boost::asio::awaitable<void> flush_activity(db::database& db, presence::activity_cache& cache) {
+    // Taken writes must reach the database: shutdown's cancellation must not abort this between the take and the
+    // write (the module's final flush only sees what is still queued).
+    co_await boost::asio::this_coro::throw_if_cancelled(false);
+    auto writes = cache.take_pending(now_ms());
+    if (writes.empty()) {
+        co_return;
+    }
+    try {
+        co_await db.write([&](soci::session& s) {
+            const std::int64_t now = now_ms();
+            for (const auto& w : writes) {
+                machine_activity_set(s, w.account, std::string_view(w.key).substr(w.account.size() + 1), w.t, now);
+            }
+        });
+        log::debug("machine activity flushed", {{"machines", writes.size()}});
+    } catch (const std::exception& e) {
+        // Dropped, as upstream does: the next heartbeat past the threshold queues a newer time.
+        log::error("machine activity flush failed", {{"machines", writes.size()}, {"error", e.what()}});
+    }
+}
 
-boost::asio::awaitable<void> sweep_loop(db::database& db, events::emitter& out,
-                                        std::shared_ptr<machines_module::sweeper> sw) {
-    for (;;) {
-        std::vector<machine_timeout> swept;
-        try {
-            co_await db.write([&](soci::session& s) {
-                const std::int64_t now = now_ms();
-                swept = machine_sweep_inactive(s, now - k_inactive_after_ms, now);
-            });
-        } catch (const std::exception& e) {
-            log::error("machine inactivity sweep failed", {{"error", e.what()}});
-        }
-        for (const auto& m : swept) {
-            out.emit_ephemeral(m.account_id, events::recipients::user_scoped_only(),
-                               json::object{{"type", "machine-activity"},
-                                            {"id", m.id},
-                                            {"active", false},
-                                            {"activeAt", m.last_active_at}});
-        }
-        if (sw->stopped) {
-            co_return;
-        }
-        sw->timer.expires_after(k_sweep_interval);
-        auto [ec] = co_await sw->timer.async_wait(boost::asio::as_tuple(boost::asio::use_awaitable));
-        if (ec || sw->stopped) {
-            co_return;
-        }
+/// machine-inactivity-sweep (upstream presence/timeout.ts, machine half).
+boost::asio::awaitable<void> sweep_inactive(db::database& db, events::emitter& out) {
+    constexpr std::int64_t inactive_after_ms = 10 * 60 * 1000;
+    std::vector<machine_timeout> swept;
+    co_await db.write([&](soci::session& s) {
+        const std::int64_t now = now_ms();
+        swept = machine_sweep_inactive(s, now - inactive_after_ms, now);
+    });
+    for (const auto& m : swept) {
+        out.emit_ephemeral(
+            m.account_id, events::recipients::user_scoped_only(),
+            json::object{{"type", "machine-activity"}, {"id", m.id}, {"active", false}, {"activeAt", m.last_active_at}});
     }
 }
 
 }  // namespace
 
-boost::asio::awaitable<void> machines_module::start() {
-    auto ex = co_await boost::asio::this_coro::executor;
-    sweeper_ = std::make_shared<sweeper>(ex);
-    boost::asio::co_spawn(sweeper_->timer.get_executor(), sweep_loop(*db_, *out_, sweeper_), boost::asio::detached);
+machines_module::machines_module() {
+    presence::activity_cache::options o;
+    o.write_when_inactive = true;
+    activity_ = std::make_unique<presence::activity_cache>(o);
+}
+
+machines_module::~machines_module() = default;
+
+std::vector<job_decl> machines_module::jobs() const {
+    return {
+        {"machine-activity-flush", "*/5 * * * * *", "write the lastActiveAt of machine heartbeats in batches"},
+        {"machine-inactivity-sweep", "0 * * * * *", "mark machines idle for 10 minutes inactive"},
+    };
 }
 
 boost::asio::awaitable<void> machines_module::stop() {
-    if (auto sw = sweeper_) {
-        boost::asio::post(sw->timer.get_executor(), [sw] {
-            sw->stopped = true;
-            sw->timer.cancel();
-        });
+    if (db_) {
+        co_await flush_activity(*db_, *activity_);
     }
-    co_return;
 }
 
 void machines_module::setup(module_context& ctx) {
@@ -398,8 +410,9 @@ void machines_module::setup(module_context& ctx) {
         .fn = [&db, &out](http::request& req) { return delete_machine(db, out, req); },
     });
 
-    ctx.add_event(events::event_def{"machine-alive", [&db, &out](events::socket_ctx& c, json::array a) {
-                       return on_machine_alive(db, out, c, std::move(a));
+    auto& cache = *activity_;
+    ctx.add_event(events::event_def{"machine-alive", [&db, &out, &cache](events::socket_ctx& c, json::array a) {
+                       return on_machine_alive(db, out, cache, c, std::move(a));
                    }});
     ctx.add_event(events::event_def{"machine-update-metadata", [&db, &out](events::socket_ctx& c, json::array a) {
                        return on_machine_update(db, out, c, std::move(a), false);
@@ -407,6 +420,9 @@ void machines_module::setup(module_context& ctx) {
     ctx.add_event(events::event_def{"machine-update-state", [&db, &out](events::socket_ctx& c, json::array a) {
                        return on_machine_update(db, out, c, std::move(a), true);
                    }});
+
+    ctx.add_job("machine-activity-flush", [&db, &cache] { return flush_activity(db, cache); });
+    ctx.add_job("machine-inactivity-sweep", [&db, &out] { return sweep_inactive(db, out); }, true);
 }
 
 }  // namespace happy::mod::machines

@@ -182,20 +182,11 @@ machine_cas_result machine_daemon_state_update(soci::session& s, std::string_vie
     return cas_update(s, account_id, id, expected_version, daemon_state, now, true);
 }
 
-bool machine_heartbeat(soci::session& s, std::string_view account_id, std::string_view id, std::int64_t t,
-                       std::int64_t now) {
-    auto row = machine_find(s, account_id, id);
-    if (!row) {
-        return false;
-    }
-    // sessionCache.ts queueMachineUpdate: always persist a heartbeat that flips an inactive machine online,
-    // otherwise only when the time moved by more than 30 s.
-    if (!row->active || std::llabs(t - row->last_active_at) > 30'000) {
-        std::string mid(id), acc(account_id);
-        s << "UPDATE machine SET last_active_at = :t, active = 1, updated_at = :now WHERE account_id = :a AND id = :id",
-            soci::use(t), soci::use(now), soci::use(acc), soci::use(mid);
-    }
-    return true;
+void machine_activity_set(soci::session& s, std::string_view account_id, std::string_view id, std::int64_t t,
+                          std::int64_t now) {
+    std::string mid(id), acc(account_id);
+    s << "UPDATE machine SET last_active_at = :t, active = 1, updated_at = :now WHERE account_id = :a AND id = :id",
+        soci::use(t), soci::use(now), soci::use(acc), soci::use(mid);
 }
 
 std::vector<machine_timeout> machine_sweep_inactive(soci::session& s, std::int64_t cutoff, std::int64_t now) {

@@ -71,11 +71,10 @@ machine_cas_result machine_daemon_state_update(soci::session& s, std::string_vie
                                                double expected_version, std::string_view daemon_state,
                                                std::int64_t now);
 
-/// machine-alive heartbeat at time `t`: false when the machine does not exist for the account. Writes
-/// lastActiveAt = t, active = true only when the row is inactive or |t − lastActiveAt| > 30 s (upstream's
-/// activity cache threshold, sessionCache.ts queueMachineUpdate).
-bool machine_heartbeat(soci::session& s, std::string_view account_id, std::string_view id, std::int64_t t,
-                       std::int64_t now);
+/// A batched machine-alive heartbeat (upstream sessionCache.ts flushPendingUpdates): lastActiveAt = t, active =
+/// true, updatedAt = now. A machine that no longer exists updates nothing.
+void machine_activity_set(soci::session& s, std::string_view account_id, std::string_view id, std::int64_t t,
+                          std::int64_t now);
 
 /// A machine the inactivity sweeper switched off.
 struct machine_timeout {

@@ -187,30 +187,23 @@ TEST_F(machines_store, daemon_state_cas_marks_active) {
     EXPECT_EQ(m->last_active_at, 2000);
 }
 
-TEST_F(machines_store, heartbeat_writes_when_inactive_or_past_threshold) {
+TEST_F(machines_store, activity_set_marks_active_for_the_owner_only) {
     create(alice_, "m1", 1000);
-    bool found = false, foreign = true;
     std::optional<machine> m;
     db_->write_sync([&](soci::session& s) {
-        found = machine_heartbeat(s, alice_, "m1", 1500, 1600);  // inactive: always written
-        foreign = machine_heartbeat(s, bob_, "m1", 1500, 1600);
+        machine_activity_set(s, bob_, "m1", 1500, 1600);  // not bob's: nothing changes
         m = machine_find(s, alice_, "m1");
     });
-    EXPECT_TRUE(found);
-    EXPECT_FALSE(foreign);
+    EXPECT_FALSE(m->active);
+    EXPECT_EQ(m->last_active_at, 1000);
+    db_->write_sync([&](soci::session& s) {
+        machine_activity_set(s, alice_, "m1", 1500, 1600);
+        machine_activity_set(s, alice_, "gone", 1500, 1600);  // a deleted machine updates no row
+        m = machine_find(s, alice_, "m1");
+    });
     EXPECT_TRUE(m->active);
     EXPECT_EQ(m->last_active_at, 1500);
-    db_->write_sync([&](soci::session& s) {
-        machine_heartbeat(s, alice_, "m1", 20'000, 20'000);  // active, within 30 s: skipped
-        m = machine_find(s, alice_, "m1");
-    });
-    EXPECT_EQ(m->last_active_at, 1500);
-    db_->write_sync([&](soci::session& s) {
-        machine_heartbeat(s, alice_, "m1", 40'000, 40'000);
-        m = machine_find(s, alice_, "m1");
-    });
-    EXPECT_EQ(m->last_active_at, 40'000);
-    EXPECT_EQ(m->updated_at, 40'000);
+    EXPECT_EQ(m->updated_at, 1600);
 }
 
 TEST_F(machines_store, sweeper_switches_off_machines_idle_for_the_cutoff) {
@@ -218,8 +211,8 @@ TEST_F(machines_store, sweeper_switches_off_machines_idle_for_the_cutoff) {
     create(bob_, "fresh", 1000);
     create(alice_, "never-active", 1000);
     db_->write_sync([&](soci::session& s) {
-        machine_heartbeat(s, alice_, "idle", 5000, 5000);
-        machine_heartbeat(s, bob_, "fresh", 9000, 9000);
+        machine_activity_set(s, alice_, "idle", 5000, 5000);
+        machine_activity_set(s, bob_, "fresh", 9000, 9000);
     });
     std::vector<machine_timeout> swept, again;
     db_->write_sync([&](soci::session& s) {

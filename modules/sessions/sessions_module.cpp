@@ -11,6 +11,7 @@
 #include "core/db/database.hpp"
 #include "core/events/socket_serializer.hpp"
 #include "core/log/log.hpp"
+#include "core/presence/activity_cache.hpp"
 #include "core/util/time.hpp"
 #include "modules/auth/auth_store.hpp"
 #include "modules/auth/updates.hpp"
@@ -23,59 +24,6 @@ namespace json = boost::json;
 namespace v = validate;
 using http::response;
 using events::recipients;
-
-// --- activity_tracker ---------------------------------------------------------------------------------
-
-bool activity_tracker::stopped(const std::string& sid, std::int64_t now) {
-    std::lock_guard lock(mutex_);
-    auto it = stopped_until_.find(sid);
-    return it != stopped_until_.end() && it->second > now;
-}
-
-void activity_tracker::stop(const std::string& sid, std::int64_t now) {
-    std::lock_guard lock(mutex_);
-    prune(now);
-    cache_.erase(sid);
-    stopped_until_[sid] = now + stopped_ms;
-}
-
-void activity_tracker::resume(const std::string& sid) {
-    std::lock_guard lock(mutex_);
-    stopped_until_.erase(sid);
-}
-
-bool activity_tracker::cached_valid(const std::string& sid, const std::string& account, std::int64_t now) {
-    std::lock_guard lock(mutex_);
-    auto it = cache_.find(sid);
-    return it != cache_.end() && it->second.valid_until > now && it->second.account == account;
-}
-
-void activity_tracker::remember(const std::string& sid, const std::string& account, std::int64_t last_written,
-                                std::int64_t now) {
-    std::lock_guard lock(mutex_);
-    prune(now);
-    cache_[sid] = entry{account, now + cache_ms, last_written};
-}
-
-bool activity_tracker::take_write(const std::string& sid, std::int64_t t) {
-    std::lock_guard lock(mutex_);
-    auto it = cache_.find(sid);
-    if (it == cache_.end() || std::llabs(t - it->second.last_written) <= write_threshold_ms) {
-        return false;
-    }
-    it->second.last_written = t;
-    return true;
-}
-
-void activity_tracker::prune(std::int64_t now) {
-    // Upstream cleans its cache every 5 minutes; doing it lazily keeps the maps bounded without a timer.
-    if (now < next_prune_) {
-        return;
-    }
-    next_prune_ = now + 60'000;
-    std::erase_if(cache_, [&](const auto& kv) { return kv.second.valid_until <= now; });
-    std::erase_if(stopped_until_, [&](const auto& kv) { return kv.second <= now; });
-}
 
 // --- helpers ------------------------------------------------------------------------------------------------
 
@@ -234,7 +182,7 @@ struct sessions_module::impl {
     db::database* db = nullptr;
     events::emitter* ev = nullptr;
     std::string data_dir;
-    activity_tracker activity;
+    presence::activity_cache activity;
     /// upstream sessionUpdateHandler.ts serialises `message` per socket (AsyncLock).
     events::socket_serializer message_lock;
 
@@ -637,21 +585,55 @@ struct sessions_module::impl {
             if (!row || activity.stopped(*sid, now_ms())) {
                 co_return std::nullopt;
             }
-            activity.remember(*sid, ctx.account_id, row->last_active_at, now_ms());
+            // The cache entry is stamped with the time validation started, as upstream's `now`.
+            activity.remember(*sid, ctx.account_id, row->last_active_at, row->active, now);
         }
+        // Queued (only past the 30 s threshold) and written by the next session-activity-flush; the write
+        // re-activates a session that was marked inactive.
+        activity.queue(*sid, t->first, now_ms());
         const json::value* thinking = field(args, "thinking");
         ev->emit_ephemeral(ctx.account_id, recipients::user_scoped_only(),
                            activity_event(*sid, true, t->second, truthy(thinking) ? *thinking : json::value(false)));
-        // Upstream queues the write and flushes every 5 s; here it is written at once, with the same 30 s
-        // threshold, so the DB lags activity by up to 30 s instead of ~35 s. It re-activates the session.
-        if (activity.take_write(*sid, t->first)) {
-            try {
-                co_await db->write([&](soci::session& s) { session_activity_set(s, *sid, t->first, true, now_ms()); });
-            } catch (const std::exception& e) {
-                log::warn("session heartbeat write failed", {{"sid", *sid}, {"error", e.what()}});
-            }
-        }
         co_return std::nullopt;
+    }
+
+    /// session-activity-flush (and the final flush at shutdown): lastActiveAt := t, active := true for every
+    /// queued heartbeat, in one transaction. Upstream updates `where: { id }` only, so does this; a session deleted
+    /// meanwhile updates no row.
+    asio::awaitable<void> flush() {
+        // Taken writes must reach the database: shutdown's cancellation must not abort this between the take and
+        // the write (the module's final flush only sees what is still queued).
+        co_await asio::this_coro::throw_if_cancelled(false);
+        auto writes = activity.take_pending(now_ms());
+        if (writes.empty()) {
+            co_return;
+        }
+        try {
+            co_await db->write([&](soci::session& s) {
+                std::int64_t now = now_ms();
+                for (const auto& w : writes) {
+                    session_activity_set(s, w.key, w.t, true, now);
+                }
+            });
+            log::debug("session activity flushed", {{"sessions", writes.size()}});
+        } catch (const std::exception& e) {
+            // Dropped, as upstream does: the next heartbeats past the threshold queue a newer time.
+            log::error("session activity flush failed", {{"sessions", writes.size()}, {"error", e.what()}});
+        }
+    }
+
+    /// session-inactivity-sweep (upstream presence/timeout.ts, session half).
+    asio::awaitable<void> sweep() {
+        constexpr std::int64_t inactive_after_ms = 10 * 60 * 1000;
+        std::vector<session_timeout> swept;
+        co_await db->write([&](soci::session& s) {
+            std::int64_t now = now_ms();
+            swept = session_sweep_inactive(s, now - inactive_after_ms, now);
+        });
+        for (const auto& t : swept) {
+            ev->emit_ephemeral(t.account_id, recipients::user_scoped_only(),
+                               activity_event(t.id, false, t.last_active_at, false));
+        }
     }
 
     asio::awaitable<std::optional<json::value>> session_end(events::socket_ctx& ctx, json::array args) {
@@ -680,61 +662,14 @@ struct sessions_module::impl {
 sessions_module::sessions_module() : impl_(std::make_unique<impl>()) {}
 sessions_module::~sessions_module() = default;
 
-/// The sweeper's timer lives on a strand: the loop and stop() touch it from different threads otherwise.
-struct sessions_module::sweeper {
-    explicit sweeper(asio::any_io_executor ex) : timer(asio::make_strand(ex)) {}
-    asio::steady_timer timer;
-    bool stopped = false;  // only touched on the timer's strand
-};
-
-namespace {
-
-constexpr std::int64_t inactive_after_ms = 10 * 60 * 1000;  // presence/timeout.ts
-constexpr auto sweep_interval = std::chrono::minutes(1);
-
-asio::awaitable<void> sweep_loop(db::database& db, events::emitter& out, std::shared_ptr<sessions_module::sweeper> sw) {
-    for (;;) {
-        std::vector<session_timeout> swept;
-        try {
-            co_await db.write([&](soci::session& s) {
-                std::int64_t now = now_ms();
-                swept = session_sweep_inactive(s, now - inactive_after_ms, now);
-            });
-        } catch (const std::exception& e) {
-            log::error("session inactivity sweep failed", {{"error", e.what()}});
-        }
-        for (const auto& t : swept) {
-            out.emit_ephemeral(t.account_id, recipients::user_scoped_only(),
-                               activity_event(t.id, false, t.last_active_at, false));
-        }
-        if (sw->stopped) {
-            co_return;
-        }
-        sw->timer.expires_after(sweep_interval);
-        auto [ec] = co_await sw->timer.async_wait(asio::as_tuple(asio::use_awaitable));
-        if (ec || sw->stopped) {
-            co_return;
-        }
-    }
+std::vector<job_decl> sessions_module::jobs() const {
+    return {
+        {"session-activity-flush", "*/5 * * * * *", "write the lastActiveAt of session heartbeats in batches"},
+        {"session-inactivity-sweep", "0 * * * * *", "mark sessions idle for 10 minutes inactive"},
+    };
 }
 
-}  // namespace
-
-asio::awaitable<void> sessions_module::start() {
-    auto ex = co_await asio::this_coro::executor;
-    sweeper_ = std::make_shared<sweeper>(ex);
-    asio::co_spawn(sweeper_->timer.get_executor(), sweep_loop(*impl_->db, *impl_->ev, sweeper_), asio::detached);
-}
-
-asio::awaitable<void> sessions_module::stop() {
-    if (auto sw = sweeper_) {
-        asio::post(sw->timer.get_executor(), [sw] {
-            sw->stopped = true;
-            sw->timer.cancel();
-        });
-    }
-    co_return;
-}
+asio::awaitable<void> sessions_module::stop() { co_await impl_->flush(); }
 
 void sessions_module::setup(module_context& ctx) {
     impl* self = impl_.get();
@@ -790,6 +725,9 @@ void sessions_module::setup(module_context& ctx) {
     event("message", &impl::message);
     event("session-alive", &impl::session_alive);
     event("session-end", &impl::session_end);
+
+    ctx.add_job("session-activity-flush", [self] { return self->flush(); });
+    ctx.add_job("session-inactivity-sweep", [self] { return self->sweep(); }, true);
 }
 
 }  // namespace happy::mod::sessions

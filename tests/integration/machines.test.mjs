@@ -8,16 +8,19 @@ import WebSocket from 'ws';
 import {
     TEST_TIMEOUT, HOOK_TIMEOUT, FAST_REALTIME, startRealtimeServer, authAccount, req, bearer, bodies, assertJson,
     assertKeyOrder, clientTracker, waitConnect, recordEvents, sleep, b64, randomBytes, startServer, makeTempDir,
-    removeDir,
+    removeDir, writeConfigFile,
 } from './harness.mjs';
 
 const T = { timeout: TEST_TIMEOUT };
+const FAST_FLUSH = { jobs: { 'machine-activity-flush': { schedule: '* * * * * *' } } };
 
 let srv;
 
 before(async () => {
-    // Long heartbeats: these tests hold sockets open while doing REST calls.
-    srv = await startRealtimeServer({ ...FAST_REALTIME, ping_interval_ms: 15000, ping_timeout_ms: 45000 });
+    // Long heartbeats: these tests hold sockets open while doing REST calls. Heartbeat writes are batched
+    // (realtime.md §5.2, upstream every 5 s): flushed every second here.
+    srv = await startRealtimeServer({ ...FAST_REALTIME, ping_interval_ms: 15000, ping_timeout_ms: 45000 },
+        { config: FAST_FLUSH });
 }, { timeout: HOOK_TIMEOUT });
 after(async () => { if (srv) await srv.stop(); }, { timeout: HOOK_TIMEOUT });
 
@@ -46,6 +49,17 @@ async function until(fn, ms = 3000, what = 'condition') {
     const end = Date.now() + ms;
     for (;;) {
         const v = fn();
+        if (v) return v;
+        if (Date.now() > end) throw new Error(`timeout waiting for ${what}`);
+        await sleep(20);
+    }
+}
+
+/** Like until() for an async condition. */
+async function untilAsync(fn, ms = 3000, what = 'condition') {
+    const end = Date.now() + ms;
+    for (;;) {
+        const v = await fn();
         if (v) return v;
         if (Date.now() > end) throw new Error(`timeout waiting for ${what}`);
         await sleep(20);
@@ -380,7 +394,9 @@ test('machine-alive: machine-activity to apps, DB active/lastActiveAt, clamping,
     const [ev] = await until(() => activity().length && activity(), 3000, 'machine-activity');
     assert.deepStrictEqual(ev, { type: 'machine-activity', id, active: true, activeAt: t });
     assertKeyOrder(ev, { type: 0, id: 0, active: 0, activeAt: 0 });
-    const g = (await get(A, id)).json.machine;
+    // The write is batched: visible after the next flush.
+    const g = await untilAsync(async () => { const m = (await get(A, id)).json.machine; return m.active && m; },
+        3000, 'batched heartbeat write');
     assert.equal(g.active, true);
     assert.equal(g.activeAt, t);
 
@@ -395,7 +411,7 @@ test('machine-alive: machine-activity to apps, DB active/lastActiveAt, clamping,
     const later = Date.now() - 5 * 60 * 1000;
     ui.emit('machine-alive', { machineId: id, time: later });
     await until(() => activity().length === 3, 3000, 'third machine-activity');
-    assert.equal((await get(A, id)).json.machine.activeAt, later);
+    await untilAsync(async () => (await get(A, id)).json.machine.activeAt === later, 3000, 'second batched write');
 
     await sleep(100);
     assert.deepStrictEqual(acked, [], 'machine-alive is never acked');
@@ -407,7 +423,7 @@ test('inactivity sweep (runs at start-up): a machine idle for 10 minutes becomes
     // The sweep runs at start-up and then every minute; a restart on the same DATA_DIR triggers one without
     // waiting a minute. The heartbeat puts lastActiveAt just inside the 10-minute window.
     const dataDir = makeTempDir();
-    const env = { HANDY_MASTER_SECRET: 'machines-sweep-secret' };
+    const env = { HANDY_MASTER_SECRET: 'machines-sweep-secret', HAPPY_CONFIG: writeConfigFile(FAST_FLUSH) };
     let s1;
     let s2;
     try {
