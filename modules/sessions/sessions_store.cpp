@@ -7,6 +7,7 @@
 #include <cstring>
 #include <unordered_set>
 
+#include "core/json/json_writer.hpp"
 #include "core/crypto/base64.hpp"
 #include "core/crypto/ids.hpp"
 #include "core/db/database.hpp"
@@ -375,7 +376,7 @@ message_row message_insert(soci::session& s, std::string_view session_id, std::i
     r.local_id = local_id;
     r.created_at = r.updated_at = now;
     std::string sid(session_id);
-    std::string text = json::serialize(content);
+    std::string text = json_text::stringify(content);
     std::string lid = local_id.value_or("");
     soci::indicator ind = local_id ? soci::i_ok : soci::i_null;
     s << "INSERT INTO session_message (id, session_id, local_id, seq, content, created_at, updated_at) "

@@ -274,6 +274,8 @@ test('POST /v1/usage/query sums fractional costs as JavaScript numbers', T, asyn
     assert.deepStrictEqual(Object.keys(cost), ['input', 'total']);
     assert.equal(cost.total, 0.2 + 0.1); // summed newest first, as upstream does: 0.30000000000000004
     assert.equal(cost.input, 0.25 + 0.05);
+    // The text is JSON.stringify's (0.3, not 3E-1), byte for byte.
+    assert.ok(r.text.includes('"cost":{"input":0.3,"total":0.30000000000000004}'), r.text);
 });
 
 test('POST /v1/usage/query: unknown or foreign session 404, validation before auth, 401s, out-of-range dates 500', T, async () => {
