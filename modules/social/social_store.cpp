@@ -114,8 +114,10 @@ std::optional<user_row> user_get(soci::session& s, std::string_view id) {
 }
 
 std::vector<user_row> user_search(soci::session& s, std::string_view query, int limit) {
-    // SQLite's LIKE ignores ASCII case, as PostgreSQL's ILIKE does; `\` is ILIKE's default escape character.
-    return select_users(s, "WHERE username LIKE :q || '%' ESCAPE '\\' ORDER BY username LIMIT :l", {std::string(query)},
+    // SQLite's LIKE ignores ASCII case, as PostgreSQL's ILIKE does; `\` is ILIKE's default escape character. The
+    // whole pattern is one bound parameter so that SQLite can range-scan account_username_nocase (0010_social.sql)
+    // for a pattern without a leading wildcard (it re-plans for each bound value).
+    return select_users(s, "WHERE username LIKE :p ESCAPE '\\' ORDER BY username LIMIT :l", {std::string(query) + "%"},
                         limit);
 }
 

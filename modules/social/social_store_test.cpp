@@ -300,6 +300,82 @@ TEST_F(social_store, three_accounts_are_independent) {
     EXPECT_EQ(pair(a_, b_), std::make_pair(rs::requested, rs::pending));
 }
 
+// Every (caller → target, target → caller) combination, each on a fresh pair with never-notified rows, against a
+// hand-written transcription of friendAdd.ts / friendRemove.ts. `none` is "no row".
+TEST_F(social_store, every_state_pair_under_add_and_remove) {
+    struct row_t {
+        rs mine, theirs;
+        rs add_mine, add_theirs, add_ret;
+        std::size_t add_posts;
+        rs rm_mine, rm_theirs, rm_ret;
+    };
+    constexpr rs n = rs::none, q = rs::requested, p = rs::pending, f = rs::friend_, r = rs::rejected;
+    const std::vector<row_t> table = {
+        // mine theirs | add: mine theirs returns posts | remove: mine theirs returns
+        {n, n, q, p, q, 1, n, n, n},
+        {n, q, f, f, f, 2, n, q, n},
+        {n, p, q, p, q, 1, n, p, n},
+        {n, f, q, f, q, 1, n, f, n},
+        {n, r, q, r, q, 0, n, r, n},
+        {q, n, q, n, q, 0, r, n, r},
+        {q, q, f, f, f, 2, r, q, r},
+        {q, p, q, p, q, 0, r, p, r},
+        {q, f, q, f, q, 0, r, f, r},
+        {q, r, q, r, q, 0, r, r, r},
+        {p, n, p, n, p, 0, n, n, n},
+        {p, q, f, f, f, 2, n, n, n},
+        {p, p, p, p, p, 0, n, n, n},
+        {p, f, p, f, p, 0, n, n, n},
+        {p, r, p, r, p, 0, n, r, n},
+        {f, n, f, n, f, 0, p, q, q},
+        {f, q, f, f, f, 2, p, q, q},
+        {f, p, f, p, f, 0, p, q, q},
+        {f, f, f, f, f, 0, p, q, q},
+        {f, r, f, r, f, 0, p, q, q},
+        {r, n, q, p, q, 1, r, n, r},
+        {r, q, f, f, f, 2, r, q, r},
+        {r, p, q, p, q, 1, r, p, r},
+        {r, f, q, f, q, 1, r, f, r},
+        {r, r, q, r, q, 0, r, r, r},
+    };
+    int k = 0;
+    auto fresh_pair = [&](rs mine, rs theirs) {
+        std::string x, y;
+        db_->write_sync([&](soci::session& s) {
+            x = happy::mod::auth::account_upsert(s, "T" + std::to_string(++k), 1);
+            y = happy::mod::auth::account_upsert(s, "T" + std::to_string(++k), 1);
+            if (mine != n) {
+                relationship_set(s, x, y, mine, 1);
+            }
+            if (theirs != n) {
+                relationship_set(s, y, x, theirs, 1);
+            }
+        });
+        return std::make_pair(x, y);
+    };
+    for (const auto& t : table) {
+        const std::string name = std::string(relationship_status_name(t.mine)) + "/" +
+                                 std::string(relationship_status_name(t.theirs));
+        {
+            auto [x, y] = fresh_pair(t.mine, t.theirs);
+            auto res = add(x, y);
+            ASSERT_TRUE(res.user) << name;
+            EXPECT_EQ(res.user->id, y) << name;
+            EXPECT_EQ(res.status, t.add_ret) << "add " << name;
+            EXPECT_EQ(pair(x, y), std::make_pair(t.add_mine, t.add_theirs)) << "add " << name;
+            EXPECT_EQ(res.posted.size(), t.add_posts) << "add " << name;
+        }
+        {
+            auto [x, y] = fresh_pair(t.mine, t.theirs);
+            auto res = remove(x, y);
+            ASSERT_TRUE(res.user) << name;
+            EXPECT_EQ(res.status, t.rm_ret) << "remove " << name;
+            EXPECT_EQ(pair(x, y), std::make_pair(t.rm_mine, t.rm_theirs)) << "remove " << name;
+            EXPECT_TRUE(res.posted.empty()) << name;
+        }
+    }
+}
+
 TEST_F(social_store, search_is_a_case_insensitive_prefix_match) {
     set_profile(a_, "alice");
     set_profile(b_, "Alfred");
