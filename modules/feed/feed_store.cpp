@@ -163,7 +163,12 @@ json::object feed_item_json(const feed_item& item) {
         const auto* kind = o->if_contains("kind");
         if (kind && kind->is_string()) {
             const std::string_view k = kind->get_string();
-            const char* field = k == "text" ? "text" : (k == "friend_request" || k == "friend_accepted") ? "uid" : nullptr;
+            const char* field = nullptr;
+            if (k == "text") {
+                field = "text";
+            } else if (k == "friend_request" || k == "friend_accepted") {
+                field = "uid";
+            }
             if (field) {
                 json::object ordered{{"kind", *kind}};
                 if (const auto* f = o->if_contains(field)) {

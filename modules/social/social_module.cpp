@@ -47,8 +47,7 @@ boost::asio::awaitable<response> get_user(db::database& db, const server_setting
     co_return response::json(json::object{{"user", user_profile_json(*user, status, files_base_url(settings))}});
 }
 
-boost::asio::awaitable<response> search_users(db::database& db, const server_settings& settings,
-                                              http::request& req) {
+boost::asio::awaitable<response> search_users(db::database& db, const server_settings& settings, http::request& req) {
     std::string caller = req.account_id;
     std::string query(req.query.at("query").as_string());
     std::vector<std::pair<user_row, relationship_status>> found;
@@ -78,8 +77,7 @@ boost::asio::awaitable<response> add_friend(db::database& db, events::emitter& o
     co_return response::json(json::object{{"user", profile_or_null(r, settings)}});
 }
 
-boost::asio::awaitable<response> remove_friend(db::database& db, const server_settings& settings,
-                                               http::request& req) {
+boost::asio::awaitable<response> remove_friend(db::database& db, const server_settings& settings, http::request& req) {
     std::string caller = req.account_id;
     std::string uid(req.body.at("uid").as_string());
     friend_result r;
@@ -87,8 +85,7 @@ boost::asio::awaitable<response> remove_friend(db::database& db, const server_se
     co_return response::json(json::object{{"user", profile_or_null(r, settings)}});
 }
 
-boost::asio::awaitable<response> list_friends(db::database& db, const server_settings& settings,
-                                              http::request& req) {
+boost::asio::awaitable<response> list_friends(db::database& db, const server_settings& settings, http::request& req) {
     std::string caller = req.account_id;
     std::vector<std::pair<user_row, relationship_status>> rows;
     co_await db.read([&](soci::session& s) { rows = friend_list(s, caller); });
