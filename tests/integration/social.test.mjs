@@ -13,6 +13,7 @@ import {
     TEST_TIMEOUT, HOOK_TIMEOUT, FAST_REALTIME, startRealtimeServer, authAccount, req, bearer, bodies, assertJson,
     assertKeyOrder, clientTracker, waitConnect, recordEvents, sleep, mintJwt, testTokenKeyPair, nowSec, TEST_SECRET,
     CUID_RE,
+    named, until, assertEnvelope,
 } from './harness.mjs';
 
 const T = { timeout: TEST_TIMEOUT };
@@ -38,27 +39,6 @@ const add = (acct, uid) => req(srv.url, 'POST', '/v1/friends/add', { ...H(acct),
 const remove = (acct, uid) => req(srv.url, 'POST', '/v1/friends/remove', { ...H(acct), body: { uid } });
 const friends = (acct) => req(srv.url, 'GET', '/v1/friends', H(acct));
 const feed = (acct, qs = '') => req(srv.url, 'GET', `/v1/feed${qs}`, H(acct));
-
-const named = (events, name) => events.filter((e) => e.event === name).map((e) => e.args[0]);
-
-async function until(fn, ms = 3000, what = 'condition') {
-    const end = Date.now() + ms;
-    for (;;) {
-        const v = fn();
-        if (v) return v;
-        if (Date.now() > end) throw new Error(`timeout waiting for ${what}`);
-        await sleep(20);
-    }
-}
-
-function assertEnvelope(env, seq, body) {
-    assert.deepStrictEqual(Object.keys(env), ['id', 'seq', 'body', 'createdAt']);
-    assert.match(env.id, /^[A-Za-z0-9]{12}$/);
-    assert.equal(env.seq, seq);
-    assert.equal(typeof env.createdAt, 'number');
-    assert.deepStrictEqual(env.body, body);
-    assertKeyOrder(env.body, body, '$.body');
-}
 
 /** Runs SQL on the server's live database (WAL: the server sees it on its next read). */
 function sql(statement) {

@@ -9,6 +9,7 @@ import WebSocket from 'ws';
 import {
     TEST_TIMEOUT, HOOK_TIMEOUT, FAST_REALTIME, startRealtimeServer, authAccount, req, bearer, bodies, assertJson,
     assertKeyOrder, clientTracker, waitConnect, recordEvents, sleep, expectStatus, CUID_RE, makeTempDir, removeDir,
+    named, until,
 } from './harness.mjs';
 
 const T = { timeout: TEST_TIMEOUT };
@@ -51,18 +52,6 @@ async function ackOrNone(sock, ...args) {
         return await sock.timeout(500).emitWithAck('usage-report', ...args);
     } catch {
         return 'no-ack';
-    }
-}
-
-const named = (events, name) => events.filter((e) => e.event === name).map((e) => e.args[0]);
-
-async function until(fn, ms = 3000, what = 'condition') {
-    const end = Date.now() + ms;
-    for (;;) {
-        const v = fn();
-        if (v) return v;
-        if (Date.now() > end) throw new Error(`timeout waiting for ${what}`);
-        await sleep(20);
     }
 }
 
