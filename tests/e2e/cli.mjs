@@ -44,7 +44,10 @@ export class HappyCli {
         const base = { ...process.env };
         for (const k of Object.keys(base)) {
             if (/^(HAPPY_|ANTHROPIC_|CLAUDE|OPENAI_|GEMINI_|TMUX)/.test(k)) delete base[k];
+            // CI runs with CI=true: Ink then renders no interactive frame, so the login chooser never appears.
+            if (/^(CI_|CONTINUOUS_INTEGRATION$|BUILD_ID$|BUILD_NUMBER$|RUN_ID$)/.test(k)) delete base[k];
         }
+        base.CI = 'false';  // what is-in-ci and ci-info read as "not CI"
         this.env = {
             ...base,
             HOME: this.home,
