@@ -28,6 +28,8 @@
 #include "core/http/server.hpp"
 #include "core/log/log.hpp"
 #include "core/sched/scheduler.hpp"
+#include "core/metrics/metrics.hpp"
+#include "core/util/time.hpp"
 #include "core/socketio/server.hpp"
 #include "core/util/resources.hpp"
 
@@ -130,6 +132,16 @@ int migration_version(std::string_view name) {
 }
 
 }  // namespace
+
+/// Metrics port handlers (upstream app/monitoring/metrics.ts).
+asio::awaitable<http::response> metrics_text(http::request&) {
+    co_return http::response::text(metrics::global().text(), 200, "text/plain; version=0.0.4; charset=utf-8");
+}
+
+asio::awaitable<http::response> metrics_health(http::request&) {
+    // No database check here, unlike GET /health on the API port.
+    co_return http::response::json(boost::json::object{{"status", "ok"}, {"timestamp", iso8601_ms(now_ms())}});
+}
 
 int run_server(int argc, char** argv) {
     // Few arenas: this is an I/O-bound server and every arena costs resident memory.
@@ -324,6 +336,21 @@ int run_server(int argc, char** argv) {
     opts.log_requests = config::get_bool(cfg, "log.requests");
     http::server srv(ioc, opts, pipe);
 
+    // The metrics port: its own router and listener, not counted in its own request metrics.
+    http::router metrics_router;
+    metrics_router.add(http::route{.method = http::verb::get, .path = "/metrics", .fn = &metrics_text});
+    metrics_router.add(http::route{.method = http::verb::get, .path = "/health", .fn = &metrics_health});
+    http::pipeline metrics_pipe(metrics_router, tokens);
+    http::server_options metrics_opts = opts;
+    metrics_opts.host = config::get_string(cfg, "metrics.host");
+    metrics_opts.port = static_cast<std::uint16_t>(config::get_int(cfg, "metrics.port"));
+    metrics_opts.log_requests = false;
+    metrics_opts.metrics = false;
+    std::unique_ptr<http::server> metrics_srv;
+    if (config::get_bool(cfg, "metrics.enabled")) {
+        metrics_srv = std::make_unique<http::server>(ioc, metrics_opts, metrics_pipe);
+    }
+
     // Core jobs; module jobs were bound in setup().
     for (auto& j : jobs) {
         if (j.decl.name == "malloc-trim") {
@@ -369,6 +396,31 @@ int run_server(int argc, char** argv) {
         return fail(fmt::format("cannot listen on {}:{}: {}", opts.host, opts.port, e.what()));
     }
     settings.port = port;
+    std::uint16_t metrics_port = 0;
+    if (metrics_srv) {
+        try {
+            metrics_port = metrics_srv->listen();
+        } catch (const std::exception& e) {
+            return fail(fmt::format("cannot listen on {}:{} (metrics): {}", metrics_opts.host, metrics_opts.port,
+                                    e.what()));
+        }
+    }
+    // Values owned by this function's objects, read at scrape time; removed before those objects go.
+    auto& gauges = metrics::global();
+    gauges.add_callback("http_open_connections", "Open HTTP connections on the API port", "gauge",
+                     [&srv] { return static_cast<double>(srv.connection_count()); });
+    gauges.add_callback("engineio_open_sessions", "Open Engine.IO sessions (WebSocket and polling)", "gauge",
+                     [&eio] { return static_cast<double>(eio.session_count()); });
+    gauges.add_callback("socketio_connected_sockets", "Connected Socket.IO sockets", "gauge",
+                     [&sio] { return static_cast<double>(sio.socket_count()); });
+    gauges.add_callback("engineio_slow_client_disconnects_total",
+                     "Clients disconnected for leaving more than realtime.max_queued_bytes unread", "counter",
+                     [&eio] { return static_cast<double>(eio.slow_client_disconnects()); });
+    gauges.add_callback("process_resident_memory_bytes", "Resident memory size in bytes", "gauge",
+                     [] { return metrics::resident_bytes(); });
+    struct clear_callbacks {
+        ~clear_callbacks() { metrics::global().clear_callbacks(); }
+    } clear_on_exit;
 
     auto shutdown_bound = std::chrono::milliseconds(config::get_int(cfg, "server.shutdown_timeout_ms"));
     asio::signal_set signals(ioc, SIGINT, SIGTERM);
@@ -383,6 +435,10 @@ int run_server(int argc, char** argv) {
                 }
             }
             srv.start();
+            if (metrics_srv) {
+                metrics_srv->start();
+                log::info("metrics listening", {{"address", metrics_opts.host}, {"port", metrics_port}});
+            }
             scheduler.start();
             log::info("listening", {{"address", opts.host}, {"port", port}, {"storage", database->describe()},
                                     {"threads", threads}});
@@ -400,6 +456,9 @@ int run_server(int argc, char** argv) {
                 }
             });
             srv.begin_shutdown();
+            if (metrics_srv) {
+                metrics_srv->begin_shutdown();
+            }
             eio.close_all("server shutting down");
             // Jobs stop first (cancelled, waited for briefly): modules' stop() may flush what they batch.
             co_await scheduler.stop(std::min<std::chrono::milliseconds>(shutdown_bound, std::chrono::seconds(1)));

@@ -278,6 +278,8 @@ json::object load(const std::optional<std::string>& file, const env_map& env, st
         {"HAPPY_LOG_LEVEL", "log.level", "string"},
         {"HAPPY_LOG_FORMAT", "log.format", "string"},
         {"HAPPY_THREADS", "server.threads", "integer"},
+        {"METRICS_ENABLED", "metrics.enabled", "boolean"},
+        {"METRICS_PORT", "metrics.port", "integer"},
     };
     origin_map origins;
     for (const auto& b : bindings) {

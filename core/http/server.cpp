@@ -12,6 +12,7 @@
 #include "core/http/exchange.hpp"
 #include "core/http/pipeline.hpp"
 #include "core/log/log.hpp"
+#include "core/metrics/metrics.hpp"
 #include "core/util/time.hpp"
 
 namespace happy::http {
@@ -280,8 +281,12 @@ struct server::impl {
             bool keep = keep_alive && !res.close && !stopping;
             unsigned status = res.status;
             co_await write_response(*c, res, keep, head);
+            double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+            if (opts.metrics) {
+                metrics::global().http_request(in.method, status, seconds);
+            }
             if (opts.log_requests && log::enabled(log::level::info)) {
-                double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started).count();
+                double ms = seconds * 1000;
                 auto path = std::string_view(in.target).substr(0, in.target.find('?'));
                 log::info("request", {{"method", in.method}, {"path", path}, {"status", status},
                                       {"duration_ms", std::round(ms * 1000) / 1000}});

@@ -26,6 +26,7 @@ struct server_options {
     std::chrono::milliseconds keep_alive_timeout{72000};
     std::size_t header_limit = 16 * 1024;  ///< Node's default max header size; larger → 431
     bool log_requests = true;
+    bool metrics = true;  ///< count requests in metrics::global() (off for the metrics listener itself)
 };
 
 class server {
