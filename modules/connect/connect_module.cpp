@@ -9,6 +9,8 @@
 #include "core/crypto/token.hpp"
 #include "core/auth/token_service.hpp"
 #include "core/db/database.hpp"
+#include "core/http/client.hpp"
+#include "core/json/js_value.hpp"
 #include "core/log/log.hpp"
 #include "core/util/time.hpp"
 #include "modules/auth/updates.hpp"
@@ -144,6 +146,103 @@ boost::asio::awaitable<response> github_params(const impl_t& m, http::request& r
     co_return response::json(json::object{{"url", std::move(url)}});
 }
 
+/// A parsed JSON body, as `await res.json()`: throws on anything that is not JSON.
+json::value parse_json_body(const std::string& body) {
+    boost::system::error_code ec;
+    json::value v = json::parse(body, ec);
+    if (ec) {
+        throw std::runtime_error("response is not JSON");
+    }
+    return v;
+}
+
+/// `String(x)` of a JSON value, for the error code GitHub returns.
+std::string js_string(const json::value& v) {
+    return v.is_string() ? std::string(v.get_string()) : json::serialize(v);
+}
+
+void emit_connect_updates(const impl_t& m, const github_connect_result& r, const std::string& account,
+                          const json::value& user, const std::string& login) {
+    if (r.displaced) {
+        m.emit_account_update(r.displaced->account_id, r.displaced->seq, {{"github", nullptr}, {"username", nullptr}});
+    }
+    if (r.connected) {
+        // githubConnect sends the profile as GitHub returned it; the avatar is not imported here (no file storage).
+        auto nullable = [](const std::optional<std::string>& v) { return v ? json::value(*v) : json::value(nullptr); };
+        m.emit_account_update(account, r.connected->seq,
+                              {{"github", user},
+                               {"username", login},
+                               {"firstName", nullable(r.first_name)},
+                               {"lastName", nullable(r.last_name)}});
+    }
+}
+
+void log_connected(const std::string& account, const std::string& github_user) {
+    log::info("github connected", {{"account", account}, {"github_user", github_user}});
+}
+
+/// The rest of connectRoutes.ts's callback after the configuration check: exchange the code, fetch the GitHub user,
+/// link it (githubConnect). Returns the redirect location; throws where upstream's try block would catch.
+boost::asio::awaitable<std::optional<std::string>> github_oauth_complete(const impl_t& m, std::string account,
+                                                                         std::string code) {
+    using namespace std::chrono_literals;
+    json::object exchange;
+    exchange["client_id"] = m.github.client_id;
+    exchange["client_secret"] = m.github.client_secret;
+    exchange["code"] = code;
+    std::string body = json::serialize(exchange);
+    // Requests are built in named variables: g++ 12 miscompiles braced temporaries inside co_await expressions.
+    http::client::header_list token_headers;
+    token_headers.emplace_back("Accept", "application/json");
+    token_headers.emplace_back("Content-Type", "application/json");
+    std::string token_url = m.github.oauth_url + "/access_token";
+    std::string post = "POST";
+    auto token_res = co_await http::client::request(post, token_url, token_headers, std::move(body), 10s);
+    json::value token_data = parse_json_body(token_res.body);  // upstream does not look at the status
+    const json::value* access = nullptr;
+    if (const auto* o = token_data.if_object()) {
+        if (const auto* err = o->if_contains("error"); err && happy::json::js_truthy(err)) {
+            std::string location = m.app_url + "?error=" + uri_component(js_string(*err));
+            co_return location;
+        }
+        access = o->if_contains("access_token");
+    }
+    std::string access_token = access && access->is_string() ? std::string(access->get_string()) : "undefined";
+
+    http::client::header_list user_headers;
+    user_headers.emplace_back("Authorization", "Bearer " + access_token);
+    user_headers.emplace_back("Accept", "application/vnd.github.v3+json");
+    std::string user_url = m.github.api_url + "/user";
+    std::string get = "GET";
+    auto user_res = co_await http::client::request(get, user_url, user_headers, std::string(), 10s);
+    json::value user = parse_json_body(user_res.body);  // parsed before the status check, as upstream
+    if (!user_res.ok()) {
+        std::string location = m.app_url + "?error=github_user_fetch_failed";
+        co_return location;
+    }
+    const auto* uo = user.if_object();
+    const json::value* id = uo ? uo->if_contains("id") : nullptr;
+    const json::value* login = uo ? uo->if_contains("login") : nullptr;
+    if (!id || id->is_null() || !login || !login->is_string() || !access || !access->is_string()) {
+        // githubProfile.id.toString() / encryptString(undefined) throw upstream.
+        throw std::runtime_error("GitHub user or token incomplete");
+    }
+    github_profile profile;
+    profile.id = id->is_string() ? std::string(id->get_string()) : json::serialize(*id);
+    profile.login = std::string(login->get_string());
+    if (const auto* n = uo->if_contains("name"); n && n->is_string()) {
+        profile.name = std::string(n->get_string());
+    }
+    profile.profile_json = json::serialize(user);
+    std::string sealed = m.derived().tree.encrypt(github_token_path(account), access_token);
+    github_connect_result r;
+    co_await m.db->write([&](soci::session& s) { r = github_connect(s, account, profile, sealed, now_ms()); });
+    emit_connect_updates(m, r, account, user, profile.login);
+    log_connected(account, profile.id);
+    std::string done = m.app_url + "?github=connected&user=" + uri_component(profile.login);
+    co_return done;
+}
+
 boost::asio::awaitable<response> github_callback(const impl_t& m, http::request& req) {
     std::string code(req.query.at("code").as_string());
     std::string state(req.query.at("state").as_string());
@@ -155,9 +254,15 @@ boost::asio::awaitable<response> github_callback(const impl_t& m, http::request&
     if (m.github.client_id.empty() || m.github.client_secret.empty()) {
         co_return redirect(m.app_url + "?error=server_config");
     }
-    (void)code;
-    // TODO(connect): the code exchange and GET /user need the outbound HTTP client (core/http/client).
-    co_return redirect(m.app_url + "?error=server_error");
+    std::string account(claims->sub);
+    std::optional<std::string> location;
+    try {
+        location = co_await github_oauth_complete(m, account, code);
+    } catch (const std::exception& e) {
+        // upstream: any exception (network, non-JSON answer, failed write) ends here.
+        log::warn("github oauth callback failed", {{"error", e.what()}});
+    }
+    co_return redirect(location.value_or(m.app_url + "?error=server_error"));
 }
 
 boost::asio::awaitable<response> github_webhook(const impl_t& m, http::request& req) {

@@ -10,10 +10,11 @@ import { spawnSync } from 'node:child_process';
 import { io } from 'socket.io-client';
 import WebSocket from 'ws';
 import {
-    TEST_TIMEOUT, HOOK_TIMEOUT, FAST_REALTIME, startServer, startRealtimeServer, authAccount, req, bearer, bodies,
+    TEST_TIMEOUT, HOOK_TIMEOUT, startServer, startRealtimeServer, authAccount, req, bearer, bodies,
     assertJson, decodeJwt, ed25519FromSeed, verifyJwtSignature, nowSec, clientTracker, waitConnect, recordEvents,
-    sleep, TEST_SECRET,
+    sleep, TEST_SECRET, writeConfigFile,
 } from './harness.mjs';
+import { startReceiver, closedPortUrl } from './receiver.mjs';
 
 const T = { timeout: TEST_TIMEOUT };
 
@@ -28,16 +29,26 @@ const GITHUB = {
 };
 
 let plain;   // nothing configured
-let conf;    // GitHub configured (env, as upstream)
+let conf;    // GitHub configured (env, as upstream); GitHub itself is a local receiver
+let down;    // GitHub configured, GitHub unreachable
+let gh;      // the receiver
 
 before(async () => {
-    [plain, conf] = await Promise.all([
+    gh = await startReceiver();
+    const github = (base) => writeConfigFile({
+        modules: { connect: { github: { oauth_url: `${base}/login/oauth`, api_url: `${base}/api` } } },
+    });
+    const unreachable = await closedPortUrl();
+    [plain, conf, down] = await Promise.all([
         startServer({ env: { HANDY_MASTER_SECRET: TEST_SECRET } }),
-        startRealtimeServer({ ...FAST_REALTIME, ping_interval_ms: 15000, ping_timeout_ms: 45000 },
-            { env: { HANDY_MASTER_SECRET: TEST_SECRET, ...GITHUB } }),
+        startServer({ env: { HANDY_MASTER_SECRET: TEST_SECRET, ...GITHUB, HAPPY_CONFIG: github(gh.url) } }),
+        startServer({ env: { HANDY_MASTER_SECRET: TEST_SECRET, ...GITHUB, HAPPY_CONFIG: github(unreachable) } }),
     ]);
 }, { timeout: HOOK_TIMEOUT });
-after(async () => { await Promise.all([plain?.stop(), conf?.stop()]); }, { timeout: HOOK_TIMEOUT });
+after(async () => {
+    await Promise.all([plain?.stop(), conf?.stop(), down?.stop()]);
+    await gh?.close();
+}, { timeout: HOOK_TIMEOUT });
 
 const clients = clientTracker({ io, WebSocket });
 afterEach(() => clients.closeAll());
@@ -183,7 +194,8 @@ test('GitHub params: authorize URL with a 5-minute github-happy state token', T,
     assert.equal(r.status, 200);
     assert.deepEqual(Object.keys(r.json), ['url']);
     const url = r.json.url;
-    const prefix = 'https://github.com/login/oauth/authorize?client_id=Iv1.client+id' +
+    // modules.connect.github.oauth_url points at the local receiver here (default https://github.com/login/oauth).
+    const prefix = `${gh.url}/login/oauth/authorize?client_id=Iv1.client+id` +
         '&redirect_uri=https%3A%2F%2Fhappy.example%2Fv1%2Fconnect%2Fgithub%2Fcallback%3Fx%3D1%26y%3D2' +
         '&scope=read%3Auser%2Cuser%3Aemail%2Cread%3Aorg%2Ccodespace&state=';
     assert.ok(url.startsWith(prefix), url);
@@ -271,4 +283,114 @@ test('GitHub link: profile shows it; DELETE unlinks and emits update-account to 
     await sleep(100);
     assert.equal(appEvents.filter((e) => e.event === 'update').length, 1);
     assertJson(await req(conf.url, 'DELETE', '/v1/connect/github'), 401, bodies.missingAuth);
+});
+
+// ----- GitHub OAuth callback against a local GitHub --------------------------------------------------------------
+
+const OCTO = {
+    login: 'octo cat', id: 583231, node_id: 'MDQ6VXNlcjU4MzIzMQ==', avatar_url: 'https://avatars.example/u/583231',
+    type: 'User', site_admin: false, name: '  Mona \t Lisa   Octocat ', company: null, bio: 'hi',
+    public_repos: 8, created_at: '2011-01-25T18:44:36Z',
+};
+
+async function stateFor(srv, acct) {
+    const p = await req(srv.url, 'GET', '/v1/connect/github/params', { headers: bearer(acct.token) });
+    return new URL(p.json.url).searchParams.get('state');
+}
+
+function githubReplies({ token = { access_token: 'gho_SECRET_token_123', token_type: 'bearer', scope: 'read:user' },
+    user = OCTO, userStatus = 200 } = {}) {
+    gh.clear();
+    gh.on('POST', '/login/oauth/access_token', typeof token === 'string' ? { body: token } : { json: token });
+    gh.on('GET', '/api/user', { status: userStatus, json: user });
+}
+
+async function updatesOf(events, n = 1) {
+    for (let i = 0; i < 150 && events.filter((e) => e.event === 'update').length < n; i++) await sleep(20);
+    return events.filter((e) => e.event === 'update').map((e) => e.args[0]);
+}
+
+test('GitHub callback: code exchange, user fetch, link, update-account, token encrypted at rest', T, async () => {
+    const a = await authAccount(conf.url);
+    const app = await waitConnect(clients.sio(conf.url, { token: a.token, clientType: 'user-scoped' }));
+    const events = recordEvents(app);
+    githubReplies();
+    const state = await stateFor(conf, a);
+    const r = await req(conf.url, 'GET', `/v1/connect/github/callback?code=the%20code&state=${state}`);
+    assert.equal(r.status, 302, r.text);
+    assert.equal(r.headers.location, 'https://app.happy.engineering?github=connected&user=octo%20cat');
+
+    // Exactly upstream's two requests.
+    assert.equal(gh.requests.length, 2);
+    const [ex, user] = gh.requests;
+    assert.equal(ex.method, 'POST');
+    assert.equal(ex.url, '/login/oauth/access_token');
+    assert.equal(ex.headers.accept, 'application/json');
+    assert.equal(ex.headers['content-type'], 'application/json');
+    assert.equal(ex.body, JSON.stringify({ client_id: GITHUB.GITHUB_CLIENT_ID, client_secret: GITHUB.GITHUB_CLIENT_SECRET,
+        code: 'the code' }));
+    assert.equal(user.method, 'GET');
+    assert.equal(user.url, '/api/user');
+    assert.equal(user.headers.authorization, 'Bearer gho_SECRET_token_123');
+    assert.equal(user.headers.accept, 'application/vnd.github.v3+json');
+
+    const [upd] = await updatesOf(events);
+    assert.equal(JSON.stringify(upd.body), JSON.stringify({
+        t: 'update-account', id: a.sub, github: OCTO, username: 'octo cat', firstName: 'Mona', lastName: 'Lisa Octocat',
+    }));
+    const prof = (await req(conf.url, 'GET', '/v1/account/profile', { headers: bearer(a.token) })).json;
+    assert.deepEqual(prof.github, OCTO);
+    assert.deepEqual(Object.keys(prof.github), ['id', 'bio', 'name', 'type', 'login', 'company', 'node_id',
+        'avatar_url', 'created_at', 'site_admin', 'public_repos']);  // JSONB order
+    assert.equal(prof.username, 'octo cat');
+    assert.equal(prof.firstName, 'Mona');
+    assert.equal(prof.lastName, 'Lisa Octocat');
+
+    const stored = Buffer.from(sqlite(conf, "SELECT hex(token) FROM github_user WHERE id = '583231'"), 'hex');
+    assert.ok(!stored.includes(Buffer.from('gho_SECRET_token_123')) && !stored.includes(Buffer.from('SECRET')));
+    assert.equal(keyTreeDecrypt(TEST_SECRET, ['user', a.sub, 'github', 'token'], stored), 'gho_SECRET_token_123');
+
+    // The same GitHub user linked again: nothing changes, no update.
+    githubReplies();
+    const again = await req(conf.url, 'GET', `/v1/connect/github/callback?code=c2&state=${await stateFor(conf, a)}`);
+    assert.equal(again.headers.location, 'https://app.happy.engineering?github=connected&user=octo%20cat');
+    await sleep(150);
+    assert.equal((await updatesOf(events)).length, 1);
+
+    // Another account takes the GitHub user over: the first one is disconnected (its own update).
+    const b = await authAccount(conf.url);
+    const appB = await waitConnect(clients.sio(conf.url, { token: b.token, clientType: 'user-scoped' }));
+    const eventsB = recordEvents(appB);
+    githubReplies();
+    const take = await req(conf.url, 'GET', `/v1/connect/github/callback?code=c3&state=${await stateFor(conf, b)}`);
+    assert.equal(take.headers.location, 'https://app.happy.engineering?github=connected&user=octo%20cat');
+    const updsA = await updatesOf(events, 2);
+    assert.equal(JSON.stringify(updsA[1].body), JSON.stringify({ t: 'update-account', id: a.sub, github: null, username: null }));
+    const [updB] = await updatesOf(eventsB);
+    assert.equal(updB.body.id, b.sub);
+    assert.equal(updB.body.username, 'octo cat');
+    assert.equal((await req(conf.url, 'GET', '/v1/account/profile', { headers: bearer(a.token) })).json.github, null);
+    const sealedB = Buffer.from(sqlite(conf, "SELECT hex(token) FROM github_user WHERE id = '583231'"), 'hex');
+    assert.equal(keyTreeDecrypt(TEST_SECRET, ['user', b.sub, 'github', 'token'], sealedB), 'gho_SECRET_token_123');
+    assertJson(await req(conf.url, 'DELETE', '/v1/connect/github', { headers: bearer(b.token) }), 200, { success: true });
+});
+
+test('GitHub callback failures redirect with upstream error codes', T, async () => {
+    const a = await authAccount(conf.url);
+    const cb = async (srv = conf) => (await req(srv.url, 'GET',
+        `/v1/connect/github/callback?code=c&state=${await stateFor(srv, a)}`)).headers.location;
+    githubReplies({ token: { error: 'bad_verification_code', error_description: 'The code passed is incorrect.' } });
+    assert.equal(await cb(), 'https://app.happy.engineering?error=bad_verification_code');
+    assert.equal(gh.requests.length, 1, 'no user fetch after an exchange error');
+    githubReplies({ token: { error: 'a b/c' } });
+    assert.equal(await cb(), 'https://app.happy.engineering?error=a%20b%2Fc');
+    githubReplies({ userStatus: 401, user: { message: 'Bad credentials' } });
+    assert.equal(await cb(), 'https://app.happy.engineering?error=github_user_fetch_failed');
+    githubReplies({ token: '<html>not json</html>' });
+    assert.equal(await cb(), 'https://app.happy.engineering?error=server_error');
+    githubReplies({ user: { message: 'no id' } });
+    assert.equal(await cb(), 'https://app.happy.engineering?error=server_error');
+    assert.equal(sqlite(conf, `SELECT count(*) FROM account WHERE id = '${a.sub}' AND github_user_id IS NOT NULL`), '0');
+    // GitHub unreachable.
+    assert.equal(await cb(down), 'https://app.happy.engineering?error=server_error');
 });
