@@ -64,9 +64,10 @@ function request(port, method, p, token, body) {
 
 const b64 = (n) => crypto.randomBytes(n).toString('base64');
 
-async function startHello() {
+async function startHello(extra = []) {
     const port = await freePort();
-    const p = spawn(helloBin, ['--port', String(port), '--threads', String(threads)], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const p = spawn(helloBin, ['--port', String(port), '--threads', String(threads), ...extra],
+        { stdio: ['ignore', 'pipe', 'inherit'] });
     await new Promise((resolve, reject) => {
         p.stdout.once('data', resolve);
         p.once('exit', (c) => reject(new Error(`hello server exited ${c}`)));
@@ -76,20 +77,27 @@ async function startHello() {
 
 // A server with one account holding `sessionCount` sessions shaped like the CLI's (encrypted metadata and
 // agent state of realistic sizes, a data key), and one more session for the append runs.
-async function startServer(extraEnv) {
-    const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'happy-bench-sync-'));
-    const port = await freePort();
-    const p = startBin(bin, dataDir, port, { HAPPY_THREADS: String(threads), ...extraEnv });
-    await waitReady(port, process.hrtime.bigint());
+async function account(port, sessions) {
     const login = await post(port, '/v1/auth', signedLogin());
     const token = login.json.token;
-    for (let i = 0; i < sessionCount; i++) {
+    for (let i = 0; i < sessions; i++) {
         const r = await request(port, 'POST', '/v1/sessions', token,
             { tag: crypto.randomUUID(), metadata: b64(600), agentState: b64(200), dataEncryptionKey: b64(61) });
         if (r.status !== 200) throw new Error(`session create: ${r.status}`);
     }
+    return token;
+}
+
+async function startServer(extraEnv, listSizes = []) {
+    const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'happy-bench-sync-'));
+    const port = await freePort();
+    const p = startBin(bin, dataDir, port, { HAPPY_THREADS: String(threads), ...extraEnv });
+    await waitReady(port, process.hrtime.bigint());
+    const token = await account(port, 0);
     const s = await request(port, 'POST', '/v1/sessions', token, { tag: 'append', metadata: b64(600) });
-    return { p, port, token, dataDir, appendSession: s.json.session.id };
+    const lists = [];
+    for (const n of listSizes) lists.push({ sessions: n, token: await account(port, n) });
+    return { p, port, token, dataDir, appendSession: s.json.session.id, lists };
 }
 
 async function stopServer(srv) {
@@ -123,24 +131,37 @@ end
 const results = { date: new Date().toISOString(), machine: `${os.cpus().length} cores, ${os.cpus()[0]?.model ?? ''}`,
     bin, threads, duration_s: duration, sessions: sessionCount };
 
-// 1. GET /v1/sessions vs raw Beast hello, interleaved per connection count so both see the same machine state.
+// 1. GET /v1/sessions for accounts with 0, 5 and `sessionCount` sessions vs the raw Beast hello, interleaved per
+// connection count so all see the same machine state. A hello answering as many bytes as the largest list is
+// measured too: how much of the gap is moving the bytes rather than producing them.
 if (part !== 'append') {
-    const srv = await startServer({});
-    const sample = await request(srv.port, 'GET', '/v1/sessions', srv.token);
-    results.list_response_bytes = sample.bytes;
-    results.list_sessions_returned = sample.json.sessions.length;
+    const srv = await startServer({}, [0, 5, sessionCount]);
     const hello = await startHello();
     results.get_sessions = [];
+    let largest = 0;
+    for (const l of srv.lists) {
+        const sample = await request(srv.port, 'GET', '/v1/sessions', l.token);
+        l.bytes = sample.bytes;
+        largest = Math.max(largest, sample.bytes);
+    }
     for (const c of connectionSets) {
         const h = wrk(`http://127.0.0.1:${hello.port}/`, c);
-        const s = wrk(`http://127.0.0.1:${srv.port}`, c, getLua(srv.token));
-        results.get_sessions.push({ connections: c, happy: s, hello: h, ratio: Number((s.rps / h.rps).toFixed(3)) });
-        console.log(`GET /v1/sessions c=${c}: ${s.rps.toFixed(0)} req/s p99 ${s.p99_ms} ms` +
-            ` | hello ${h.rps.toFixed(0)} req/s p99 ${h.p99_ms} ms | ratio ${(s.rps / h.rps).toFixed(2)}`);
-        await sleep(500);
+        const row = { connections: c, hello: h, lists: [] };
+        for (const l of srv.lists) {
+            const s = wrk(`http://127.0.0.1:${srv.port}`, c, getLua(l.token));
+            row.lists.push({ sessions: l.sessions, response_bytes: l.bytes, ...s, ratio: Number((s.rps / h.rps).toFixed(3)) });
+            console.log(`GET /v1/sessions (${l.sessions} sessions, ${l.bytes} B) c=${c}: ${s.rps.toFixed(0)} req/s` +
+                ` p99 ${s.p99_ms} ms | hello ${h.rps.toFixed(0)} req/s p99 ${h.p99_ms} ms | ratio ${(s.rps / h.rps).toFixed(2)}`);
+            await sleep(300);
+        }
+        results.get_sessions.push(row);
     }
-    results.rss_after_get_kb = rssKb(srv.p.pid);
     hello.p.kill('SIGTERM');
+    const big = await startHello(['--body-bytes', String(largest)]);
+    results.hello_same_bytes = { body_bytes: largest, ...wrk(`http://127.0.0.1:${big.port}/`, 50) };
+    console.log(`hello with a ${largest} B body, c=50: ${results.hello_same_bytes.rps.toFixed(0)} req/s`);
+    big.p.kill('SIGTERM');
+    results.rss_after_get_kb = rssKb(srv.p.pid);
     await stopServer(srv);
 }
 

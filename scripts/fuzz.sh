@@ -24,6 +24,7 @@ printf '5-/admin,12["ev",{"_placeholder":true,"num":0}]' > "$out/corpus/sio-bina
 printf '3/custom,7[{"ok":true}]' > "$out/corpus/sio-ack"
 clang++ -std=c++20 -O1 -g -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined -I. \
     tests/fuzz/codec_fuzz.cpp core/engineio/codec.cpp core/socketio/codec.cpp core/crypto/ids.cpp core/crypto/base64.cpp \
+    core/json/json_writer.cpp \
     -lboost_json -lsodium -o "$out/codec_fuzz"
 # Regression inputs found earlier live in tests/fuzz/corpus; the working corpus grows in build/fuzz/corpus.
 cp tests/fuzz/corpus/* "$out/corpus/" 2>/dev/null || true

@@ -167,6 +167,8 @@ int run_server(int argc, char** argv) {
         }
     }
 
+    // Declared before the modules so that it is destroyed after them: modules own timers and strands of it.
+    std::unique_ptr<asio::io_context> io;
     registry reg;
     register_compiled_in(reg);
     std::vector<loaded_module> modules;
@@ -309,7 +311,8 @@ int run_server(int argc, char** argv) {
     if (threads == 0) {
         threads = std::max(1u, std::thread::hardware_concurrency());
     }
-    asio::io_context ioc(static_cast<int>(threads));
+    io = std::make_unique<asio::io_context>(static_cast<int>(threads));
+    asio::io_context& ioc = *io;
 
     http::server_options opts;
     opts.host = config::get_string(cfg, "server.host");

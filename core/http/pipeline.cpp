@@ -3,6 +3,7 @@
 #include <boost/json.hpp>
 #include <cctype>
 
+#include "core/json/json_writer.hpp"
 #include "core/auth/token_service.hpp"
 #include "core/json/js_value.hpp"
 #include "core/json/v8_json_error.hpp"
@@ -72,7 +73,7 @@ void filter_response(const route& r, response& res) {
                 out[k] = *x;
             }
         }
-        res.body = json::serialize(out);
+        res.body = json_text::stringify(out);
         return;
     }
 }

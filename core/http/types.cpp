@@ -1,4 +1,5 @@
 #include "core/http/types.hpp"
+#include "core/json/json_writer.hpp"
 
 #include <boost/json/serialize.hpp>
 
@@ -46,7 +47,8 @@ response response::json(const boost::json::value& v, unsigned status) {
     response r;
     r.status = status;
     r.content_type = "application/json; charset=utf-8";
-    r.body = boost::json::serialize(v);
+    // JSON.stringify's number format (0.75, not Boost.JSON's 7.5E-1): the body is what fastify would send.
+    r.body = json_text::stringify(v);
     return r;
 }
 

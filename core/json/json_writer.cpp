@@ -1,7 +1,10 @@
 #include "core/json/json_writer.hpp"
 
+#include <boost/json/value.hpp>
 #include <charconv>
+#include <cmath>
 #include <cstring>
+#include <system_error>
 
 namespace happy::json_text {
 
@@ -74,6 +77,125 @@ void append_string(std::string& out, std::string_view s) {
     }
     out.append(s.data() + run, s.size() - run);
     out += '"';
+}
+
+void append_number(std::string& out, double v) {
+    if (!std::isfinite(v)) {
+        out += "null";
+        return;
+    }
+    if (v == 0) {
+        out += '0';  // also -0
+        return;
+    }
+    // Shortest round-trip digits in scientific form, e.g. "-7.5e-01": sign, digits, decimal exponent.
+    char buf[40];
+    auto [end, ec] = std::to_chars(buf, buf + sizeof buf, v, std::chars_format::scientific);
+    std::string_view sci(buf, static_cast<std::size_t>(end - buf));
+    bool negative = sci.front() == '-';
+    if (negative) {
+        sci.remove_prefix(1);
+    }
+    auto e_pos = sci.find('e');
+    int exp10 = 0;
+    std::from_chars(sci.data() + e_pos + 1 + (sci[e_pos + 1] == '+' ? 1 : 0), sci.data() + sci.size(), exp10);
+    char digits[24];
+    int k = 0;
+    for (char c : sci.substr(0, e_pos)) {
+        if (c != '.') {
+            digits[k++] = c;
+        }
+    }
+    int n = exp10 + 1;  // ECMA-262 Number::toString: value = digits × 10^(n−k)
+    if (negative) {
+        out += '-';
+    }
+    if (k <= n && n <= 21) {
+        out.append(digits, static_cast<std::size_t>(k));
+        out.append(static_cast<std::size_t>(n - k), '0');
+    } else if (0 < n && n <= 21) {
+        out.append(digits, static_cast<std::size_t>(n));
+        out += '.';
+        out.append(digits + n, static_cast<std::size_t>(k - n));
+    } else if (-6 < n && n <= 0) {
+        out += "0.";
+        out.append(static_cast<std::size_t>(-n), '0');
+        out.append(digits, static_cast<std::size_t>(k));
+    } else {
+        out += digits[0];
+        if (k > 1) {
+            out += '.';
+            out.append(digits + 1, static_cast<std::size_t>(k - 1));
+        }
+        out += 'e';
+        out += n - 1 >= 0 ? '+' : '-';
+        char eb[8];
+        auto [ee, ec2] = std::to_chars(eb, eb + sizeof eb, std::abs(n - 1));
+        out.append(eb, ee);
+    }
+}
+
+void append_value(std::string& out, const boost::json::value& v) {
+    switch (v.kind()) {
+        case boost::json::kind::null:
+            out += "null";
+            break;
+        case boost::json::kind::bool_:
+            out += v.get_bool() ? "true" : "false";
+            break;
+        case boost::json::kind::int64: {
+            char buf[24];
+            auto [end, ec] = std::to_chars(buf, buf + sizeof buf, v.get_int64());
+            out.append(buf, end);
+            break;
+        }
+        case boost::json::kind::uint64: {
+            char buf[24];
+            auto [end, ec] = std::to_chars(buf, buf + sizeof buf, v.get_uint64());
+            out.append(buf, end);
+            break;
+        }
+        case boost::json::kind::double_:
+            append_number(out, v.get_double());
+            break;
+        case boost::json::kind::string:
+            append_string(out, v.get_string());
+            break;
+        case boost::json::kind::array: {
+            out += '[';
+            bool first = true;
+            for (const auto& e : v.get_array()) {
+                if (!first) {
+                    out += ',';
+                }
+                first = false;
+                append_value(out, e);
+            }
+            out += ']';
+            break;
+        }
+        case boost::json::kind::object: {
+            out += '{';
+            bool first = true;
+            for (const auto& kv : v.get_object()) {
+                if (!first) {
+                    out += ',';
+                }
+                first = false;
+                append_string(out, kv.key());
+                out += ':';
+                append_value(out, kv.value());
+            }
+            out += '}';
+            break;
+        }
+    }
+}
+
+std::string stringify(const boost::json::value& v) {
+    std::string out;
+    append_value(out, v);
+    return out;
 }
 
 void writer::integer(std::int64_t v) {

@@ -9,10 +9,25 @@
 #include <string>
 #include <string_view>
 
+namespace boost::json {
+class value;
+}
+
 namespace happy::json_text {
 
 /// Appends `s` as a JSON string literal (with quotes).
 void append_string(std::string& out, std::string_view s);
+
+/// Appends a number as JavaScript's Number.prototype.toString writes it (JSON.stringify uses it): shortest
+/// round-trip digits, plain notation for 1e-7 < |v| < 1e21 (0.75, 100, 1.5e-7, 1e+21), -0 as 0. Non-finite
+/// values become null, as in JSON.stringify. Boost.JSON would write 7.5E-1 and 1E0.
+void append_number(std::string& out, double v);
+
+/// Appends `v` as JSON.stringify would: members in their order, numbers as append_number.
+void append_value(std::string& out, const boost::json::value& v);
+
+/// append_value into a new string: what the wire gets wherever a boost::json::value is sent.
+std::string stringify(const boost::json::value& v);
 
 class writer {
 public:

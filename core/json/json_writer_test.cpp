@@ -72,3 +72,47 @@ TEST(json_writer, nested_document_matches_the_value_tree) {
 
 }  // namespace
 }  // namespace happy::json_text
+
+namespace happy::json_text {
+namespace {
+
+std::string num(double v) {
+    std::string out;
+    append_number(out, v);
+    return out;
+}
+
+TEST(json_writer, numbers_are_written_as_javascript_writes_them) {
+    // Expected strings are what Node 20 prints for String(x) / JSON.stringify(x).
+    EXPECT_EQ(num(0.75), "0.75");
+    EXPECT_EQ(num(1.0), "1");
+    EXPECT_EQ(num(-0.0), "0");
+    EXPECT_EQ(num(100.0), "100");
+    EXPECT_EQ(num(123.456), "123.456");
+    EXPECT_EQ(num(0.1 + 0.2), "0.30000000000000004");
+    EXPECT_EQ(num(1e21), "1e+21");
+    EXPECT_EQ(num(1e20), "100000000000000000000");
+    EXPECT_EQ(num(123456789012345680000.0), "123456789012345680000");
+    EXPECT_EQ(num(1.5e-7), "1.5e-7");
+    EXPECT_EQ(num(1e-7), "1e-7");
+    EXPECT_EQ(num(0.000001), "0.000001");
+    EXPECT_EQ(num(0.0000015), "0.0000015");
+    EXPECT_EQ(num(-2.5e-10), "-2.5e-10");
+    EXPECT_EQ(num(1.7976931348623157e308), "1.7976931348623157e+308");
+    EXPECT_EQ(num(5e-324), "5e-324");
+    EXPECT_EQ(num(9007199254740993.0), "9007199254740992");
+    EXPECT_EQ(num(-1234.5), "-1234.5");
+    EXPECT_EQ(num(std::nan("")), "null");
+}
+
+TEST(json_writer, values_serialize_like_json_stringify) {
+    auto v = boost::json::parse(R"({"b":[1,-2,1.0,0.5,2e-7,18446744073709551615,"x\u0001"],"a":{"t":true,"f":false,"n":null}})");
+    EXPECT_EQ(stringify(v),
+              R"({"b":[1,-2,1,0.5,2e-7,18446744073709551615,"x\u0001"],"a":{"t":true,"f":false,"n":null}})");
+    // Everything that is not a double comes out as Boost.JSON writes it.
+    auto w = boost::json::parse(R"({"k":["s",1,-9,{"z":[]},null,true]})");
+    EXPECT_EQ(stringify(w), boost::json::serialize(w));
+}
+
+}  // namespace
+}  // namespace happy::json_text

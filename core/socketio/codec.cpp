@@ -1,4 +1,5 @@
 #include "core/socketio/codec.hpp"
+#include "core/json/json_writer.hpp"
 #include "core/json/js_value.hpp"
 
 #include <boost/json/parse.hpp>
@@ -120,25 +121,8 @@ void append_int(std::string& out, Int v) {
     out.append(buf, res.ptr);
 }
 
-// Serializes straight into the spare capacity of `out` instead of building a
-// temporary string and copying it: this runs for every outgoing message.
-void append_json(std::string& out, const json::value& v) {
-    json::serializer sr;
-    sr.reset(&v);
-    std::size_t used = out.size();
-    if (out.capacity() - used < 64) {
-        out.reserve(used + 256);
-    }
-    out.resize(out.capacity());
-    while (true) {
-        used += sr.read(out.data() + used, out.size() - used).size();
-        if (sr.done()) {
-            break;
-        }
-        out.resize(out.size() * 2);
-    }
-    out.resize(used);
-}
+// Socket.IO payloads are JSON.stringify output upstream: numbers as JavaScript writes them (json_writer).
+void append_json(std::string& out, const json::value& v) { json_text::append_value(out, v); }
 
 void append_packet(std::string& out, packet_type type, std::size_t attachments, const packet& p) {
     out.push_back(static_cast<char>('0' + static_cast<int>(type)));

@@ -444,12 +444,16 @@ asio::awaitable<void> server::run_connect(const namespace_handlers* h, std::shar
     cptr->sockets[s->nsp_] = s;
     ++sockets_;
     join(*s, s->id_);
-    packet ok{.type = packet_type::connect, .nsp = s->nsp_};
-    ok.data = json::object{{"sid", s->id_}};
-    send_packet(*conn, ok);
+    // The handler joins the socket's rooms before CONNECT goes out: a client may act on CONNECT at once (an HTTP
+    // call on another thread whose broadcast must reach it), and in Node the connection handler runs before the
+    // CONNECT packet is flushed, so no client can observe the gap. The handler must not emit to the connecting
+    // socket itself (that would precede CONNECT).
     if (h->on_connect) {
         h->on_connect(s);
     }
+    packet ok{.type = packet_type::connect, .nsp = s->nsp_};
+    ok.data = json::object{{"sid", s->id_}};
+    send_packet(*conn, ok);
 }
 
 void server::remove_socket(client& c, const std::shared_ptr<socket>& s, std::string_view reason, bool notify_client) {

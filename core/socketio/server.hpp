@@ -80,7 +80,8 @@ private:
 struct namespace_handlers {
     /// Runs before CONNECT is acknowledged; a returned message rejects with CONNECT_ERROR {"message": …}.
     std::function<boost::asio::awaitable<std::optional<std::string>>(const std::shared_ptr<socket>&)> middleware;
-    /// After the CONNECT reply was queued.
+    /// Right before the CONNECT reply is queued, so that rooms joined here are in place when the client sees
+    /// CONNECT. Must not emit to the connecting socket synchronously (that would precede CONNECT); post it.
     std::function<void(const std::shared_ptr<socket>&)> on_connect;
     /// Every EVENT/BINARY_EVENT; `ack` is empty when the client asked for none. Runs on the connection strand.
     std::function<void(const std::shared_ptr<socket>&, std::string event, boost::json::array args,

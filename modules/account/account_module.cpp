@@ -76,7 +76,7 @@ boost::asio::awaitable<response> post_settings(db::database& db, events::emitter
             const std::int64_t now = now_ms();
             r = account_settings_update(s, account, expected, value, now);
             if (r.st == settings_update_result::status::success) {
-                seq = auth::account_seq_allocate(s, account, now);
+                seq = auth::account_seq_allocate(db, s, account, now);
             }
         });
     } catch (const std::exception& e) {

@@ -22,6 +22,16 @@ std::string account_upsert(soci::session& s, std::string_view public_key_hex, st
     return out;
 }
 
+std::int64_t account_seq_allocate(db::database& db, soci::session& s, std::string_view account_id, std::int64_t now) {
+    std::optional<std::int64_t> seq;
+    db.query(s, "UPDATE account SET seq = seq + 1, updated_at = ? WHERE id = ? RETURNING seq", {now, account_id},
+             [&](const db::row_view& r) { seq = r.i64(0); });
+    if (!seq) {
+        throw db::not_found("account not found: " + std::string(account_id));
+    }
+    return *seq;
+}
+
 std::int64_t account_seq_allocate(soci::session& s, std::string_view account_id, std::int64_t now) {
     std::string id(account_id);
     std::int64_t seq = 0;

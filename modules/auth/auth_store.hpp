@@ -5,6 +5,9 @@
 #include <string>
 #include <string_view>
 
+namespace happy::db {
+class database;
+}
 namespace soci {
 class session;
 }
@@ -18,6 +21,8 @@ std::string account_upsert(soci::session& s, std::string_view public_key_hex, st
 /// new value, which also bumps updated_at as Prisma's @updatedAt does). Throws db::not_found for an unknown
 /// account. Call inside a write transaction; writers are serialized, so numbers never repeat or go backwards.
 std::int64_t account_seq_allocate(soci::session& s, std::string_view account_id, std::int64_t now);
+/// The same on a cached prepared statement (db.query): the hot write paths (message append) use this one.
+std::int64_t account_seq_allocate(db::database& db, soci::session& s, std::string_view account_id, std::int64_t now);
 
 /// Which pairing table: terminal (CLI) or account (device linking).
 enum class pairing { terminal, account };

@@ -251,8 +251,8 @@ boost::asio::awaitable<response> post_machine(db::database& db, events::emitter&
         // ("backward compatibility" upstream); both are allocated before either is emitted, as upstream does.
         std::int64_t seq1 = 0, seq2 = 0;
         co_await db.write([&](soci::session& s) {
-            seq1 = auth::account_seq_allocate(s, account, now_ms());
-            seq2 = auth::account_seq_allocate(s, account, now_ms());
+            seq1 = auth::account_seq_allocate(db, s, account, now_ms());
+            seq2 = auth::account_seq_allocate(db, s, account, now_ms());
         });
         out.emit_update(account, events::recipients::user_scoped_only(),
                         auth::update_envelope_build(seq1, new_machine_body(res.row), now_ms()));

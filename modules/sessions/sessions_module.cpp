@@ -307,7 +307,7 @@ struct sessions_module::impl {
                                             std::string key) {
         // Upstream allocates the update seq first, then inserts (a failed insert leaves a seq gap).
         std::int64_t seq = 0;
-        co_await db->write([&](soci::session& s) { seq = auth::account_seq_allocate(s, account, now_ms()); });
+        co_await db->write([&](soci::session& s) { seq = auth::account_seq_allocate(*db, s, account, now_ms()); });
         session_row row;
         co_await db->write([&](soci::session& s) { row = session_create(s, account, tag, metadata, key, now_ms()); });
         ev->emit_update(account, recipients::user_scoped_only(),
@@ -413,18 +413,27 @@ struct sessions_module::impl {
         for (const auto& m : req.body.at("messages").as_array()) {
             batch.emplace_back(std::string(m.at("localId").as_string()), std::string(m.at("content").as_string()));
         }
+        // Ownership check, append and one account seq per created message in one transaction (upstream allocates
+        // the seqs after commit, one write each; the numbers and the updates are the same).
         std::optional<append_result> result;
+        std::vector<std::int64_t> update_seqs;
         co_await db->write([&](soci::session& s) {
-            if (session_find(s, req.account_id, sid)) {
-                result = message_append_batch(s, sid, batch, now_ms());
+            if (session_owned(*db, s, req.account_id, sid)) {
+                std::int64_t now = now_ms();
+                result = message_append_batch(*db, s, sid, batch, now);
+                for (std::size_t i = 0; i < result->created.size(); ++i) {
+                    update_seqs.push_back(auth::account_seq_allocate(*db, s, req.account_id, now));
+                }
             }
         });
         if (!result) {
             co_return response::error(404, "Session not found");
         }
         // One update per created message, after commit; the sender gets them too (no skip).
-        for (const auto& m : result->created) {
-            co_await emit(req.account_id, recipients::session(sid), new_message_body(sid, m));
+        for (std::size_t i = 0; i < result->created.size(); ++i) {
+            ev->emit_update(req.account_id, recipients::session(sid),
+                            auth::update_envelope_build(update_seqs[i], new_message_body(sid, result->created[i]),
+                                                        now_ms()));
         }
         json::array out;
         for (const auto& m : result->all) {
@@ -548,12 +557,13 @@ struct sessions_module::impl {
             std::optional<message_row> created;
             co_await db->write([&](soci::session& s) {
                 std::int64_t now = now_ms();
-                update_seq = auth::account_seq_allocate(s, ctx.account_id, now);
-                std::int64_t seq = session_seq_allocate(s, *sid, 1, now);
-                if (local_id && message_find_by_local_id(s, *sid, *local_id)) {
+                update_seq = auth::account_seq_allocate(*db, s, ctx.account_id, now);
+                std::int64_t seq = session_seq_allocate(*db, s, *sid, 1, now);
+                if (local_id && message_find_by_local_id(*db, s, *sid, *local_id)) {
                     return;
                 }
-                created = message_insert(s, *sid, seq, local_id, json::object{{"t", "encrypted"}, {"c", *text}}, now);
+                created = message_insert(*db, s, *sid, seq, local_id, json::object{{"t", "encrypted"}, {"c", *text}},
+                                         now);
             });
             if (!created) {
                 co_return std::nullopt;

@@ -7,6 +7,7 @@
 #include <cstring>
 #include <unordered_set>
 
+#include "core/json/json_writer.hpp"
 #include "core/crypto/base64.hpp"
 #include "core/crypto/ids.hpp"
 #include "core/db/database.hpp"
@@ -313,15 +314,22 @@ std::vector<session_timeout> session_sweep_inactive(soci::session& s, std::int64
     return out;
 }
 
-std::int64_t session_seq_allocate(soci::session& s, std::string_view id, std::int64_t count, std::int64_t now) {
-    std::string i(id);
-    std::int64_t end = 0;
-    s << "UPDATE session SET seq = seq + :c, updated_at = :u WHERE id = :id RETURNING seq", soci::use(count),
-        soci::use(now), soci::use(i), soci::into(end);
-    if (!s.got_data()) {
-        throw db::not_found("session not found: " + i);
+std::int64_t session_seq_allocate(db::database& db, soci::session& s, std::string_view id, std::int64_t count,
+                                  std::int64_t now) {
+    std::optional<std::int64_t> end;
+    db.query(s, "UPDATE session SET seq = seq + ?, updated_at = ? WHERE id = ? RETURNING seq", {count, now, id},
+             [&](const db::row_view& r) { end = r.i64(0); });
+    if (!end) {
+        throw db::not_found("session not found: " + std::string(id));
     }
-    return end - count + 1;
+    return *end - count + 1;
+}
+
+bool session_owned(db::database& db, soci::session& s, std::string_view account_id, std::string_view id) {
+    bool found = false;
+    db.query(s, "SELECT 1 FROM session WHERE id = ? AND account_id = ?", {id, account_id},
+             [&](const db::row_view&) { found = true; });
+    return found;
 }
 
 std::vector<message_row> message_list_latest(soci::session& s, std::string_view session_id, int limit) {
@@ -353,20 +361,28 @@ std::vector<message_row> message_list_before(soci::session& s, std::string_view 
     return collect<message_row>(rs, message_from);
 }
 
-std::optional<message_row> message_find_by_local_id(soci::session& s, std::string_view session_id,
+std::optional<message_row> message_find_by_local_id(db::database& db, soci::session& s, std::string_view session_id,
                                                     std::string_view local_id) {
-    std::string i(session_id), l(local_id);
-    soci::rowset<soci::row> rs = (s.prepare << "SELECT " << message_columns
-                                            << " FROM session_message WHERE session_id = :s AND local_id = :l",
-                                  soci::use(i), soci::use(l));
-    auto rows = collect<message_row>(rs, message_from);
-    if (rows.empty()) {
-        return std::nullopt;
-    }
-    return rows.front();
+    std::optional<message_row> out;
+    db.query(s,
+             "SELECT id, seq, content, local_id, created_at, updated_at FROM session_message "
+             "WHERE session_id = ? AND local_id = ?",
+             {session_id, local_id}, [&](const db::row_view& r) {
+                 message_row m;
+                 m.id = r.text(0);
+                 m.seq = r.i64(1);
+                 m.content = jsonb_order(json::parse(r.text(2)));
+                 if (!r.is_null(3)) {
+                     m.local_id = std::string(r.text(3));
+                 }
+                 m.created_at = r.i64(4);
+                 m.updated_at = r.i64(5);
+                 out = std::move(m);
+             });
+    return out;
 }
 
-message_row message_insert(soci::session& s, std::string_view session_id, std::int64_t seq,
+message_row message_insert(db::database& db, soci::session& s, std::string_view session_id, std::int64_t seq,
                            const std::optional<std::string>& local_id, const json::value& content, std::int64_t now) {
     message_row r;
     r.id = crypto::cuid();
@@ -374,18 +390,16 @@ message_row message_insert(soci::session& s, std::string_view session_id, std::i
     r.content = content;
     r.local_id = local_id;
     r.created_at = r.updated_at = now;
-    std::string sid(session_id);
-    std::string text = json::serialize(content);
-    std::string lid = local_id.value_or("");
-    soci::indicator ind = local_id ? soci::i_ok : soci::i_null;
-    s << "INSERT INTO session_message (id, session_id, local_id, seq, content, created_at, updated_at) "
-         "VALUES (:id, :s, :l, :q, :c, :t1, :t2)",
-        soci::use(r.id), soci::use(sid), soci::use(lid, ind), soci::use(seq), soci::use(text), soci::use(now),
-        soci::use(now);
+    std::string text = json_text::stringify(content);
+    db.query(s,
+             "INSERT INTO session_message (id, session_id, local_id, seq, content, created_at, updated_at) "
+             "VALUES (?, ?, ?, ?, ?, ?, ?)",
+             {r.id, session_id, local_id ? db::param(std::string_view(*local_id)) : db::param(nullptr), seq, text, now,
+              now});
     return r;
 }
 
-append_result message_append_batch(soci::session& s, std::string_view session_id,
+append_result message_append_batch(db::database& db, soci::session& s, std::string_view session_id,
                                    const std::vector<std::pair<std::string, std::string>>& batch, std::int64_t now) {
     append_result out;
     std::unordered_set<std::string> seen;
@@ -394,19 +408,19 @@ append_result message_append_batch(soci::session& s, std::string_view session_id
         if (!seen.insert(item.first).second) {
             continue;  // upstream v3SessionRoutes.ts: the first occurrence of a localId wins
         }
-        if (auto existing = message_find_by_local_id(s, session_id, item.first)) {
+        if (auto existing = message_find_by_local_id(db, s, session_id, item.first)) {
             out.all.push_back(std::move(*existing));
         } else {
             fresh.push_back(&item);
         }
     }
     if (!fresh.empty()) {
-        std::int64_t seq = session_seq_allocate(s, session_id, static_cast<std::int64_t>(fresh.size()), now);
+        std::int64_t seq = session_seq_allocate(db, s, session_id, static_cast<std::int64_t>(fresh.size()), now);
         for (const auto* item : fresh) {
             json::object content;
             content["t"] = "encrypted";
             content["c"] = item->second;
-            out.created.push_back(message_insert(s, session_id, seq++, item->first, content, now));
+            out.created.push_back(message_insert(db, s, session_id, seq++, item->first, content, now));
         }
     }
     out.all.insert(out.all.end(), out.created.begin(), out.created.end());

@@ -117,7 +117,11 @@ std::vector<session_timeout> session_sweep_inactive(soci::session& s, std::int64
 
 /// Reserves `count` message seqs at once (upstream allocateSessionSeqBatch: `seq += count`); returns the first
 /// new seq. Throws db::not_found when the session does not exist.
-std::int64_t session_seq_allocate(soci::session& s, std::string_view id, std::int64_t count, std::int64_t now);
+std::int64_t session_seq_allocate(db::database& db, soci::session& s, std::string_view id, std::int64_t count,
+                                  std::int64_t now);
+
+/// True when the session exists and belongs to the account (the cheap check of the append path).
+bool session_owned(db::database& db, soci::session& s, std::string_view account_id, std::string_view id);
 
 /// Legacy list: newest `created_at` first.
 std::vector<message_row> message_list_latest(soci::session& s, std::string_view session_id, int limit);
@@ -128,11 +132,11 @@ std::vector<message_row> message_list_after(soci::session& s, std::string_view s
 std::vector<message_row> message_list_before(soci::session& s, std::string_view session_id, std::int64_t before,
                                              int limit);
 
-std::optional<message_row> message_find_by_local_id(soci::session& s, std::string_view session_id,
+std::optional<message_row> message_find_by_local_id(db::database& db, soci::session& s, std::string_view session_id,
                                                     std::string_view local_id);
 
 /// Inserts one message with the given (already allocated) seq; `content` is serialized as given.
-message_row message_insert(soci::session& s, std::string_view session_id, std::int64_t seq,
+message_row message_insert(db::database& db, soci::session& s, std::string_view session_id, std::int64_t seq,
                            const std::optional<std::string>& local_id, const boost::json::value& content,
                            std::int64_t now);
 
@@ -143,7 +147,7 @@ struct append_result {
 
 /// POST /v3 …/messages: `batch` is (localId, content) pairs. Duplicate localIds inside the batch keep the first;
 /// localIds that already exist are returned unchanged; the rest get contiguous seqs in batch order.
-append_result message_append_batch(soci::session& s, std::string_view session_id,
+append_result message_append_batch(db::database& db, soci::session& s, std::string_view session_id,
                                    const std::vector<std::pair<std::string, std::string>>& batch, std::int64_t now);
 
 }  // namespace happy::mod::sessions

@@ -87,7 +87,7 @@ TEST_F(sessions_store, lists_order_and_filters) {
     auto b = create(alice_, "b", 2000);
     auto c = create(alice_, "c", 3000);
     create(bob_, "x", 4000);
-    db_->write_sync([&](soci::session& s) { session_seq_allocate(s, a.id, 1, 5000); });  // bumps updated_at
+    db_->write_sync([&](soci::session& s) { session_seq_allocate(*db_, s, a.id, 1, 5000); });  // bumps updated_at
     struct item {
         std::string id;
     };
@@ -140,14 +140,14 @@ TEST_F(sessions_store, append_batch_is_idempotent_by_local_id_and_contiguous) {
     auto r = create(alice_, "t");
     append_result first, second;
     db_->write_sync([&](soci::session& s) {
-        first = message_append_batch(s, r.id, {{"l1", "A"}, {"l2", "B"}, {"l1", "ignored"}}, 2000);
+        first = message_append_batch(*db_, s, r.id, {{"l1", "A"}, {"l2", "B"}, {"l1", "ignored"}}, 2000);
     });
     ASSERT_EQ(first.created.size(), 2u);
     EXPECT_EQ(first.created[0].seq, 1);
     EXPECT_EQ(first.created[1].seq, 2);
     EXPECT_EQ(json::serialize(first.created[0].content), R"({"t":"encrypted","c":"A"})");
     db_->write_sync([&](soci::session& s) {
-        second = message_append_batch(s, r.id, {{"l3", "C"}, {"l2", "changed"}}, 3000);
+        second = message_append_batch(*db_, s, r.id, {{"l3", "C"}, {"l2", "changed"}}, 3000);
     });
     ASSERT_EQ(second.created.size(), 1u);
     EXPECT_EQ(second.created[0].seq, 3);
@@ -181,8 +181,8 @@ TEST_F(sessions_store, delete_cascades_messages_and_checks_owner) {
     auto r = create(alice_, "t");
     bool by_bob = true, by_alice = false, again = true;
     db_->write_sync([&](soci::session& s) {
-        message_append_batch(s, r.id, {{"l1", "A"}}, 2000);
-        message_insert(s, r.id, session_seq_allocate(s, r.id, 1, 2000), std::nullopt, json::object{{"c", 1}}, 2000);
+        message_append_batch(*db_, s, r.id, {{"l1", "A"}}, 2000);
+        message_insert(*db_, s, r.id, session_seq_allocate(*db_, s, r.id, 1, 2000), std::nullopt, json::object{{"c", 1}}, 2000);
         by_bob = session_delete(s, bob_, r.id);
         by_alice = session_delete(s, alice_, r.id);
         again = session_delete(s, alice_, r.id);
@@ -193,7 +193,7 @@ TEST_F(sessions_store, delete_cascades_messages_and_checks_owner) {
     int n = -1;
     db_->read_sync([&](soci::session& s) { s << "SELECT COUNT(*) FROM session_message", soci::into(n); });
     EXPECT_EQ(n, 0);
-    EXPECT_THROW(db_->write_sync([&](soci::session& s) { session_seq_allocate(s, r.id, 1, 1); }),
+    EXPECT_THROW(db_->write_sync([&](soci::session& s) { session_seq_allocate(*db_, s, r.id, 1, 1); }),
                  happy::db::not_found);
 }
 

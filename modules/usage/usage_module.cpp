@@ -3,6 +3,7 @@
 #include <boost/json.hpp>
 #include <string>
 
+#include "core/json/json_writer.hpp"
 #include "core/db/database.hpp"
 #include "core/events/socket_serializer.hpp"
 #include "core/json/js_value.hpp"
@@ -66,7 +67,7 @@ boost::asio::awaitable<json::value> report(usage_module::impl& m, events::socket
     const std::string account = ctx.account_id;
     const std::string sid(session_id->get_string());
     const std::string k(key->get_string());
-    const std::string stored = json::serialize(json::object{{"tokens", *tokens}, {"cost", *cost}});
+    const std::string stored = json_text::stringify(json::object{{"tokens", *tokens}, {"cost", *cost}});
     bool owned = false;
     usage_report row;
     bool failed = false;

@@ -8,6 +8,7 @@ import WebSocket from 'ws';
 import {
     TEST_TIMEOUT, HOOK_TIMEOUT, FAST_REALTIME, startRealtimeServer, authAccount, req, bearer, bodies, assertJson,
     assertKeyOrder, clientTracker, waitConnect, recordEvents, sleep, mintJwt, testTokenKeyPair, nowSec, TEST_SECRET,
+    named, until, assertEnvelope,
 } from './harness.mjs';
 
 const T = { timeout: TEST_TIMEOUT };
@@ -29,27 +30,6 @@ const app = (acct) => sio({ token: acct.token, clientType: 'user-scoped' });
 const profile = (acct) => req(srv.url, 'GET', '/v1/account/profile', { headers: bearer(acct.token) });
 const getSettings = (acct) => req(srv.url, 'GET', '/v1/account/settings', { headers: bearer(acct.token) });
 const postSettings = (acct, body) => req(srv.url, 'POST', '/v1/account/settings', { headers: bearer(acct.token), body });
-
-const named = (events, name) => events.filter((e) => e.event === name).map((e) => e.args[0]);
-
-async function until(fn, ms = 3000, what = 'condition') {
-    const end = Date.now() + ms;
-    for (;;) {
-        const v = fn();
-        if (v) return v;
-        if (Date.now() > end) throw new Error(`timeout waiting for ${what}`);
-        await sleep(20);
-    }
-}
-
-function assertEnvelope(env, seq, body) {
-    assert.deepStrictEqual(Object.keys(env), ['id', 'seq', 'body', 'createdAt']);
-    assert.match(env.id, /^[A-Za-z0-9]{12}$/);
-    assert.equal(env.seq, seq);
-    assert.equal(typeof env.createdAt, 'number');
-    assert.deepStrictEqual(env.body, body);
-    assertKeyOrder(env.body, body, '$.body');
-}
 
 /** A valid token (HANDY_MASTER_SECRET=test-master-secret) for an account that does not exist. */
 function ghostToken() {

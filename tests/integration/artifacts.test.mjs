@@ -9,6 +9,7 @@ import WebSocket from 'ws';
 import {
     TEST_TIMEOUT, HOOK_TIMEOUT, FAST_REALTIME, startRealtimeServer, authAccount, req, bearer, bodies, assertJson,
     assertKeyOrder, clientTracker, waitConnect, recordEvents, sleep, b64, randomBytes,
+    named, until, assertEnvelope,
 } from './harness.mjs';
 
 const T = { timeout: TEST_TIMEOUT };
@@ -36,27 +37,6 @@ const update = (acct, id, body) => req(srv.url, 'POST', `/v1/artifacts/${encodeU
 const del = (acct, id) => req(srv.url, 'DELETE', `/v1/artifacts/${encodeURIComponent(id)}`, H(acct));
 
 const notFound = { error: 'Artifact not found' };
-const named = (events, name) => events.filter((e) => e.event === name).map((e) => e.args[0]);
-
-async function until(fn, ms = 3000, what = 'condition') {
-    const end = Date.now() + ms;
-    for (;;) {
-        const v = fn();
-        if (v) return v;
-        if (Date.now() > end) throw new Error(`timeout waiting for ${what}`);
-        await sleep(20);
-    }
-}
-
-function assertEnvelope(env, seq, body) {
-    assert.deepStrictEqual(Object.keys(env), ['id', 'seq', 'body', 'createdAt']);
-    assert.match(env.id, /^[A-Za-z0-9]{12}$/);
-    assert.equal(env.seq, seq);
-    assert.equal(typeof env.createdAt, 'number');
-    assert.deepStrictEqual(env.body, body);
-    assertKeyOrder(env.body, body, '$.body');
-}
-
 /** A fresh artifact input: header/body/key as standard base64. */
 function input(id = crypto.randomUUID()) {
     return { id, header: b64(randomBytes(12)), body: b64(randomBytes(40)), dataEncryptionKey: b64(randomBytes(32)) };

@@ -372,7 +372,16 @@ test('GitHub callback: code exchange, user fetch, link, update-account, token en
     assert.equal((await req(conf.url, 'GET', '/v1/account/profile', { headers: bearer(a.token) })).json.github, null);
     const sealedB = Buffer.from(sqlite(conf, "SELECT hex(token) FROM github_user WHERE id = '583231'"), 'hex');
     assert.equal(keyTreeDecrypt(TEST_SECRET, ['user', b.sub, 'github', 'token'], sealedB), 'gho_SECRET_token_123');
+    // Other users see the GitHub login and bio in B's public profile (social module).
+    const seen = await req(conf.url, 'GET', `/v1/user/${b.sub}`, { headers: bearer(a.token) });
+    assert.equal(seen.status, 200, seen.text);
+    assert.equal(seen.json.user.username, 'octo cat');
+    assert.equal(seen.json.user.bio, 'hi');
+    assert.equal(seen.json.user.firstName, 'Mona');
     assertJson(await req(conf.url, 'DELETE', '/v1/connect/github', { headers: bearer(b.token) }), 200, { success: true });
+    const gone = (await req(conf.url, 'GET', `/v1/user/${b.sub}`, { headers: bearer(a.token) })).json.user;
+    assert.equal(gone.username, '');
+    assert.equal(gone.bio, null);
 });
 
 test('GitHub callback failures redirect with upstream error codes', T, async () => {

@@ -875,3 +875,31 @@ export function clientTracker({ io, WebSocket }) {
         },
     };
 }
+
+// ---------------------------------------------------------------------------------------------
+// Shared assertions of the feature tests (sessions, machines, artifacts, kv, account, usage, social).
+// ---------------------------------------------------------------------------------------------
+
+/** First argument of every recorded event called `name` (recordEvents() entries). */
+export const named = (events, name) => events.filter((e) => e.event === name).map((e) => e.args[0]);
+
+/** Polls `fn` every 20 ms until it returns something truthy (returned), or throws after `ms`. */
+export async function until(fn, ms = 3000, what = 'condition') {
+    const end = Date.now() + ms;
+    for (;;) {
+        const v = fn();
+        if (v) return v;
+        if (Date.now() > end) throw new Error(`timeout waiting for ${what}`);
+        await sleep(20);
+    }
+}
+
+/** An `update` envelope: exactly {id, seq, body, createdAt} with the given seq and body (keys in order). */
+export function assertEnvelope(env, seq, body) {
+    assert.deepStrictEqual(Object.keys(env), ['id', 'seq', 'body', 'createdAt']);
+    assert.match(env.id, /^[A-Za-z0-9]{12}$/);
+    assert.equal(env.seq, seq);
+    assert.equal(typeof env.createdAt, 'number');
+    assert.deepStrictEqual(env.body, body);
+    assertKeyOrder(env.body, body, '$.body');
+}

@@ -8,6 +8,7 @@ import WebSocket from 'ws';
 import {
     TEST_TIMEOUT, HOOK_TIMEOUT, FAST_REALTIME, startRealtimeServer, authAccount, req, bearer, bodies, assertJson,
     assertKeyOrder, clientTracker, waitConnect, recordEvents, sleep, b64,
+    named, until, assertEnvelope,
 } from './harness.mjs';
 
 const T = { timeout: TEST_TIMEOUT };
@@ -32,27 +33,7 @@ const bulk = (acct, keys) => req(srv.url, 'POST', '/v1/kv/bulk', { ...H(acct), b
 const mutate = (acct, mutations) => req(srv.url, 'POST', '/v1/kv', { ...H(acct), body: { mutations } });
 
 const notFound = { error: 'Key not found' };
-const named = (events, name) => events.filter((e) => e.event === name).map((e) => e.args[0]);
 const v = (s) => b64(Buffer.from(s));
-
-async function until(fn, ms = 3000, what = 'condition') {
-    const end = Date.now() + ms;
-    for (;;) {
-        const x = fn();
-        if (x) return x;
-        if (Date.now() > end) throw new Error(`timeout waiting for ${what}`);
-        await sleep(20);
-    }
-}
-
-function assertEnvelope(env, seq, body) {
-    assert.deepStrictEqual(Object.keys(env), ['id', 'seq', 'body', 'createdAt']);
-    assert.match(env.id, /^[A-Za-z0-9]{12}$/);
-    assert.equal(env.seq, seq);
-    assert.equal(typeof env.createdAt, 'number');
-    assert.deepStrictEqual(env.body, body);
-    assertKeyOrder(env.body, body, '$.body');
-}
 
 test('POST /v1/kv: create, update, delete; results and one kv-batch-update per batch (values as sent)', T, async () => {
     const A = await authAccount(srv.url);

@@ -9,6 +9,7 @@ import {
     TEST_TIMEOUT, HOOK_TIMEOUT, FAST_REALTIME, startRealtimeServer, authAccount, req, bearer, bodies, assertJson,
     assertKeyOrder, clientTracker, waitConnect, recordEvents, sleep, b64, randomBytes, startServer, makeTempDir,
     removeDir, writeConfigFile,
+    named, until, assertEnvelope,
 } from './harness.mjs';
 
 const T = { timeout: TEST_TIMEOUT };
@@ -43,18 +44,6 @@ const del = (acct, id) => req(srv.url, 'DELETE', `/v1/machines/${encodeURICompon
 const notFound = { error: 'Machine not found' };
 
 /** Events of one name from a recordEvents() list, as their first argument. */
-const named = (events, name) => events.filter((e) => e.event === name).map((e) => e.args[0]);
-
-async function until(fn, ms = 3000, what = 'condition') {
-    const end = Date.now() + ms;
-    for (;;) {
-        const v = fn();
-        if (v) return v;
-        if (Date.now() > end) throw new Error(`timeout waiting for ${what}`);
-        await sleep(20);
-    }
-}
-
 /** Like until() for an async condition. */
 async function untilAsync(fn, ms = 3000, what = 'condition') {
     const end = Date.now() + ms;
@@ -74,15 +63,6 @@ function machineShape(m, { withSeq }) {
     };
     if (withSeq) o.seq = 0;
     return { ...o, active: m.active, activeAt: m.activeAt, createdAt: m.createdAt, updatedAt: m.updatedAt };
-}
-
-function assertEnvelope(env, seq, body) {
-    assert.deepStrictEqual(Object.keys(env), ['id', 'seq', 'body', 'createdAt']);
-    assert.match(env.id, /^[A-Za-z0-9]{12}$/);
-    assert.equal(env.seq, seq);
-    assert.equal(typeof env.createdAt, 'number');
-    assert.deepStrictEqual(env.body, body);
-    assertKeyOrder(env.body, body, '$.body');
 }
 
 // --- REST ---------------------------------------------------------------------------------------------------

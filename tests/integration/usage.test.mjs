@@ -9,6 +9,7 @@ import WebSocket from 'ws';
 import {
     TEST_TIMEOUT, HOOK_TIMEOUT, FAST_REALTIME, startRealtimeServer, authAccount, req, bearer, bodies, assertJson,
     assertKeyOrder, clientTracker, waitConnect, recordEvents, sleep, expectStatus, CUID_RE, makeTempDir, removeDir,
+    named, until,
 } from './harness.mjs';
 
 const T = { timeout: TEST_TIMEOUT };
@@ -51,18 +52,6 @@ async function ackOrNone(sock, ...args) {
         return await sock.timeout(500).emitWithAck('usage-report', ...args);
     } catch {
         return 'no-ack';
-    }
-}
-
-const named = (events, name) => events.filter((e) => e.event === name).map((e) => e.args[0]);
-
-async function until(fn, ms = 3000, what = 'condition') {
-    const end = Date.now() + ms;
-    for (;;) {
-        const v = fn();
-        if (v) return v;
-        if (Date.now() > end) throw new Error(`timeout waiting for ${what}`);
-        await sleep(20);
     }
 }
 
@@ -274,6 +263,8 @@ test('POST /v1/usage/query sums fractional costs as JavaScript numbers', T, asyn
     assert.deepStrictEqual(Object.keys(cost), ['input', 'total']);
     assert.equal(cost.total, 0.2 + 0.1); // summed newest first, as upstream does: 0.30000000000000004
     assert.equal(cost.input, 0.25 + 0.05);
+    // The text is JSON.stringify's (0.3, not 3E-1), byte for byte.
+    assert.ok(r.text.includes('"cost":{"input":0.3,"total":0.30000000000000004}'), r.text);
 });
 
 test('POST /v1/usage/query: unknown or foreign session 404, validation before auth, 401s, out-of-range dates 500', T, async () => {
