@@ -128,11 +128,9 @@ struct connect_state {
 
 namespace {
 
-using impl_t = connect_state;
-
 // --- GitHub -----------------------------------------------------------------------------------------------
 
-boost::asio::awaitable<response> github_params(const impl_t& m, http::request& req) {
+boost::asio::awaitable<response> github_params(const connect_state& m, http::request& req) {
     if (m.github.client_id.empty() || m.github.redirect_url.empty()) {
         co_return response::error(400, "GitHub OAuth not configured");
     }
@@ -161,7 +159,7 @@ std::string js_string(const json::value& v) {
     return v.is_string() ? std::string(v.get_string()) : json::serialize(v);
 }
 
-void emit_connect_updates(const impl_t& m, const github_connect_result& r, const std::string& account,
+void emit_connect_updates(const connect_state& m, const github_connect_result& r, const std::string& account,
                           const json::value& user, const std::string& login) {
     if (r.displaced) {
         m.emit_account_update(r.displaced->account_id, r.displaced->seq, {{"github", nullptr}, {"username", nullptr}});
@@ -183,7 +181,7 @@ void log_connected(const std::string& account, const std::string& github_user) {
 
 /// The rest of connectRoutes.ts's callback after the configuration check: exchange the code, fetch the GitHub user,
 /// link it (githubConnect). Returns the redirect location; throws where upstream's try block would catch.
-boost::asio::awaitable<std::optional<std::string>> github_oauth_complete(const impl_t& m, std::string account,
+boost::asio::awaitable<std::optional<std::string>> github_oauth_complete(const connect_state& m, std::string account,
                                                                          std::string code) {
     using namespace std::chrono_literals;
     json::object exchange;
@@ -243,7 +241,7 @@ boost::asio::awaitable<std::optional<std::string>> github_oauth_complete(const i
     co_return done;
 }
 
-boost::asio::awaitable<response> github_callback(const impl_t& m, http::request& req) {
+boost::asio::awaitable<response> github_callback(const connect_state& m, http::request& req) {
     std::string code(req.query.at("code").as_string());
     std::string state(req.query.at("state").as_string());
     auto claims = crypto::token_verify(m.derived().github, k_github_issuer, state, now_ms() / 1000);
@@ -265,7 +263,7 @@ boost::asio::awaitable<response> github_callback(const impl_t& m, http::request&
     co_return redirect(location.value_or(m.app_url + "?error=server_error"));
 }
 
-boost::asio::awaitable<response> github_webhook(const impl_t& m, http::request& req) {
+boost::asio::awaitable<response> github_webhook(const connect_state& m, http::request& req) {
     // connectRoutes.ts keeps `rawBody` only from its JSON parser, and an empty body leaves it falsy.
     if (!is_json_media(req.content_type) || req.raw_body.empty()) {
         log::error("github webhook: raw body not available for signature verification");
@@ -284,7 +282,7 @@ boost::asio::awaitable<response> github_webhook(const impl_t& m, http::request& 
     co_return response::json(json::object{{"received", true}});
 }
 
-boost::asio::awaitable<response> github_delete(const impl_t& m, http::request& req) {
+boost::asio::awaitable<response> github_delete(const connect_state& m, http::request& req) {
     std::string account = req.account_id;
     std::optional<github_change> change;
     bool failed = false;
@@ -305,7 +303,7 @@ boost::asio::awaitable<response> github_delete(const impl_t& m, http::request& r
 
 // --- Vendor tokens ------------------------------------------------------------------------------------------
 
-boost::asio::awaitable<response> vendor_register(const impl_t& m, http::request& req) {
+boost::asio::awaitable<response> vendor_register(const connect_state& m, http::request& req) {
     std::string account = req.account_id;
     std::string vendor(req.param("vendor"));
     std::string sealed =
@@ -315,7 +313,7 @@ boost::asio::awaitable<response> vendor_register(const impl_t& m, http::request&
     co_return response::json(json::object{{"success", true}});
 }
 
-boost::asio::awaitable<response> vendor_token(const impl_t& m, http::request& req) {
+boost::asio::awaitable<response> vendor_token(const connect_state& m, http::request& req) {
     std::string account = req.account_id;
     std::string vendor(req.param("vendor"));
     std::optional<std::string> sealed;
@@ -330,7 +328,7 @@ boost::asio::awaitable<response> vendor_token(const impl_t& m, http::request& re
     co_return response::json(json::object{{"token", *plain}});
 }
 
-boost::asio::awaitable<response> vendor_delete(const impl_t& m, http::request& req) {
+boost::asio::awaitable<response> vendor_delete(const connect_state& m, http::request& req) {
     std::string account = req.account_id;
     std::string vendor(req.param("vendor"));
     bool deleted = false;
@@ -342,7 +340,7 @@ boost::asio::awaitable<response> vendor_delete(const impl_t& m, http::request& r
     co_return response::json(json::object{{"success", true}});
 }
 
-boost::asio::awaitable<response> vendor_list(const impl_t& m, http::request& req) {
+boost::asio::awaitable<response> vendor_list(const connect_state& m, http::request& req) {
     std::string account = req.account_id;
     std::vector<std::pair<std::string, std::string>> rows;
     co_await m.db->read([&](soci::session& s) { rows = vendor_token_list(s, account); });
