@@ -237,11 +237,21 @@ json::object load(const std::optional<std::string>& file, const env_map& env, st
 
     // Compose the full schema: the core sections plus `modules.<name>` for each compiled-in module.
     json::value schema = json::parse(core_schema);
+    // Module sections may be declared in the core schema under modules.properties.<name> (one file holds every
+    // key, which keeps the README check simple); a section is kept only when its module is compiled in.
+    json::object declared;
+    if (auto* mp = schema.as_object()["properties"].as_object().if_contains("modules")) {
+        if (auto* props = mp->as_object().if_contains("properties")) {
+            declared = props->as_object();
+        }
+    }
     json::object mod_props;
     for (const auto& m : modules) {
         json::object section;
         if (!m.schema_json.empty()) {
             section = json::parse(m.schema_json).as_object();
+        } else if (auto* d = declared.if_contains(m.name)) {
+            section = d->as_object();
         } else {
             section = {{"type", "object"}, {"additionalProperties", false}, {"properties", json::object()}};
         }
@@ -280,11 +290,37 @@ json::object load(const std::optional<std::string>& file, const env_map& env, st
         {"HAPPY_THREADS", "server.threads", "integer"},
         {"METRICS_ENABLED", "metrics.enabled", "boolean"},
         {"METRICS_PORT", "metrics.port", "integer"},
+        // Upstream's names for the external services (connectRoutes.ts, modules/github.ts, voiceRoutes.ts).
+        // Note GITHUB_REDIRECT_URL (OAuth params) and GITHUB_REDIRECT_URI (webhook set-up) are both read upstream.
+        {"GITHUB_CLIENT_ID", "modules.connect.github.client_id", "string"},
+        {"GITHUB_CLIENT_SECRET", "modules.connect.github.client_secret", "string"},
+        {"GITHUB_REDIRECT_URL", "modules.connect.github.redirect_url", "string"},
+        {"GITHUB_REDIRECT_URI", "modules.connect.github.redirect_uri", "string"},
+        {"GITHUB_APP_ID", "modules.connect.github.app_id", "string"},
+        {"GITHUB_PRIVATE_KEY", "modules.connect.github.private_key", "string"},
+        {"GITHUB_WEBHOOK_SECRET", "modules.connect.github.webhook_secret", "string"},
+        {"ELEVENLABS_API_KEY", "modules.voice.elevenlabs_api_key", "string"},
+        {"REVENUECAT_API_KEY", "modules.voice.revenuecat_api_key", "string"},
+    };
+    auto compiled_in = [&](std::string_view key) {
+        if (!key.starts_with("modules.")) {
+            return true;
+        }
+        key.remove_prefix(8);
+        key = key.substr(0, key.find('.'));
+        for (const auto& m : modules) {
+            if (m.name == key) {
+                return true;
+            }
+        }
+        return false;
     };
     origin_map origins;
     for (const auto& b : bindings) {
         auto it = env.find(b.name);
-        if (it == env.end() || it->second.empty()) {
+        // An upstream variable for a module compiled out of this binary is ignored, as upstream ignores
+        // variables of features it does not use.
+        if (it == env.end() || it->second.empty() || !compiled_in(b.key)) {
             continue;
         }
         set_path(root, b.key, parse_env_value(b.name, it->second, b.type));

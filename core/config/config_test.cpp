@@ -352,5 +352,22 @@ TEST(config_check_schema, fills_defaults_and_reports_where) {
     }
 }
 
+TEST(config_load, module_section_declared_in_core_schema_with_upstream_env_names) {
+    std::vector<module_schema> mods{{"auth", ""}, {"connect", ""}};
+    auto cfg = load(std::nullopt, {{"GITHUB_CLIENT_ID", "cid"}, {"GITHUB_REDIRECT_URL", "https://x/cb"}},
+                    core_schema(), mods);
+    EXPECT_EQ(get_string(cfg, "modules.connect.github.client_id"), "cid");
+    EXPECT_EQ(get_string(cfg, "modules.connect.github.redirect_url"), "https://x/cb");
+    EXPECT_EQ(get_string(cfg, "modules.connect.github.client_secret"), "");
+    EXPECT_EQ(get_string(cfg, "modules.connect.app_url"), "https://app.happy.engineering");
+    EXPECT_TRUE(get_bool(cfg, "modules.connect.enabled"));
+    // A typo inside the declared section is still an error.
+    temp_file f(R"({"modules": {"connect": {"github": {"client_idd": "x"}}}})");
+    EXPECT_THROW(load(f.path(), {}, core_schema(), mods), error);
+    // The variable of a module compiled out is ignored (no unknown-section error).
+    auto without = load(std::nullopt, {{"GITHUB_CLIENT_ID", "cid"}}, core_schema(), {{"auth", ""}});
+    EXPECT_FALSE(config::at(without, "modules").as_object().contains("connect"));
+}
+
 }  // namespace
 }  // namespace happy::config

@@ -140,6 +140,9 @@ boost::asio::awaitable<response> pipeline::handle(incoming& in) const {
             req.content_type = std::string(*ct);
             std::string media = lower(trim(ct->substr(0, ct->find(';'))));
             if (media == "application/json") {
+                if (rt.keep_raw_json) {
+                    req.raw_body = in.body;
+                }
                 if (is_json_space_only(in.body)) {
                     // upstream connectRoutes.ts replaces the JSON parser: empty POST/PUT bodies become {}.
                     if (method == verb::post || method == verb::put || method == verb::patch) {

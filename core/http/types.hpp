@@ -56,7 +56,7 @@ struct request {
     boost::json::object params;  ///< validated path parameters (percent-decoded strings)
     boost::json::value body;     ///< validated JSON body (null when the route has no body schema and none was sent)
     boost::json::object query;   ///< validated query
-    std::string raw_body;        ///< raw bytes (application/octet-stream uploads)
+    std::string raw_body;        ///< raw bytes (application/octet-stream uploads; JSON when route::keep_raw_json)
     std::string content_type;
     header_list headers;
     std::string remote_address;
@@ -84,6 +84,9 @@ struct route {
     /// Response schemas that filter error bodies for a status (fastify re-serializes through them):
     /// status → the keys kept, in that order.
     std::vector<std::pair<unsigned, std::vector<std::string>>> response_keys;
+    /// Also keep the bytes of an `application/json` body in request::raw_body (webhook signatures are computed
+    /// over the body as sent; upstream connectRoutes.ts keeps `rawBody` from its JSON parser).
+    bool keep_raw_json = false;
     handler fn;
 };
 

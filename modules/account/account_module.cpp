@@ -24,10 +24,11 @@ std::string files_base_url(const server_settings& s) {
     return base + "/files";
 }
 
-boost::asio::awaitable<response> get_profile(db::database& db, const server_settings& settings, http::request& req) {
+boost::asio::awaitable<response> get_profile(db::database& db, const server_settings& settings,
+                                             const bool& with_connect, http::request& req) {
     std::string account = req.account_id;
     std::optional<profile> p;
-    co_await db.read([&](soci::session& s) { p = account_profile_get(s, account); });
+    co_await db.read([&](soci::session& s) { p = account_profile_get(s, account, with_connect); });
     if (!p) {
         // upstream findUniqueOrThrow: a token whose account is gone gets the generic 500.
         co_return response::internal_error();
@@ -110,8 +111,15 @@ boost::asio::awaitable<response> post_settings(db::database& db, events::emitter
 
 }  // namespace
 
+boost::asio::awaitable<void> account_module::start() {
+    bool exists = false;
+    co_await db_->read([&](soci::session& s) { exists = account_connect_tables_exist(s); });
+    with_connect_ = exists;
+}
+
 void account_module::setup(module_context& ctx) {
     auto& db = ctx.db();
+    db_ = &db;
     auto& out = ctx.events();
     // The bound port is known only after setup; the settings object lives for the whole run.
     const server_settings& settings = ctx.settings();
@@ -120,7 +128,7 @@ void account_module::setup(module_context& ctx) {
         .method = http::verb::get,
         .path = "/v1/account/profile",
         .auth = http::auth_mode::bearer,
-        .fn = [&db, &settings](http::request& req) { return get_profile(db, settings, req); },
+        .fn = [&db, &settings, this](http::request& req) { return get_profile(db, settings, with_connect_, req); },
     });
     ctx.add_route({
         .method = http::verb::get,

@@ -53,7 +53,15 @@ json::value nullable(const std::optional<std::string>& s) { return s ? json::val
 
 }  // namespace
 
-std::optional<profile> account_profile_get(soci::session& s, std::string_view account_id) {
+bool account_connect_tables_exist(soci::session& s) {
+    int n = 0;
+    s << "SELECT count(*) FROM sqlite_master WHERE type = 'table' "
+         "AND name IN ('github_user', 'service_account_token')",
+        soci::into(n);
+    return n == 2;
+}
+
+std::optional<profile> account_profile_get(soci::session& s, std::string_view account_id, bool with_connect) {
     std::string id(account_id);
     std::string first, last, user, avatar, github;
     soci::indicator fi = soci::i_null, li = soci::i_null, ui = soci::i_null, ai = soci::i_null, gi = soci::i_null;
@@ -63,7 +71,28 @@ std::optional<profile> account_profile_get(soci::session& s, std::string_view ac
     if (!s.got_data()) {
         return std::nullopt;
     }
-    return profile{opt(first, fi), opt(last, li), opt(user, ui), opt(avatar, ai), opt(github, gi)};
+    profile p{opt(first, fi), opt(last, li), opt(user, ui), opt(avatar, ai), opt(github, gi), std::nullopt, {}};
+    if (!with_connect) {
+        return p;
+    }
+    if (p.github_user_id) {
+        std::string gh_profile;
+        s << "SELECT profile FROM github_user WHERE id = :g", soci::use(*p.github_user_id), soci::into(gh_profile);
+        if (s.got_data()) {
+            p.github_profile = std::move(gh_profile);
+        }
+    }
+    // upstream: `new Set(tokens.map(t => t.vendor))` over a findMany without ORDER BY; oldest first here.
+    std::string vendor;
+    soci::statement st = (s.prepare << "SELECT vendor FROM service_account_token WHERE account_id = :a "
+                                       "ORDER BY created_at, rowid",
+                          soci::use(id), soci::into(vendor));
+    if (st.execute(true)) {
+        do {
+            p.connected_services.push_back(vendor);
+        } while (st.fetch());
+    }
+    return p;
 }
 
 json::object account_profile_json(std::string_view account_id, const profile& p, std::int64_t now,
@@ -88,12 +117,22 @@ json::object account_profile_json(std::string_view account_id, const profile& p,
         }
     }
     o["avatar"] = std::move(avatar);
-    // The GithubUser table arrives with GitHub connect; until then no account can be linked to one, and
-    // upstream answers `github: null` for an unlinked account.
-    o["github"] = nullptr;
-    // Vendor tokens (ServiceAccountToken) arrive with the connect routes; none can be stored yet, so the set is
-    // empty, as upstream returns it for an account without tokens.
-    o["connectedServices"] = json::array();
+    // upstream: `user.githubUser ? user.githubUser.profile : null`, read back from a JSONB column.
+    json::value github = nullptr;
+    if (p.github_profile) {
+        boost::system::error_code ec;
+        json::value stored = json::parse(*p.github_profile, ec);
+        if (!ec) {
+            jsonb_order(stored);
+            github = std::move(stored);
+        }
+    }
+    o["github"] = std::move(github);
+    json::array services;
+    for (const auto& v : p.connected_services) {
+        services.emplace_back(v);
+    }
+    o["connectedServices"] = std::move(services);
     return o;
 }
 

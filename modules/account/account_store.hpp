@@ -8,6 +8,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace soci {
 class session;
@@ -21,11 +22,17 @@ struct profile {
     std::optional<std::string> last_name;
     std::optional<std::string> username;
     std::optional<std::string> avatar;          ///< JSON ImageRef {path, width, height, thumbhash}
-    std::optional<std::string> github_user_id;  ///< link to a GitHub user (GitHub connect, not built yet)
+    std::optional<std::string> github_user_id;  ///< link to a GitHub user (connect module)
+    std::optional<std::string> github_profile;  ///< that GitHub user's stored profile (JSON)
+    std::vector<std::string> connected_services;  ///< vendors with a stored token (connect module)
 };
 
-/// The caller's profile row, or nullopt when the account does not exist.
-std::optional<profile> account_profile_get(soci::session& s, std::string_view account_id);
+/// The caller's profile row, or nullopt when the account does not exist. `with_connect`: the connect module's
+/// tables (github_user, service_account_token) exist, so the GitHub profile and the vendors are read too.
+std::optional<profile> account_profile_get(soci::session& s, std::string_view account_id, bool with_connect = false);
+
+/// True when the connect module's tables exist (it may be compiled out of the binary).
+bool account_connect_tables_exist(soci::session& s);
 
 /// The response body of GET /v1/account/profile, in upstream's key order:
 /// {id, timestamp, firstName, lastName, username, avatar, github, connectedServices}.

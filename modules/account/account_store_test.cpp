@@ -130,4 +130,37 @@ TEST_F(account_store, profile_names_and_avatar_in_jsonb_order_with_url) {
               R"("url":"https://h.example/files/public/users/a/av.png"})");
 }
 
+TEST_F(account_store, profile_github_and_connected_services_from_connect_tables) {
+    bool exists = true;
+    db_->read_sync([&](soci::session& s) { exists = account_connect_tables_exist(s); });
+    EXPECT_FALSE(exists);
+    db_->migrate(
+        {{1, "0001_auth", "auth", std::string(*happy::resource_text("sql/sqlite/0001_auth.sql"))},
+         {12, "0012_connect", "connect", std::string(*happy::resource_text("sql/sqlite/0012_connect.sql"))}});
+    db_->read_sync([&](soci::session& s) { exists = account_connect_tables_exist(s); });
+    EXPECT_TRUE(exists);
+    db_->write_sync([&](soci::session& s) {
+        s << "INSERT INTO github_user (id, profile, created_at, updated_at) "
+             "VALUES ('7', '{\"login\":\"ada\",\"id\":7,\"bio\":null}', 1, 1)";
+        s << "UPDATE account SET github_user_id = '7', username = 'ada' WHERE id = :id", soci::use(alice_);
+        s << "INSERT INTO service_account_token (id, account_id, vendor, token, created_at, updated_at) "
+             "VALUES ('t1', :a, 'anthropic', x'00', 1, 1), ('t2', :b, 'openai', x'00', 2, 2)",
+            soci::use(alice_), soci::use(alice_);
+        s << "INSERT INTO service_account_token (id, account_id, vendor, token, created_at, updated_at) "
+             "VALUES ('t3', :a, 'gemini', x'00', 3, 3)",
+            soci::use(bob_);
+    });
+    std::optional<profile> p;
+    db_->read_sync([&](soci::session& s) { p = account_profile_get(s, alice_, true); });
+    ASSERT_TRUE(p);
+    auto o = account_profile_json(alice_, *p, 1, "https://h.example/files");
+    // The stored profile comes back in JSONB key order, as upstream reads its Json column.
+    EXPECT_EQ(json::serialize(o["github"]), R"({"id":7,"bio":null,"login":"ada"})");
+    EXPECT_EQ(json::serialize(o["connectedServices"]), R"(["anthropic","openai"])");
+    db_->read_sync([&](soci::session& s) { p = account_profile_get(s, bob_, true); });
+    o = account_profile_json(bob_, *p, 1, "https://h.example/files");
+    EXPECT_EQ(json::serialize(o["github"]), "null");
+    EXPECT_EQ(json::serialize(o["connectedServices"]), R"(["gemini"])");
+}
+
 }  // namespace

@@ -48,6 +48,30 @@ std::vector<user_row> select_users(soci::session& s, const std::string& tail, st
     return out;
 }
 
+/// The GitHub login and bio of each user linked to a GitHub user (upstream reads `githubUser.profile`). The
+/// github_user table belongs to the connect module, which may be compiled out: then nobody is linked.
+void fill_github(soci::session& s, std::vector<user_row>& rows) {
+    if (rows.empty()) {
+        return;
+    }
+    int tables = 0;
+    s << "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'github_user'", soci::into(tables);
+    if (tables == 0) {
+        return;
+    }
+    for (auto& u : rows) {
+        std::string login, bio;
+        soci::indicator li = soci::i_null, bi = soci::i_null;
+        s << "SELECT json_extract(g.profile, '$.login'), json_extract(g.profile, '$.bio') FROM account a "
+             "JOIN github_user g ON g.id = a.github_user_id WHERE a.id = :id",
+            soci::use(u.id), soci::into(login, li), soci::into(bio, bi);
+        if (s.got_data()) {
+            u.github_login = opt(login, li);
+            u.github_bio = opt(bio, bi);
+        }
+    }
+}
+
 /// friendNotification.ts sendFriendRequestNotification.
 void notify_friend_request(soci::session& s, std::string_view receiver, std::string_view sender, std::int64_t now,
                            std::vector<feed::feed_item>& posted) {
@@ -110,6 +134,7 @@ std::optional<user_row> user_get(soci::session& s, std::string_view id) {
     if (rows.empty()) {
         return std::nullopt;
     }
+    fill_github(s, rows);
     return std::move(rows.front());
 }
 
@@ -117,8 +142,10 @@ std::vector<user_row> user_search(soci::session& s, std::string_view query, int 
     // SQLite's LIKE ignores ASCII case, as PostgreSQL's ILIKE does; `\` is ILIKE's default escape character. The
     // whole pattern is one bound parameter so that SQLite can range-scan account_username_nocase (0010_social.sql)
     // for a pattern without a leading wildcard (it re-plans for each bound value).
-    return select_users(s, "WHERE username LIKE :p ESCAPE '\\' ORDER BY username LIMIT :l", {std::string(query) + "%"},
-                        limit);
+    auto rows = select_users(s, "WHERE username LIKE :p ESCAPE '\\' ORDER BY username LIMIT :l",
+                             {std::string(query) + "%"}, limit);
+    fill_github(s, rows);
+    return rows;
 }
 
 std::optional<relationship_row> relationship_row_get(soci::session& s, std::string_view from, std::string_view to) {
