@@ -1,5 +1,6 @@
 #include "core/config/config.hpp"
 
+#include <algorithm>
 #include <boost/json.hpp>
 #include <cmath>
 #include <fmt/format.h>
@@ -96,6 +97,9 @@ json::value parse_env_value(const std::string& name, const std::string& raw, std
             throw error(fmt::format("environment variable {}: expected an integer, got \"{}\"", name, raw));
         }
         return json::value(static_cast<std::int64_t>(v));
+    }
+    if (type == "flag") {
+        return json::value(!raw.empty());
     }
     if (type == "boolean") {
         if (raw == "true" || raw == "1") {
@@ -246,7 +250,10 @@ json::object load(const std::optional<std::string>& file, const env_map& env, st
             section = {{"type", "object"}, {"additionalProperties", false}, {"properties", json::object()}};
         }
         auto& props = section["properties"].as_object();
-        props["enabled"] = json::object{{"type", "boolean"}, {"default", true}};
+        // A module may declare its own `enabled` (e.g. `dev`, off unless asked for); otherwise on by default.
+        if (!props.contains("enabled")) {
+            props["enabled"] = json::object{{"type", "boolean"}, {"default", true}};
+        }
         mod_props[m.name] = std::move(section);
     }
     schema.as_object()["properties"].as_object()["modules"] =
@@ -278,12 +285,22 @@ json::object load(const std::optional<std::string>& file, const env_map& env, st
         {"HAPPY_LOG_LEVEL", "log.level", "string"},
         {"HAPPY_LOG_FORMAT", "log.format", "string"},
         {"HAPPY_THREADS", "server.threads", "integer"},
+        // Upstream devRoutes.ts/log.ts: any non-empty value turns the dev logging route on.
+        {"DANGEROUSLY_LOG_TO_SERVER_FOR_AI_AUTO_DEBUGGING", "modules.dev.enabled", "flag"},
     };
     origin_map origins;
     for (const auto& b : bindings) {
         auto it = env.find(b.name);
         if (it == env.end() || it->second.empty()) {
             continue;
+        }
+        if (std::string_view(b.key).starts_with("modules.")) {
+            // A module compiled out ignores its variables (its section would be an unknown key).
+            std::string_view rest = std::string_view(b.key).substr(8);
+            std::string_view name = rest.substr(0, rest.find('.'));
+            if (std::none_of(modules.begin(), modules.end(), [&](const module_schema& m) { return m.name == name; })) {
+                continue;
+            }
         }
         set_path(root, b.key, parse_env_value(b.name, it->second, b.type));
         origins.env_keys[b.key] = b.name;
