@@ -304,7 +304,11 @@ void push_module::setup(module_context& ctx) {
     m->retry_delay = std::chrono::milliseconds(cfg.at("retry_delay_ms").to_number<std::int64_t>());
     if (!m->expo_url.empty()) {
         // Validated at start-up so that a typo stops the server instead of failing every push.
-        http::client::parse_url(m->expo_url);
+        try {
+            http::client::parse_url(m->expo_url);
+        } catch (const std::exception& e) {
+            throw std::runtime_error(std::string("modules.push.expo_url: ") + e.what());
+        }
     }
     auto& db = ctx.db();
 
