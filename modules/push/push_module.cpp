@@ -8,6 +8,7 @@
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/json.hpp>
+#include <algorithm>
 #include <atomic>
 #include <mutex>
 #include <set>
@@ -142,8 +143,8 @@ asio::awaitable<bool> retry_sleep(std::shared_ptr<push_module::impl> m, std::chr
 /// sent again in the background with doubling delays, so a short Expo or network outage does not lose the push.
 /// The route has already answered with the first attempt's outcome. A retry is dropped when the user has since
 /// focused an app (the push would be suppressed now).
-asio::awaitable<void> retry_loop(std::shared_ptr<push_module::impl> m, std::string account, std::string session_id,
-                                 std::vector<expo_message> pending) {
+asio::awaitable<void> retry_attempts(std::shared_ptr<push_module::impl> m, std::string account, std::string session_id,
+                                     std::vector<expo_message> pending) {
     auto delay = m->retry_delay;
     for (int attempt = 1; attempt <= m->retries && !pending.empty(); ++attempt) {
         if (!co_await retry_sleep(m, delay)) {
@@ -153,6 +154,15 @@ asio::awaitable<void> retry_loop(std::shared_ptr<push_module::impl> m, std::stri
         if (m->out->has_active_ui(account)) {
             log::info("push retry dropped: user active", {{"sessionId", session_id}});
             m->suppressed += 1;
+            co_return;
+        }
+        // Only tokens still registered: a device unregistered meanwhile (logout) gets nothing more.
+        std::vector<push_token> current;
+        co_await m->db->read([&](soci::session& s) { current = push_token_list(s, account); });
+        std::erase_if(pending, [&](const expo_message& msg) {
+            return std::none_of(current.begin(), current.end(), [&](const push_token& t) { return t.id == msg.token_id; });
+        });
+        if (pending.empty()) {
             co_return;
         }
         m->retried += count(pending.size());
@@ -181,6 +191,16 @@ asio::awaitable<void> retry_loop(std::shared_ptr<push_module::impl> m, std::stri
         m->gave_up += count(pending.size());
         log::error("push delivery gave up",
                    {{"sessionId", session_id}, {"messages", count(pending.size())}, {"gaveUp", m->gave_up.load()}});
+    }
+}
+
+/// Detached entry of the re-sends: nothing may escape a detached coroutine.
+asio::awaitable<void> retry_loop(std::shared_ptr<push_module::impl> m, std::string account, std::string session_id,
+                                 std::vector<expo_message> pending) {
+    try {
+        co_await retry_attempts(m, account, session_id, std::move(pending));
+    } catch (const std::exception& e) {
+        log::error("push retry failed", {{"sessionId", session_id}, {"error", e.what()}});
     }
 }
 

@@ -299,3 +299,26 @@ test('a retry is dropped when the user has focused an app meanwhile', T, async (
     await sleep(1200);
     assert.equal(expo.requests.length, 1);
 });
+
+test('a re-send skips tokens deleted meanwhile', T, async () => {
+    const a = await authAccount(srv.url);
+    const sid = await createSession(a);
+    await addToken(a, 'ExponentPushToken[keep]');
+    await sleep(5);
+    await addToken(a, 'ExponentPushToken[drop]');
+    expo.queue.push(500);
+    assertJson(await pushEvent(a, sid, doneEvent(sid)), 200, { success: true, result: 'failed', reason: 'HTTP 500, HTTP 500' });
+    assertJson(await req(srv.url, 'DELETE', `/v1/push-tokens/${encodeURIComponent('ExponentPushToken[drop]')}`, { headers: bearer(a.token) }), 200, { success: true });
+    const reqs = await expo.waitRequests(2, 3000);
+    assert.deepEqual(reqs[1].json.map((m) => m.to), ['ExponentPushToken[keep]']);
+    await sleep(700);
+    assert.equal(expo.requests.length, 2);
+});
+
+test('path parameters over 100 characters are a 404 (http-api.md: long push tokens)', T, async () => {
+    const a = await authAccount(srv.url);
+    const long = 'x'.repeat(101);
+    assertJson(await req(srv.url, 'DELETE', `/v1/push-tokens/${long}`, { headers: bearer(a.token) }), 404,
+        bodies.notFound(`/v1/push-tokens/${long}`, 'DELETE'));
+    assertJson(await req(srv.url, 'DELETE', `/v1/push-tokens/${'x'.repeat(100)}`, { headers: bearer(a.token) }), 200, { success: true });
+});
