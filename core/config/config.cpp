@@ -1,5 +1,6 @@
 #include "core/config/config.hpp"
 
+#include <algorithm>
 #include <boost/json.hpp>
 #include <cmath>
 #include <fmt/format.h>
@@ -96,6 +97,9 @@ json::value parse_env_value(const std::string& name, const std::string& raw, std
             throw error(fmt::format("environment variable {}: expected an integer, got \"{}\"", name, raw));
         }
         return json::value(static_cast<std::int64_t>(v));
+    }
+    if (type == "flag") {
+        return json::value(!raw.empty());
     }
     if (type == "boolean") {
         if (raw == "true" || raw == "1") {
@@ -256,7 +260,10 @@ json::object load(const std::optional<std::string>& file, const env_map& env, st
             section = {{"type", "object"}, {"additionalProperties", false}, {"properties", json::object()}};
         }
         auto& props = section["properties"].as_object();
-        props["enabled"] = json::object{{"type", "boolean"}, {"default", true}};
+        // A module may declare its own `enabled` (e.g. `dev`, off unless asked for); otherwise on by default.
+        if (!props.contains("enabled")) {
+            props["enabled"] = json::object{{"type", "boolean"}, {"default", true}};
+        }
         mod_props[m.name] = std::move(section);
     }
     schema.as_object()["properties"].as_object()["modules"] =
@@ -301,6 +308,8 @@ json::object load(const std::optional<std::string>& file, const env_map& env, st
         {"GITHUB_WEBHOOK_SECRET", "modules.connect.github.webhook_secret", "string"},
         {"ELEVENLABS_API_KEY", "modules.voice.elevenlabs_api_key", "string"},
         {"REVENUECAT_API_KEY", "modules.voice.revenuecat_api_key", "string"},
+        // Upstream devRoutes.ts/log.ts: any non-empty value turns the dev logging route on.
+        {"DANGEROUSLY_LOG_TO_SERVER_FOR_AI_AUTO_DEBUGGING", "modules.dev.enabled", "flag"},
     };
     auto compiled_in = [&](std::string_view key) {
         if (!key.starts_with("modules.")) {

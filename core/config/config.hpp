@@ -41,7 +41,7 @@ env_map environment();
 
 /// Builds the effective configuration: file (optional) → environment overrides → schema check with defaults.
 /// `core_schema` is the top-level schema (schemas/config/server.json); each module section lives under
-/// `modules.<name>` and always accepts `enabled` (default true); each job lives under `jobs.<name>` (the cron
+/// `modules.<name>` and always accepts `enabled` (default true unless the module declares it); each job lives under `jobs.<name>` (the cron
 /// syntax of `schedule` is checked by the caller, which knows the parser).
 boost::json::object load(const std::optional<std::string>& file, const env_map& env,
                          std::string_view core_schema, const std::vector<module_schema>& modules,

@@ -112,6 +112,23 @@ TEST(config_load, module_sections_get_enabled_and_their_defaults) {
               R"({"auth":{"enabled":true},"voice":{"provider":"openai","timeout_ms":5000,"enabled":true}})");
 }
 
+TEST(config_load, module_may_default_to_disabled_and_upstream_flag_enables_it) {
+    const std::vector<module_schema> mods{
+        {"auth", ""}, {"dev", R"({"type":"object","properties":{"enabled":{"type":"boolean","default":false}}})"}};
+    auto cfg = load(std::nullopt, {}, core_schema(), mods);
+    EXPECT_FALSE(get_bool(cfg, "modules.dev.enabled"));
+    // devRoutes.ts: any non-empty value (even "false") turns it on; an empty one does not.
+    for (const char* v : {"1", "true", "false", "yes"}) {
+        cfg = load(std::nullopt, {{"DANGEROUSLY_LOG_TO_SERVER_FOR_AI_AUTO_DEBUGGING", v}}, core_schema(), mods);
+        EXPECT_TRUE(get_bool(cfg, "modules.dev.enabled")) << v;
+    }
+    cfg = load(std::nullopt, {{"DANGEROUSLY_LOG_TO_SERVER_FOR_AI_AUTO_DEBUGGING", ""}}, core_schema(), mods);
+    EXPECT_FALSE(get_bool(cfg, "modules.dev.enabled"));
+    // Without the dev module compiled in the variable is ignored (no unknown-key error).
+    cfg = load(std::nullopt, {{"DANGEROUSLY_LOG_TO_SERVER_FOR_AI_AUTO_DEBUGGING", "1"}}, core_schema(), modules());
+    EXPECT_FALSE(at(cfg, "modules").as_object().contains("dev"));
+}
+
 TEST(config_load, module_can_be_disabled) {
     auto cfg = load_text(R"({"modules": {"auth": {"enabled": false}}})");
     EXPECT_FALSE(get_bool(cfg, "modules.auth.enabled"));
