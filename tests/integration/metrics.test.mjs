@@ -35,7 +35,15 @@ test('METRICS_ENABLED / METRICS_PORT: Prometheus text with request counts, laten
         assert.equal((await req(srv.url, 'GET', '/')).status, 200);
         assert.equal((await req(srv.url, 'GET', '/nope')).status, 404);
         await req(srv.url, 'POST', '/v1/version', { body: {} });
-        const r = await req(m, 'GET', '/metrics');
+        // A request is counted once its response is written, so the client can see the response a moment
+        // before the counter moves: scrape until all three are in.
+        let r;
+        for (let i = 0; i < 100; i++) {
+            r = await req(m, 'GET', '/metrics');
+            if (/http_request_duration_seconds_count\{app="happy-server",method="POST"\} 1\n/.test(r.text) &&
+                /http_request_duration_seconds_count\{app="happy-server",method="GET"\} 2\n/.test(r.text)) break;
+            await sleep(20);
+        }
         assert.equal(r.status, 200);
         assert.equal(r.headers['content-type'], 'text/plain; version=0.0.4; charset=utf-8');
         const lines = r.text.split('\n');
