@@ -14,7 +14,7 @@ class sessions_module final : public module {
 public:
     sessions_module();
     ~sessions_module() override;
-    std::vector<std::string> migrations() const override { return {"0002_sessions"}; }
+    std::vector<std::string> migrations() const override { return {"0002_sessions", "0015_sessions_list_index"}; }
     /// session-activity-flush: batched lastActiveAt writes of session heartbeats (upstream sessionCache.ts, every
     /// 5 s); session-inactivity-sweep: sessions idle for 10 minutes become inactive (upstream presence/timeout.ts,
     /// at start-up and then every minute).
