@@ -8,7 +8,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import crypto from 'node:crypto';
 import {
-    TEST_TIMEOUT, HOOK_TIMEOUT, startServer, authAccount, req, bearer, assertJson, expectStatus, bodies,
+    TEST_TIMEOUT, HOOK_TIMEOUT, startServer, authAccount, req, rawHttp, bearer, assertJson, expectStatus, bodies,
 } from './harness.mjs';
 
 const MAX = 10 * 1024 * 1024;
@@ -123,6 +123,19 @@ test('size limit: 10 MiB is accepted, one byte more is 413', { timeout: TEST_TIM
     const g = await api('GET', `/v1/sessions/${sid}/attachments/max.enc`, A);
     assert.equal(g.status, 200);
     assert.equal(g.bytes.length, MAX);
+});
+
+test('bodies over the 100 MiB server limit: 413 filtered by the routes\' 413 schema to {"error":"FastifyError"}', { timeout: TEST_TIMEOUT }, async () => {
+    const sid = await createSession();
+    const head = (method, p, ct) => `${method} ${p} HTTP/1.1\r\nHost: ${host()}\r\nContent-Type: ${ct}\r\n` +
+        `Content-Length: 104857601\r\nAuthorization: Bearer ${A.token}\r\n\r\nxx`;
+    // PUT and request-upload declare a 413 response schema upstream; request-download does not.
+    assertJson(await rawHttp(srv.url, head('PUT', `/v1/sessions/${sid}/attachments/x.enc`, 'application/octet-stream'), { timeoutMs: 10_000 }),
+        413, { error: 'FastifyError' });
+    assertJson(await rawHttp(srv.url, head('POST', `/v1/sessions/${sid}/attachments/request-upload`, 'application/json'), { timeoutMs: 10_000 }),
+        413, { error: 'FastifyError' });
+    assertJson(await rawHttp(srv.url, head('POST', `/v1/sessions/${sid}/attachments/request-download`, 'application/json'), { timeoutMs: 10_000 }),
+        413, bodies.tooLarge);
 });
 
 test('bad attachment names are 404 "Invalid attachment file" and touch nothing', { timeout: TEST_TIMEOUT }, async () => {
