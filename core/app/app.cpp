@@ -71,11 +71,21 @@ std::vector<job_decl> core_jobs() {
 class context_impl final : public module_context {
 public:
     context_impl(std::string_view module_name, const json::object& cfg, db::database& db, auth::token_service& tokens,
-                 const server_settings& s, http::router& r, events::hub& hub, std::vector<declared_job>& jobs)
-        : module_(module_name), cfg_(cfg), db_(db), tokens_(tokens), settings_(s), router_(r), hub_(hub), jobs_(jobs) {}
+                 files::file_store& files, const server_settings& s, http::router& r, events::hub& hub,
+                 std::vector<declared_job>& jobs)
+        : module_(module_name),
+          cfg_(cfg),
+          db_(db),
+          tokens_(tokens),
+          files_(files),
+          settings_(s),
+          router_(r),
+          hub_(hub),
+          jobs_(jobs) {}
     const json::object& config() const override { return cfg_; }
     db::database& db() override { return db_; }
     auth::token_service& tokens() override { return tokens_; }
+    files::file_store& files() override { return files_; }
     const server_settings& settings() const override { return settings_; }
     void add_route(http::route r) override { router_.add(std::move(r)); }
     void add_event(events::event_def e) override { hub_.add_event(std::move(e)); }
@@ -96,6 +106,7 @@ private:
     const json::object& cfg_;
     db::database& db_;
     auth::token_service& tokens_;
+    files::file_store& files_;
     const server_settings& settings_;
     http::router& router_;
     events::hub& hub_;
@@ -241,6 +252,18 @@ int run_server(int argc, char** argv) {
                                  storage_kind, known);
         return 2;
     }
+    std::string files_kind = config::get_string(cfg, "files.kind");
+    const auto* files_factory = reg.find_file_store(files_kind);
+    if (!files_factory) {
+        std::string known;
+        for (const auto& n : reg.file_store_names()) {
+            known += (known.empty() ? "" : ", ") + n;
+        }
+        std::cerr << fmt::format("happy-server: configuration error: files.kind: unknown file store plugin \"{}\" "
+                                 "(compiled in: {})\n",
+                                 files_kind, known);
+        return 2;
+    }
     for (auto& m : modules) {
         m.enabled = config::at(cfg, "modules").as_object().at(m.name).as_object().at("enabled").as_bool();
     }
@@ -296,6 +319,18 @@ int run_server(int argc, char** argv) {
         return fail(fmt::format("storage: {}", e.what()));
     }
 
+    std::unique_ptr<files::file_store> file_store;
+    try {
+        file_store_options fo;
+        fo.data_dir = settings.data_dir;
+        if (auto* sec = config::at(cfg, "files").as_object().if_contains(files_kind)) {
+            fo.config = sec->as_object();
+        }
+        file_store = (*files_factory)(fo);
+    } catch (const std::exception& e) {
+        return fail(fmt::format("files: {}", e.what()));
+    }
+
     http::router router;
     socketio::options sio_opts;
     sio_opts.connect_timeout = std::chrono::milliseconds(config::get_int(cfg, "realtime.connect_timeout_ms"));
@@ -310,7 +345,7 @@ int run_server(int argc, char** argv) {
             continue;
         }
         const auto& section = config::at(cfg, "modules").as_object().at(m.name).as_object();
-        context_impl ctx(m.name, section, *database, tokens, settings, router, hub, jobs);
+        context_impl ctx(m.name, section, *database, tokens, *file_store, settings, router, hub, jobs);
         try {
             m.impl->setup(ctx);
         } catch (const std::exception& e) {

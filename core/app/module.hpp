@@ -20,6 +20,9 @@ class database;
 namespace auth {
 class token_service;
 }
+namespace files {
+class file_store;
+}
 
 /// Process-wide settings modules may need (resolved from the config).
 struct server_settings {
@@ -45,6 +48,8 @@ public:
     virtual const boost::json::object& config() const = 0;  ///< this module's validated section
     virtual db::database& db() = 0;
     virtual auth::token_service& tokens() = 0;
+    /// The file store chosen by `files.kind` (attachment blobs, public files).
+    virtual files::file_store& files() = 0;
     virtual const server_settings& settings() const = 0;
     virtual void add_route(http::route r) = 0;
     virtual void add_event(events::event_def e) = 0;

@@ -11,6 +11,7 @@
 
 #include "core/app/module.hpp"
 #include "core/db/database.hpp"
+#include "core/files/file_store.hpp"
 
 namespace happy {
 
@@ -19,13 +20,23 @@ struct storage_options {
     boost::json::object config;  ///< the plugin's section, e.g. storage.sqlite
 };
 
+/// What a file-store factory gets: the data directory and its config section (e.g. files.local).
+struct file_store_options {
+    std::string data_dir;
+    boost::json::object config;
+};
+
 class registry {
 public:
     using module_factory = std::function<std::unique_ptr<module>()>;
     using storage_factory = std::function<std::unique_ptr<db::backend>(const storage_options&)>;
+    using file_store_factory = std::function<std::unique_ptr<files::file_store>(const file_store_options&)>;
 
     void add_module(std::string name, module_factory f) { modules_.emplace_back(std::move(name), std::move(f)); }
     void add_storage(std::string name, storage_factory f) { storage_.emplace_back(std::move(name), std::move(f)); }
+    void add_file_store(std::string name, file_store_factory f) {
+        file_stores_.emplace_back(std::move(name), std::move(f));
+    }
 
     const std::vector<std::pair<std::string, module_factory>>& modules() const { return modules_; }
     const storage_factory* find_storage(std::string_view name) const {
@@ -44,8 +55,25 @@ public:
         return out;
     }
 
+    const file_store_factory* find_file_store(std::string_view name) const {
+        for (const auto& [n, f] : file_stores_) {
+            if (n == name) {
+                return &f;
+            }
+        }
+        return nullptr;
+    }
+    std::vector<std::string> file_store_names() const {
+        std::vector<std::string> out;
+        for (const auto& [n, f] : file_stores_) {
+            out.push_back(n);
+        }
+        return out;
+    }
+
 private:
     std::vector<std::pair<std::string, module_factory>> modules_;
+    std::vector<std::pair<std::string, file_store_factory>> file_stores_;
     std::vector<std::pair<std::string, storage_factory>> storage_;
 };
 

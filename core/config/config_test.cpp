@@ -239,7 +239,7 @@ TEST(config_load, environment_value_out_of_range_names_key_and_variable) {
 
 TEST(config_load, unknown_top_level_key) {
     EXPECT_EQ(error_of(R"({"bogus": 1})"),
-              "bogus: unknown key (allowed here: data_dir, server, realtime, metrics, log, auth, storage, modules, jobs)");
+              "bogus: unknown key (allowed here: data_dir, server, realtime, metrics, log, auth, storage, files, modules, jobs)");
 }
 
 TEST(config_load, unknown_nested_key) {

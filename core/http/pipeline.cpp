@@ -82,6 +82,18 @@ void filter_response(const route& r, response& res) {
 
 response pipeline::body_too_large() { return fastify_error(413, "FastifyError", "Request body is too large"); }
 
+response pipeline::body_too_large_for(std::string_view method, std::string_view target) const {
+    response r = body_too_large();
+    auto path = target.substr(0, target.find('?'));
+    if (percent_decode(path)) {
+        auto match = router_.find(parse_verb(method), path);
+        if (match.r) {
+            filter_response(*match.r, r);
+        }
+    }
+    return r;
+}
+
 response pipeline::not_found(std::string_view method, std::string_view target) {
     return response::json(json::object{{"error", "Not found"}, {"path", target}, {"method", method}}, 404);
 }

@@ -33,6 +33,9 @@ public:
 
     /// fastify's 413 body for an oversized request.
     static response body_too_large();
+    /// The same, filtered through the 413 response schema of the route the request was headed for (upstream's
+    /// attachment routes declare one, so their body-limit error is just `{"error":"FastifyError"}`).
+    response body_too_large_for(std::string_view method, std::string_view target) const;
     /// The 404 body: {"error":"Not found","path":<raw url>,"method":<method>}.
     static response not_found(std::string_view method, std::string_view target);
 

@@ -142,6 +142,10 @@ protected:
         rt.add(make(verb::del, "/plain/:id", echo));
         rt.add(make(verb::get, "/users/:id", echo));
         rt.add(make(verb::post, "/upload", upload));
+
+        route limited = make(verb::put, "/limited/:id", echo);
+        limited.response_keys = {{413, {"error"}}};
+        rt.add(limited);
     }
 
     response handle(incoming in) const {
@@ -460,6 +464,15 @@ TEST_F(pipeline_test, response_keys_filter_handler_500) {
     auto res = handle(req("GET", "/filtered-boom"));
     EXPECT_EQ(res.status, 500u);
     EXPECT_EQ(res.body, R"({"error":"Internal Server Error"})");
+}
+
+TEST_F(pipeline_test, body_too_large_is_filtered_by_the_target_route) {
+    pipeline p(rt, tokens());
+    EXPECT_EQ(p.body_too_large_for("PUT", "/limited/x?q=1").body, R"({"error":"FastifyError"})");
+    auto full = R"({"error":"FastifyError","message":"Request body is too large","statusCode":413})";
+    EXPECT_EQ(p.body_too_large_for("POST", "/limited/x").body, full);  // no such route: unfiltered
+    EXPECT_EQ(p.body_too_large_for("PUT", "/upload").body, full);
+    EXPECT_EQ(p.body_too_large_for("PUT", "/limited/%zz").body, full);
 }
 
 TEST_F(pipeline_test, static_helpers) {

@@ -205,7 +205,8 @@ struct server::impl {
             if (ec) {
                 c->in_flight = true;
                 if (ec == bhttp::error::body_limit) {
-                    co_await write_error_and_close(*c, pipeline::body_too_large());
+                    const auto& h = parser.get();
+                    co_await write_error_and_close(*c, pipe.body_too_large_for(h.method_string(), h.target()));
                 } else if (ec == bhttp::error::header_limit) {
                     co_await write_error_and_close(*c, response::text("", 431, ""));
                 } else if (ec != bhttp::error::end_of_stream && ec != beast::error::timeout &&
@@ -244,7 +245,7 @@ struct server::impl {
                 auto [ec2, n2] = co_await bhttp::async_read(c->stream, buffer, parser, asio::as_tuple(asio::use_awaitable));
                 if (ec2) {
                     if (ec2 == bhttp::error::body_limit) {
-                        co_await write_error_and_close(*c, pipeline::body_too_large());
+                        co_await write_error_and_close(*c, pipe.body_too_large_for(hdr.method_string(), hdr.target()));
                     }
                     break;
                 }

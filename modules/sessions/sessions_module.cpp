@@ -3,13 +3,13 @@
 #include <boost/asio.hpp>
 #include <boost/json.hpp>
 #include <cmath>
-#include <filesystem>
 
 #include "core/json/js_value.hpp"
 #include "core/json/json_writer.hpp"
 #include "core/crypto/base64.hpp"
 #include "core/db/database.hpp"
 #include "core/events/socket_serializer.hpp"
+#include "core/files/file_store.hpp"
 #include "core/log/log.hpp"
 #include "core/presence/activity_cache.hpp"
 #include "core/util/time.hpp"
@@ -181,7 +181,7 @@ v::node session_params() { return v::object({{"sessionId", v::string()}}); }
 struct sessions_module::impl {
     db::database* db = nullptr;
     events::emitter* ev = nullptr;
-    std::string data_dir;
+    files::file_store* files = nullptr;
     presence::activity_cache activity;
     /// upstream sessionUpdateHandler.ts serialises `message` per socket (AsyncLock).
     events::socket_serializer message_lock;
@@ -371,9 +371,12 @@ struct sessions_module::impl {
         // Bodies are built outside co_await expressions: g++ 12 rejects string-literal initializers inside them.
         json::object body{{"t", "delete-session"}, {"sid", sid}};
         co_await emit(req.account_id, recipients::user_scoped_only(), std::move(body));
-        if (!data_dir.empty() && sid.find('/') == std::string::npos && sid != ".." && sid != ".") {
-            std::error_code ec;
-            std::filesystem::remove_all(std::filesystem::path(data_dir) / "files" / "sessions" / sid / "attachments", ec);
+        // upstream storage/files.ts deleteSessionAttachments: everything under the session's prefix; failures are
+        // ignored (the session is gone either way). The store refuses keys that are not plain relative paths.
+        try {
+            co_await files->remove_prefix("sessions/" + sid + "/attachments");
+        } catch (const std::exception& e) {
+            log::warn("session attachments not removed", {{"sid", sid}, {"error", e.what()}});
         }
         co_return response::json(json::object{{"success", true}});
     }
@@ -685,7 +688,7 @@ void sessions_module::setup(module_context& ctx) {
     impl* self = impl_.get();
     self->db = &ctx.db();
     self->ev = &ctx.events();
-    self->data_dir = ctx.settings().data_dir;
+    self->files = &ctx.files();
 
     // Handlers are plain lambdas returning a member coroutine (no capturing coroutine lambdas: g++ 12 bug).
     auto route = [&](http::verb m, std::string path, auto fn, std::optional<v::node> params = std::nullopt,
