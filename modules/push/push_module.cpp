@@ -302,8 +302,8 @@ push_module::~push_module() = default;
 
 std::string_view push_module::config_schema() const {
     return R"({"type": "object", "additionalProperties": false, "properties": {
-        "expo_url": {"type": "string", "default": "https://exp.host/--/api/v2/push/send",
-                     "description": "Expo push API endpoint; empty disables delivery (no outbound connection)."},
+        "expo_url": {"type": "string", "default": "",
+                     "description": "Expo push API endpoint (upstream: https://exp.host/--/api/v2/push/send); empty (the default) disables delivery, so no outbound connection is made unless the operator sets it."},
         "timeout_ms": {"type": "integer", "minimum": 100, "maximum": 60000, "default": 8000,
                        "description": "One deadline for all batches of one push (upstream: 8 s)."},
         "retries": {"type": "integer", "minimum": 0, "maximum": 10, "default": 3,

@@ -30,6 +30,12 @@ async function accountWithTokenAndSession(srv) {
 const pushEvent = (srv, a, sid) => req(srv.url, 'POST', `/v1/sessions/${sid}/push-event`,
     { headers: bearer(a.token), body: { kind: 'done', title: "It's ready!", body: 'b' } });
 
+test('delivery is off unless expo_url is configured: the default makes no outbound request either', T, async () => {
+    const srv = await start({});
+    const { a, sid } = await accountWithTokenAndSession(srv);
+    assertJson(await pushEvent(srv, a, sid), 200, { success: true, result: 'failed', reason: 'Push delivery disabled' });
+});
+
 test('expo_url "" disables delivery: tokens kept, no outbound request, failed "Push delivery disabled"', T, async () => {
     const srv = await start({ expo_url: '' });
     const { a, sid } = await accountWithTokenAndSession(srv);
