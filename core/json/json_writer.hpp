@@ -6,6 +6,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -58,6 +59,30 @@ public:
         separate();
         out_ += "null";
     }
+    /// `"key":value` members, the common case of row-to-object writing.
+    void member(std::string_view k, std::string_view v) {
+        key(k);
+        string(v);
+    }
+    void member(std::string_view k, const char* v) { member(k, std::string_view(v)); }
+    void member(std::string_view k, std::int64_t v) {
+        key(k);
+        integer(v);
+    }
+    void member(std::string_view k, bool v) {
+        key(k);
+        boolean(v);
+    }
+    /// The string, or null when absent.
+    void member(std::string_view k, const std::optional<std::string_view>& v) {
+        key(k);
+        if (v) {
+            string(*v);
+        } else {
+            null();
+        }
+    }
+
     /// An already serialized JSON value.
     void raw(std::string_view json) {
         separate();

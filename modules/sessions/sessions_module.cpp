@@ -43,30 +43,16 @@ constexpr std::size_t list_body_reserve = 16 * 1024;
 /// GET /v1/sessions item (lastMessage always null) and, without it, the /v2 item; written straight from the row.
 void session_list_item(json_text::writer& w, const session_view& v, bool last_message) {
     w.begin_object();
-    w.key("id");
-    w.string(v.id);
-    w.key("seq");
-    w.integer(v.seq);
-    w.key("createdAt");
-    w.integer(v.created_at);
-    w.key("updatedAt");
-    w.integer(v.updated_at);
-    w.key("active");
-    w.boolean(v.active);
-    w.key("activeAt");
-    w.integer(v.last_active_at);
-    w.key("metadata");
-    w.string(v.metadata);
-    w.key("metadataVersion");
-    w.integer(v.metadata_version);
-    w.key("agentState");
-    if (v.agent_state) {
-        w.string(*v.agent_state);
-    } else {
-        w.null();
-    }
-    w.key("agentStateVersion");
-    w.integer(v.agent_state_version);
+    w.member("id", v.id);
+    w.member("seq", v.seq);
+    w.member("createdAt", v.created_at);
+    w.member("updatedAt", v.updated_at);
+    w.member("active", v.active);
+    w.member("activeAt", v.last_active_at);
+    w.member("metadata", v.metadata);
+    w.member("metadataVersion", v.metadata_version);
+    w.member("agentState", v.agent_state);
+    w.member("agentStateVersion", v.agent_state_version);
     w.key("dataEncryptionKey");
     if (v.data_encryption_key) {
         w.string(crypto::base64_encode(*v.data_encryption_key));
