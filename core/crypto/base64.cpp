@@ -129,6 +129,32 @@ std::string base64_encode(std::string_view bytes) {
     return encode_with(bytes, k_std_alphabet, true);
 }
 
+void base64_append(std::string& out, std::string_view bytes) {
+    std::size_t at = out.size();
+    out.resize(at + (bytes.size() + 2) / 3 * 4);
+    char* p = out.data() + at;
+    std::size_t i = 0;
+    for (; i + 3 <= bytes.size(); i += 3) {
+        const std::uint32_t v = (std::uint32_t(static_cast<unsigned char>(bytes[i])) << 16) |
+                                (std::uint32_t(static_cast<unsigned char>(bytes[i + 1])) << 8) |
+                                std::uint32_t(static_cast<unsigned char>(bytes[i + 2]));
+        *p++ = k_std_alphabet[(v >> 18) & 63];
+        *p++ = k_std_alphabet[(v >> 12) & 63];
+        *p++ = k_std_alphabet[(v >> 6) & 63];
+        *p++ = k_std_alphabet[v & 63];
+    }
+    if (std::size_t rest = bytes.size() - i) {
+        std::uint32_t v = std::uint32_t(static_cast<unsigned char>(bytes[i])) << 16;
+        if (rest == 2) {
+            v |= std::uint32_t(static_cast<unsigned char>(bytes[i + 1])) << 8;
+        }
+        *p++ = k_std_alphabet[(v >> 18) & 63];
+        *p++ = k_std_alphabet[(v >> 12) & 63];
+        *p++ = rest == 2 ? k_std_alphabet[(v >> 6) & 63] : '=';
+        *p++ = '=';
+    }
+}
+
 std::optional<std::string> base64_decode_strict(std::string_view text) {
     // Transliteration of @stablelib/base64 2.0.1 Coder.decode, quirks included
     // (verified against the package): the only length rule is "at least 4

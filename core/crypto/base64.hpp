@@ -13,6 +13,8 @@ namespace happy::crypto {
 
 // Standard alphabet, '=' padded: what Node's Buffer.toString('base64') emits.
 std::string base64_encode(std::string_view bytes);
+/// Appends the padded standard base64 of `bytes` to `out` (no temporary string; hot JSON writers use it).
+void base64_append(std::string& out, std::string_view bytes);
 
 // @stablelib/base64 2.0.1 `decode` (privacy-kit's decodeBase64), exactly:
 // only A-Z a-z 0-9 + / are accepted as data, at most two trailing '=', and

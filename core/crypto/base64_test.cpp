@@ -191,3 +191,19 @@ TEST(Hex, RejectsMalformedInput) {
 
 }  // namespace
 }  // namespace happy::crypto
+
+namespace happy::crypto {
+namespace {
+
+TEST(base64_append, equals_base64_encode_for_every_length_and_appends) {
+    std::string bytes;
+    for (int n = 0; n < 70; ++n) {
+        std::string out = "prefix";
+        base64_append(out, bytes);
+        EXPECT_EQ(out, "prefix" + base64_encode(bytes)) << n;
+        bytes += static_cast<char>(n * 37 + 250);
+    }
+}
+
+}  // namespace
+}  // namespace happy::crypto

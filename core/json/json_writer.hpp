@@ -88,6 +88,15 @@ public:
         separate();
         out_ += json;
     }
+    /// A string value whose characters `fn(out)` appends straight to the buffer; they must need no escaping
+    /// (base64, hex, ids): no temporary string.
+    template <class Fn>
+    void safe_string(Fn&& fn) {
+        separate();
+        out_ += '"';
+        fn(out_);
+        out_ += '"';
+    }
 
 private:
     void separate() {

@@ -55,7 +55,7 @@ void session_list_item(json_text::writer& w, const session_view& v, bool last_me
     w.member("agentStateVersion", v.agent_state_version);
     w.key("dataEncryptionKey");
     if (v.data_encryption_key) {
-        w.string(crypto::base64_encode(*v.data_encryption_key));
+        w.safe_string([&](std::string& out) { crypto::base64_append(out, *v.data_encryption_key); });
     } else {
         w.null();
     }
