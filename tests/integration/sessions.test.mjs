@@ -254,8 +254,10 @@ test('archive: 404 for another account, activity ephemeral, inactive afterwards'
     const uiEv = recordEvents(ui);
     assertJson(await api('POST', `/v1/sessions/${s.id}/archive`, B), 404, { error: 'Session not found' });
     const t0 = Date.now();
+    // Listen first: the ephemeral is emitted before the HTTP reply (as upstream) and may arrive before it.
+    const ephemeral = waitEvent(ui, 'ephemeral');
     assertJson(await api('POST', `/v1/sessions/${s.id}/archive`, A), 200, { success: true });
-    const [eph] = await waitEvent(ui, 'ephemeral');
+    const [eph] = await ephemeral;
     assertKeyOrder(eph, { type: 0, id: 0, active: 0, activeAt: 0, thinking: 0 });
     assert.deepEqual({ ...eph, activeAt: 0 }, { type: 'activity', id: s.id, active: false, activeAt: 0, thinking: false });
     assert.ok(eph.activeAt >= t0);
