@@ -66,6 +66,21 @@ void session_list_item(json_text::writer& w, const session_view& v, bool last_me
     w.end_object();
 }
 
+/// `{"sessions":[…]}` with one item per row `list(item)` visits (the two unpaginated list routes).
+template <class List>
+std::string sessions_array_json(List&& list, bool last_message) {
+    std::string body;
+    body.reserve(list_body_reserve);
+    json_text::writer w(body);
+    w.begin_object();
+    w.key("sessions");
+    w.begin_array();
+    list([&](const session_view& v) { session_list_item(w, v, last_message); });
+    w.end_array();
+    w.end_object();
+    return body;
+}
+
 /// POST /v1/sessions answer; the new-session update body has the same fields after `t`.
 json::object session_create_json(const session_row& r) {
     json::object o;
@@ -181,16 +196,9 @@ struct sessions_module::impl {
     // route is polled by every app and its cost is mostly copying (see bench/sync.mjs).
     asio::awaitable<response> list_v1(http::request& req) {
         std::string body;
-        body.reserve(list_body_reserve);
         co_await db->read([&](soci::session& s) {
-            json_text::writer w(body);
-            w.begin_object();
-            w.key("sessions");
-            w.begin_array();
-            session_list_recent(*db, s, req.account_id, 150,
-                                [&](const session_view& v) { session_list_item(w, v, true); });
-            w.end_array();
-            w.end_object();
+            body = sessions_array_json([&](auto item) { session_list_recent(*db, s, req.account_id, 150, item); },
+                                       true);
         });
         co_return response::json_text(std::move(body));
     }
@@ -200,16 +208,9 @@ struct sessions_module::impl {
         int limit = static_cast<int>(int_of(req.query.at("limit")));
         std::int64_t since = now_ms() - 15 * 60 * 1000;
         std::string body;
-        body.reserve(list_body_reserve);
         co_await db->read([&](soci::session& s) {
-            json_text::writer w(body);
-            w.begin_object();
-            w.key("sessions");
-            w.begin_array();
-            session_list_active(*db, s, req.account_id, since, limit,
-                                [&](const session_view& v) { session_list_item(w, v, false); });
-            w.end_array();
-            w.end_object();
+            body = sessions_array_json(
+                [&](auto item) { session_list_active(*db, s, req.account_id, since, limit, item); }, false);
         });
         co_return response::json_text(std::move(body));
     }
