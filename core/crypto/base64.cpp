@@ -40,9 +40,9 @@ constexpr decode_tables make_tables() {
 
 constexpr decode_tables k_tables = make_tables();
 
-std::string encode_with(std::string_view bytes, const char* alphabet, bool pad) {
-    std::string out;
-    out.reserve((bytes.size() + 2) / 3 * 4);
+/// Appends the encoding of `bytes` to `out` (base64_encode, base64url_encode and base64_append share it).
+void append_with(std::string& out, std::string_view bytes, const char* alphabet, bool pad) {
+    out.reserve(out.size() + (bytes.size() + 2) / 3 * 4);
     std::size_t i = 0;
     for (; i + 3 <= bytes.size(); i += 3) {
         const std::uint32_t v = (std::uint32_t(static_cast<unsigned char>(bytes[i])) << 16) |
@@ -71,6 +71,11 @@ std::string encode_with(std::string_view bytes, const char* alphabet, bool pad) 
             out.push_back('=');
         }
     }
+}
+
+std::string encode_with(std::string_view bytes, const char* alphabet, bool pad) {
+    std::string out;
+    append_with(out, bytes, alphabet, pad);
     return out;
 }
 
@@ -129,31 +134,7 @@ std::string base64_encode(std::string_view bytes) {
     return encode_with(bytes, k_std_alphabet, true);
 }
 
-void base64_append(std::string& out, std::string_view bytes) {
-    std::size_t at = out.size();
-    out.resize(at + (bytes.size() + 2) / 3 * 4);
-    char* p = out.data() + at;
-    std::size_t i = 0;
-    for (; i + 3 <= bytes.size(); i += 3) {
-        const std::uint32_t v = (std::uint32_t(static_cast<unsigned char>(bytes[i])) << 16) |
-                                (std::uint32_t(static_cast<unsigned char>(bytes[i + 1])) << 8) |
-                                std::uint32_t(static_cast<unsigned char>(bytes[i + 2]));
-        *p++ = k_std_alphabet[(v >> 18) & 63];
-        *p++ = k_std_alphabet[(v >> 12) & 63];
-        *p++ = k_std_alphabet[(v >> 6) & 63];
-        *p++ = k_std_alphabet[v & 63];
-    }
-    if (std::size_t rest = bytes.size() - i) {
-        std::uint32_t v = std::uint32_t(static_cast<unsigned char>(bytes[i])) << 16;
-        if (rest == 2) {
-            v |= std::uint32_t(static_cast<unsigned char>(bytes[i + 1])) << 8;
-        }
-        *p++ = k_std_alphabet[(v >> 18) & 63];
-        *p++ = k_std_alphabet[(v >> 12) & 63];
-        *p++ = rest == 2 ? k_std_alphabet[(v >> 6) & 63] : '=';
-        *p++ = '=';
-    }
-}
+void base64_append(std::string& out, std::string_view bytes) { append_with(out, bytes, k_std_alphabet, true); }
 
 std::optional<std::string> base64_decode_strict(std::string_view text) {
     // Transliteration of @stablelib/base64 2.0.1 Coder.decode, quirks included
