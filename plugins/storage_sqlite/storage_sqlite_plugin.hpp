@@ -12,6 +12,9 @@ struct options {
     std::string path;  ///< database file
     int busy_timeout_ms = 5000;
     std::string synchronous = "normal";
+    /// This process owns the database file (SQLite's unix-excl VFS): other processes cannot open it while the
+    /// server runs, and WAL read locks stay in process memory instead of costing an fcntl() per read.
+    bool exclusive = true;
 };
 
 /// Creates the backend directly (tests, tools).

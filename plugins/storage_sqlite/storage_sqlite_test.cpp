@@ -239,3 +239,27 @@ TEST(storage_sqlite, concurrent_writes_commit_in_groups_and_a_failing_one_is_rol
     EXPECT_EQ(rows, ok.load());
     EXPECT_EQ(bad, 0);  // no failed job left a row behind
 }
+
+// The database is opened through a file: URI (to pick the VFS); characters that mean something in a URI must still
+// name the file literally.
+TEST(storage_sqlite, opens_a_path_with_uri_characters_literally) {
+    temp_dir dir;
+    for (bool exclusive : {true, false}) {
+        auto path = dir.path / (exclusive ? "a?b#c %41 excl.sqlite" : "a?b#c %41 shared.sqlite");
+        happy::plugin::storage_sqlite::options o{path.string()};
+        o.exclusive = exclusive;
+        {
+            happy::db::database db(happy::plugin::storage_sqlite::make_backend(o), 1);
+            db.migrate({mig(1, "0001_a", "CREATE TABLE a (x INTEGER); INSERT INTO a VALUES (7);")});
+            int x = 0;
+            db.read_sync([&](soci::session& s) { s << "SELECT x FROM a", soci::into(x); });
+            EXPECT_EQ(x, 7);
+        }
+        EXPECT_TRUE(fs::exists(path)) << path;
+    }
+    std::size_t files = 0;
+    for (const auto& e : fs::directory_iterator(dir.path)) {
+        files += e.path().extension() == ".sqlite";
+    }
+    EXPECT_EQ(files, 2u);  // nothing created under a truncated or decoded name
+}

@@ -35,12 +35,14 @@ let gh;      // the receiver
 
 before(async () => {
     gh = await startReceiver();
+    // exclusive off everywhere: sqlite() below reads the live databases with the sqlite3 tool.
+    const shared = { storage: { sqlite: { exclusive: false } } };
     const github = (base) => writeConfigFile({
-        modules: { connect: { github: { oauth_url: `${base}/login/oauth`, api_url: `${base}/api` } } },
+        ...shared, modules: { connect: { github: { oauth_url: `${base}/login/oauth`, api_url: `${base}/api` } } },
     });
     const unreachable = await closedPortUrl();
     [plain, conf, down] = await Promise.all([
-        startServer({ env: { HANDY_MASTER_SECRET: TEST_SECRET } }),
+        startServer({ env: { HANDY_MASTER_SECRET: TEST_SECRET, HAPPY_CONFIG: writeConfigFile(shared) } }),
         startServer({ env: { HANDY_MASTER_SECRET: TEST_SECRET, ...GITHUB, HAPPY_CONFIG: github(gh.url) } }),
         startServer({ env: { HANDY_MASTER_SECRET: TEST_SECRET, ...GITHUB, HAPPY_CONFIG: github(unreachable) } }),
     ]);

@@ -162,6 +162,40 @@ test('a database written by a newer binary is refused with a clear message', { t
     assert.match(r.stderr, /database schema is at version 9999 \(9999_future\), newer than this happy-server binary supports/);
 });
 
+test('a second server on a data directory in use is refused; exclusive: false lets the sqlite3 tool in',
+    { timeout: TEST_TIMEOUT }, async () => {
+    const dataDir = tempDir();
+    const db = path.join(dataDir, 'happy.sqlite');
+    const srv = await startServer({ dataDir });
+    try {
+        await authAccount(srv.url);
+        // Default storage.sqlite.exclusive: the running server owns the file.
+        const second = spawnSync(SERVER_BIN, [], {
+            env: { PATH: process.env.PATH, PORT: '0', HOST: '127.0.0.1', DATA_DIR: dataDir }, encoding: 'utf8',
+            timeout: 20_000, killSignal: 'SIGKILL',
+        });
+        assert.equal(second.status, 1, second.stderr);
+        assert.match(second.stderr, /database .*happy\.sqlite is in use by another process \(another happy-server on this data directory\?\)/);
+        const peek = spawnSync('sqlite3', [db, 'SELECT COUNT(*) FROM account'], { encoding: 'utf8' });
+        assert.notEqual(peek.status, 0);
+        assert.match(peek.stderr, /database is locked/);
+        // The refused start changed nothing: the first server still answers from its data.
+        assert.equal((await req(srv.url, 'GET', '/v1/account/profile', { headers: bearer((await authAccount(srv.url)).token) })).status, 200);
+    } finally {
+        await srv.stop();
+    }
+    const config = writeConfig(dataDir, { storage: { sqlite: { exclusive: false } } });
+    const shared = await startServer({ dataDir, env: { HAPPY_CONFIG: config } });
+    try {
+        await authAccount(shared.url);
+        const peek = spawnSync('sqlite3', ['-cmd', '.timeout 5000', db, 'SELECT COUNT(*) FROM account'], { encoding: 'utf8' });
+        assert.equal(peek.status, 0, peek.stderr);
+        assert.equal(peek.stdout.trim(), '3');
+    } finally {
+        await shared.stop();
+    }
+});
+
 test('pairing approval survives in the database across restarts', { timeout: TEST_TIMEOUT }, async () => {
     const dataDir = tempDir();
     let srv = await startServer({ dataDir });

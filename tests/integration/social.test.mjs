@@ -21,8 +21,9 @@ const T = { timeout: TEST_TIMEOUT };
 let srv;
 
 before(async () => {
+    // exclusive off: sql() below edits the live database with the sqlite3 tool.
     srv = await startRealtimeServer({ ...FAST_REALTIME, ping_interval_ms: 15000, ping_timeout_ms: 45000 },
-        { env: { HANDY_MASTER_SECRET: TEST_SECRET } });
+        { env: { HANDY_MASTER_SECRET: TEST_SECRET }, config: { storage: { sqlite: { exclusive: false } } } });
 }, { timeout: HOOK_TIMEOUT });
 after(async () => { if (srv) await srv.stop(); }, { timeout: HOOK_TIMEOUT });
 
