@@ -1,5 +1,8 @@
 #include "core/http/router.hpp"
 
+#include <cstdint>
+#include <stdexcept>
+
 #include <boost/json.hpp>
 
 namespace happy::http {
@@ -172,6 +175,16 @@ void router::add(route r) {
             c.segs.push_back({segment::kind::literal, std::string(seg)});
         }
     }
+    if (c.segs.size() > max_segments) {
+        throw std::invalid_argument("route has too many segments: " + r.path);
+    }
+    c.wildcard = !c.segs.empty() && c.segs.back().k == segment::kind::wildcard;
+    // Specificity: per segment, literal > param > wildcard, the first difference deciding (a route that is a
+    // prefix of another ranks lower). Packed two bits per segment from the top so integers compare the same way.
+    for (std::size_t k = 0; k < c.segs.size(); ++k) {
+        std::uint64_t rank = c.segs[k].k == segment::kind::literal ? 3 : c.segs[k].k == segment::kind::param ? 2 : 1;
+        c.score |= rank << (62 - 2 * k);
+    }
     routes_.push_back(std::move(r));
     compiled_.push_back(std::move(c));
 }
@@ -180,25 +193,29 @@ router::match router::find(verb method, std::string_view path) const {
     verb want = method == verb::head ? verb::get : method;
     auto parts = split_path(path);
     match best;
-    // Specificity: compare per segment, literal (2) > param (1) > wildcard (0); first difference decides.
-    std::vector<int> best_score;
+    std::uint64_t best_score = 0;
     for (std::size_t i = 0; i < routes_.size(); ++i) {
-        if (routes_[i].method != want) {
+        const auto& c = compiled_[i];
+        // Cheap rejections first (method, segment count, literals, rank): parameters are only decoded for a route
+        // that would beat the best so far. A wildcard needs at least one segment of its own ("/files" does not
+        // reach the "/files/" prefix of "/files/*").
+        if (routes_[i].method != want || (c.wildcard ? parts.size() < c.segs.size() : parts.size() != c.segs.size()) ||
+            (best.r && c.score <= best_score)) {
             continue;
         }
-        const auto& segs = compiled_[i].segs;
-        std::vector<int> score;
+        bool literals = true;
+        for (std::size_t k = 0; k < c.segs.size() && literals; ++k) {
+            literals = c.segs[k].k != segment::kind::literal || parts[k] == c.segs[k].text;
+        }
+        if (!literals) {
+            continue;
+        }
         match m;
         bool ok = true;
-        std::size_t k = 0;
-        for (; k < segs.size() && ok; ++k) {
-            const auto& s = segs[k];
+        for (std::size_t k = 0; k < c.segs.size() && ok; ++k) {
+            const auto& s = c.segs[k];
             if (s.k == segment::kind::wildcard) {
                 // The rest of the raw path (unlimited length), decoded.
-                if (k >= parts.size()) {
-                    ok = false;  // "/files" does not reach the "/files/" prefix of "/files/*"
-                    break;
-                }
                 std::size_t off = 0;
                 for (std::size_t j = 0; j < k; ++j) {
                     off += parts[j].size() + 1;
@@ -209,39 +226,23 @@ router::match router::find(verb method, std::string_view path) const {
                     m.bad_url = true;
                 }
                 m.params.emplace_back("*", dec ? *dec : std::string(rest));
-                score.push_back(0);
-                k = segs.size();
-                break;
-            }
-            if (k >= parts.size()) {
-                ok = false;
-                break;
-            }
-            if (s.k == segment::kind::literal) {
-                ok = parts[k] == s.text;
-                score.push_back(2);
-            } else {
+            } else if (s.k == segment::kind::param) {
                 auto dec = percent_decode(parts[k]);
                 if (!dec) {
                     m.bad_url = true;
                     dec = std::string(parts[k]);
                 }
                 if (utf16_length(*dec) > max_param_length) {
-                    ok = false;
+                    ok = false;  // find-my-way's maxParamLength: the route does not match
                     break;
                 }
                 m.params.emplace_back(s.text, std::move(*dec));
-                score.push_back(1);
             }
         }
-        bool has_wildcard = !segs.empty() && segs.back().k == segment::kind::wildcard;
-        if (!ok || (!has_wildcard && parts.size() != segs.size())) {
-            continue;
-        }
-        if (!best.r || score > best_score) {
+        if (ok) {
             m.r = &routes_[i];
             best = std::move(m);
-            best_score = std::move(score);
+            best_score = c.score;
         }
     }
     return best;

@@ -3,6 +3,7 @@
 /// parameters, parameters longer than 100 characters (UTF-16 units) after decoding do not match, trailing slashes are
 /// significant, HEAD falls back to the GET route.
 #pragma once
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -20,7 +21,7 @@ std::optional<std::string> percent_decode(std::string_view s);
 boost::json::object parse_query(std::string_view qs);
 
 class router {
-public:
+  public:
     struct match {
         const route* r = nullptr;
         std::vector<std::pair<std::string, std::string>> params;
@@ -33,14 +34,18 @@ public:
     const std::vector<route>& routes() const { return routes_; }
 
     static constexpr std::size_t max_param_length = 100;
+    /// Specificity is packed into 64 bits, two per segment (add() refuses longer routes).
+    static constexpr std::size_t max_segments = 31;
 
-private:
+  private:
     struct segment {
         enum class kind { literal, param, wildcard } k;
         std::string text;
     };
     struct compiled {
         std::vector<segment> segs;
+        bool wildcard = false;    ///< the last segment is "*"
+        std::uint64_t score = 0;  ///< specificity, see add()
     };
     std::vector<route> routes_;
     std::vector<compiled> compiled_;

@@ -23,7 +23,7 @@ route make_route(verb method, std::string path) {
 }
 
 class router_test : public ::testing::Test {
-protected:
+  protected:
     void SetUp() override {
         for (const char* p : {"/v1/user/search", "/v1/user/:id", "/v1/connect/github", "/v1/connect/:vendor",
                               "/v1/sessions", "/v1/sessions/:sessionId/messages",
@@ -181,9 +181,9 @@ TEST_F(router_test, malformed_escape_sets_bad_url) {
     EXPECT_TRUE(bad.bad_url);
     EXPECT_TRUE(r.find(verb::get, "/v1/user/abc%").bad_url);
     EXPECT_TRUE(r.find(verb::get, "/v1/user/abc%4").bad_url);
-    EXPECT_TRUE(r.find(verb::get, "/v1/user/%C3").bad_url);     // truncated UTF-8
-    EXPECT_TRUE(r.find(verb::get, "/v1/user/%C0%AF").bad_url);  // overlong '/'
-    EXPECT_TRUE(r.find(verb::get, "/v1/user/%ED%A0%80").bad_url);  // UTF-16 surrogate
+    EXPECT_TRUE(r.find(verb::get, "/v1/user/%C3").bad_url);           // truncated UTF-8
+    EXPECT_TRUE(r.find(verb::get, "/v1/user/%C0%AF").bad_url);        // overlong '/'
+    EXPECT_TRUE(r.find(verb::get, "/v1/user/%ED%A0%80").bad_url);     // UTF-16 surrogate
     EXPECT_TRUE(r.find(verb::get, "/v1/user/%F4%90%80%80").bad_url);  // above U+10FFFF
     EXPECT_TRUE(r.find(verb::get, "/files/a%zz").bad_url);
     EXPECT_FALSE(r.find(verb::get, "/v1/user/%F4%8F%BF%BF").bad_url);  // U+10FFFF itself
@@ -203,7 +203,9 @@ TEST(http_percent_decode, decode_uri_component_semantics) {
 
 // --- parse_query --------------------------------------------------------------------------------------
 
-std::string q(std::string_view qs) { return json::serialize(parse_query(qs)); }
+std::string q(std::string_view qs) {
+    return json::serialize(parse_query(qs));
+}
 
 TEST(http_parse_query, plus_and_percent_twenty_are_spaces) {
     EXPECT_EQ(q("a=b+c&d=e%20f"), R"({"a":"b c","d":"e f"})");
@@ -244,6 +246,44 @@ TEST(http_parse_query, malformed_escape_left_as_is) {
 
 TEST(http_parse_query, utf8_values_decoded) {
     EXPECT_EQ(parse_query("name=caf%C3%A9").at("name").as_string(), "caf\xC3\xA9");
+}
+
+// Ranking is decided per segment from the left (literal > param > wildcard); a candidate whose parameter is too
+// long drops out and the next best route that matches wins, without its rejected parameters or bad_url.
+TEST(router_ranking, per_segment_from_the_left_and_fallback_past_rejected_params) {
+    router r;
+    for (const char* p : {"/a/*", "/a/:x/b", "/a/lit/*", "/a/:x/:y"}) {
+        r.add(make_route(verb::get, p));
+    }
+    auto path_of = [&](std::string_view p) {
+        auto m = r.find(verb::get, p);
+        return m.r ? m.r->path : std::string();
+    };
+    EXPECT_EQ(path_of("/a/lit/b"), "/a/lit/*");   // literal in segment 2 beats a param there, whatever follows
+    EXPECT_EQ(path_of("/a/other/b"), "/a/:x/b");  // param then literal beats param then param
+    EXPECT_EQ(path_of("/a/other/c"), "/a/:x/:y");
+    EXPECT_EQ(path_of("/a/other/c/d"), "/a/*");
+    std::string long_param(101, 'z');
+    auto m = r.find(verb::get, "/a/%zz" + long_param + "/b");
+    ASSERT_NE(m.r, nullptr);
+    EXPECT_EQ(m.r->path, "/a/*");  // both param routes reject the 104-character segment
+    ASSERT_EQ(m.params.size(), 1u);
+    EXPECT_EQ(m.params[0].first, "*");
+    EXPECT_TRUE(m.bad_url);  // from the wildcard's own decoding of "%zz…"
+    auto ok = r.find(verb::get, "/a/" + long_param + "/b");
+    ASSERT_NE(ok.r, nullptr);
+    EXPECT_EQ(ok.r->path, "/a/*");
+    EXPECT_FALSE(ok.bad_url);
+    EXPECT_EQ(ok.params.size(), 1u);
+}
+
+TEST(router_ranking, refuses_routes_longer_than_the_packed_score) {
+    router r;
+    std::string p;
+    for (std::size_t i = 0; i < router::max_segments + 1; ++i) {
+        p += "/s";
+    }
+    EXPECT_THROW(r.add(make_route(verb::get, p)), std::invalid_argument);
 }
 
 }  // namespace

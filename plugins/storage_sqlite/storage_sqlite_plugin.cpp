@@ -1,11 +1,11 @@
 #include "plugins/storage_sqlite/storage_sqlite_plugin.hpp"
 
-#include <cctype>
-#include <filesystem>
 #include <fmt/format.h>
-#include <mutex>
 #include <soci/soci.h>
 #include <soci/sqlite3/soci-sqlite3.h>
+#include <cctype>
+#include <filesystem>
+#include <mutex>
 #include <stdexcept>
 #include <string>
 #include <unordered_map>
@@ -40,7 +40,9 @@ std::string database_uri(std::string_view path, bool exclusive) {
     return uri;
 }
 
-sqlite3* handle(soci::session& s) { return static_cast<soci::sqlite3_session_backend*>(s.get_backend())->conn_; }
+sqlite3* handle(soci::session& s) {
+    return static_cast<soci::sqlite3_session_backend*>(s.get_backend())->conn_;
+}
 
 [[noreturn]] void fail(sqlite3* db, std::string_view sql) {
     // soci_error, like the SOCI path, so callers see one exception type for database failures.
@@ -48,7 +50,7 @@ sqlite3* handle(soci::session& s) { return static_cast<soci::sqlite3_session_bac
 }
 
 class stmt_row final : public db::row_view {
-public:
+  public:
     explicit stmt_row(sqlite3_stmt* st) : st_(st) {}
     bool is_null(int col) const override { return sqlite_api::sqlite3_column_type(st_, col) == SQLITE_NULL; }
     std::int64_t i64(int col) const override { return sqlite_api::sqlite3_column_int64(st_, col); }
@@ -63,7 +65,7 @@ public:
                  : std::string_view();
     }
 
-private:
+  private:
     sqlite3_stmt* st_;
 };
 
@@ -82,14 +84,14 @@ struct stmt_cache {
 };
 
 class sqlite_backend final : public db::backend {
-public:
+  public:
     explicit sqlite_backend(options o) : opts_(std::move(o)) {}
 
     db::dialect kind() const override { return db::dialect::sqlite; }
 
     std::unique_ptr<soci::session> open() override {
-        auto s = std::make_unique<soci::session>(soci::sqlite3, fmt::format("db=\"{}\" shared_cache=false",
-                                                                             database_uri(opts_.path, opts_.exclusive)));
+        auto s = std::make_unique<soci::session>(
+            soci::sqlite3, fmt::format("db=\"{}\" shared_cache=false", database_uri(opts_.path, opts_.exclusive)));
         *s << fmt::format("PRAGMA busy_timeout = {}", opts_.busy_timeout_ms);
         std::string mode;
         try {
@@ -216,7 +218,7 @@ public:
 
     std::string describe() const override { return "sqlite:" + opts_.path; }
 
-private:
+  private:
     static sqlite3_stmt* prepare(sqlite3* db, std::string_view sql, unsigned flags) {
         sqlite3_stmt* st = nullptr;
         if (sqlite_api::sqlite3_prepare_v3(db, sql.data(), static_cast<int>(sql.size()), flags, &st, nullptr) !=

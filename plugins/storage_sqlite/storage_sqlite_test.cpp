@@ -6,10 +6,10 @@
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
-#include <thread>
 #include <filesystem>
 #include <optional>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "core/db/database.hpp"
@@ -29,7 +29,9 @@ struct temp_dir {
     ~temp_dir() { fs::remove_all(path); }
 };
 
-happy::db::migration mig(int v, std::string name, std::string sql) { return {v, std::move(name), "test", std::move(sql)}; }
+happy::db::migration mig(int v, std::string name, std::string sql) {
+    return {v, std::move(name), "test", std::move(sql)};
+}
 
 TEST(storage_sqlite, applies_migrations_once_and_records_them) {
     temp_dir dir;
@@ -72,9 +74,8 @@ TEST(storage_sqlite, failed_migration_leaves_nothing_behind) {
     happy::db::database db(happy::plugin::storage_sqlite::make_backend({path}), 1);
     EXPECT_THROW(db.migrate({mig(1, "0001_bad", "CREATE TABLE c (x INTEGER); THIS IS NOT SQL;")}), std::runtime_error);
     int tables = -1;
-    db.read_sync([&](soci::session& s) {
-        s << "SELECT COUNT(*) FROM sqlite_master WHERE name = 'c'", soci::into(tables);
-    });
+    db.read_sync(
+        [&](soci::session& s) { s << "SELECT COUNT(*) FROM sqlite_master WHERE name = 'c'", soci::into(tables); });
     EXPECT_EQ(tables, 0);
 }
 
@@ -126,7 +127,10 @@ TEST(storage_sqlite, cached_queries_bind_every_parameter_kind_and_read_views) {
     temp_dir dir;
     happy::db::database db(happy::plugin::storage_sqlite::make_backend({(dir.path / "t.sqlite").string()}), 1);
     db.migrate({mig(1, "0001_q", "CREATE TABLE q (n BIGINT, t TEXT, b BLOB);")});
-    std::string bytes("\x00\x01\xff" "ab", 5);
+    std::string bytes(
+        "\x00\x01\xff"
+        "ab",
+        5);
     std::int64_t inserted = 0, updated = 0, selected = 0;
     db.write_sync([&](soci::session& s) {
         for (int i = 0; i < 3; ++i) {  // the same SQL text three times: one cached statement, re-bound each time
@@ -134,9 +138,10 @@ TEST(storage_sqlite, cached_queries_bind_every_parameter_kind_and_read_views) {
                                  {std::int64_t{i}, std::string_view("t'\"" + std::to_string(i)),
                                   happy::db::blob{bytes.substr(0, static_cast<std::size_t>(i) + 3)}});
         }
-        inserted += db.query(s, "INSERT INTO q (n, t, b) VALUES (?, ?, ?)",
-                             {std::int64_t{9007199254740993LL}, "", nullptr});
-        inserted += db.query(s, "INSERT INTO q (n, t, b) VALUES (?, ?, ?)", {std::int64_t{-1}, "empty", happy::db::blob{}});
+        inserted +=
+            db.query(s, "INSERT INTO q (n, t, b) VALUES (?, ?, ?)", {std::int64_t{9007199254740993LL}, "", nullptr});
+        inserted +=
+            db.query(s, "INSERT INTO q (n, t, b) VALUES (?, ?, ?)", {std::int64_t{-1}, "empty", happy::db::blob{}});
         updated = db.query(s, "UPDATE q SET t = ? WHERE n < ?", {"low", std::int64_t{2}});
         selected = db.query(s, "SELECT COUNT(*) FROM q", {});
     });
@@ -183,9 +188,8 @@ TEST(storage_sqlite, a_query_reentered_from_its_own_row_callback_and_errors_leav
                  soci::soci_error);  // primary key violation
     EXPECT_THROW(db.read_sync([&](soci::session& s) { db.query(s, "SELEC nonsense", {}); }), soci::soci_error);
     std::int64_t count = 0;
-    db.read_sync([&](soci::session& s) {
-        db.query(s, sql, {std::int64_t{0}}, [&](const happy::db::row_view&) { ++count; });
-    });
+    db.read_sync(
+        [&](soci::session& s) { db.query(s, sql, {std::int64_t{0}}, [&](const happy::db::row_view&) { ++count; }); });
     EXPECT_EQ(count, 3);
 }
 
@@ -234,7 +238,8 @@ TEST(storage_sqlite, concurrent_writes_commit_in_groups_and_a_failing_one_is_rol
     std::int64_t rows = 0, bad = 0;
     db.read_sync([&](soci::session& s) {
         db.query(s, "SELECT COUNT(*) FROM g", {}, [&](const happy::db::row_view& r) { rows = r.i64(0); });
-        db.query(s, "SELECT COUNT(*) FROM g WHERE n % 7 = 3", {}, [&](const happy::db::row_view& r) { bad = r.i64(0); });
+        db.query(s, "SELECT COUNT(*) FROM g WHERE n % 7 = 3", {},
+                 [&](const happy::db::row_view& r) { bad = r.i64(0); });
     });
     EXPECT_EQ(rows, ok.load());
     EXPECT_EQ(bad, 0);  // no failed job left a row behind
