@@ -40,37 +40,47 @@ constexpr decode_tables make_tables() {
 
 constexpr decode_tables k_tables = make_tables();
 
-/// Appends the encoding of `bytes` to `out` (base64_encode, base64url_encode and base64_append share it).
-void append_with(std::string& out, std::string_view bytes, const char* alphabet, bool pad) {
-    out.reserve(out.size() + (bytes.size() + 2) / 3 * 4);
+std::size_t size_with(std::size_t n, bool pad) { return pad ? (n + 2) / 3 * 4 : n / 3 * 4 + (n % 3 ? n % 3 + 1 : 0); }
+
+/// Writes the encoding of `bytes` at `p` (size_with() characters) and returns the end: raw stores, no per-character
+/// string growth checks (base64_write, base64_append and both encoders share it).
+char* write_with(char* p, std::string_view bytes, const char* alphabet, bool pad) {
     std::size_t i = 0;
     for (; i + 3 <= bytes.size(); i += 3) {
         const std::uint32_t v = (std::uint32_t(static_cast<unsigned char>(bytes[i])) << 16) |
                                 (std::uint32_t(static_cast<unsigned char>(bytes[i + 1])) << 8) |
                                 std::uint32_t(static_cast<unsigned char>(bytes[i + 2]));
-        out.push_back(alphabet[(v >> 18) & 63]);
-        out.push_back(alphabet[(v >> 12) & 63]);
-        out.push_back(alphabet[(v >> 6) & 63]);
-        out.push_back(alphabet[v & 63]);
+        *p++ = alphabet[(v >> 18) & 63];
+        *p++ = alphabet[(v >> 12) & 63];
+        *p++ = alphabet[(v >> 6) & 63];
+        *p++ = alphabet[v & 63];
     }
     const std::size_t rest = bytes.size() - i;
     if (rest == 1) {
         const std::uint32_t v = std::uint32_t(static_cast<unsigned char>(bytes[i])) << 16;
-        out.push_back(alphabet[(v >> 18) & 63]);
-        out.push_back(alphabet[(v >> 12) & 63]);
+        *p++ = alphabet[(v >> 18) & 63];
+        *p++ = alphabet[(v >> 12) & 63];
         if (pad) {
-            out.append("==");
+            *p++ = '=';
+            *p++ = '=';
         }
     } else if (rest == 2) {
         const std::uint32_t v = (std::uint32_t(static_cast<unsigned char>(bytes[i])) << 16) |
                                 (std::uint32_t(static_cast<unsigned char>(bytes[i + 1])) << 8);
-        out.push_back(alphabet[(v >> 18) & 63]);
-        out.push_back(alphabet[(v >> 12) & 63]);
-        out.push_back(alphabet[(v >> 6) & 63]);
+        *p++ = alphabet[(v >> 18) & 63];
+        *p++ = alphabet[(v >> 12) & 63];
+        *p++ = alphabet[(v >> 6) & 63];
         if (pad) {
-            out.push_back('=');
+            *p++ = '=';
         }
     }
+    return p;
+}
+
+void append_with(std::string& out, std::string_view bytes, const char* alphabet, bool pad) {
+    std::size_t old = out.size();
+    out.resize(old + size_with(bytes.size(), pad));
+    write_with(out.data() + old, bytes, alphabet, pad);
 }
 
 std::string encode_with(std::string_view bytes, const char* alphabet, bool pad) {
@@ -135,6 +145,10 @@ std::string base64_encode(std::string_view bytes) {
 }
 
 void base64_append(std::string& out, std::string_view bytes) { append_with(out, bytes, k_std_alphabet, true); }
+
+std::size_t base64_size(std::size_t n) { return size_with(n, true); }
+
+char* base64_write(char* dst, std::string_view bytes) { return write_with(dst, bytes, k_std_alphabet, true); }
 
 std::optional<std::string> base64_decode_strict(std::string_view text) {
     // Transliteration of @stablelib/base64 2.0.1 Coder.decode, quirks included

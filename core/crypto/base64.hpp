@@ -15,6 +15,10 @@ namespace happy::crypto {
 std::string base64_encode(std::string_view bytes);
 /// Appends the padded standard base64 of `bytes` to `out` (no temporary string; hot JSON writers use it).
 void base64_append(std::string& out, std::string_view bytes);
+/// Length of the padded standard base64 of `n` bytes.
+std::size_t base64_size(std::size_t n);
+/// Writes the padded standard base64 of `bytes` (base64_size() characters) at `dst`; returns the end.
+char* base64_write(char* dst, std::string_view bytes);
 
 // @stablelib/base64 2.0.1 `decode` (privacy-kit's decodeBase64), exactly:
 // only A-Z a-z 0-9 + / are accepted as data, at most two trailing '=', and

@@ -205,5 +205,16 @@ TEST(base64_append, equals_base64_encode_for_every_length_and_appends) {
     }
 }
 
+TEST(base64_write, writes_exactly_base64_size_characters_of_base64_encode) {
+    std::string bytes;
+    for (int n = 0; n < 70; ++n) {
+        std::string buf(base64_size(bytes.size()) + 1, '#');
+        char* end = base64_write(buf.data(), bytes);
+        EXPECT_EQ(static_cast<std::size_t>(end - buf.data()), base64_size(bytes.size())) << n;
+        EXPECT_EQ(buf, base64_encode(bytes) + "#") << n;  // the byte past the end is untouched
+        bytes += static_cast<char>(n * 53 + 7);
+    }
+}
+
 }  // namespace
 }  // namespace happy::crypto

@@ -1,5 +1,6 @@
 #include "core/json/json_writer.hpp"
 
+#include <algorithm>
 #include <boost/json/value.hpp>
 #include <charconv>
 #include <cmath>
@@ -19,64 +20,89 @@ bool word_needs_escape(std::uint64_t w) {
     return (below_space | has_zero(w ^ (ones * '"')) | has_zero(w ^ (ones * '\\'))) != 0;
 }
 
+/// Length of `s` as a JSON string literal, quotes included; `clean` tells whether nothing needed escaping.
+std::size_t quoted_size(std::string_view s, bool& clean) {
+    std::size_t i = 0;
+    while (i + 8 <= s.size()) {
+        std::uint64_t w;
+        std::memcpy(&w, s.data() + i, 8);
+        if (word_needs_escape(w)) {
+            break;
+        }
+        i += 8;
+    }
+    std::size_t n = s.size() + 2;
+    clean = true;
+    for (; i < s.size(); ++i) {
+        auto c = static_cast<unsigned char>(s[i]);
+        if (c == '"' || c == '\\' || c == '\b' || c == '\f' || c == '\n' || c == '\r' || c == '\t') {
+            n += 1;
+            clean = false;
+        } else if (c < 0x20) {
+            n += 5;  // \u00xx
+            clean = false;
+        }
+    }
+    return n;
+}
+
+/// Writes `s` as a JSON string literal (quoted_size() bytes) at `p`.
+void write_quoted(char* p, std::string_view s, bool clean) {
+    static constexpr char hex[] = "0123456789abcdef";
+    *p++ = '"';
+    if (clean) {
+        std::memcpy(p, s.data(), s.size());
+        p[s.size()] = '"';
+        return;
+    }
+    for (char ch : s) {
+        auto c = static_cast<unsigned char>(ch);
+        if (c >= 0x20 && c != '"' && c != '\\') {
+            *p++ = ch;
+            continue;
+        }
+        *p++ = '\\';
+        switch (c) {
+            case '"':
+                *p++ = '"';
+                break;
+            case '\\':
+                *p++ = '\\';
+                break;
+            case '\b':
+                *p++ = 'b';
+                break;
+            case '\f':
+                *p++ = 'f';
+                break;
+            case '\n':
+                *p++ = 'n';
+                break;
+            case '\r':
+                *p++ = 'r';
+                break;
+            case '\t':
+                *p++ = 't';
+                break;
+            default:
+                *p++ = 'u';
+                *p++ = '0';
+                *p++ = '0';
+                *p++ = hex[c >> 4];
+                *p++ = hex[c & 15];
+        }
+    }
+    *p = '"';
+}
+
 }  // namespace
 
 void append_string(std::string& out, std::string_view s) {
-    static constexpr char hex[] = "0123456789abcdef";
-    out.reserve(out.size() + s.size() + 2);
-    out += '"';
-    std::size_t run = 0;  // start of the pending run of characters that need no escape
-    for (std::size_t i = 0; i < s.size(); ++i) {
-        if ((i & 7) == 0) {
-            while (i + 8 <= s.size()) {
-                std::uint64_t w;
-                std::memcpy(&w, s.data() + i, 8);
-                if (word_needs_escape(w)) {
-                    break;
-                }
-                i += 8;
-            }
-            if (i == s.size()) {
-                break;
-            }
-        }
-        auto c = static_cast<unsigned char>(s[i]);
-        if (c >= 0x20 && c != '"' && c != '\\') {
-            continue;
-        }
-        out.append(s.data() + run, i - run);
-        run = i + 1;
-        out += '\\';
-        switch (c) {
-            case '"':
-                out += '"';
-                break;
-            case '\\':
-                out += '\\';
-                break;
-            case '\b':
-                out += 'b';
-                break;
-            case '\f':
-                out += 'f';
-                break;
-            case '\n':
-                out += 'n';
-                break;
-            case '\r':
-                out += 'r';
-                break;
-            case '\t':
-                out += 't';
-                break;
-            default:
-                out += "u00";
-                out += hex[c >> 4];
-                out += hex[c & 15];
-        }
-    }
-    out.append(s.data() + run, s.size() - run);
-    out += '"';
+    bool clean = false;
+    std::size_t n = quoted_size(s, clean);
+    std::size_t old = out.size();
+    out.resize(old + n);
+    write_quoted(out.data() + old, s, clean);
 }
 
 void append_number(std::string& out, double v) {
@@ -200,9 +226,21 @@ std::string stringify(const boost::json::value& v) {
 
 void writer::integer(std::int64_t v) {
     separate();
-    char buf[24];
-    auto [end, ec] = std::to_chars(buf, buf + sizeof buf, v);
-    out_.append(buf, end);
+    char* p = room(20);  // "-9223372036854775808"
+    auto [end, ec] = std::to_chars(p, p + 20, v);
+    pos_ += static_cast<std::size_t>(end - p);
+}
+
+void writer::grow(std::size_t n) {
+    // Geometric, and at least what the caller reserved: resize() within the capacity only clears bytes.
+    out_.resize(std::max({pos_ + n, out_.size() * 2, out_.capacity(), std::size_t{256}}));
+}
+
+void writer::write_string(std::string_view s) {
+    bool clean = false;
+    std::size_t n = quoted_size(s, clean);
+    write_quoted(room(n), s, clean);
+    pos_ += n;
 }
 
 }  // namespace happy::json_text

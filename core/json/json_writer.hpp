@@ -6,6 +6,7 @@
 #pragma once
 
 #include <cstdint>
+#include <cstring>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -30,9 +31,19 @@ void append_value(std::string& out, const boost::json::value& v);
 /// append_value into a new string: what the wire gets wherever a boost::json::value is sent.
 std::string stringify(const boost::json::value& v);
 
+/// Writes a JSON document into a string. It sizes the string ahead of the text and stores through a pointer, so
+/// the many small writes of a row (a comma, a quote, a key) are plain stores rather than calls into
+/// std::string: the string holds exactly the text once finish() has run (the destructor runs it too); before
+/// that it may hold spare bytes past the text.
 class writer {
-public:
-    explicit writer(std::string& out) : out_(out) {}
+  public:
+    explicit writer(std::string& out) : out_(out), pos_(out.size()) {}
+    ~writer() { finish(); }
+    writer(const writer&) = delete;
+    writer& operator=(const writer&) = delete;
+
+    /// Trims `out` to the text written. Idempotent; writing may continue afterwards.
+    void finish() { out_.resize(pos_); }
 
     void begin_object() { open('{'); }
     void end_object() { close('}'); }
@@ -42,22 +53,22 @@ public:
     /// Object member name; the value call that follows writes its value.
     void key(std::string_view k) {
         separate();
-        append_string(out_, k);
-        out_ += ':';
+        write_string(k);
+        put(':');
         after_key_ = true;
     }
     void string(std::string_view s) {
         separate();
-        append_string(out_, s);
+        write_string(s);
     }
     void integer(std::int64_t v);
     void boolean(bool v) {
         separate();
-        out_ += v ? "true" : "false";
+        v ? put("true", 4) : put("false", 5);
     }
     void null() {
         separate();
-        out_ += "null";
+        put("null", 4);
     }
     /// `"key":value` members, the common case of row-to-object writing.
     void member(std::string_view k, std::string_view v) {
@@ -86,40 +97,60 @@ public:
     /// An already serialized JSON value.
     void raw(std::string_view json) {
         separate();
-        out_ += json;
+        put(json.data(), json.size());
     }
-    /// A string value whose characters `fn(out)` appends straight to the buffer; they must need no escaping
-    /// (base64, hex, ids): no temporary string.
+    /// A string value of at most `max_size` characters that need no escaping (base64, hex, ids), which
+    /// `fn(char* dst)` stores straight into the buffer, returning the end: no temporary string.
     template <class Fn>
-    void safe_string(Fn&& fn) {
+    void safe_string(std::size_t max_size, Fn&& fn) {
         separate();
-        out_ += '"';
-        fn(out_);
-        out_ += '"';
+        char* begin = room(max_size + 2);
+        *begin = '"';
+        char* end = fn(begin + 1);
+        *end++ = '"';
+        pos_ += static_cast<std::size_t>(end - begin);
     }
 
-private:
+  private:
+    /// At least `n` writable bytes at the write position.
+    char* room(std::size_t n) {
+        if (out_.size() - pos_ < n) {
+            grow(n);
+        }
+        return out_.data() + pos_;
+    }
+    void grow(std::size_t n);
+    void put(char c) {
+        *room(1) = c;
+        ++pos_;
+    }
+    void put(const char* s, std::size_t n) {
+        std::memcpy(room(n), s, n);
+        pos_ += n;
+    }
+    void write_string(std::string_view s);
     void separate() {
         if (after_key_) {
             after_key_ = false;
         } else if (depth_ > 0) {
             if (!first_[depth_]) {
-                out_ += ',';
+                put(',');
             }
             first_[depth_] = false;
         }
     }
     void open(char c) {
         separate();
-        out_ += c;
+        put(c);
         first_[++depth_] = true;
     }
     void close(char c) {
         --depth_;
-        out_ += c;
+        put(c);
     }
 
     std::string& out_;
+    std::size_t pos_;  ///< end of the text in out_
     static constexpr int max_depth = 32;
     bool first_[max_depth + 1] = {};
     int depth_ = 0;

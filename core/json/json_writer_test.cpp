@@ -2,7 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <boost/json.hpp>
+#include <cstdint>
 #include <random>
 
 namespace happy::json_text {
@@ -60,14 +62,60 @@ TEST(json_writer, nested_document_matches_the_value_tree) {
     w.key("hasMore");
     w.boolean(false);
     w.end_object();
-    boost::json::value expected = {
-        {"sessions",
-         {{{"id", "s0"}, {"seq", -9007199254740991LL}, {"active", true}, {"agentState", nullptr},
-           {"content", {{"t", "encrypted"}, {"c", "x"}}}, {"empty", boost::json::array()}},
-          {{"id", "s1"}, {"seq", -9007199254740990LL}, {"active", false}, {"agentState", nullptr},
-           {"content", {{"t", "encrypted"}, {"c", "x"}}}, {"empty", boost::json::array()}}}},
-        {"hasMore", false}};
+    boost::json::value expected = {{"sessions",
+                                    {{{"id", "s0"},
+                                      {"seq", -9007199254740991LL},
+                                      {"active", true},
+                                      {"agentState", nullptr},
+                                      {"content", {{"t", "encrypted"}, {"c", "x"}}},
+                                      {"empty", boost::json::array()}},
+                                     {{"id", "s1"},
+                                      {"seq", -9007199254740990LL},
+                                      {"active", false},
+                                      {"agentState", nullptr},
+                                      {"content", {{"t", "encrypted"}, {"c", "x"}}},
+                                      {"empty", boost::json::array()}}}},
+                                   {"hasMore", false}};
+    w.finish();
     EXPECT_EQ(out, boost::json::serialize(expected));
+}
+
+// The writer sizes its string ahead of the text; across many growths, after a prefix already in the string and
+// with escapes, safe strings and extreme integers, the finished text is exactly the value tree's serialization.
+TEST(json_writer, large_document_after_a_prefix_matches_the_value_tree) {
+    std::mt19937 rng(11);
+    std::string out = "prefix:";
+    boost::json::array expected;
+    {
+        writer w(out);
+        w.begin_array();
+        for (int i = 0; i < 3000; ++i) {
+            std::string s(rng() % 300, '\0');
+            for (auto& c : s) {
+                static constexpr char pool[] = "ABCxyz019+/=\x01\"\\\n\xc3\xa9";
+                c = pool[rng() % (sizeof pool - 1)];
+            }
+            std::string safe(rng() % 90, 'Q');
+            std::int64_t n = i % 3 == 0 ? INT64_MIN : i % 3 == 1 ? INT64_MAX : -static_cast<std::int64_t>(rng());
+            w.begin_object();
+            w.member("s", std::string_view(s));
+            w.member("n", n);
+            w.key("safe");
+            w.safe_string(safe.size() + 5, [&](char* p) { return std::copy(safe.begin(), safe.end(), p); });
+            w.key(s);  // keys are escaped like values
+            w.null();
+            w.end_object();
+            expected.push_back(boost::json::object{{"s", s}, {"n", n}, {"safe", safe}, {s, nullptr}});
+        }
+        w.end_array();
+    }  // the destructor finishes
+    EXPECT_EQ(out, "prefix:" + boost::json::serialize(expected));
+    writer more(out);  // continues after finished text
+    more.raw("!");
+    more.finish();
+    more.finish();  // idempotent
+    EXPECT_EQ(out.back(), '!');
+    EXPECT_EQ(out.size(), 7 + boost::json::serialize(expected).size() + 1);
 }
 
 }  // namespace
@@ -106,7 +154,8 @@ TEST(json_writer, numbers_are_written_as_javascript_writes_them) {
 }
 
 TEST(json_writer, values_serialize_like_json_stringify) {
-    auto v = boost::json::parse(R"({"b":[1,-2,1.0,0.5,2e-7,18446744073709551615,"x\u0001"],"a":{"t":true,"f":false,"n":null}})");
+    auto v = boost::json::parse(
+        R"({"b":[1,-2,1.0,0.5,2e-7,18446744073709551615,"x\u0001"],"a":{"t":true,"f":false,"n":null}})");
     EXPECT_EQ(stringify(v),
               R"({"b":[1,-2,1,0.5,2e-7,18446744073709551615,"x\u0001"],"a":{"t":true,"f":false,"n":null}})");
     // Everything that is not a double comes out as Boost.JSON writes it.

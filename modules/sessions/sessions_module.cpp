@@ -55,7 +55,8 @@ void session_list_item(json_text::writer& w, const session_view& v, bool last_me
     w.member("agentStateVersion", v.agent_state_version);
     w.key("dataEncryptionKey");
     if (v.data_encryption_key) {
-        w.safe_string([&](std::string& out) { crypto::base64_append(out, *v.data_encryption_key); });
+        const std::string_view key = *v.data_encryption_key;
+        w.safe_string(crypto::base64_size(key.size()), [&](char* p) { return crypto::base64_write(p, key); });
     } else {
         w.null();
     }
@@ -78,6 +79,7 @@ std::string sessions_array_json(List&& list, bool last_message) {
     list([&](const session_view& v) { session_list_item(w, v, last_message); });
     w.end_array();
     w.end_object();
+    w.finish();  // before the return moves `body` out
     return body;
 }
 
