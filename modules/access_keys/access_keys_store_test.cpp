@@ -3,48 +3,27 @@
 #include <gtest/gtest.h>
 #include <soci/soci.h>
 
-#include <filesystem>
-
-#include "core/db/database.hpp"
-#include "core/util/resources.hpp"
-#include "modules/auth/auth_store.hpp"
 #include "modules/machines/machines_store.hpp"
 #include "modules/sessions/sessions_store.hpp"
-#include "plugins/storage_sqlite/storage_sqlite_plugin.hpp"
+#include "modules/testing/store_fixture.hpp"
 
 namespace {
 
-namespace fs = std::filesystem;
 using namespace happy::mod::access_keys;
 using create_st = access_key_create_result::status;
 using update_st = access_key_update_result::status;
 
-class access_keys_store : public ::testing::Test {
+class access_keys_store : public happy::test::store_fixture {
 protected:
     void SetUp() override {
-        dir_ = fs::temp_directory_path() / ("happy-access-keys-store-" + std::to_string(::getpid()));
-        fs::create_directories(dir_);
-        db_ = std::make_unique<happy::db::database>(
-            happy::plugin::storage_sqlite::make_backend({(dir_ / "t.sqlite").string()}), 1);
-        auto sql = [](const char* name) {
-            return std::string(*happy::resource_text(std::string("sql/sqlite/") + name + ".sql"));
-        };
-        db_->migrate({{1, "0001_auth", "auth", sql("0001_auth")},
-                      {2, "0002_sessions", "sessions", sql("0002_sessions")},
-                      {3, "0003_machines", "machines", sql("0003_machines")},
-                      {6, "0006_access_keys", "access_keys", sql("0006_access_keys")}});
+        open_store({"0001_auth", "0002_sessions", "0003_machines", "0006_access_keys"});
+        create_alice_and_bob();
         db_->write_sync([&](soci::session& s) {
-            alice_ = happy::mod::auth::account_upsert(s, "A1", 1);
-            bob_ = happy::mod::auth::account_upsert(s, "B1", 1);
             sa_ = happy::mod::sessions::session_create(s, alice_, "tag", "meta", "", 1).id;
             sb_ = happy::mod::sessions::session_create(s, bob_, "tag", "meta", "", 1).id;
             happy::mod::machines::machine_create_or_load(s, alice_, "ma", "m", std::nullopt, std::nullopt, 1);
             happy::mod::machines::machine_create_or_load(s, bob_, "mb", "m", std::nullopt, std::nullopt, 1);
         });
-    }
-    void TearDown() override {
-        db_.reset();
-        fs::remove_all(dir_);
     }
     access_key_create_result create(const std::string& account, const std::string& sid, const std::string& mid,
                                     const std::string& data = "d1", std::int64_t now = 1000) {
@@ -67,9 +46,7 @@ protected:
         db_->read_sync([&](soci::session& s) { s << "SELECT count(*) FROM access_key", soci::into(n); });
         return n;
     }
-    fs::path dir_;
-    std::unique_ptr<happy::db::database> db_;
-    std::string alice_, bob_, sa_, sb_;
+    std::string sa_, sb_;
 };
 
 TEST_F(access_keys_store, scope_needs_both_session_and_machine_of_the_account) {

@@ -4,36 +4,20 @@
 #include <soci/soci.h>
 
 #include <boost/json.hpp>
-#include <filesystem>
 
-#include "core/db/database.hpp"
-#include "core/util/resources.hpp"
-#include "modules/auth/auth_store.hpp"
-#include "plugins/storage_sqlite/storage_sqlite_plugin.hpp"
+#include "modules/testing/store_fixture.hpp"
 
 namespace {
 
-namespace fs = std::filesystem;
 namespace json = boost::json;
 using namespace happy::mod::account;
 using st = settings_update_result::status;
 
-class account_store : public ::testing::Test {
+class account_store : public happy::test::store_fixture {
 protected:
     void SetUp() override {
-        dir_ = fs::temp_directory_path() / ("happy-account-store-" + std::to_string(::getpid()));
-        fs::create_directories(dir_);
-        db_ = std::make_unique<happy::db::database>(
-            happy::plugin::storage_sqlite::make_backend({(dir_ / "t.sqlite").string()}), 1);
-        db_->migrate({{1, "0001_auth", "auth", std::string(*happy::resource_text("sql/sqlite/0001_auth.sql"))}});
-        db_->write_sync([&](soci::session& s) {
-            alice_ = happy::mod::auth::account_upsert(s, "A1", 1);
-            bob_ = happy::mod::auth::account_upsert(s, "B1", 1);
-        });
-    }
-    void TearDown() override {
-        db_.reset();
-        fs::remove_all(dir_);
+        open_store({"0001_auth"});
+        create_alice_and_bob();
     }
     settings_update_result update(const std::string& account, std::int64_t expected, std::optional<std::string> v,
                                   std::int64_t now = 5000) {
@@ -46,9 +30,6 @@ protected:
         db_->read_sync([&](soci::session& s) { r = account_settings_get(s, account); });
         return r;
     }
-    fs::path dir_;
-    std::unique_ptr<happy::db::database> db_;
-    std::string alice_, bob_;
 };
 
 TEST_F(account_store, settings_start_null_at_version_zero) {
@@ -134,9 +115,7 @@ TEST_F(account_store, profile_github_and_connected_services_from_connect_tables)
     bool exists = true;
     db_->read_sync([&](soci::session& s) { exists = account_connect_tables_exist(s); });
     EXPECT_FALSE(exists);
-    db_->migrate(
-        {{1, "0001_auth", "auth", std::string(*happy::resource_text("sql/sqlite/0001_auth.sql"))},
-         {12, "0012_connect", "connect", std::string(*happy::resource_text("sql/sqlite/0012_connect.sql"))}});
+    db_->migrate(happy::test::sqlite_migrations({"0001_auth", "0012_connect"}));
     db_->read_sync([&](soci::session& s) { exists = account_connect_tables_exist(s); });
     EXPECT_TRUE(exists);
     db_->write_sync([&](soci::session& s) {

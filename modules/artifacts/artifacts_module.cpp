@@ -20,45 +20,41 @@ namespace {
 
 using crypto::base64_encode;
 
-/// The REST artifact object, in the 200 response schema's order (artifactsRoutes.ts).
-json::object artifact_json(const artifact& a) {
-    json::object o;
-    o["id"] = a.id;
+/// The optional parts of an artifact object.
+struct artifact_fields {
+    bool body = true;
+    bool key = true;
+};
+
+// Every artifact object and artifact update lists the content, then later the times, in these orders; one writer
+// each so that the builders below differ only in what surrounds them.
+
+/// header, headerVersion, [body, bodyVersion], [dataEncryptionKey]; the bytes as base64.
+void put_content(json::object& o, const artifact& a, artifact_fields fields) {
     o["header"] = base64_encode(a.header);
     o["headerVersion"] = a.header_version;
-    o["body"] = base64_encode(a.body);
-    o["bodyVersion"] = a.body_version;
-    o["dataEncryptionKey"] = base64_encode(a.data_encryption_key);
-    o["seq"] = a.seq;
-    o["createdAt"] = a.created_at;
-    o["updatedAt"] = a.updated_at;
-    return o;
+    if (fields.body) {
+        o["body"] = base64_encode(a.body);
+        o["bodyVersion"] = a.body_version;
+    }
+    if (fields.key) {
+        o["dataEncryptionKey"] = base64_encode(a.data_encryption_key);
+    }
 }
 
-/// GET /v1/artifacts item: no body.
-json::object artifact_header_json(const artifact& a) {
-    json::object o;
-    o["id"] = a.id;
-    o["header"] = base64_encode(a.header);
-    o["headerVersion"] = a.header_version;
-    o["dataEncryptionKey"] = base64_encode(a.data_encryption_key);
-    o["seq"] = a.seq;
+void put_times(json::object& o, const artifact& a) {
     o["createdAt"] = a.created_at;
     o["updatedAt"] = a.updated_at;
-    return o;
 }
 
-/// The socket artifact object (artifactUpdateHandler.ts): no dataEncryptionKey.
-json::object artifact_socket_json(const artifact& a) {
+/// The artifact object: all of it in the REST 200 response schema's order (artifactsRoutes.ts); GET /v1/artifacts
+/// items leave out the body, the socket's (artifactUpdateHandler.ts) the dataEncryptionKey.
+json::object artifact_json(const artifact& a, artifact_fields fields = {}) {
     json::object o;
     o["id"] = a.id;
-    o["header"] = base64_encode(a.header);
-    o["headerVersion"] = a.header_version;
-    o["body"] = base64_encode(a.body);
-    o["bodyVersion"] = a.body_version;
+    put_content(o, a, fields);
     o["seq"] = a.seq;
-    o["createdAt"] = a.created_at;
-    o["updatedAt"] = a.updated_at;
+    put_times(o, a);
     return o;
 }
 
@@ -68,13 +64,8 @@ json::object new_artifact_body(const artifact& a) {
     o["t"] = "new-artifact";
     o["artifactId"] = a.id;
     o["seq"] = a.seq;
-    o["header"] = base64_encode(a.header);
-    o["headerVersion"] = a.header_version;
-    o["body"] = base64_encode(a.body);
-    o["bodyVersion"] = a.body_version;
-    o["dataEncryptionKey"] = base64_encode(a.data_encryption_key);
-    o["createdAt"] = a.created_at;
-    o["updatedAt"] = a.updated_at;
+    put_content(o, a, {});
+    put_times(o, a);
     return o;
 }
 
@@ -89,6 +80,11 @@ json::object update_artifact_body(const std::string& id, const std::optional<art
         o["body"] = json::object{{"value", body->data_b64}, {"version", r.body_version}};
     }
     return o;
+}
+
+/// eventRouter.ts buildDeleteArtifactUpdate.
+json::object delete_artifact_body(const std::string& id) {
+    return json::object{{"t", "delete-artifact"}, {"artifactId", id}};
 }
 
 const json::value* field(const json::value& data, std::string_view key) {
@@ -117,7 +113,7 @@ boost::asio::awaitable<response> list_artifacts(db::database& db, http::request&
     json::array out;
     out.reserve(rows.size());
     for (const auto& a : rows) {
-        out.push_back(artifact_header_json(a));
+        out.push_back(artifact_json(a, {.body = false}));
     }
     co_return response::json(out);  // a bare array
 }
@@ -243,8 +239,8 @@ boost::asio::awaitable<response> delete_artifact(db::database& db, events::emitt
     try {
         co_await db.write([&](soci::session& s) { deleted = artifact_delete(s, account, id); });
         if (deleted) {
-            json::object body{{"t", "delete-artifact"}, {"artifactId", id}};
-            co_await auth::update_emit(db, out, account, events::recipients::user_scoped_only(), std::move(body));
+            co_await auth::update_emit(db, out, account, events::recipients::user_scoped_only(),
+                                       delete_artifact_body(id));
         }
     } catch (const std::exception& e) {
         log::error("artifact delete failed", {{"error", e.what()}});
@@ -313,7 +309,7 @@ boost::asio::awaitable<ack> on_artifact_read(db::database& db, events::socket_ct
     if (!row) {
         co_return reply(error_ack("Artifact not found"));
     }
-    co_return reply(json::object{{"result", "success"}, {"artifact", artifact_socket_json(*row)}});
+    co_return reply(json::object{{"result", "success"}, {"artifact", artifact_json(*row, {.key = false})}});
 }
 
 boost::asio::awaitable<ack> on_artifact_create(db::database& db, events::emitter& out, events::socket_ctx& ctx,
@@ -359,7 +355,7 @@ boost::asio::awaitable<ack> on_artifact_create(db::database& db, events::emitter
     if (r.st == artifact_create_result::status::conflict) {
         co_return reply(error_ack("Artifact with this ID already exists for another account"));
     }
-    co_return reply(json::object{{"result", "success"}, {"artifact", artifact_socket_json(r.row)}});
+    co_return reply(json::object{{"result", "success"}, {"artifact", artifact_json(r.row, {.key = false})}});
 }
 
 /// `header` / `body` of artifact-update: absent when falsy; malformed unless {data: string, expectedVersion: number}.
@@ -475,8 +471,8 @@ boost::asio::awaitable<ack> on_artifact_delete(db::database& db, events::emitter
     try {
         co_await db.write([&](soci::session& s) { deleted = artifact_delete(s, account, aid); });
         if (deleted) {
-            json::object body{{"t", "delete-artifact"}, {"artifactId", aid}};
-            co_await auth::update_emit(db, out, account, events::recipients::user_scoped_only(), std::move(body));
+            co_await auth::update_emit(db, out, account, events::recipients::user_scoped_only(),
+                                       delete_artifact_body(aid));
         }
     } catch (const std::exception& e) {
         log::error("artifact-delete failed", {{"error", e.what()}});

@@ -3,40 +3,21 @@
 #include <gtest/gtest.h>
 #include <soci/soci.h>
 
-#include <filesystem>
-
 #include "core/crypto/base64.hpp"
-#include "core/db/database.hpp"
-#include "core/util/resources.hpp"
-#include "modules/auth/auth_store.hpp"
-#include "plugins/storage_sqlite/storage_sqlite_plugin.hpp"
+#include "modules/testing/store_fixture.hpp"
 
 namespace {
 
-namespace fs = std::filesystem;
 using namespace happy::mod::artifacts;
 using happy::crypto::base64_encode;
 using create_st = artifact_create_result::status;
 using update_st = artifact_update_result::status;
 
-class artifacts_store : public ::testing::Test {
+class artifacts_store : public happy::test::store_fixture {
 protected:
     void SetUp() override {
-        dir_ = fs::temp_directory_path() / ("happy-artifacts-store-" + std::to_string(::getpid()));
-        fs::create_directories(dir_);
-        db_ = std::make_unique<happy::db::database>(
-            happy::plugin::storage_sqlite::make_backend({(dir_ / "t.sqlite").string()}), 1);
-        db_->migrate({{1, "0001_auth", "auth", std::string(*happy::resource_text("sql/sqlite/0001_auth.sql"))},
-                      {4, "0004_artifacts", "artifacts",
-                       std::string(*happy::resource_text("sql/sqlite/0004_artifacts.sql"))}});
-        db_->write_sync([&](soci::session& s) {
-            alice_ = happy::mod::auth::account_upsert(s, "A1", 1);
-            bob_ = happy::mod::auth::account_upsert(s, "B1", 1);
-        });
-    }
-    void TearDown() override {
-        db_.reset();
-        fs::remove_all(dir_);
+        open_store({"0001_auth", "0004_artifacts"});
+        create_alice_and_bob();
     }
     artifact_create_result create(const std::string& account, const std::string& id, std::int64_t now = 1000,
                                   const std::string& header = base64_encode("head"),
@@ -58,9 +39,6 @@ protected:
         db_->read_sync([&](soci::session& s) { r = artifact_find(s, account, id); });
         return r;
     }
-    fs::path dir_;
-    std::unique_ptr<happy::db::database> db_;
-    std::string alice_, bob_;
 };
 
 TEST_F(artifacts_store, create_sets_upstream_initial_values_and_is_binary_safe) {

@@ -8,30 +8,16 @@
 #include <mutex>
 #include <thread>
 
-#include "core/db/database.hpp"
-#include "core/util/resources.hpp"
-#include "plugins/storage_sqlite/storage_sqlite_plugin.hpp"
+#include "modules/testing/store_fixture.hpp"
 
 namespace {
 
 namespace fs = std::filesystem;
 using namespace happy::mod::auth;
 
-class auth_store : public ::testing::Test {
+class auth_store : public happy::test::store_fixture {
 protected:
-    void SetUp() override {
-        dir_ = fs::temp_directory_path() / ("happy-auth-store-" + std::to_string(::getpid()));
-        fs::create_directories(dir_);
-        db_ = std::make_unique<happy::db::database>(
-            happy::plugin::storage_sqlite::make_backend({(dir_ / "t.sqlite").string()}), 1);
-        db_->migrate({{1, "0001_auth", "auth", std::string(*happy::resource_text("sql/sqlite/0001_auth.sql"))}});
-    }
-    void TearDown() override {
-        db_.reset();
-        fs::remove_all(dir_);
-    }
-    fs::path dir_;
-    std::unique_ptr<happy::db::database> db_;
+    void SetUp() override { open_store({"0001_auth"}); }
 };
 
 TEST_F(auth_store, account_upsert_is_keyed_by_public_key) {
@@ -111,10 +97,9 @@ TEST_F(auth_store, account_seq_allocate_never_repeats_under_concurrent_writers) 
     // A pool of 4 connections on 4 threads, all allocating for the same account at once.
     auto dir = dir_ / "concurrent";
     fs::create_directories(dir);
-    happy::db::database db(happy::plugin::storage_sqlite::make_backend({(dir / "c.sqlite").string()}), 4);
-    db.migrate({{1, "0001_auth", "auth", std::string(*happy::resource_text("sql/sqlite/0001_auth.sql"))}});
+    auto db = happy::test::open_sqlite(dir / "c.sqlite", 4, {"0001_auth"});
     std::string a;
-    db.write_sync([&](soci::session& s) { a = account_upsert(s, "CONC", 1); });
+    db->write_sync([&](soci::session& s) { a = account_upsert(s, "CONC", 1); });
     std::mutex m;
     std::vector<std::int64_t> all;
     std::vector<std::thread> threads;
@@ -122,7 +107,7 @@ TEST_F(auth_store, account_seq_allocate_never_repeats_under_concurrent_writers) 
         threads.emplace_back([&] {
             for (int i = 0; i < 50; ++i) {
                 std::int64_t v = 0;
-                db.write_sync([&](soci::session& s) { v = account_seq_allocate(s, a, 2); });
+                db->write_sync([&](soci::session& s) { v = account_seq_allocate(s, a, 2); });
                 std::lock_guard lock(m);
                 all.push_back(v);
             }

@@ -4,36 +4,19 @@
 #include <soci/soci.h>
 
 #include <boost/json.hpp>
-#include <filesystem>
 
-#include "core/db/database.hpp"
-#include "core/util/resources.hpp"
-#include "modules/auth/auth_store.hpp"
-#include "plugins/storage_sqlite/storage_sqlite_plugin.hpp"
+#include "modules/testing/store_fixture.hpp"
 
 namespace {
 
-namespace fs = std::filesystem;
 namespace json = boost::json;
 using namespace happy::mod::feed;
 
-class feed_store : public ::testing::Test {
+class feed_store : public happy::test::store_fixture {
 protected:
     void SetUp() override {
-        dir_ = fs::temp_directory_path() / ("happy-feed-store-" + std::to_string(::getpid()));
-        fs::create_directories(dir_);
-        db_ = std::make_unique<happy::db::database>(
-            happy::plugin::storage_sqlite::make_backend({(dir_ / "t.sqlite").string()}), 1);
-        db_->migrate({{1, "0001_auth", "auth", std::string(*happy::resource_text("sql/sqlite/0001_auth.sql"))},
-                      {11, "0011_feed", "feed", std::string(*happy::resource_text("sql/sqlite/0011_feed.sql"))}});
-        db_->write_sync([&](soci::session& s) {
-            alice_ = happy::mod::auth::account_upsert(s, "A1", 1);
-            bob_ = happy::mod::auth::account_upsert(s, "B1", 1);
-        });
-    }
-    void TearDown() override {
-        db_.reset();
-        fs::remove_all(dir_);
+        open_store({"0001_auth", "0011_feed"});
+        create_alice_and_bob();
     }
     feed_item post(const std::string& account, const json::object& body, std::optional<std::string> key,
                    std::int64_t now = 1000) {
@@ -54,9 +37,6 @@ protected:
         }
         return out;
     }
-    fs::path dir_;
-    std::unique_ptr<happy::db::database> db_;
-    std::string alice_, bob_;
 };
 
 TEST_F(feed_store, post_takes_the_next_counter_per_account) {

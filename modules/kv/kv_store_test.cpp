@@ -3,37 +3,19 @@
 #include <gtest/gtest.h>
 #include <soci/soci.h>
 
-#include <filesystem>
-
 #include "core/crypto/base64.hpp"
-#include "core/db/database.hpp"
-#include "core/util/resources.hpp"
-#include "modules/auth/auth_store.hpp"
-#include "plugins/storage_sqlite/storage_sqlite_plugin.hpp"
+#include "modules/testing/store_fixture.hpp"
 
 namespace {
 
-namespace fs = std::filesystem;
 using namespace happy::mod::kv;
 using happy::crypto::base64_encode;
 
-class kv_store : public ::testing::Test {
+class kv_store : public happy::test::store_fixture {
 protected:
     void SetUp() override {
-        dir_ = fs::temp_directory_path() / ("happy-kv-store-" + std::to_string(::getpid()));
-        fs::create_directories(dir_);
-        db_ = std::make_unique<happy::db::database>(
-            happy::plugin::storage_sqlite::make_backend({(dir_ / "t.sqlite").string()}), 1);
-        db_->migrate({{1, "0001_auth", "auth", std::string(*happy::resource_text("sql/sqlite/0001_auth.sql"))},
-                      {5, "0005_kv", "kv", std::string(*happy::resource_text("sql/sqlite/0005_kv.sql"))}});
-        db_->write_sync([&](soci::session& s) {
-            alice_ = happy::mod::auth::account_upsert(s, "A1", 1);
-            bob_ = happy::mod::auth::account_upsert(s, "B1", 1);
-        });
-    }
-    void TearDown() override {
-        db_.reset();
-        fs::remove_all(dir_);
+        open_store({"0001_auth", "0005_kv"});
+        create_alice_and_bob();
     }
     kv_mutate_result mutate(const std::string& account, std::vector<kv_mutation> m, std::int64_t now = 1000) {
         kv_mutate_result r;
@@ -54,9 +36,6 @@ protected:
         }
         return keys;
     }
-    fs::path dir_;
-    std::unique_ptr<happy::db::database> db_;
-    std::string alice_, bob_;
 };
 
 TEST_F(kv_store, insert_update_delete_cycle_keeps_counting_versions) {

@@ -3,37 +3,18 @@
 #include <gtest/gtest.h>
 #include <soci/soci.h>
 
-#include <filesystem>
-
-#include "core/db/database.hpp"
-#include "core/util/resources.hpp"
-#include "modules/auth/auth_store.hpp"
-#include "plugins/storage_sqlite/storage_sqlite_plugin.hpp"
+#include "modules/testing/store_fixture.hpp"
 
 namespace {
 
-namespace fs = std::filesystem;
 using namespace happy::mod::machines;
 using cas = machine_cas_result::status;
 
-class machines_store : public ::testing::Test {
+class machines_store : public happy::test::store_fixture {
 protected:
     void SetUp() override {
-        dir_ = fs::temp_directory_path() / ("happy-machines-store-" + std::to_string(::getpid()));
-        fs::create_directories(dir_);
-        db_ = std::make_unique<happy::db::database>(
-            happy::plugin::storage_sqlite::make_backend({(dir_ / "t.sqlite").string()}), 1);
-        db_->migrate({{1, "0001_auth", "auth", std::string(*happy::resource_text("sql/sqlite/0001_auth.sql"))},
-                      {3, "0003_machines", "machines",
-                       std::string(*happy::resource_text("sql/sqlite/0003_machines.sql"))}});
-        db_->write_sync([&](soci::session& s) {
-            alice_ = happy::mod::auth::account_upsert(s, "A1", 1);
-            bob_ = happy::mod::auth::account_upsert(s, "B1", 1);
-        });
-    }
-    void TearDown() override {
-        db_.reset();
-        fs::remove_all(dir_);
+        open_store({"0001_auth", "0003_machines"});
+        create_alice_and_bob();
     }
     machine_create_result create(const std::string& account, const std::string& id, std::int64_t now = 1000,
                                  std::optional<std::string> daemon = std::nullopt,
@@ -42,9 +23,6 @@ protected:
         db_->write_sync([&](soci::session& s) { r = machine_create_or_load(s, account, id, "meta", daemon, key, now); });
         return r;
     }
-    fs::path dir_;
-    std::unique_ptr<happy::db::database> db_;
-    std::string alice_, bob_;
 };
 
 TEST_F(machines_store, create_sets_upstream_initial_values) {

@@ -3,40 +3,22 @@
 #include <gtest/gtest.h>
 #include <soci/soci.h>
 
-#include <filesystem>
-
-#include "core/db/database.hpp"
-#include "core/util/resources.hpp"
-#include "modules/auth/auth_store.hpp"
 #include "modules/sessions/sessions_store.hpp"
-#include "plugins/storage_sqlite/storage_sqlite_plugin.hpp"
+#include "modules/testing/store_fixture.hpp"
 
 namespace {
 
-namespace fs = std::filesystem;
 using namespace happy::mod::push;
 
-class push_store : public ::testing::Test {
+class push_store : public happy::test::store_fixture {
 protected:
     void SetUp() override {
-        dir_ = fs::temp_directory_path() / ("happy-push-store-" + std::to_string(::getpid()));
-        fs::create_directories(dir_);
-        db_ = std::make_unique<happy::db::database>(
-            happy::plugin::storage_sqlite::make_backend({(dir_ / "t.sqlite").string()}), 1);
-        auto sql = [](const char* name) { return std::string(*happy::resource_text(name)); };
-        db_->migrate({{1, "0001_auth", "auth", sql("sql/sqlite/0001_auth.sql")},
-                      {2, "0002_sessions", "sessions", sql("sql/sqlite/0002_sessions.sql")},
-                      {9, "0009_push", "push", sql("sql/sqlite/0009_push.sql")}});
+        open_store({"0001_auth", "0002_sessions", "0009_push"});
+        create_alice_and_bob();
         db_->write_sync([&](soci::session& s) {
-            alice_ = happy::mod::auth::account_upsert(s, "A1", 1);
-            bob_ = happy::mod::auth::account_upsert(s, "B1", 1);
             s1_ = happy::mod::sessions::session_create(s, alice_, "t1", "m", "", 1).id;
             bob_s_ = happy::mod::sessions::session_create(s, bob_, "t1", "m", "", 1).id;
         });
-    }
-    void TearDown() override {
-        db_.reset();
-        fs::remove_all(dir_);
     }
     void upsert(const std::string& account, const std::string& token, std::int64_t now) {
         db_->write_sync([&](soci::session& s) { push_token_upsert(s, account, token, now); });
@@ -46,9 +28,7 @@ protected:
         db_->read_sync([&](soci::session& s) { r = push_token_list(s, account); });
         return r;
     }
-    fs::path dir_;
-    std::unique_ptr<happy::db::database> db_;
-    std::string alice_, bob_, s1_, bob_s_;
+    std::string s1_, bob_s_;
 };
 
 TEST_F(push_store, session_ownership) {

@@ -4,37 +4,20 @@
 #include <soci/soci.h>
 
 #include <boost/json.hpp>
-#include <filesystem>
 
-#include "core/db/database.hpp"
-#include "core/util/resources.hpp"
-#include "modules/auth/auth_store.hpp"
-#include "plugins/storage_sqlite/storage_sqlite_plugin.hpp"
+#include "modules/testing/store_fixture.hpp"
 
 namespace {
 
-namespace fs = std::filesystem;
 namespace json = boost::json;
 using namespace happy::mod::sessions;
 
-class sessions_store : public ::testing::Test {
+class sessions_store : public happy::test::store_fixture {
 protected:
     void SetUp() override {
-        dir_ = fs::temp_directory_path() / ("happy-sessions-store-" + std::to_string(::getpid()));
-        fs::create_directories(dir_);
-        db_ = std::make_unique<happy::db::database>(
-            happy::plugin::storage_sqlite::make_backend({(dir_ / "t.sqlite").string()}), 1);
-        db_->migrate({{1, "0001_auth", "auth", std::string(*happy::resource_text("sql/sqlite/0001_auth.sql"))},
-                      {2, "0002_sessions", "sessions",
-                       std::string(*happy::resource_text("sql/sqlite/0002_sessions.sql"))}});
-        db_->write_sync([&](soci::session& s) {
-            alice_ = happy::mod::auth::account_upsert(s, "AA", 1);
-            bob_ = happy::mod::auth::account_upsert(s, "BB", 1);
-        });
-    }
-    void TearDown() override {
-        db_.reset();
-        fs::remove_all(dir_);
+        open_store({"0001_auth", "0002_sessions"});
+        alice_ = create_account("AA");
+        bob_ = create_account("BB");
     }
     session_row create(const std::string& account, const std::string& tag, std::int64_t now = 1000,
                        std::string key = "") {
@@ -42,9 +25,6 @@ protected:
         db_->write_sync([&](soci::session& s) { r = session_create(s, account, tag, "meta-" + tag, key, now); });
         return r;
     }
-    fs::path dir_;
-    std::unique_ptr<happy::db::database> db_;
-    std::string alice_, bob_;
 };
 
 TEST_F(sessions_store, create_then_find_by_tag_and_id_only_for_the_owner) {

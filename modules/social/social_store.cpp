@@ -72,34 +72,37 @@ void fill_github(soci::session& s, std::vector<user_row>& rows) {
     }
 }
 
-/// friendNotification.ts sendFriendRequestNotification.
-void notify_friend_request(soci::session& s, std::string_view receiver, std::string_view sender, std::int64_t now,
-                           std::vector<feed::feed_item>& posted) {
-    auto row = relationship_row_get(s, receiver, sender);
+/// friendNotification.ts: posts `body(other)` to `owner`'s feed, repeat key `<kind>_<other>`, unless `owner`'s row
+/// towards `other` is missing, rejected or notified within the cooldown; the row then records the time.
+void notify(soci::session& s, std::string_view owner, std::string_view other, std::string_view kind,
+            json::object (*body)(std::string_view), std::int64_t now, std::vector<feed::feed_item>& posted) {
+    auto row = relationship_row_get(s, owner, other);
     if (!row || !notification_due(row->last_notified_at, row->status, now)) {
         return;
     }
-    posted.push_back(feed::feed_post(s, receiver, feed::feed_body_friend_request(sender),
-                                     "friend_request_" + std::string(sender), now));
-    std::string from(receiver), to(sender);
+    posted.push_back(feed::feed_post(s, owner, body(other), std::string(kind) + "_" + std::string(other), now));
+    std::string from(owner), to(other);
     s << "UPDATE user_relationship SET last_notified_at = :n, updated_at = :u "
          "WHERE from_user_id = :f AND to_user_id = :t",
         soci::use(now), soci::use(now), soci::use(from), soci::use(to);
 }
 
-/// One half of friendNotification.ts sendFriendshipEstablishedNotification: `owner` learns that `other` accepted.
-void notify_friend_accepted(soci::session& s, std::string_view owner, std::string_view other, std::int64_t now,
-                            std::vector<feed::feed_item>& posted) {
-    auto row = relationship_row_get(s, owner, other);
-    if (!row || !notification_due(row->last_notified_at, row->status, now)) {
-        return;
+/// What friend_add and friend_remove decide on: the target user and the relationship both ways.
+struct friend_pair {
+    user_row target;
+    rs mine;    ///< caller → target
+    rs theirs;  ///< target → caller
+};
+
+/// nullopt when either account does not exist.
+std::optional<friend_pair> friend_pair_get(soci::session& s, std::string_view caller, std::string_view uid) {
+    auto current = user_get(s, caller);
+    auto target = user_get(s, uid);
+    if (!current || !target) {
+        return std::nullopt;
     }
-    posted.push_back(feed::feed_post(s, owner, feed::feed_body_friend_accepted(other),
-                                     "friend_accepted_" + std::string(other), now));
-    std::string from(owner), to(other);
-    s << "UPDATE user_relationship SET last_notified_at = :n, updated_at = :u "
-         "WHERE from_user_id = :f AND to_user_id = :t",
-        soci::use(now), soci::use(now), soci::use(from), soci::use(to);
+    // Braced initialisation runs left to right: mine is read before theirs.
+    return friend_pair{std::move(*target), relationship_get(s, caller, uid), relationship_get(s, uid, caller)};
 }
 
 }  // namespace
@@ -206,50 +209,47 @@ friend_result friend_add(soci::session& s, std::string_view caller, std::string_
     if (caller == uid) {
         return r;
     }
-    auto current = user_get(s, caller);
-    auto target = user_get(s, uid);
-    if (!current || !target) {
+    auto pair = friend_pair_get(s, caller, uid);
+    if (!pair) {
         return r;
     }
-    const rs mine = relationship_get(s, caller, uid);
-    const rs theirs = relationship_get(s, uid, caller);
+    const rs mine = pair->mine;
+    const rs theirs = pair->theirs;
+    r.user = std::move(pair->target);
 
-    // The target asked first: accept.
+    // The target asked first: accept. Each side learns that the other accepted
+    // (sendFriendshipEstablishedNotification).
     if (theirs == rs::requested) {
         relationship_set(s, uid, caller, rs::friend_, now);
         relationship_set(s, caller, uid, rs::friend_, now);
-        notify_friend_accepted(s, caller, uid, now, r.posted);
-        notify_friend_accepted(s, uid, caller, now, r.posted);
-        r.user = std::move(target);
+        notify(s, caller, uid, "friend_accepted", feed::feed_body_friend_accepted, now, r.posted);
+        notify(s, uid, caller, "friend_accepted", feed::feed_body_friend_accepted, now, r.posted);
         r.status = rs::friend_;
         return r;
     }
-    // A new request (the other side is not asking).
+    // A new request (the other side is not asking): the target learns who asked (sendFriendRequestNotification).
     if (mine == rs::none || mine == rs::rejected) {
         relationship_set(s, caller, uid, rs::requested, now);
         if (theirs == rs::none) {
             relationship_set(s, uid, caller, rs::pending, now);
         }
-        notify_friend_request(s, uid, caller, now, r.posted);
-        r.user = std::move(target);
+        notify(s, uid, caller, "friend_request", feed::feed_body_friend_request, now, r.posted);
         r.status = rs::requested;
         return r;
     }
-    r.user = std::move(target);
     r.status = mine;
     return r;
 }
 
 friend_result friend_remove(soci::session& s, std::string_view caller, std::string_view uid, std::int64_t now) {
     friend_result r;
-    auto current = user_get(s, caller);
-    auto target = user_get(s, uid);
-    if (!current || !target) {
+    auto pair = friend_pair_get(s, caller, uid);
+    if (!pair) {
         return r;
     }
-    const rs mine = relationship_get(s, caller, uid);
-    const rs theirs = relationship_get(s, uid, caller);
-    r.user = std::move(target);
+    const rs mine = pair->mine;
+    const rs theirs = pair->theirs;
+    r.user = std::move(pair->target);
     switch (mine) {
         case rs::requested:
             relationship_set(s, caller, uid, rs::rejected, now);

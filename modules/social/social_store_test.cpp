@@ -4,16 +4,12 @@
 #include <soci/soci.h>
 
 #include <boost/json.hpp>
-#include <filesystem>
 
-#include "core/db/database.hpp"
-#include "core/util/resources.hpp"
 #include "modules/auth/auth_store.hpp"
-#include "plugins/storage_sqlite/storage_sqlite_plugin.hpp"
+#include "modules/testing/store_fixture.hpp"
 
 namespace {
 
-namespace fs = std::filesystem;
 namespace json = boost::json;
 using namespace happy::mod::social;
 using rs = relationship_status;
@@ -21,26 +17,13 @@ using happy::mod::feed::feed_item;
 
 constexpr std::int64_t day = 24LL * 60 * 60 * 1000;
 
-class social_store : public ::testing::Test {
+class social_store : public happy::test::store_fixture {
 protected:
     void SetUp() override {
-        dir_ = fs::temp_directory_path() / ("happy-social-store-" + std::to_string(::getpid()));
-        fs::create_directories(dir_);
-        db_ = std::make_unique<happy::db::database>(
-            happy::plugin::storage_sqlite::make_backend({(dir_ / "t.sqlite").string()}), 1);
-        auto sql = [](const char* name) { return std::string(*happy::resource_text(name)); };
-        db_->migrate({{1, "0001_auth", "auth", sql("sql/sqlite/0001_auth.sql")},
-                      {10, "0010_social", "social", sql("sql/sqlite/0010_social.sql")},
-                      {11, "0011_feed", "feed", sql("sql/sqlite/0011_feed.sql")}});
-        db_->write_sync([&](soci::session& s) {
-            a_ = happy::mod::auth::account_upsert(s, "A1", 1);
-            b_ = happy::mod::auth::account_upsert(s, "B1", 1);
-            c_ = happy::mod::auth::account_upsert(s, "C1", 1);
-        });
-    }
-    void TearDown() override {
-        db_.reset();
-        fs::remove_all(dir_);
+        open_store({"0001_auth", "0010_social", "0011_feed"});
+        a_ = create_account("A1");
+        b_ = create_account("B1");
+        c_ = create_account("C1");
     }
     friend_result add(const std::string& from, const std::string& to, std::int64_t now = t0) {
         friend_result r;
@@ -101,8 +84,6 @@ protected:
         return R"({"uid":")" + uid + R"(","kind":"friend_accepted"})";
     }
     static constexpr std::int64_t t0 = 10 * day;
-    fs::path dir_;
-    std::unique_ptr<happy::db::database> db_;
     std::string a_, b_, c_;
 };
 

@@ -6,42 +6,25 @@
 #include <boost/json.hpp>
 #include <cstdlib>
 #include <ctime>
-#include <filesystem>
 
-#include "core/db/database.hpp"
-#include "core/util/resources.hpp"
-#include "modules/auth/auth_store.hpp"
 #include "modules/sessions/sessions_store.hpp"
-#include "plugins/storage_sqlite/storage_sqlite_plugin.hpp"
+#include "modules/testing/store_fixture.hpp"
 
 namespace {
 
-namespace fs = std::filesystem;
 namespace json = boost::json;
 using namespace happy::mod::usage;
 
-class usage_store : public ::testing::Test {
+class usage_store : public happy::test::store_fixture {
 protected:
     void SetUp() override {
-        dir_ = fs::temp_directory_path() / ("happy-usage-store-" + std::to_string(::getpid()));
-        fs::create_directories(dir_);
-        db_ = std::make_unique<happy::db::database>(
-            happy::plugin::storage_sqlite::make_backend({(dir_ / "t.sqlite").string()}), 1);
-        auto sql = [](const char* name) { return std::string(*happy::resource_text(name)); };
-        db_->migrate({{1, "0001_auth", "auth", sql("sql/sqlite/0001_auth.sql")},
-                      {2, "0002_sessions", "sessions", sql("sql/sqlite/0002_sessions.sql")},
-                      {8, "0008_usage", "usage", sql("sql/sqlite/0008_usage.sql")}});
+        open_store({"0001_auth", "0002_sessions", "0008_usage"});
+        create_alice_and_bob();
         db_->write_sync([&](soci::session& s) {
-            alice_ = happy::mod::auth::account_upsert(s, "A1", 1);
-            bob_ = happy::mod::auth::account_upsert(s, "B1", 1);
             s1_ = happy::mod::sessions::session_create(s, alice_, "t1", "m", "", 1).id;
             s2_ = happy::mod::sessions::session_create(s, alice_, "t2", "m", "", 1).id;
             bob_s_ = happy::mod::sessions::session_create(s, bob_, "t1", "m", "", 1).id;
         });
-    }
-    void TearDown() override {
-        db_.reset();
-        fs::remove_all(dir_);
     }
     usage_report upsert(const std::string& account, const std::string& sid, const std::string& key,
                         const std::string& data, std::int64_t now) {
@@ -54,9 +37,7 @@ protected:
         db_->read_sync([&](soci::session& s) { r = usage_report_list(s, account, f); });
         return r;
     }
-    fs::path dir_;
-    std::unique_ptr<happy::db::database> db_;
-    std::string alice_, bob_, s1_, s2_, bob_s_;
+    std::string s1_, s2_, bob_s_;
 };
 
 TEST_F(usage_store, session_ownership) {
