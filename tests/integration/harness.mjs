@@ -883,11 +883,14 @@ export function clientTracker({ io, WebSocket }) {
 /** First argument of every recorded event called `name` (recordEvents() entries). */
 export const named = (events, name) => events.filter((e) => e.event === name).map((e) => e.args[0]);
 
-/** Polls `fn` every 20 ms until it returns something truthy (returned), or throws after `ms`. */
+/**
+ * Polls `fn` every 20 ms until it returns something truthy (returned), or throws after `ms`. `fn` may be async
+ * (its result is awaited), so a condition can also poll the REST API.
+ */
 export async function until(fn, ms = 3000, what = 'condition') {
     const end = Date.now() + ms;
     for (;;) {
-        const v = fn();
+        const v = await fn();
         if (v) return v;
         if (Date.now() > end) throw new Error(`timeout waiting for ${what}`);
         await sleep(20);

@@ -43,18 +43,6 @@ const del = (acct, id) => req(srv.url, 'DELETE', `/v1/machines/${encodeURICompon
 
 const notFound = { error: 'Machine not found' };
 
-/** Events of one name from a recordEvents() list, as their first argument. */
-/** Like until() for an async condition. */
-async function untilAsync(fn, ms = 3000, what = 'condition') {
-    const end = Date.now() + ms;
-    for (;;) {
-        const v = await fn();
-        if (v) return v;
-        if (Date.now() > end) throw new Error(`timeout waiting for ${what}`);
-        await sleep(20);
-    }
-}
-
 /** The REST machine object as upstream builds it (POST omits seq). */
 function machineShape(m, { withSeq }) {
     const o = {
@@ -375,7 +363,7 @@ test('machine-alive: machine-activity to apps, DB active/lastActiveAt, clamping,
     assert.deepStrictEqual(ev, { type: 'machine-activity', id, active: true, activeAt: t });
     assertKeyOrder(ev, { type: 0, id: 0, active: 0, activeAt: 0 });
     // The write is batched: visible after the next flush.
-    const g = await untilAsync(async () => { const m = (await get(A, id)).json.machine; return m.active && m; },
+    const g = await until(async () => { const m = (await get(A, id)).json.machine; return m.active && m; },
         3000, 'batched heartbeat write');
     assert.equal(g.active, true);
     assert.equal(g.activeAt, t);
@@ -391,7 +379,7 @@ test('machine-alive: machine-activity to apps, DB active/lastActiveAt, clamping,
     const later = Date.now() - 5 * 60 * 1000;
     ui.emit('machine-alive', { machineId: id, time: later });
     await until(() => activity().length === 3, 3000, 'third machine-activity');
-    await untilAsync(async () => (await get(A, id)).json.machine.activeAt === later, 3000, 'second batched write');
+    await until(async () => (await get(A, id)).json.machine.activeAt === later, 3000, 'second batched write');
 
     await sleep(100);
     assert.deepStrictEqual(acked, [], 'machine-alive is never acked');

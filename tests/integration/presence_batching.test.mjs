@@ -9,7 +9,7 @@ import { io } from 'socket.io-client';
 import WebSocket from 'ws';
 import {
     SERVER_BIN, TEST_TIMEOUT, FAST_REALTIME, startRealtimeServer, authAccount, req, bearer, clientTracker, waitConnect,
-    recordEvents, sleep, makeTempDir, removeDir, writeConfigFile,
+    recordEvents, sleep, makeTempDir, removeDir, writeConfigFile, until,
 } from './harness.mjs';
 
 const clients = clientTracker({ io, WebSocket });
@@ -27,16 +27,6 @@ const flushEvery = (schedule) => ({
         'machine-activity-flush': { schedule },
     },
 });
-
-async function until(fn, ms, what) {
-    const end = Date.now() + ms;
-    for (;;) {
-        const v = await fn();
-        if (v) return v;
-        if (Date.now() > end) throw new Error(`timeout waiting for ${what}`);
-        await sleep(20);
-    }
-}
 
 function api(srv, acct) {
     const call = (method, path, body) => req(srv.url, method, path, { headers: bearer(acct.token), body });
