@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { io } from 'socket.io-client';
 import WebSocket from 'ws';
 import {
-    TEST_TIMEOUT, HOOK_TIMEOUT, FAST_REALTIME, startRealtimeServer, authAccount, req, bearer, bodies, assertJson,
+    TEST_TIMEOUT, HOOK_TIMEOUT, LONG_HEARTBEAT_REALTIME, startRealtimeServer, authAccount, req, bearer, bodies, assertJson,
     assertKeyOrder, clientTracker, waitConnect, sleep, startServer, writeConfigFile,
 } from './harness.mjs';
 
@@ -15,7 +15,7 @@ const T = { timeout: TEST_TIMEOUT };
 let srv;
 
 before(async () => {
-    srv = await startRealtimeServer({ ...FAST_REALTIME, ping_interval_ms: 15000, ping_timeout_ms: 45000 });
+    srv = await startRealtimeServer(LONG_HEARTBEAT_REALTIME);
 }, { timeout: HOOK_TIMEOUT });
 after(async () => { if (srv) await srv.stop(); }, { timeout: HOOK_TIMEOUT });
 

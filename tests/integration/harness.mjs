@@ -644,6 +644,12 @@ export const FAST_REALTIME = Object.freeze({
     rpc_grace_ms: 500, rpc_timeout_ms: 1000, max_payload: 1000000, polling: true,
 });
 
+/**
+ * FAST_REALTIME with upstream's heartbeat (ping 15000/45000). For the feature tests, which hold sockets open
+ * across REST calls and event waits: a 300/200 ms heartbeat could drop such a socket on a busy machine.
+ */
+export const LONG_HEARTBEAT_REALTIME = Object.freeze({ ...FAST_REALTIME, ping_interval_ms: 15000, ping_timeout_ms: 45000 });
+
 /** startServer() with `{"realtime": realtime, ...config}` passed through HAPPY_CONFIG. */
 export function startRealtimeServer(realtime = FAST_REALTIME, { config = {}, env = {}, dataDir } = {}) {
     const file = writeConfigFile({ ...config, realtime });

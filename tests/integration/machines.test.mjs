@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { io } from 'socket.io-client';
 import WebSocket from 'ws';
 import {
-    TEST_TIMEOUT, HOOK_TIMEOUT, FAST_REALTIME, startRealtimeServer, authAccount, req, bearer, bodies, assertJson,
+    TEST_TIMEOUT, HOOK_TIMEOUT, LONG_HEARTBEAT_REALTIME, startRealtimeServer, authAccount, req, bearer, bodies, assertJson,
     assertKeyOrder, clientTracker, waitConnect, recordEvents, sleep, b64, randomBytes, startServer, makeTempDir,
     removeDir, writeConfigFile,
     named, until, assertEnvelope,
@@ -20,8 +20,7 @@ let srv;
 before(async () => {
     // Long heartbeats: these tests hold sockets open while doing REST calls. Heartbeat writes are batched
     // (realtime.md §5.2, upstream every 5 s): flushed every second here.
-    srv = await startRealtimeServer({ ...FAST_REALTIME, ping_interval_ms: 15000, ping_timeout_ms: 45000 },
-        { config: FAST_FLUSH });
+    srv = await startRealtimeServer(LONG_HEARTBEAT_REALTIME, { config: FAST_FLUSH });
 }, { timeout: HOOK_TIMEOUT });
 after(async () => { if (srv) await srv.stop(); }, { timeout: HOOK_TIMEOUT });
 

@@ -8,7 +8,7 @@ import { spawnSync } from 'node:child_process';
 import { io } from 'socket.io-client';
 import WebSocket from 'ws';
 import {
-    SERVER_BIN, TEST_TIMEOUT, FAST_REALTIME, startRealtimeServer, authAccount, req, bearer, clientTracker, waitConnect,
+    SERVER_BIN, TEST_TIMEOUT, LONG_HEARTBEAT_REALTIME, startRealtimeServer, authAccount, req, bearer, clientTracker, waitConnect,
     recordEvents, sleep, makeTempDir, removeDir, writeConfigFile, until,
 } from './harness.mjs';
 
@@ -17,7 +17,6 @@ afterEach(() => clients.closeAll());
 const dirs = [];
 after(() => { for (const d of dirs) removeDir(d); });
 
-const REALTIME = { ...FAST_REALTIME, ping_interval_ms: 15000, ping_timeout_ms: 45000 };
 let n = 0;
 const uniq = (p) => `${p}-${process.pid}-${Date.now()}-${++n}`;
 
@@ -42,7 +41,7 @@ const sio = (srv, auth) => waitConnect(clients.sio(srv.url, auth));
 const ephemerals = (events) => events.filter((e) => e.event === 'ephemeral').map((e) => e.args[0]);
 
 test('heartbeats are written by the flush job, not at once; visible via GET after the flush', { timeout: TEST_TIMEOUT }, async () => {
-    const srv = await startRealtimeServer(REALTIME, { config: flushEvery('* * * * * *') });
+    const srv = await startRealtimeServer(LONG_HEARTBEAT_REALTIME, { config: flushEvery('* * * * * *') });
     try {
         const A = await authAccount(srv.url);
         const r = api(srv, A);
@@ -103,7 +102,7 @@ test('a schedule from the config is used; queued heartbeats are flushed at grace
     dirs.push(dataDir);
     const env = { HANDY_MASTER_SECRET: 'presence-batching-secret', HAPPY_LOG_LEVEL: 'debug' };
     // Yearly flush: within this test heartbeats reach the database only through the shutdown flush.
-    let srv = await startRealtimeServer(REALTIME, { config: flushEvery('0 0 1 1 *'), env, dataDir });
+    let srv = await startRealtimeServer(LONG_HEARTBEAT_REALTIME, { config: flushEvery('0 0 1 1 *'), env, dataDir });
     let tS;
     let tM;
     let sid;
@@ -133,7 +132,7 @@ test('a schedule from the config is used; queued heartbeats are flushed at grace
         clients.closeAll();
         await srv.stop();
     }
-    srv = await startRealtimeServer(REALTIME, { env, dataDir });
+    srv = await startRealtimeServer(LONG_HEARTBEAT_REALTIME, { env, dataDir });
     try {
         const r = api(srv, A);
         const ses = await r.session(sid);

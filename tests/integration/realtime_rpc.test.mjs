@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { io } from 'socket.io-client';
 import WebSocket from 'ws';
 import {
-    TEST_TIMEOUT, HOOK_TIMEOUT, FAST_REALTIME, startRealtimeServer, authAccount, req, clientTracker, waitConnect, waitEvent,
+    TEST_TIMEOUT, HOOK_TIMEOUT, LONG_HEARTBEAT_REALTIME, startRealtimeServer, authAccount, req, clientTracker, waitConnect, waitEvent,
     recordEvents, sleep, assertKeyOrder,
 } from './harness.mjs';
 
@@ -21,7 +21,7 @@ let S; // account on `slow` (each server has its own secret)
 
 before(async () => {
     // Long heartbeats here: an RPC test must not be disturbed by the engine's ping timeout.
-    const rt = { ...FAST_REALTIME, ping_interval_ms: 15000, ping_timeout_ms: 45000, connect_timeout_ms: 20000 };
+    const rt = { ...LONG_HEARTBEAT_REALTIME, connect_timeout_ms: 20000 };
     srv = await startRealtimeServer({ ...rt, rpc_grace_ms: GRACE, rpc_timeout_ms: CALL_TIMEOUT });
     slow = await startRealtimeServer({ ...rt, rpc_grace_ms: GRACE, rpc_timeout_ms: 10000 });
     A = await authAccount(srv.url);

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { io } from 'socket.io-client';
 import WebSocket from 'ws';
 import {
-    TEST_TIMEOUT, HOOK_TIMEOUT, FAST_REALTIME, startRealtimeServer, authAccount, req, bearer, clientTracker,
+    TEST_TIMEOUT, HOOK_TIMEOUT, LONG_HEARTBEAT_REALTIME, startRealtimeServer, authAccount, req, bearer, clientTracker,
     waitConnect, waitEvent, recordEvents, sleep, assertJson, assertKeyOrder, expectStatus, bodies, CUID_RE,
 } from './harness.mjs';
 
@@ -16,7 +16,7 @@ let B;
 
 before(async () => {
     // Long heartbeats: these tests wait for events and must not be disturbed by the engine's ping timeout.
-    srv = await startRealtimeServer({ ...FAST_REALTIME, ping_interval_ms: 15000, ping_timeout_ms: 45000, connect_timeout_ms: 20000 });
+    srv = await startRealtimeServer({ ...LONG_HEARTBEAT_REALTIME, connect_timeout_ms: 20000 });
     A = await authAccount(srv.url);
     B = await authAccount(srv.url);
 }, { timeout: HOOK_TIMEOUT });

@@ -10,7 +10,7 @@ import { spawnSync } from 'node:child_process';
 import { io } from 'socket.io-client';
 import WebSocket from 'ws';
 import {
-    TEST_TIMEOUT, HOOK_TIMEOUT, FAST_REALTIME, startRealtimeServer, authAccount, req, bearer, bodies, assertJson,
+    TEST_TIMEOUT, HOOK_TIMEOUT, LONG_HEARTBEAT_REALTIME, startRealtimeServer, authAccount, req, bearer, bodies, assertJson,
     assertKeyOrder, clientTracker, waitConnect, recordEvents, sleep, mintJwt, testTokenKeyPair, nowSec, TEST_SECRET,
     CUID_RE,
     named, until, assertEnvelope,
@@ -22,7 +22,7 @@ let srv;
 
 before(async () => {
     // exclusive off: sql() below edits the live database with the sqlite3 tool.
-    srv = await startRealtimeServer({ ...FAST_REALTIME, ping_interval_ms: 15000, ping_timeout_ms: 45000 },
+    srv = await startRealtimeServer(LONG_HEARTBEAT_REALTIME,
         { env: { HANDY_MASTER_SECRET: TEST_SECRET }, config: { storage: { sqlite: { exclusive: false } } } });
 }, { timeout: HOOK_TIMEOUT });
 after(async () => { if (srv) await srv.stop(); }, { timeout: HOOK_TIMEOUT });

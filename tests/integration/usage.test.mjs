@@ -7,18 +7,17 @@ import assert from 'node:assert/strict';
 import { io } from 'socket.io-client';
 import WebSocket from 'ws';
 import {
-    TEST_TIMEOUT, HOOK_TIMEOUT, FAST_REALTIME, startRealtimeServer, authAccount, req, bearer, bodies, assertJson,
+    TEST_TIMEOUT, HOOK_TIMEOUT, LONG_HEARTBEAT_REALTIME, startRealtimeServer, authAccount, req, bearer, bodies, assertJson,
     assertKeyOrder, clientTracker, waitConnect, recordEvents, sleep, expectStatus, CUID_RE, makeTempDir, removeDir,
     named, until,
 } from './harness.mjs';
 
 const T = { timeout: TEST_TIMEOUT };
-const REALTIME = { ...FAST_REALTIME, ping_interval_ms: 15000, ping_timeout_ms: 45000 };
 
 let srv;
 
 before(async () => {
-    srv = await startRealtimeServer(REALTIME);
+    srv = await startRealtimeServer(LONG_HEARTBEAT_REALTIME);
 }, { timeout: HOOK_TIMEOUT });
 after(async () => { if (srv) await srv.stop(); }, { timeout: HOOK_TIMEOUT });
 
@@ -315,7 +314,7 @@ test("deleting a session deletes its usage reports; other sessions' reports stay
 });
 
 test("POST /v1/usage/query buckets in the server's local time zone (TZ=UTC+5:30)", T, async () => {
-    const local = await startRealtimeServer(REALTIME, { env: { TZ: 'IST-5:30' } });
+    const local = await startRealtimeServer(LONG_HEARTBEAT_REALTIME, { env: { TZ: 'IST-5:30' } });
     try {
         const A = await authAccount(local.url);
         const sid = await createSession(A, local.url);
@@ -334,7 +333,7 @@ test("POST /v1/usage/query buckets in the server's local time zone (TZ=UTC+5:30)
 test('usage reports and account settings survive a restart; the upsert keeps its row afterwards', T, async () => {
     const dataDir = makeTempDir('happy-it-usage-restart-');
     try {
-        const s1 = await startRealtimeServer(REALTIME, { dataDir });
+        const s1 = await startRealtimeServer(LONG_HEARTBEAT_REALTIME, { dataDir });
         const A = await authAccount(s1.url);
         const sid = await createSession(A, s1.url);
         const sock = await cli(A, sid, s1.url);
@@ -345,7 +344,7 @@ test('usage reports and account settings survive a restart; the upsert keeps its
         sock.close();
         await s1.stop();
 
-        const s2 = await startRealtimeServer(REALTIME, { dataDir });
+        const s2 = await startRealtimeServer(LONG_HEARTBEAT_REALTIME, { dataDir });
         try {
             assertJson(await query(A, {}, s2.url), 200, before.json);
             assertJson(await req(s2.url, 'GET', '/v1/account/settings', { headers: bearer(A.token) }), 200,
