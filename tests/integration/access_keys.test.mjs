@@ -7,7 +7,7 @@ import { io } from 'socket.io-client';
 import WebSocket from 'ws';
 import {
     TEST_TIMEOUT, HOOK_TIMEOUT, LONG_HEARTBEAT_REALTIME, startRealtimeServer, authAccount, req, bearer, bodies, assertJson,
-    assertKeyOrder, clientTracker, waitConnect, sleep, startServer, writeConfigFile,
+    assertKeyOrder, clientTracker, machineAuth, sleep, startServer, writeConfigFile,
 } from './harness.mjs';
 
 const T = { timeout: TEST_TIMEOUT };
@@ -133,7 +133,7 @@ test('access-key-get: ack shapes', T, async () => {
     const B = await authAccount(srv.url);
     const { sid, mid } = await scope(A);
     const b = await scope(B);
-    const sock = await waitConnect(clients.sio(srv.url, { token: A.token, clientType: 'machine-scoped', machineId: mid }));
+    const sock = await clients.connect(srv.url, machineAuth(A, mid));
     const call = (p) => sock.timeout(3000).emitWithAck('access-key-get', p);
     const invalid = { ok: false, error: 'Invalid parameters: sessionId and machineId are required' };
     assert.deepStrictEqual(await call({}), invalid);
@@ -169,7 +169,7 @@ test('disabled artifacts/kv/access_keys modules answer 404; their tables still e
         ]) {
             assertJson(await req(s2.url, m, p, { ...h, body }), 404, bodies.notFound(p, m), `${m} ${p}`);
         }
-        const sock = await waitConnect(clients.sio(s2.url, { token: A.token }));
+        const sock = await clients.connect(s2.url, { token: A.token });
         await assert.rejects(sock.timeout(300).emitWithAck('artifact-read', { artifactId: 'x' }), /timed out/);
         await assert.rejects(sock.timeout(300).emitWithAck('access-key-get', { sessionId: 's', machineId: 'm' }), /timed out/);
         const sess = await req(s2.url, 'POST', '/v1/sessions', { ...h, body: { tag: 't', metadata: 'm' } });

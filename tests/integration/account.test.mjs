@@ -7,7 +7,7 @@ import { io } from 'socket.io-client';
 import WebSocket from 'ws';
 import {
     TEST_TIMEOUT, HOOK_TIMEOUT, LONG_HEARTBEAT_REALTIME, startRealtimeServer, authAccount, req, bearer, bodies, assertJson,
-    assertKeyOrder, clientTracker, waitConnect, recordEvents, sleep, mintJwt, testTokenKeyPair, nowSec, TEST_SECRET,
+    assertKeyOrder, clientTracker, machineAuth, sessionAuth, recordEvents, sleep, mintJwt, testTokenKeyPair, nowSec, TEST_SECRET,
     named, until, assertEnvelope,
 } from './harness.mjs';
 
@@ -23,8 +23,7 @@ after(async () => { if (srv) await srv.stop(); }, { timeout: HOOK_TIMEOUT });
 const clients = clientTracker({ io, WebSocket });
 afterEach(() => clients.closeAll());
 
-const sio = (auth) => waitConnect(clients.sio(srv.url, auth));
-const app = (acct) => sio({ token: acct.token, clientType: 'user-scoped' });
+const { connect, app } = clients.at(() => srv.url);
 
 const profile = (acct) => req(srv.url, 'GET', '/v1/account/profile', { headers: bearer(acct.token) });
 const getSettings = (acct) => req(srv.url, 'GET', '/v1/account/settings', { headers: bearer(acct.token) });
@@ -78,9 +77,9 @@ test('POST /v1/account/settings: versioned update, GET reflects it, update-accou
     const A = await authAccount(srv.url);
     const B = await authAccount(srv.url);
     const ui = await app(A);
-    const implicitUi = await sio({ token: A.token }); // no clientType: routed as user-scoped
-    const cliSock = await sio({ token: A.token, clientType: 'session-scoped', sessionId: 'some-session' });
-    const daemon = await sio({ token: A.token, clientType: 'machine-scoped', machineId: 'some-machine' });
+    const implicitUi = await connect({ token: A.token }); // no clientType: routed as user-scoped
+    const cliSock = await connect(sessionAuth(A, 'some-session'));
+    const daemon = await connect(machineAuth(A, 'some-machine'));
     const otherUi = await app(B);
     const [uiEv, implicitEv, cliEv, daemonEv, otherEv] = [ui, implicitUi, cliSock, daemon, otherUi].map(recordEvents);
 

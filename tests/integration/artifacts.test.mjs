@@ -8,7 +8,7 @@ import { io } from 'socket.io-client';
 import WebSocket from 'ws';
 import {
     TEST_TIMEOUT, HOOK_TIMEOUT, LONG_HEARTBEAT_REALTIME, startRealtimeServer, authAccount, req, bearer, bodies, assertJson,
-    assertKeyOrder, clientTracker, waitConnect, recordEvents, sleep, b64, randomBytes,
+    assertKeyOrder, clientTracker, recordEvents, sleep, b64, randomBytes,
     named, until, assertEnvelope,
 } from './harness.mjs';
 
@@ -24,10 +24,7 @@ after(async () => { if (srv) await srv.stop(); }, { timeout: HOOK_TIMEOUT });
 const clients = clientTracker({ io, WebSocket });
 afterEach(() => clients.closeAll());
 
-const sio = (auth) => waitConnect(clients.sio(srv.url, auth));
-const app = (acct) => sio({ token: acct.token, clientType: 'user-scoped' });
-const daemon = (acct, id) => sio({ token: acct.token, clientType: 'machine-scoped', machineId: id });
-const cli = (acct, sid) => sio({ token: acct.token, clientType: 'session-scoped', sessionId: sid });
+const { app, daemon, cli } = clients.at(() => srv.url);
 
 const H = (acct) => ({ headers: bearer(acct.token) });
 const create = (acct, body) => req(srv.url, 'POST', '/v1/artifacts', { ...H(acct), body });
@@ -289,7 +286,7 @@ test('artifact-read: ack shapes (no dataEncryptionKey), foreign ids not found', 
 test('artifact-create: validation, idempotent, conflict, bad base64; new-artifact emitted before the ack', T, async () => {
     const A = await authAccount(srv.url);
     const B = await authAccount(srv.url);
-    const s = await sio({ token: A.token, clientType: 'session-scoped', sessionId: 'x' });
+    const s = await cli(A, 'x');
     const ui = await app(A);
     const uiEv = recordEvents(ui);
     const sEv = recordEvents(s);

@@ -11,7 +11,7 @@ import { io } from 'socket.io-client';
 import WebSocket from 'ws';
 import {
     TEST_TIMEOUT, HOOK_TIMEOUT, startServer, startRealtimeServer, authAccount, req, bearer, bodies,
-    assertJson, decodeJwt, ed25519FromSeed, verifyJwtSignature, nowSec, clientTracker, waitConnect, recordEvents,
+    assertJson, decodeJwt, ed25519FromSeed, verifyJwtSignature, nowSec, clientTracker, userAuth, machineAuth, recordEvents,
     sleep, TEST_SECRET, writeConfigFile,
 } from './harness.mjs';
 import { startReceiver, closedPortUrl } from './receiver.mjs';
@@ -262,8 +262,8 @@ test('GitHub link: profile shows it; DELETE unlinks and emits update-account to 
     assert.equal(JSON.stringify(prof.json.github), '{"id":583231,"bio":null,"name":"The Octocat","login":"octo"}');
     assert.equal(prof.json.username, 'octo');
 
-    const app = await waitConnect(clients.sio(conf.url, { token: a.token, clientType: 'user-scoped' }));
-    const cli = await waitConnect(clients.sio(conf.url, { token: a.token, clientType: 'machine-scoped', machineId: 'm1' }));
+    const app = await clients.connect(conf.url, userAuth(a));
+    const cli = await clients.connect(conf.url, machineAuth(a, 'm1'));
     const appEvents = recordEvents(app);
     const cliEvents = recordEvents(cli);
     assertJson(await req(conf.url, 'DELETE', '/v1/connect/github', { headers: bearer(a.token) }), 200, { success: true });
@@ -314,7 +314,7 @@ async function updatesOf(events, n = 1) {
 
 test('GitHub callback: code exchange, user fetch, link, update-account, token encrypted at rest', T, async () => {
     const a = await authAccount(conf.url);
-    const app = await waitConnect(clients.sio(conf.url, { token: a.token, clientType: 'user-scoped' }));
+    const app = await clients.connect(conf.url, userAuth(a));
     const events = recordEvents(app);
     githubReplies();
     const state = await stateFor(conf, a);
@@ -361,7 +361,7 @@ test('GitHub callback: code exchange, user fetch, link, update-account, token en
 
     // Another account takes the GitHub user over: the first one is disconnected (its own update).
     const b = await authAccount(conf.url);
-    const appB = await waitConnect(clients.sio(conf.url, { token: b.token, clientType: 'user-scoped' }));
+    const appB = await clients.connect(conf.url, userAuth(b));
     const eventsB = recordEvents(appB);
     githubReplies();
     const take = await req(conf.url, 'GET', `/v1/connect/github/callback?code=c3&state=${await stateFor(conf, b)}`);

@@ -847,6 +847,11 @@ export function waitConnectError(socket, timeoutMs = 5_000) {
     });
 }
 
+/** Socket.IO `auth` objects of the three client kinds (realtime.md §1.4) for an authAccount() result. */
+export const userAuth = (acct) => ({ token: acct.token, clientType: 'user-scoped' });
+export const machineAuth = (acct, machineId) => ({ token: acct.token, clientType: 'machine-scoped', machineId });
+export const sessionAuth = (acct, sessionId) => ({ token: acct.token, clientType: 'session-scoped', sessionId });
+
 /**
  * Clients opened by a realtime test file, all closed by one call (from its `afterEach`). The caller passes
  * socket.io-client's `io` and the `ws` WebSocket class, so this file stays free of npm imports.
@@ -855,21 +860,38 @@ export function waitConnectError(socket, timeoutMs = 5_000) {
  *   clients.sio(url, auth, opts)        -> socket.io-client Socket on /v1/updates: websocket only, no
  *                                          reconnection, a new manager, 5 s connect timeout; `opts` override
  *                                          these (a key set to undefined gives socket.io-client's default)
+ *   await clients.connect(url, auth, opts) -> the same Socket once connected (waitConnect())
+ *   clients.at(url)                     -> {connect(auth, opts), app(acct), daemon(acct, machineId), cli(acct, sessionId)}:
+ *                                          connect() on one server, also as a user-, machine- or session-scoped client.
+ *                                          `url` may be a function (`() => srv.url`), for a server that a file
+ *                                          starts later, in its `before` hook
  *   await clients.raw(url, auth, opts)  -> RawEio.connect(WebSocket, url, auth, opts)
  *   await clients.open(url, opts)       -> RawEio.open(WebSocket, url, opts)
- * Nothing waits for a socket.io connect here; callers that want that wrap sio() with waitConnect().
+ * sio() does not wait for a socket.io connect: tests of connect errors use it with waitConnectError().
  */
 export function clientTracker({ io, WebSocket }) {
     const sockets = new Set();
     const raws = new Set();
     const keepRaw = (c) => { raws.add(c); return c; };
+    const sio = (url, auth, opts = {}) => {
+        const s = io(url, {
+            path: '/v1/updates', transports: ['websocket'], reconnection: false, forceNew: true, timeout: 5000, auth, ...opts,
+        });
+        sockets.add(s);
+        return s;
+    };
+    const connect = (url, auth, opts) => waitConnect(sio(url, auth, opts));
     return {
-        sio(url, auth, opts = {}) {
-            const s = io(url, {
-                path: '/v1/updates', transports: ['websocket'], reconnection: false, forceNew: true, timeout: 5000, auth, ...opts,
-            });
-            sockets.add(s);
-            return s;
+        sio,
+        connect,
+        at(url) {
+            const urlNow = typeof url === 'function' ? url : () => url;
+            return {
+                connect: (auth, opts) => connect(urlNow(), auth, opts),
+                app: (acct) => connect(urlNow(), userAuth(acct)),
+                daemon: (acct, machineId) => connect(urlNow(), machineAuth(acct, machineId)),
+                cli: (acct, sessionId) => connect(urlNow(), sessionAuth(acct, sessionId)),
+            };
         },
         raw: (url, auth, opts) => RawEio.connect(WebSocket, url, auth, opts).then(keepRaw),
         open: (url, opts) => RawEio.open(WebSocket, url, opts).then(keepRaw),

@@ -7,7 +7,7 @@ import { io } from 'socket.io-client';
 import WebSocket from 'ws';
 import {
     TEST_TIMEOUT, HOOK_TIMEOUT, LONG_HEARTBEAT_REALTIME, startRealtimeServer, authAccount, req, bearer, bodies, assertJson,
-    assertKeyOrder, clientTracker, waitConnect, recordEvents, sleep, b64,
+    assertKeyOrder, clientTracker, machineAuth, recordEvents, sleep, b64,
     named, until, assertEnvelope,
 } from './harness.mjs';
 
@@ -23,8 +23,7 @@ after(async () => { if (srv) await srv.stop(); }, { timeout: HOOK_TIMEOUT });
 const clients = clientTracker({ io, WebSocket });
 afterEach(() => clients.closeAll());
 
-const sio = (auth) => waitConnect(clients.sio(srv.url, auth));
-const app = (acct) => sio({ token: acct.token, clientType: 'user-scoped' });
+const { connect, app } = clients.at(() => srv.url);
 
 const H = (acct) => ({ headers: bearer(acct.token) });
 const get = (acct, key) => req(srv.url, 'GET', `/v1/kv/${encodeURIComponent(key)}`, H(acct));
@@ -38,7 +37,7 @@ const v = (s) => b64(Buffer.from(s));
 test('POST /v1/kv: create, update, delete; results and one kv-batch-update per batch (values as sent)', T, async () => {
     const A = await authAccount(srv.url);
     const ui = await app(A);
-    const daemon = await sio({ token: A.token, clientType: 'machine-scoped', machineId: 'm1' });
+    const daemon = await connect(machineAuth(A, 'm1'));
     const uiEv = recordEvents(ui);
     const dEv = recordEvents(daemon);
 

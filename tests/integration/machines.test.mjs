@@ -7,7 +7,7 @@ import { io } from 'socket.io-client';
 import WebSocket from 'ws';
 import {
     TEST_TIMEOUT, HOOK_TIMEOUT, LONG_HEARTBEAT_REALTIME, startRealtimeServer, authAccount, req, bearer, bodies, assertJson,
-    assertKeyOrder, clientTracker, waitConnect, recordEvents, sleep, b64, randomBytes, startServer, makeTempDir,
+    assertKeyOrder, clientTracker, machineAuth, recordEvents, sleep, b64, randomBytes, startServer, makeTempDir,
     removeDir, writeConfigFile,
     named, until, assertEnvelope,
 } from './harness.mjs';
@@ -30,10 +30,7 @@ afterEach(() => clients.closeAll());
 let n = 0;
 const uniq = (p = 'm') => `${p}-${process.pid}-${Date.now()}-${++n}`;
 
-const sio = (auth) => waitConnect(clients.sio(srv.url, auth));
-const app = (acct) => sio({ token: acct.token, clientType: 'user-scoped' });
-const daemon = (acct, id) => sio({ token: acct.token, clientType: 'machine-scoped', machineId: id });
-const cli = (acct, sid) => sio({ token: acct.token, clientType: 'session-scoped', sessionId: sid });
+const { app, daemon, cli } = clients.at(() => srv.url);
 
 const post = (acct, body) => req(srv.url, 'POST', '/v1/machines', { headers: bearer(acct.token), body });
 const list = (acct) => req(srv.url, 'GET', '/v1/machines', { headers: bearer(acct.token) });
@@ -402,7 +399,7 @@ test('inactivity sweep (runs at start-up): a machine idle for 10 minutes becomes
             const r = await req(s1.url, 'POST', '/v1/machines', { headers: bearer(A.token), body: { id, metadata: 'm' } });
             assert.equal(r.status, 200);
         }
-        const d = await waitConnect(clients.sio(s1.url, { token: A.token, clientType: 'machine-scoped', machineId: idle }));
+        const d = await clients.connect(s1.url, machineAuth(A, idle));
         const t = Date.now() - 10 * 60 * 1000 + 1500;
         d.emit('machine-alive', { machineId: idle, time: t });
         d.emit('machine-alive', { machineId: fresh, time: Date.now() });

@@ -8,8 +8,8 @@ import { spawnSync } from 'node:child_process';
 import { io } from 'socket.io-client';
 import WebSocket from 'ws';
 import {
-    SERVER_BIN, TEST_TIMEOUT, LONG_HEARTBEAT_REALTIME, startRealtimeServer, authAccount, req, bearer, clientTracker, waitConnect,
-    recordEvents, sleep, makeTempDir, removeDir, writeConfigFile, until,
+    SERVER_BIN, TEST_TIMEOUT, LONG_HEARTBEAT_REALTIME, startRealtimeServer, authAccount, req, bearer, clientTracker, userAuth,
+    machineAuth, sessionAuth, recordEvents, sleep, makeTempDir, removeDir, writeConfigFile, until,
 } from './harness.mjs';
 
 const clients = clientTracker({ io, WebSocket });
@@ -37,7 +37,6 @@ function api(srv, acct) {
     };
 }
 
-const sio = (srv, auth) => waitConnect(clients.sio(srv.url, auth));
 const ephemerals = (events) => events.filter((e) => e.event === 'ephemeral').map((e) => e.args[0]);
 
 test('heartbeats are written by the flush job, not at once; visible via GET after the flush', { timeout: TEST_TIMEOUT }, async () => {
@@ -49,10 +48,10 @@ test('heartbeats are written by the flush job, not at once; visible via GET afte
         const mid = uniq('machine');
         const m = await r.newMachine(mid);
         assert.equal(m.active, false, 'new machines start inactive');
-        const cli = await sio(srv, { token: A.token, clientType: 'session-scoped', sessionId: s.id });
-        const daemon = await sio(srv, { token: A.token, clientType: 'machine-scoped', machineId: mid });
+        const cli = await clients.connect(srv.url, sessionAuth(A, s.id));
+        const daemon = await clients.connect(srv.url, machineAuth(A, mid));
         // Connected after the daemon: its connect-time machine-activity is not recorded.
-        const ui = await sio(srv, { token: A.token, clientType: 'user-scoped' });
+        const ui = await clients.connect(srv.url, userAuth(A));
         const ev = recordEvents(ui);
 
         // More than 30 s from the stored lastActiveAt: queued for the next flush.
@@ -116,9 +115,9 @@ test('a schedule from the config is used; queued heartbeats are flushed at grace
         const s = await r.newSession();
         sid = s.id;
         await r.newMachine(mid);
-        const ui = await sio(srv, { token: A.token, clientType: 'user-scoped' });
+        const ui = await clients.connect(srv.url, userAuth(A));
         const ev = recordEvents(ui);
-        const cli = await sio(srv, { token: A.token, clientType: 'session-scoped', sessionId: sid });
+        const cli = await clients.connect(srv.url, sessionAuth(A, sid));
         tS = Date.now() - 60_000;
         tM = Date.now() - 50_000;
         cli.emit('session-alive', { sid, time: tS });

@@ -9,7 +9,7 @@ import { io } from 'socket.io-client';
 import WebSocket from 'ws';
 import {
     TEST_TIMEOUT, HOOK_TIMEOUT, FAST_REALTIME, startRealtimeServer, authAccount, req, bearer, bodies, assertJson,
-    clientTracker, waitConnect, recordEvents, sleep, expectStatus, CUID_RE,
+    clientTracker, userAuth, recordEvents, sleep, expectStatus, CUID_RE,
 } from './harness.mjs';
 
 const T = { timeout: TEST_TIMEOUT };
@@ -82,7 +82,7 @@ afterEach(() => { clients.closeAll(); expo.reset(); });
 
 let n = 0;
 const uniq = (p) => `${p}-${process.pid}-${++n}`;
-const sio = (auth) => waitConnect(clients.sio(srv.url, auth));
+const { connect, app, daemon, cli } = clients.at(() => srv.url);
 
 async function createSession(acct) {
     const r = await req(srv.url, 'POST', '/v1/sessions', { headers: bearer(acct.token), body: { tag: uniq('tag'), metadata: 'm' } });
@@ -169,9 +169,9 @@ test('push-event without tokens: session-event to the session\'s listeners, no_t
     const a = await authAccount(srv.url);
     const sid = await createSession(a);
     const other = await createSession(a);
-    const appSock = await sio({ token: a.token, clientType: 'user-scoped' });
-    const cliSock = await sio({ token: a.token, clientType: 'session-scoped', sessionId: sid });
-    const otherCli = await sio({ token: a.token, clientType: 'session-scoped', sessionId: other });
+    const appSock = await app(a);
+    const cliSock = await cli(a, sid);
+    const otherCli = await cli(a, other);
     const appEvents = recordEvents(appSock);
     const cliEvents = recordEvents(cliSock);
     const otherEvents = recordEvents(otherCli);
@@ -197,10 +197,10 @@ test('push-event with tokens: exact Expo request, result sent', T, async () => {
     await sleep(5);
     await addToken(a, 'ExponentPushToken[bbb]');
     // A daemon, a CLI and an app that never reported its state are not proof of attention.
-    await sio({ token: a.token, clientType: 'machine-scoped', machineId: 'm1' });
-    await sio({ token: a.token, clientType: 'session-scoped', sessionId: sid });
-    await sio({ token: a.token, appState: 'active' }); // no explicit clientType
-    await sio({ token: a.token, clientType: 'user-scoped' });
+    await daemon(a, 'm1');
+    await cli(a, sid);
+    await connect({ token: a.token, appState: 'active' }); // no explicit clientType
+    await app(a);
     const ev = { kind: 'permission', title: 'Permission request', body: 'Bash', data: { sessionId: 'spoofed', kind: 'done', extra: { n: 1 } } };
     assertJson(await pushEvent(a, sid, ev), 200, { success: true, result: 'sent', tokens: 2 });
     assert.equal(expo.requests.length, 1);
@@ -222,18 +222,18 @@ test('push-event is suppressed while an app is focused (handshake appState or ap
     const a = await authAccount(srv.url);
     const sid = await createSession(a);
     await addToken(a, 'ExponentPushToken[focus]');
-    const app = await sio({ token: a.token, clientType: 'user-scoped', appState: 'active' });
+    const ui = await connect({ ...userAuth(a), appState: 'active' });
     assertJson(await pushEvent(a, sid, doneEvent(sid)), 200, { success: true, result: 'suppressed', reason: 'active-ui-client' });
     assert.equal(expo.requests.length, 0);
-    app.emit('app-state', { state: 'background' });
+    ui.emit('app-state', { state: 'background' });
     await sleep(150);
     assertJson(await pushEvent(a, sid, doneEvent(sid)), 200, { success: true, result: 'sent', tokens: 1 });
     assert.equal(expo.requests.length, 1);
     assert.equal(expo.requests[0].text, JSON.stringify([expoMessage('ExponentPushToken[focus]', sid, doneEvent(sid))]));
-    app.emit('app-state', { state: 'active' });
+    ui.emit('app-state', { state: 'active' });
     await sleep(150);
     assertJson(await pushEvent(a, sid, doneEvent(sid)), 200, { success: true, result: 'suppressed', reason: 'active-ui-client' });
-    app.disconnect();
+    ui.disconnect();
     await sleep(150);
     assertJson(await pushEvent(a, sid, doneEvent(sid)), 200, { success: true, result: 'sent', tokens: 1 });
     assert.equal(expo.requests.length, 2);
@@ -295,7 +295,7 @@ test('a retry is dropped when the user has focused an app meanwhile', T, async (
     await addToken(a, 'ExponentPushToken[later]');
     expo.queue.push(502);
     assertJson(await pushEvent(a, sid, doneEvent(sid)), 200, { success: true, result: 'failed', reason: 'HTTP 502' });
-    await sio({ token: a.token, clientType: 'user-scoped', appState: 'active' });
+    await connect({ ...userAuth(a), appState: 'active' });
     await sleep(1200);
     assert.equal(expo.requests.length, 1);
 });

@@ -8,7 +8,7 @@ import net from 'node:net';
 import WebSocket from 'ws';
 import {
     TEST_TIMEOUT, HOOK_TIMEOUT, FAST_REALTIME, startServer, startRealtimeServer, authAccount, req, clientTracker,
-    parseOpenPacket, waitConnect, sleep,
+    parseOpenPacket, userAuth, sleep,
 } from './harness.mjs';
 
 const EP = '/v1/updates/';
@@ -28,7 +28,7 @@ const clients = clientTracker({ io, WebSocket });
 afterEach(() => clients.closeAll());
 
 /** A connected websocket socket.io-client socket. */
-const sio = (server, auth, opts) => waitConnect(clients.sio(server.url, auth, opts));
+const sio = (server, auth, opts) => clients.connect(server.url, auth, opts);
 const raw = (server, auth, opts) => clients.raw(server.url, auth, opts);
 
 async function healthy(server) {
@@ -50,7 +50,7 @@ test('heartbeat: the OPEN packet advertises the configured values', { timeout: T
 
 test('heartbeat: a client that never answers pings is closed after pingInterval + pingTimeout', { timeout: TEST_TIMEOUT }, async () => {
     // CONNECT first so that the connect timeout (1000 ms) is not what closes it.
-    const c = await raw(fast, { token: FA.token, clientType: 'user-scoped' });
+    const c = await raw(fast, userAuth(FA));
     assert.match(c.connectReply, CONNECTED);
     const closed = await c.waitClosed(3000);
     assert.ok(closed, 'the connection must be closed (ping timeout)');
@@ -66,7 +66,7 @@ test('heartbeat: a client that never answers pings is closed after pingInterval 
 test('heartbeat: a raw client answering pings, and socket.io-client, stay connected across many intervals', { timeout: TEST_TIMEOUT }, async () => {
     const c = await raw(fast, { token: FA.token }, { autoPong: true });
     assert.match(c.connectReply, CONNECTED);
-    const s = await sio(fast, { token: FA.token, clientType: 'user-scoped' });
+    const s = await sio(fast, userAuth(FA));
     let disconnected = null;
     s.on('disconnect', (reason) => { disconnected = reason; });
     await sleep(2000);
@@ -143,7 +143,7 @@ test('connect timeout: a polling session without CONNECT is dropped (its sid bec
 // Payload limits
 
 test('max payload: a websocket frame over 1,000,000 bytes closes only that connection (1009); exactly the limit is fine', { timeout: TEST_TIMEOUT }, async () => {
-    const witness = await sio(dflt, { token: DA.token, clientType: 'user-scoped' });
+    const witness = await sio(dflt, userAuth(DA));
     const other = await raw(dflt, { token: DA.token });
 
     // exactly 1,000,000 bytes: accepted
@@ -311,8 +311,8 @@ test('max payload: a polling POST over 1,000,000 bytes is answered 413; exactly 
 // Malformed input
 
 test('malformed Socket.IO / Engine.IO input closes only the offending connection; the server survives', { timeout: TEST_TIMEOUT * 2 }, async () => {
-    const witness = await sio(dflt, { token: DA.token, clientType: 'user-scoped' });
-    const auth = { token: DA.token, clientType: 'user-scoped' };
+    const witness = await sio(dflt, userAuth(DA));
+    const auth = userAuth(DA);
     // [name, connectFirst, frames...]
     const cases = [
         ['EVENT with invalid JSON: 42garbage', true, '42garbage'],

@@ -6,8 +6,8 @@ import assert from 'node:assert/strict';
 import { io } from 'socket.io-client';
 import WebSocket from 'ws';
 import {
-    TEST_TIMEOUT, HOOK_TIMEOUT, LONG_HEARTBEAT_REALTIME, startRealtimeServer, authAccount, req, clientTracker, waitConnect, waitEvent,
-    recordEvents, sleep, assertKeyOrder,
+    TEST_TIMEOUT, HOOK_TIMEOUT, LONG_HEARTBEAT_REALTIME, startRealtimeServer, authAccount, req, clientTracker, userAuth,
+    machineAuth, sessionAuth, waitEvent, recordEvents, sleep, assertKeyOrder,
 } from './harness.mjs';
 
 const GRACE = 500;
@@ -37,13 +37,13 @@ const clients = clientTracker({ io, WebSocket });
 afterEach(() => clients.closeAll());
 
 /** A connected websocket socket.io-client socket on `server` (default: srv). */
-const sio = (auth, server = srv) => waitConnect(clients.sio(server.url, auth));
+const sio = (auth, server = srv) => clients.connect(server.url, auth);
 
 let n = 0;
 const uniq = (p) => `${p}-${process.pid}-${++n}`;
-const app = (acct = A, server) => sio({ token: acct.token, clientType: 'user-scoped', happyClient: 'ios/1.7.0' }, server);
-const machine = (id, acct = A, server) => sio({ token: acct.token, clientType: 'machine-scoped', machineId: id }, server);
-const session = (id, acct = A, server) => sio({ token: acct.token, clientType: 'session-scoped', sessionId: id }, server);
+const app = (acct = A, server) => sio({ ...userAuth(acct), happyClient: 'ios/1.7.0' }, server);
+const machine = (id, acct = A, server) => sio(machineAuth(acct, id), server);
+const session = (id, acct = A, server) => sio(sessionAuth(acct, id), server);
 
 /** Register and wait for the rpc-registered confirmation. */
 async function register(s, method) {
@@ -174,7 +174,7 @@ test('rpc-call: params passed through verbatim (omitted stays omitted); ack resu
 test('raw frames: rpc-register/-registered, rpc-request with an ack id answered by 43<id>, rpc-call ack text', { timeout: TEST_TIMEOUT }, async () => {
     const m = uniq('M');
     const method = `${m}:raw`;
-    const prov = await clients.raw(srv.url, { token: A.token, clientType: 'machine-scoped', machineId: m });
+    const prov = await clients.raw(srv.url, machineAuth(A, m));
     assert.match(prov.connectReply, /^40\{"sid":/);
     prov.send(`42["rpc-register",{"method":"${method}"}]`);
     assert.equal(await prov.nextNonPing(), `42["rpc-registered",{"method":"${method}"}]`);
@@ -272,7 +272,7 @@ test('provider disconnects mid-call: {ok:false, error:"RPC target disconnected"}
     // (b) the provider's TCP connection is dropped without a close handshake
     {
         const m = uniq('M');
-        const prov = await clients.raw(slow.url, { token: S.token, clientType: 'machine-scoped', machineId: m });
+        const prov = await clients.raw(slow.url, machineAuth(S, m));
         gone.push(`${m}:hang`);
         prov.send(`42["rpc-register",{"method":"${m}:hang"}]`);
         assert.equal(await prov.nextNonPing(), `42["rpc-registered",{"method":"${m}:hang"}]`);

@@ -7,7 +7,7 @@ import { io } from 'socket.io-client';
 import WebSocket from 'ws';
 import {
     TEST_TIMEOUT, HOOK_TIMEOUT, LONG_HEARTBEAT_REALTIME, startRealtimeServer, authAccount, req, bearer, clientTracker,
-    waitConnect, waitEvent, recordEvents, sleep, assertJson, assertKeyOrder, expectStatus, bodies, CUID_RE,
+    waitEvent, recordEvents, sleep, assertJson, assertKeyOrder, expectStatus, bodies, CUID_RE,
 } from './harness.mjs';
 
 let srv;
@@ -28,9 +28,7 @@ afterEach(() => clients.closeAll());
 
 let n = 0;
 const uniq = (p) => `${p}-${process.pid}-${++n}`;
-const sio = (auth) => waitConnect(clients.sio(srv.url, auth));
-const app = (acct = A) => sio({ token: acct.token, clientType: 'user-scoped' });
-const cli = (sid, acct = A) => sio({ token: acct.token, clientType: 'session-scoped', sessionId: sid });
+const { app, cli } = clients.at(() => srv.url);
 
 const api = (method, path, acct, body) => req(srv.url, method, path, { headers: acct ? bearer(acct.token) : {}, body });
 
@@ -55,9 +53,9 @@ async function ackOrNone(s, event, payload, ms = 600) {
 // --- REST -------------------------------------------------------------------------------------------------
 
 test('POST /v1/sessions creates (new-session to user-scoped only) and loads by tag unchanged', { timeout: TEST_TIMEOUT }, async () => {
-    const ui = await app();
+    const ui = await app(A);
     const uiEvents = recordEvents(ui);
-    const other = await cli('some-session');
+    const other = await cli(A, 'some-session');
     const otherEvents = recordEvents(other);
     const tag = uniq('tag');
     const t0 = Date.now();
@@ -224,9 +222,9 @@ test('v3 messages: validation, mutually exclusive cursors, another account\'s se
 
 test('v3 POST emits one new-message per created message to the session and UI sockets (sender too)', { timeout: TEST_TIMEOUT }, async () => {
     const s = await createSession();
-    const ui = await app();
-    const mine = await cli(s.id);
-    const otherCli = await cli('another-session');
+    const ui = await app(A);
+    const mine = await cli(A, s.id);
+    const otherCli = await cli(A, 'another-session');
     const [uiEv, mineEv, otherEv] = [recordEvents(ui), recordEvents(mine), recordEvents(otherCli)];
     const r = await api('POST', `/v3/sessions/${s.id}/messages`, A, { messages: [{ content: 'x1', localId: 'p' }, { content: 'x2', localId: 'q' }] });
     const created = expectStatus(r, 200).messages;
@@ -250,7 +248,7 @@ test('v3 POST emits one new-message per created message to the session and UI so
 
 test('archive: 404 for another account, activity ephemeral, inactive afterwards', { timeout: TEST_TIMEOUT }, async () => {
     const s = await createSession();
-    const ui = await app();
+    const ui = await app(A);
     const uiEv = recordEvents(ui);
     assertJson(await api('POST', `/v1/sessions/${s.id}/archive`, B), 404, { error: 'Session not found' });
     const t0 = Date.now();
@@ -270,7 +268,7 @@ test('archive: 404 for another account, activity ephemeral, inactive afterwards'
 test('DELETE: 404 text for others, delete-session after commit, messages gone', { timeout: TEST_TIMEOUT }, async () => {
     const s = await createSession();
     expectStatus(await api('POST', `/v3/sessions/${s.id}/messages`, A, { messages: [{ content: 'x', localId: 'x' }] }), 200);
-    const ui = await app();
+    const ui = await app(A);
     assertJson(await api('DELETE', `/v1/sessions/${s.id}`, B), 404, { error: 'Session not found or not owned by user' });
     const upd = waitEvent(ui, 'update');
     assertJson(await api('DELETE', `/v1/sessions/${s.id}`, A), 200, { success: true });
@@ -284,8 +282,8 @@ test('DELETE: 404 text for others, delete-session after commit, messages gone', 
 
 test('update-metadata: success (update before ack), mismatch, unknown session gets no ack, bad input', { timeout: TEST_TIMEOUT }, async () => {
     const s = await createSession();
-    const sock = await cli(s.id);
-    const ui = await app();
+    const sock = await cli(A, s.id);
+    const ui = await app(A);
     const uiEv = recordEvents(ui);
     const order = [];
     sock.on('update', (u) => order.push(['update', u]));
@@ -318,7 +316,7 @@ test('update-metadata: success (update before ack), mismatch, unknown session ge
 
 test('update-state: success with a string and with null, mismatch, unknown session acks error', { timeout: TEST_TIMEOUT }, async () => {
     const s = await createSession();
-    const sock = await cli(s.id);
+    const sock = await cli(A, s.id);
     const upd = waitEvent(sock, 'update');
     assert.deepStrictEqual(await sock.timeout(3000).emitWithAck('update-state', { sid: s.id, agentState: 'S1', expectedVersion: 0 }),
         { result: 'success', version: 1, agentState: 'S1' });
@@ -341,8 +339,8 @@ test('update-state: success with a string and with null, mismatch, unknown sessi
 
 test('message: skip sender, {c,t} content order, duplicates consume seqs and emit nothing', { timeout: TEST_TIMEOUT }, async () => {
     const s = await createSession();
-    const sender = await cli(s.id);
-    const ui = await app();
+    const sender = await cli(A, s.id);
+    const ui = await app(A);
     const [senderEv, uiEv] = [recordEvents(sender), recordEvents(ui)];
     sender.emit('message', { sid: s.id, message: 'enc1', localId: 'L1' });
     const [u1] = await waitEvent(ui, 'update');
@@ -383,8 +381,8 @@ function bogusMessages(sock, sid) {
 test('session-alive / session-end: activity ephemerals, stopped window, resume by POST /v1/sessions', { timeout: TEST_TIMEOUT }, async () => {
     const tag = uniq('tag');
     const s = expectStatus(await api('POST', '/v1/sessions', A, { tag, metadata: 'm' }), 200).session;
-    const sock = await cli(s.id);
-    const ui = await app();
+    const sock = await cli(A, s.id);
+    const ui = await app(A);
     const uiEv = recordEvents(ui);
     const t = Date.now() - 1000;
     sock.emit('session-alive', { sid: s.id, time: t, thinking: true, mode: 'remote' });

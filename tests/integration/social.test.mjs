@@ -11,7 +11,7 @@ import { io } from 'socket.io-client';
 import WebSocket from 'ws';
 import {
     TEST_TIMEOUT, HOOK_TIMEOUT, LONG_HEARTBEAT_REALTIME, startRealtimeServer, authAccount, req, bearer, bodies, assertJson,
-    assertKeyOrder, clientTracker, waitConnect, recordEvents, sleep, mintJwt, testTokenKeyPair, nowSec, TEST_SECRET,
+    assertKeyOrder, clientTracker, machineAuth, sessionAuth, recordEvents, sleep, mintJwt, testTokenKeyPair, nowSec, TEST_SECRET,
     CUID_RE,
     named, until, assertEnvelope,
 } from './harness.mjs';
@@ -30,8 +30,7 @@ after(async () => { if (srv) await srv.stop(); }, { timeout: HOOK_TIMEOUT });
 const clients = clientTracker({ io, WebSocket });
 afterEach(() => clients.closeAll());
 
-const sio = (auth) => waitConnect(clients.sio(srv.url, auth));
-const app = (acct) => sio({ token: acct.token, clientType: 'user-scoped' });
+const { connect, app } = clients.at(() => srv.url);
 
 const H = (acct) => ({ headers: bearer(acct.token) });
 const getUser = (acct, id) => req(srv.url, 'GET', `/v1/user/${encodeURIComponent(id)}`, H(acct));
@@ -152,8 +151,8 @@ test('request, accept, unfriend, re-accept between two accounts: bodies, friends
     const A = await authAccount(srv.url);
     const B = await authAccount(srv.url);
     const [uiA, uiB] = [await app(A), await app(B)];
-    const daemonB = await sio({ token: B.token, clientType: 'machine-scoped', machineId: 'mB' });
-    const cliB = await sio({ token: B.token, clientType: 'session-scoped', sessionId: 'sB' });
+    const daemonB = await connect(machineAuth(B, 'mB'));
+    const cliB = await connect(sessionAuth(B, 'sB'));
     const [evA, evB, evDaemonB, evCliB] = [uiA, uiB, daemonB, cliB].map(recordEvents);
 
     // A asks B.

@@ -8,7 +8,7 @@ import { io } from 'socket.io-client';
 import WebSocket from 'ws';
 import {
     TEST_TIMEOUT, HOOK_TIMEOUT, LONG_HEARTBEAT_REALTIME, startRealtimeServer, authAccount, req, bearer, bodies, assertJson,
-    assertKeyOrder, clientTracker, waitConnect, recordEvents, sleep, expectStatus, CUID_RE, makeTempDir, removeDir,
+    assertKeyOrder, clientTracker, machineAuth, recordEvents, sleep, expectStatus, CUID_RE, makeTempDir, removeDir,
     named, until,
 } from './harness.mjs';
 
@@ -26,9 +26,7 @@ afterEach(() => clients.closeAll());
 
 let n = 0;
 const uniq = (p) => `${p}-${process.pid}-${++n}`;
-const sio = (url, auth) => waitConnect(clients.sio(url, auth));
-const app = (acct, url = srv.url) => sio(url, { token: acct.token, clientType: 'user-scoped' });
-const cli = (acct, sid, url = srv.url) => sio(url, { token: acct.token, clientType: 'session-scoped', sessionId: sid });
+const { connect, app, cli } = clients.at(() => srv.url);
 
 async function createSession(acct, url = srv.url) {
     const r = await req(url, 'POST', '/v1/sessions', { headers: bearer(acct.token), body: { tag: uniq('tag'), metadata: 'm' } });
@@ -69,7 +67,7 @@ test('usage-report: ack with the row, `usage` ephemeral (as sent) to the apps on
     const sid = await createSession(A);
     const ui = await app(A);
     const sock = await cli(A, sid);
-    const daemon = await sio(srv.url, { token: A.token, clientType: 'machine-scoped', machineId: 'm1' });
+    const daemon = await connect(machineAuth(A, 'm1'));
     const other = await app(B);
     const [uiEv, cliEv, daemonEv, otherEv] = [ui, sock, daemon, other].map(recordEvents);
 
@@ -318,7 +316,7 @@ test("POST /v1/usage/query buckets in the server's local time zone (TZ=UTC+5:30)
     try {
         const A = await authAccount(local.url);
         const sid = await createSession(A, local.url);
-        const sock = await cli(A, sid, local.url);
+        const sock = await clients.at(local.url).cli(A, sid);
         const a = await ack(sock, cliReport(sid, 1));
         const hour = await query(A, { groupBy: 'hour' }, local.url);
         const day = await query(A, {}, local.url);
@@ -336,7 +334,7 @@ test('usage reports and account settings survive a restart; the upsert keeps its
         const s1 = await startRealtimeServer(LONG_HEARTBEAT_REALTIME, { dataDir });
         const A = await authAccount(s1.url);
         const sid = await createSession(A, s1.url);
-        const sock = await cli(A, sid, s1.url);
+        const sock = await clients.at(s1.url).cli(A, sid);
         const first = await ack(sock, cliReport(sid, 1));
         const set = await req(s1.url, 'POST', '/v1/account/settings', { headers: bearer(A.token), body: { settings: 'kept', expectedVersion: 0 } });
         assertJson(set, 200, { success: true, version: 1 });
@@ -349,7 +347,7 @@ test('usage reports and account settings survive a restart; the upsert keeps its
             assertJson(await query(A, {}, s2.url), 200, before.json);
             assertJson(await req(s2.url, 'GET', '/v1/account/settings', { headers: bearer(A.token) }), 200,
                 { settings: 'kept', settingsVersion: 1 });
-            const sock2 = await cli(A, sid, s2.url);
+            const sock2 = await clients.at(s2.url).cli(A, sid);
             const again = await ack(sock2, cliReport(sid, 5));
             assert.equal(again.reportId, first.reportId);
             assert.equal(again.createdAt, first.createdAt);
