@@ -6,9 +6,9 @@ import assert from 'node:assert/strict';
 import { io } from 'socket.io-client';
 import WebSocket from 'ws';
 import {
-    TEST_TIMEOUT, HOOK_TIMEOUT, LONG_HEARTBEAT_REALTIME, startRealtimeServer, authAccount, req, bearer, bodies, assertJson,
-    assertKeyOrder, clientTracker, machineAuth, sessionAuth, recordEvents, sleep, mintJwt, testTokenKeyPair, nowSec, TEST_SECRET,
-    named, until, assertEnvelope,
+    TEST_TIMEOUT, HOOK_TIMEOUT, LONG_HEARTBEAT_REALTIME, startRealtimeServer, authAccount, req, authReq, bearer, bodies,
+    assertJson, assertKeyOrder, clientTracker, machineAuth, sessionAuth, recordEvents, sleep, mintJwt, testTokenKeyPair,
+    nowSec, TEST_SECRET, named, until, assertEnvelope,
 } from './harness.mjs';
 
 const T = { timeout: TEST_TIMEOUT };
@@ -25,9 +25,9 @@ afterEach(() => clients.closeAll());
 
 const { connect, app } = clients.at(() => srv.url);
 
-const profile = (acct) => req(srv.url, 'GET', '/v1/account/profile', { headers: bearer(acct.token) });
-const getSettings = (acct) => req(srv.url, 'GET', '/v1/account/settings', { headers: bearer(acct.token) });
-const postSettings = (acct, body) => req(srv.url, 'POST', '/v1/account/settings', { headers: bearer(acct.token), body });
+const profile = (acct) => authReq(srv.url, 'GET', '/v1/account/profile', acct);
+const getSettings = (acct) => authReq(srv.url, 'GET', '/v1/account/settings', acct);
+const postSettings = (acct, body) => authReq(srv.url, 'POST', '/v1/account/settings', acct, { body });
 
 /** A valid token (HANDY_MASTER_SECRET=test-master-secret) for an account that does not exist. */
 function ghostToken() {
@@ -61,7 +61,7 @@ test('GET /v1/account/profile: 401s, and the generic 500 for a valid token whose
     assertJson(await req(srv.url, 'GET', '/v1/account/profile'), 401, bodies.missingAuth);
     assertJson(await req(srv.url, 'GET', '/v1/account/profile', { headers: { authorization: 'Bearer nope' } }), 401, bodies.invalidToken);
     assertJson(await req(srv.url, 'GET', '/v1/account/profile', { headers: bearer(ghostToken()) }), 500, bodies.internal);
-    const head = await req(srv.url, 'HEAD', '/v1/account/profile', { headers: bearer((await authAccount(srv.url)).token) });
+    const head = await authReq(srv.url, 'HEAD', '/v1/account/profile', await authAccount(srv.url));
     assert.equal(head.status, 200);
     assert.equal(head.text, '');
 });
@@ -178,7 +178,7 @@ test('POST /v1/account/settings validation (before auth), 401s', T, async () => 
     assertJson(await v({ settings: 'x', expectedVersion: -1 }), 400, bodies.validation('body/expectedVersion Too small: expected number to be >=0'));
     assertJson(await v({ settings: 'x', expectedVersion: 1.5 }), 400, bodies.validation('body/expectedVersion Invalid input: expected int, received number'));
     assertJson(await v([]), 400, bodies.validation('body/ Invalid input: expected object, received array'));
-    const noBody = await req(srv.url, 'POST', '/v1/account/settings', { headers: bearer(A.token) });
+    const noBody = await authReq(srv.url, 'POST', '/v1/account/settings', A);
     assertJson(noBody, 400, bodies.validation('body/ Invalid input: expected object, received null'));
     assertJson(await v({ settings: 'x', expectedVersion: 0 }, {}), 401, bodies.missingAuth);
     assertJson(await v({ settings: 'x', expectedVersion: 0 }, { authorization: 'Bearer nope' }), 401, bodies.invalidToken);

@@ -7,9 +7,8 @@ import crypto from 'node:crypto';
 import { io } from 'socket.io-client';
 import WebSocket from 'ws';
 import {
-    TEST_TIMEOUT, HOOK_TIMEOUT, LONG_HEARTBEAT_REALTIME, startRealtimeServer, authAccount, req, bearer, bodies, assertJson,
-    assertKeyOrder, clientTracker, recordEvents, sleep, b64, randomBytes,
-    named, until, assertEnvelope,
+    TEST_TIMEOUT, HOOK_TIMEOUT, LONG_HEARTBEAT_REALTIME, startRealtimeServer, authAccount, req, authReq, bearer, bodies,
+    assertJson, assertKeyOrder, clientTracker, recordEvents, sleep, b64, randomBytes, named, until, assertEnvelope,
 } from './harness.mjs';
 
 const T = { timeout: TEST_TIMEOUT };
@@ -26,12 +25,11 @@ afterEach(() => clients.closeAll());
 
 const { app, daemon, cli } = clients.at(() => srv.url);
 
-const H = (acct) => ({ headers: bearer(acct.token) });
-const create = (acct, body) => req(srv.url, 'POST', '/v1/artifacts', { ...H(acct), body });
-const list = (acct) => req(srv.url, 'GET', '/v1/artifacts', H(acct));
-const get = (acct, id) => req(srv.url, 'GET', `/v1/artifacts/${encodeURIComponent(id)}`, H(acct));
-const update = (acct, id, body) => req(srv.url, 'POST', `/v1/artifacts/${encodeURIComponent(id)}`, { ...H(acct), body });
-const del = (acct, id) => req(srv.url, 'DELETE', `/v1/artifacts/${encodeURIComponent(id)}`, H(acct));
+const create = (acct, body) => authReq(srv.url, 'POST', '/v1/artifacts', acct, { body });
+const list = (acct) => authReq(srv.url, 'GET', '/v1/artifacts', acct);
+const get = (acct, id) => authReq(srv.url, 'GET', `/v1/artifacts/${encodeURIComponent(id)}`, acct);
+const update = (acct, id, body) => authReq(srv.url, 'POST', `/v1/artifacts/${encodeURIComponent(id)}`, acct, { body });
+const del = (acct, id) => authReq(srv.url, 'DELETE', `/v1/artifacts/${encodeURIComponent(id)}`, acct);
 
 const notFound = { error: 'Artifact not found' };
 /** A fresh artifact input: header/body/key as standard base64. */

@@ -8,7 +8,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import crypto from 'node:crypto';
 import {
-    TEST_TIMEOUT, HOOK_TIMEOUT, startServer, authAccount, req, rawHttp, bearer, assertJson, expectStatus, bodies,
+    TEST_TIMEOUT, HOOK_TIMEOUT, startServer, authAccount, req, authReq, rawHttp, assertJson, expectStatus, bodies,
 } from './harness.mjs';
 
 const MAX = 10 * 1024 * 1024;
@@ -28,8 +28,7 @@ after(async () => { await srv?.stop(); }, { timeout: HOOK_TIMEOUT });
 
 let n = 0;
 const uniq = (p) => `${p}-${process.pid}-${++n}`;
-const api = (method, p, acct, opts = {}) =>
-    req(srv.url, method, p, { ...opts, headers: { ...(acct ? bearer(acct.token) : {}), ...(opts.headers || {}) } });
+const api = (method, p, acct, opts) => authReq(srv.url, method, p, acct, opts);
 
 async function createSession(acct = A) {
     const r = await api('POST', '/v1/sessions', acct, { body: { tag: uniq('tag'), metadata: 'm' } });
@@ -254,14 +253,14 @@ test('PUBLIC_URL is the base of upload and download URLs', { timeout: TEST_TIMEO
     const pub = await startServer({ env: { PUBLIC_URL: 'https://happy.example.com' } });
     try {
         const acct = await authAccount(pub.url);
-        const s = expectStatus(await req(pub.url, 'POST', '/v1/sessions', { headers: bearer(acct.token), body: { tag: 't', metadata: 'm' } }), 200);
+        const s = expectStatus(await authReq(pub.url, 'POST', '/v1/sessions', acct, { body: { tag: 't', metadata: 'm' } }), 200);
         const sid = s.session.id;
-        const up = expectStatus(await req(pub.url, 'POST', `/v1/sessions/${sid}/attachments/request-upload`,
-            { headers: { ...bearer(acct.token), 'x-forwarded-host': 'ignored.example' }, body: { filename: 'x', size: 1 } }), 200);
+        const up = expectStatus(await authReq(pub.url, 'POST', `/v1/sessions/${sid}/attachments/request-upload`, acct,
+            { headers: { 'x-forwarded-host': 'ignored.example' }, body: { filename: 'x', size: 1 } }), 200);
         const file = up.ref.split('/').pop();
         assert.equal(up.uploadUrl, `https://happy.example.com/v1/sessions/${sid}/attachments/${file}`);
-        const dl = await req(pub.url, 'POST', `/v1/sessions/${sid}/attachments/request-download`,
-            { headers: bearer(acct.token), body: { ref: up.ref } });
+        const dl = await authReq(pub.url, 'POST', `/v1/sessions/${sid}/attachments/request-download`, acct,
+            { body: { ref: up.ref } });
         assertJson(dl, 200, { downloadUrl: `https://happy.example.com/v1/sessions/${sid}/attachments/${file}` });
     } finally {
         await pub.stop();

@@ -553,6 +553,14 @@ export async function authAccount(url, { keyPair, challenge } = {}) {
 
 export const bearer = (token) => ({ authorization: `Bearer ${token}` });
 
+/**
+ * req() as an account: adds the bearer token of `acct` (an authAccount() result, or any `{token}`; null sends no
+ * Authorization header). A header given in opts.headers wins, so a test can still send a broken one.
+ */
+export function authReq(url, method, pathname, acct, opts = {}) {
+    return req(url, method, pathname, { ...opts, headers: { ...(acct ? bearer(acct.token) : {}), ...opts.headers } });
+}
+
 /** Random 32-byte "box" public key as base64 (terminal/account pairing requests only check the length). */
 export const randomBoxKey = () => b64(randomBytes(32));
 

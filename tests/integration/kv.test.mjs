@@ -6,9 +6,8 @@ import assert from 'node:assert/strict';
 import { io } from 'socket.io-client';
 import WebSocket from 'ws';
 import {
-    TEST_TIMEOUT, HOOK_TIMEOUT, LONG_HEARTBEAT_REALTIME, startRealtimeServer, authAccount, req, bearer, bodies, assertJson,
-    assertKeyOrder, clientTracker, machineAuth, recordEvents, sleep, b64,
-    named, until, assertEnvelope,
+    TEST_TIMEOUT, HOOK_TIMEOUT, LONG_HEARTBEAT_REALTIME, startRealtimeServer, authAccount, req, authReq, bearer, bodies,
+    assertJson, assertKeyOrder, clientTracker, machineAuth, recordEvents, sleep, b64, named, until, assertEnvelope,
 } from './harness.mjs';
 
 const T = { timeout: TEST_TIMEOUT };
@@ -25,11 +24,10 @@ afterEach(() => clients.closeAll());
 
 const { connect, app } = clients.at(() => srv.url);
 
-const H = (acct) => ({ headers: bearer(acct.token) });
-const get = (acct, key) => req(srv.url, 'GET', `/v1/kv/${encodeURIComponent(key)}`, H(acct));
-const list = (acct, qs = '') => req(srv.url, 'GET', `/v1/kv${qs}`, H(acct));
-const bulk = (acct, keys) => req(srv.url, 'POST', '/v1/kv/bulk', { ...H(acct), body: { keys } });
-const mutate = (acct, mutations) => req(srv.url, 'POST', '/v1/kv', { ...H(acct), body: { mutations } });
+const get = (acct, key) => authReq(srv.url, 'GET', `/v1/kv/${encodeURIComponent(key)}`, acct);
+const list = (acct, qs = '') => authReq(srv.url, 'GET', `/v1/kv${qs}`, acct);
+const bulk = (acct, keys) => authReq(srv.url, 'POST', '/v1/kv/bulk', acct, { body: { keys } });
+const mutate = (acct, mutations) => authReq(srv.url, 'POST', '/v1/kv', acct, { body: { mutations } });
 
 const notFound = { error: 'Key not found' };
 const v = (s) => b64(Buffer.from(s));
@@ -145,12 +143,12 @@ test('GET /v1/kv/:key: 404 for missing, deleted and foreign keys; percent-decode
     const B = await authAccount(srv.url);
     await mutate(A, [{ key: 'settings/theme', value: v('dark'), version: -1 }, { key: 'sp ace', value: v('s'), version: -1 }]);
     assertJson(await get(A, 'settings/theme'), 200, { key: 'settings/theme', value: v('dark'), version: 0 });
-    assertJson(await req(srv.url, 'GET', '/v1/kv/sp%20ace', H(A)), 200, { key: 'sp ace', value: v('s'), version: 0 });
+    assertJson(await authReq(srv.url, 'GET', '/v1/kv/sp%20ace', A), 200, { key: 'sp ace', value: v('s'), version: 0 });
     assertJson(await get(A, 'nope'), 404, notFound);
     assertJson(await get(B, 'settings/theme'), 404, notFound);
     assertJson(await req(srv.url, 'GET', '/v1/kv/x'), 401, bodies.missingAuth);
     // An unencoded slash is another path.
-    const r = await req(srv.url, 'GET', '/v1/kv/settings/theme', H(A));
+    const r = await authReq(srv.url, 'GET', '/v1/kv/settings/theme', A);
     assertJson(r, 404, bodies.notFound('/v1/kv/settings/theme', 'GET'));
 });
 

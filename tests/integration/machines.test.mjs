@@ -6,10 +6,9 @@ import assert from 'node:assert/strict';
 import { io } from 'socket.io-client';
 import WebSocket from 'ws';
 import {
-    TEST_TIMEOUT, HOOK_TIMEOUT, LONG_HEARTBEAT_REALTIME, startRealtimeServer, authAccount, req, bearer, bodies, assertJson,
-    assertKeyOrder, clientTracker, machineAuth, recordEvents, sleep, b64, randomBytes, startServer, makeTempDir,
-    removeDir, writeConfigFile,
-    named, until, assertEnvelope,
+    TEST_TIMEOUT, HOOK_TIMEOUT, LONG_HEARTBEAT_REALTIME, startRealtimeServer, authAccount, req, authReq, bearer, bodies,
+    assertJson, assertKeyOrder, clientTracker, machineAuth, recordEvents, sleep, b64, randomBytes, startServer,
+    makeTempDir, removeDir, writeConfigFile, named, until, assertEnvelope,
 } from './harness.mjs';
 
 const T = { timeout: TEST_TIMEOUT };
@@ -32,10 +31,10 @@ const uniq = (p = 'm') => `${p}-${process.pid}-${Date.now()}-${++n}`;
 
 const { app, daemon, cli } = clients.at(() => srv.url);
 
-const post = (acct, body) => req(srv.url, 'POST', '/v1/machines', { headers: bearer(acct.token), body });
-const list = (acct) => req(srv.url, 'GET', '/v1/machines', { headers: bearer(acct.token) });
-const get = (acct, id) => req(srv.url, 'GET', `/v1/machines/${encodeURIComponent(id)}`, { headers: bearer(acct.token) });
-const del = (acct, id) => req(srv.url, 'DELETE', `/v1/machines/${encodeURIComponent(id)}`, { headers: bearer(acct.token) });
+const post = (acct, body) => authReq(srv.url, 'POST', '/v1/machines', acct, { body });
+const list = (acct) => authReq(srv.url, 'GET', '/v1/machines', acct);
+const get = (acct, id) => authReq(srv.url, 'GET', `/v1/machines/${encodeURIComponent(id)}`, acct);
+const del = (acct, id) => authReq(srv.url, 'DELETE', `/v1/machines/${encodeURIComponent(id)}`, acct);
 
 const notFound = { error: 'Machine not found' };
 
@@ -209,7 +208,7 @@ test('GET /v1/machines/:id: wrapped GET shape; unknown and foreign ids are 404',
     assertJson(await get(A, 'no-such-machine'), 404, notFound);
     assertJson(await get(B, id), 404, notFound);
     // An empty trailing segment is not the list route.
-    assertJson(await req(srv.url, 'GET', '/v1/machines/', { headers: bearer(A.token) }), 404, notFound);
+    assertJson(await authReq(srv.url, 'GET', '/v1/machines/', A), 404, notFound);
 });
 
 test('DELETE /v1/machines/:id: 404 for unknown/foreign, success emits delete-machine to apps only', T, async () => {
@@ -396,14 +395,14 @@ test('inactivity sweep (runs at start-up): a machine idle for 10 minutes becomes
         const idle = uniq('idle');
         const fresh = uniq('fresh');
         for (const id of [idle, fresh]) {
-            const r = await req(s1.url, 'POST', '/v1/machines', { headers: bearer(A.token), body: { id, metadata: 'm' } });
+            const r = await authReq(s1.url, 'POST', '/v1/machines', A, { body: { id, metadata: 'm' } });
             assert.equal(r.status, 200);
         }
         const d = await clients.connect(s1.url, machineAuth(A, idle));
         const t = Date.now() - 10 * 60 * 1000 + 1500;
         d.emit('machine-alive', { machineId: idle, time: t });
         d.emit('machine-alive', { machineId: fresh, time: Date.now() });
-        const getOne = (url, id) => req(url, 'GET', `/v1/machines/${id}`, { headers: bearer(A.token) });
+        const getOne = (url, id) => authReq(url, 'GET', `/v1/machines/${id}`, A);
         const deadline = Date.now() + 3000;
         while (!(await getOne(s1.url, idle)).json.machine.active) {
             assert.ok(Date.now() < deadline, 'heartbeat written');

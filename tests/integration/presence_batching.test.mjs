@@ -8,8 +8,8 @@ import { spawnSync } from 'node:child_process';
 import { io } from 'socket.io-client';
 import WebSocket from 'ws';
 import {
-    SERVER_BIN, TEST_TIMEOUT, LONG_HEARTBEAT_REALTIME, startRealtimeServer, authAccount, req, bearer, clientTracker, userAuth,
-    machineAuth, sessionAuth, recordEvents, sleep, makeTempDir, removeDir, writeConfigFile, until,
+    SERVER_BIN, TEST_TIMEOUT, LONG_HEARTBEAT_REALTIME, startRealtimeServer, authAccount, authReq, clientTracker,
+    userAuth, machineAuth, sessionAuth, recordEvents, sleep, makeTempDir, removeDir, writeConfigFile, until,
 } from './harness.mjs';
 
 const clients = clientTracker({ io, WebSocket });
@@ -28,7 +28,7 @@ const flushEvery = (schedule) => ({
 });
 
 function api(srv, acct) {
-    const call = (method, path, body) => req(srv.url, method, path, { headers: bearer(acct.token), body });
+    const call = (method, path, body) => authReq(srv.url, method, path, acct, { body });
     return {
         session: async (id) => (await call('GET', '/v1/sessions')).json.sessions.find((s) => s.id === id),
         machine: async (id) => (await call('GET', `/v1/machines/${id}`)).json.machine,

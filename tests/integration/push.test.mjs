@@ -8,8 +8,8 @@ import http from 'node:http';
 import { io } from 'socket.io-client';
 import WebSocket from 'ws';
 import {
-    TEST_TIMEOUT, HOOK_TIMEOUT, FAST_REALTIME, startRealtimeServer, authAccount, req, bearer, bodies, assertJson,
-    clientTracker, userAuth, recordEvents, sleep, expectStatus, CUID_RE,
+    TEST_TIMEOUT, HOOK_TIMEOUT, FAST_REALTIME, startRealtimeServer, authAccount, req, authReq, bearer, bodies,
+    assertJson, clientTracker, userAuth, recordEvents, sleep, expectStatus, CUID_RE,
 } from './harness.mjs';
 
 const T = { timeout: TEST_TIMEOUT };
@@ -85,13 +85,13 @@ const uniq = (p) => `${p}-${process.pid}-${++n}`;
 const { connect, app, daemon, cli } = clients.at(() => srv.url);
 
 async function createSession(acct) {
-    const r = await req(srv.url, 'POST', '/v1/sessions', { headers: bearer(acct.token), body: { tag: uniq('tag'), metadata: 'm' } });
+    const r = await authReq(srv.url, 'POST', '/v1/sessions', acct, { body: { tag: uniq('tag'), metadata: 'm' } });
     return expectStatus(r, 200).session.id;
 }
-const addToken = (acct, token) => req(srv.url, 'POST', '/v1/push-tokens', { headers: bearer(acct.token), body: { token } });
-const listTokens = async (acct) => expectStatus(await req(srv.url, 'GET', '/v1/push-tokens', { headers: bearer(acct.token) }), 200).tokens;
+const addToken = (acct, token) => authReq(srv.url, 'POST', '/v1/push-tokens', acct, { body: { token } });
+const listTokens = async (acct) => expectStatus(await authReq(srv.url, 'GET', '/v1/push-tokens', acct), 200).tokens;
 const pushEvent = (acct, sid, body) =>
-    req(srv.url, 'POST', `/v1/sessions/${encodeURIComponent(sid)}/push-event`, { headers: bearer(acct.token), body });
+    authReq(srv.url, 'POST', `/v1/sessions/${encodeURIComponent(sid)}/push-event`, acct, { body });
 
 /** What the CLI sends after a turn (happy-cli: "It's ready!", data {sessionId, ..., sessionTitle, url}). */
 const doneEvent = (sid) => ({
@@ -126,19 +126,19 @@ test('push tokens: register (upsert), list newest first, delete (idempotent), pe
 
     assert.deepEqual(await listTokens(b), []);
     // b deleting a's token changes nothing; deleting twice is fine; URL-encoded tokens are decoded.
-    assertJson(await req(srv.url, 'DELETE', `/v1/push-tokens/${encodeURIComponent('ExponentPushToken[one]')}`, { headers: bearer(b.token) }), 200, { success: true });
+    assertJson(await authReq(srv.url, 'DELETE', `/v1/push-tokens/${encodeURIComponent('ExponentPushToken[one]')}`, b), 200, { success: true });
     assert.equal((await listTokens(a)).length, 2);
     for (let i = 0; i < 2; i++) {
-        assertJson(await req(srv.url, 'DELETE', `/v1/push-tokens/${encodeURIComponent('ExponentPushToken[one]')}`, { headers: bearer(a.token) }), 200, { success: true });
+        assertJson(await authReq(srv.url, 'DELETE', `/v1/push-tokens/${encodeURIComponent('ExponentPushToken[one]')}`, a), 200, { success: true });
     }
     assert.deepEqual((await listTokens(a)).map((t) => t.token), ['ExponentPushToken[two]']);
 });
 
 test('push tokens: validation and authentication', T, async () => {
     const a = await authAccount(srv.url);
-    assertJson(await req(srv.url, 'POST', '/v1/push-tokens', { headers: bearer(a.token), body: {} }), 400,
+    assertJson(await authReq(srv.url, 'POST', '/v1/push-tokens', a, { body: {} }), 400,
         bodies.validation('body/token Invalid input: expected string, received undefined'));
-    assertJson(await req(srv.url, 'POST', '/v1/push-tokens', { headers: bearer(a.token), body: { token: 5 } }), 400,
+    assertJson(await authReq(srv.url, 'POST', '/v1/push-tokens', a, { body: { token: 5 } }), 400,
         bodies.validation('body/token Invalid input: expected string, received number'));
     assertJson(await req(srv.url, 'POST', '/v1/push-tokens', { body: { token: 'x' } }), 401, bodies.missingAuth);
     assertJson(await req(srv.url, 'GET', '/v1/push-tokens'), 401, bodies.missingAuth);
@@ -308,7 +308,7 @@ test('a re-send skips tokens deleted meanwhile', T, async () => {
     await addToken(a, 'ExponentPushToken[drop]');
     expo.queue.push(500);
     assertJson(await pushEvent(a, sid, doneEvent(sid)), 200, { success: true, result: 'failed', reason: 'HTTP 500, HTTP 500' });
-    assertJson(await req(srv.url, 'DELETE', `/v1/push-tokens/${encodeURIComponent('ExponentPushToken[drop]')}`, { headers: bearer(a.token) }), 200, { success: true });
+    assertJson(await authReq(srv.url, 'DELETE', `/v1/push-tokens/${encodeURIComponent('ExponentPushToken[drop]')}`, a), 200, { success: true });
     const reqs = await expo.waitRequests(2, 3000);
     assert.deepEqual(reqs[1].json.map((m) => m.to), ['ExponentPushToken[keep]']);
     await sleep(700);
@@ -318,7 +318,7 @@ test('a re-send skips tokens deleted meanwhile', T, async () => {
 test('path parameters over 100 characters are a 404 (http-api.md: long push tokens)', T, async () => {
     const a = await authAccount(srv.url);
     const long = 'x'.repeat(101);
-    assertJson(await req(srv.url, 'DELETE', `/v1/push-tokens/${long}`, { headers: bearer(a.token) }), 404,
+    assertJson(await authReq(srv.url, 'DELETE', `/v1/push-tokens/${long}`, a), 404,
         bodies.notFound(`/v1/push-tokens/${long}`, 'DELETE'));
-    assertJson(await req(srv.url, 'DELETE', `/v1/push-tokens/${'x'.repeat(100)}`, { headers: bearer(a.token) }), 200, { success: true });
+    assertJson(await authReq(srv.url, 'DELETE', `/v1/push-tokens/${'x'.repeat(100)}`, a), 200, { success: true });
 });

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { io } from 'socket.io-client';
 import WebSocket from 'ws';
 import {
-    TEST_TIMEOUT, HOOK_TIMEOUT, LONG_HEARTBEAT_REALTIME, startRealtimeServer, authAccount, req, bearer, clientTracker,
+    TEST_TIMEOUT, HOOK_TIMEOUT, LONG_HEARTBEAT_REALTIME, startRealtimeServer, authAccount, authReq, clientTracker,
     waitEvent, recordEvents, sleep, assertJson, assertKeyOrder, expectStatus, bodies, CUID_RE,
 } from './harness.mjs';
 
@@ -30,7 +30,7 @@ let n = 0;
 const uniq = (p) => `${p}-${process.pid}-${++n}`;
 const { app, cli } = clients.at(() => srv.url);
 
-const api = (method, path, acct, body) => req(srv.url, method, path, { headers: acct ? bearer(acct.token) : {}, body });
+const api = (method, path, acct, body) => authReq(srv.url, method, path, acct, { body });
 
 async function createSession(acct = A, extra = {}) {
     const r = await api('POST', '/v1/sessions', acct, { tag: uniq('tag'), metadata: uniq('meta'), ...extra });

@@ -10,10 +10,9 @@ import { spawnSync } from 'node:child_process';
 import { io } from 'socket.io-client';
 import WebSocket from 'ws';
 import {
-    TEST_TIMEOUT, HOOK_TIMEOUT, LONG_HEARTBEAT_REALTIME, startRealtimeServer, authAccount, req, bearer, bodies, assertJson,
-    assertKeyOrder, clientTracker, machineAuth, sessionAuth, recordEvents, sleep, mintJwt, testTokenKeyPair, nowSec, TEST_SECRET,
-    CUID_RE,
-    named, until, assertEnvelope,
+    TEST_TIMEOUT, HOOK_TIMEOUT, LONG_HEARTBEAT_REALTIME, startRealtimeServer, authAccount, req, authReq, bearer, bodies,
+    assertJson, assertKeyOrder, clientTracker, machineAuth, sessionAuth, recordEvents, sleep, mintJwt, testTokenKeyPair,
+    nowSec, TEST_SECRET, CUID_RE, named, until, assertEnvelope,
 } from './harness.mjs';
 
 const T = { timeout: TEST_TIMEOUT };
@@ -32,13 +31,12 @@ afterEach(() => clients.closeAll());
 
 const { connect, app } = clients.at(() => srv.url);
 
-const H = (acct) => ({ headers: bearer(acct.token) });
-const getUser = (acct, id) => req(srv.url, 'GET', `/v1/user/${encodeURIComponent(id)}`, H(acct));
-const search = (acct, qs) => req(srv.url, 'GET', `/v1/user/search${qs}`, H(acct));
-const add = (acct, uid) => req(srv.url, 'POST', '/v1/friends/add', { ...H(acct), body: { uid } });
-const remove = (acct, uid) => req(srv.url, 'POST', '/v1/friends/remove', { ...H(acct), body: { uid } });
-const friends = (acct) => req(srv.url, 'GET', '/v1/friends', H(acct));
-const feed = (acct, qs = '') => req(srv.url, 'GET', `/v1/feed${qs}`, H(acct));
+const getUser = (acct, id) => authReq(srv.url, 'GET', `/v1/user/${encodeURIComponent(id)}`, acct);
+const search = (acct, qs) => authReq(srv.url, 'GET', `/v1/user/search${qs}`, acct);
+const add = (acct, uid) => authReq(srv.url, 'POST', '/v1/friends/add', acct, { body: { uid } });
+const remove = (acct, uid) => authReq(srv.url, 'POST', '/v1/friends/remove', acct, { body: { uid } });
+const friends = (acct) => authReq(srv.url, 'GET', '/v1/friends', acct);
+const feed = (acct, qs = '') => authReq(srv.url, 'GET', `/v1/feed${qs}`, acct);
 
 /** Runs SQL on the server's live database (WAL: the server sees it on its next read). */
 function sql(statement) {
@@ -283,11 +281,11 @@ test('POST /v1/friends/add and /remove: self, unknown ids, a token whose account
     assertJson(await req(srv.url, 'POST', '/v1/friends/remove', { headers: bearer(ghostToken()), body: { uid: B.sub } }), 200, { user: null });
     assertJson(await friends(B), 200, { friends: [] });
     for (const p of ['/v1/friends/add', '/v1/friends/remove']) {
-        assertJson(await req(srv.url, 'POST', p, { ...H(A), body: {} }), 400,
+        assertJson(await authReq(srv.url, 'POST', p, A, { body: {} }), 400,
             bodies.validation('body/uid Invalid input: expected string, received undefined'));
-        assertJson(await req(srv.url, 'POST', p, { ...H(A), body: { uid: 7 } }), 400,
+        assertJson(await authReq(srv.url, 'POST', p, A, { body: { uid: 7 } }), 400,
             bodies.validation('body/uid Invalid input: expected string, received number'));
-        assertJson(await req(srv.url, 'POST', p, { ...H(A), body: { uid: null } }), 400,
+        assertJson(await authReq(srv.url, 'POST', p, A, { body: { uid: null } }), 400,
             bodies.validation('body/uid Invalid input: expected string, received null'));
         // Validation runs before authentication.
         assertJson(await req(srv.url, 'POST', p, { body: {} }), 400,

@@ -7,9 +7,9 @@ import assert from 'node:assert/strict';
 import { io } from 'socket.io-client';
 import WebSocket from 'ws';
 import {
-    TEST_TIMEOUT, HOOK_TIMEOUT, LONG_HEARTBEAT_REALTIME, startRealtimeServer, authAccount, req, bearer, bodies, assertJson,
-    assertKeyOrder, clientTracker, machineAuth, recordEvents, sleep, expectStatus, CUID_RE, makeTempDir, removeDir,
-    named, until,
+    TEST_TIMEOUT, HOOK_TIMEOUT, LONG_HEARTBEAT_REALTIME, startRealtimeServer, authAccount, req, authReq, bearer, bodies,
+    assertJson, assertKeyOrder, clientTracker, machineAuth, recordEvents, sleep, expectStatus, CUID_RE, makeTempDir,
+    removeDir, named, until,
 } from './harness.mjs';
 
 const T = { timeout: TEST_TIMEOUT };
@@ -29,10 +29,10 @@ const uniq = (p) => `${p}-${process.pid}-${++n}`;
 const { connect, app, cli } = clients.at(() => srv.url);
 
 async function createSession(acct, url = srv.url) {
-    const r = await req(url, 'POST', '/v1/sessions', { headers: bearer(acct.token), body: { tag: uniq('tag'), metadata: 'm' } });
+    const r = await authReq(url, 'POST', '/v1/sessions', acct, { body: { tag: uniq('tag'), metadata: 'm' } });
     return expectStatus(r, 200).session.id;
 }
-const query = (acct, body, url = srv.url) => req(url, 'POST', '/v1/usage/query', { headers: bearer(acct.token), body });
+const query = (acct, body, url = srv.url) => authReq(url, 'POST', '/v1/usage/query', acct, { body });
 
 /** What the CLI sends (happy-cli apiSession.ts sendUsageData). */
 function cliReport(sessionId, n = 1, key = 'claude-session') {
@@ -280,9 +280,9 @@ test('POST /v1/usage/query: unknown or foreign session 404, validation before au
         'body/sessionId Invalid input: expected string, received number, body/groupBy Invalid option: expected one of "hour"|"day"'));
     assertJson(await v({ groupBy: 'week' }, {}), 400, bodies.validation('body/groupBy Invalid option: expected one of "hour"|"day"'));
     assertJson(await v('x'), 400, bodies.validation('body/ Invalid input: expected object, received string'));
-    const noBody = await req(srv.url, 'POST', '/v1/usage/query', { headers: bearer(A.token) });
+    const noBody = await authReq(srv.url, 'POST', '/v1/usage/query', A);
     assertJson(noBody, 400, bodies.validation('body/ Invalid input: expected object, received null'));
-    const empty = await req(srv.url, 'POST', '/v1/usage/query', { headers: bearer(A.token), rawBody: '', contentType: 'application/json' });
+    const empty = await authReq(srv.url, 'POST', '/v1/usage/query', A, { rawBody: '', contentType: 'application/json' });
     assertJson(empty, 200, { usage: [], groupBy: 'day', totalReports: 0 });
     assertJson(await v({}, {}), 401, bodies.missingAuth);
     assertJson(await v({}, { authorization: 'Bearer nope' }), 401, bodies.invalidToken);
@@ -302,7 +302,7 @@ test("deleting a session deletes its usage reports; other sessions' reports stay
     await ack(sock, cliReport(s1, 1, 'second-key'));
     await ack(sock, cliReport(s2, 2));
     assert.equal((await query(A, {})).json.totalReports, 3);
-    const del = await req(srv.url, 'DELETE', `/v1/sessions/${s1}`, { headers: bearer(A.token) });
+    const del = await authReq(srv.url, 'DELETE', `/v1/sessions/${s1}`, A);
     assertJson(del, 200, { success: true });
     const r = await query(A, {});
     assert.equal(r.json.totalReports, 1);
@@ -336,7 +336,7 @@ test('usage reports and account settings survive a restart; the upsert keeps its
         const sid = await createSession(A, s1.url);
         const sock = await clients.at(s1.url).cli(A, sid);
         const first = await ack(sock, cliReport(sid, 1));
-        const set = await req(s1.url, 'POST', '/v1/account/settings', { headers: bearer(A.token), body: { settings: 'kept', expectedVersion: 0 } });
+        const set = await authReq(s1.url, 'POST', '/v1/account/settings', A, { body: { settings: 'kept', expectedVersion: 0 } });
         assertJson(set, 200, { success: true, version: 1 });
         const before = await query(A, {}, s1.url);
         sock.close();
@@ -345,7 +345,7 @@ test('usage reports and account settings survive a restart; the upsert keeps its
         const s2 = await startRealtimeServer(LONG_HEARTBEAT_REALTIME, { dataDir });
         try {
             assertJson(await query(A, {}, s2.url), 200, before.json);
-            assertJson(await req(s2.url, 'GET', '/v1/account/settings', { headers: bearer(A.token) }), 200,
+            assertJson(await authReq(s2.url, 'GET', '/v1/account/settings', A), 200,
                 { settings: 'kept', settingsVersion: 1 });
             const sock2 = await clients.at(s2.url).cli(A, sid);
             const again = await ack(sock2, cliReport(sid, 5));
