@@ -7,7 +7,7 @@ import { io } from 'socket.io-client';
 import WebSocket from 'ws';
 import {
     TEST_TIMEOUT, HOOK_TIMEOUT, LONG_HEARTBEAT_REALTIME, startRealtimeServer, authAccount, req, authReq, bearer, bodies,
-    assertJson, assertKeyOrder, clientTracker, machineAuth, sleep, startServer, writeConfigFile,
+    assertJson, assertKeyOrder, clientTracker, machineAuth, sleep, startServer, writeConfigFile, uniq, createSession,
 } from './harness.mjs';
 
 const T = { timeout: TEST_TIMEOUT };
@@ -22,8 +22,6 @@ after(async () => { if (srv) await srv.stop(); }, { timeout: HOOK_TIMEOUT });
 const clients = clientTracker({ io, WebSocket });
 afterEach(() => clients.closeAll());
 
-let n = 0;
-const uniq = (p = 'x') => `${p}-${process.pid}-${Date.now()}-${++n}`;
 
 const path = (sid, mid) => `/v1/access-keys/${encodeURIComponent(sid)}/${encodeURIComponent(mid)}`;
 const getKey = (acct, sid, mid) => authReq(srv.url, 'GET', path(sid, mid), acct);
@@ -34,12 +32,11 @@ const scopeNotFound = { error: 'Session or machine not found' };
 
 /** A session and a machine of the account. */
 async function scope(acct) {
-    const s = await authReq(srv.url, 'POST', '/v1/sessions', acct, { body: { tag: uniq('tag'), metadata: 'm' } });
-    assert.equal(s.status, 200);
+    const { id: sid } = await createSession(srv.url, acct);
     const mid = uniq('machine');
     const m = await authReq(srv.url, 'POST', '/v1/machines', acct, { body: { id: mid, metadata: 'm' } });
     assert.equal(m.status, 200);
-    return { sid: s.json.session.id, mid };
+    return { sid, mid };
 }
 
 function keyShape(k, data, dataVersion) {

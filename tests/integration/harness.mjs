@@ -561,6 +561,22 @@ export function authReq(url, method, pathname, acct, opts = {}) {
     return req(url, method, pathname, { ...opts, headers: { ...(acct ? bearer(acct.token) : {}), ...opts.headers } });
 }
 
+let uniqCounter = 0;
+/**
+ * A string no earlier call returned, for tags and client-chosen ids (machines, sessions, methods): the pid and a
+ * counter keep it unique within the test process, and each test file runs in its own process.
+ */
+export const uniq = (prefix = 'id') => `${prefix}-${process.pid}-${++uniqCounter}`;
+
+/**
+ * POST /v1/sessions as `acct` with a fresh tag and metadata 'm' (`body` adds or overrides fields); asserts the 200
+ * and returns the session object.
+ */
+export async function createSession(url, acct, body = {}) {
+    const r = await authReq(url, 'POST', '/v1/sessions', acct, { body: { tag: uniq('tag'), metadata: 'm', ...body } });
+    return expectStatus(r, 200).session;
+}
+
 /** Random 32-byte "box" public key as base64 (terminal/account pairing requests only check the length). */
 export const randomBoxKey = () => b64(randomBytes(32));
 

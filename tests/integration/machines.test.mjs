@@ -8,7 +8,7 @@ import WebSocket from 'ws';
 import {
     TEST_TIMEOUT, HOOK_TIMEOUT, LONG_HEARTBEAT_REALTIME, startRealtimeServer, authAccount, req, authReq, bearer, bodies,
     assertJson, assertKeyOrder, clientTracker, machineAuth, recordEvents, sleep, b64, randomBytes, startServer,
-    makeTempDir, removeDir, writeConfigFile, named, until, assertEnvelope,
+    makeTempDir, removeDir, writeConfigFile, named, until, assertEnvelope, uniq,
 } from './harness.mjs';
 
 const T = { timeout: TEST_TIMEOUT };
@@ -26,8 +26,6 @@ after(async () => { if (srv) await srv.stop(); }, { timeout: HOOK_TIMEOUT });
 const clients = clientTracker({ io, WebSocket });
 afterEach(() => clients.closeAll());
 
-let n = 0;
-const uniq = (p = 'm') => `${p}-${process.pid}-${Date.now()}-${++n}`;
 
 const { app, daemon, cli } = clients.at(() => srv.url);
 

@@ -9,7 +9,8 @@ import { io } from 'socket.io-client';
 import WebSocket from 'ws';
 import {
     SERVER_BIN, TEST_TIMEOUT, LONG_HEARTBEAT_REALTIME, startRealtimeServer, authAccount, authReq, clientTracker,
-    userAuth, machineAuth, sessionAuth, recordEvents, sleep, makeTempDir, removeDir, writeConfigFile, until,
+    userAuth, machineAuth, sessionAuth, recordEvents, sleep, makeTempDir, removeDir, writeConfigFile, until, uniq,
+    createSession,
 } from './harness.mjs';
 
 const clients = clientTracker({ io, WebSocket });
@@ -17,8 +18,6 @@ afterEach(() => clients.closeAll());
 const dirs = [];
 after(() => { for (const d of dirs) removeDir(d); });
 
-let n = 0;
-const uniq = (p) => `${p}-${process.pid}-${Date.now()}-${++n}`;
 
 const flushEvery = (schedule) => ({
     jobs: {
@@ -32,7 +31,7 @@ function api(srv, acct) {
     return {
         session: async (id) => (await call('GET', '/v1/sessions')).json.sessions.find((s) => s.id === id),
         machine: async (id) => (await call('GET', `/v1/machines/${id}`)).json.machine,
-        newSession: async () => (await call('POST', '/v1/sessions', { tag: uniq('tag'), metadata: 'm' })).json.session,
+        newSession: () => createSession(srv.url, acct),
         newMachine: async (id) => (await call('POST', '/v1/machines', { id, metadata: 'm' })).json.machine,
     };
 }

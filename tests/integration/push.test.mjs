@@ -9,7 +9,7 @@ import { io } from 'socket.io-client';
 import WebSocket from 'ws';
 import {
     TEST_TIMEOUT, HOOK_TIMEOUT, FAST_REALTIME, startRealtimeServer, authAccount, req, authReq, bearer, bodies,
-    assertJson, clientTracker, userAuth, recordEvents, sleep, expectStatus, CUID_RE,
+    assertJson, clientTracker, userAuth, recordEvents, sleep, expectStatus, CUID_RE, createSession,
 } from './harness.mjs';
 
 const T = { timeout: TEST_TIMEOUT };
@@ -80,14 +80,9 @@ after(async () => {
 const clients = clientTracker({ io, WebSocket });
 afterEach(() => { clients.closeAll(); expo.reset(); });
 
-let n = 0;
-const uniq = (p) => `${p}-${process.pid}-${++n}`;
 const { connect, app, daemon, cli } = clients.at(() => srv.url);
 
-async function createSession(acct) {
-    const r = await authReq(srv.url, 'POST', '/v1/sessions', acct, { body: { tag: uniq('tag'), metadata: 'm' } });
-    return expectStatus(r, 200).session.id;
-}
+const newSessionId = async (acct) => (await createSession(srv.url, acct)).id;
 const addToken = (acct, token) => authReq(srv.url, 'POST', '/v1/push-tokens', acct, { body: { token } });
 const listTokens = async (acct) => expectStatus(await authReq(srv.url, 'GET', '/v1/push-tokens', acct), 200).tokens;
 const pushEvent = (acct, sid, body) =>
@@ -149,7 +144,7 @@ test('push tokens: validation and authentication', T, async () => {
 test('push-event: validation, unknown and foreign sessions', T, async () => {
     const a = await authAccount(srv.url);
     const b = await authAccount(srv.url);
-    const sid = await createSession(a);
+    const sid = await newSessionId(a);
     const ev = doneEvent(sid);
     assertJson(await pushEvent(b, sid, ev), 404, { error: 'Session not found' });
     assertJson(await pushEvent(a, 'nope', ev), 404, { error: 'Session not found' });
@@ -167,8 +162,8 @@ test('push-event: validation, unknown and foreign sessions', T, async () => {
 
 test('push-event without tokens: session-event to the session\'s listeners, no_tokens, no outbound request', T, async () => {
     const a = await authAccount(srv.url);
-    const sid = await createSession(a);
-    const other = await createSession(a);
+    const sid = await newSessionId(a);
+    const other = await newSessionId(a);
     const appSock = await app(a);
     const cliSock = await cli(a, sid);
     const otherCli = await cli(a, other);
@@ -192,7 +187,7 @@ test('push-event without tokens: session-event to the session\'s listeners, no_t
 
 test('push-event with tokens: exact Expo request, result sent', T, async () => {
     const a = await authAccount(srv.url);
-    const sid = await createSession(a);
+    const sid = await newSessionId(a);
     await addToken(a, 'ExponentPushToken[aaa]');
     await sleep(5);
     await addToken(a, 'ExponentPushToken[bbb]');
@@ -220,7 +215,7 @@ test('push-event with tokens: exact Expo request, result sent', T, async () => {
 
 test('push-event is suppressed while an app is focused (handshake appState or app-state event)', T, async () => {
     const a = await authAccount(srv.url);
-    const sid = await createSession(a);
+    const sid = await newSessionId(a);
     await addToken(a, 'ExponentPushToken[focus]');
     const ui = await connect({ ...userAuth(a), appState: 'active' });
     assertJson(await pushEvent(a, sid, doneEvent(sid)), 200, { success: true, result: 'suppressed', reason: 'active-ui-client' });
@@ -241,7 +236,7 @@ test('push-event is suppressed while an app is focused (handshake appState or ap
 
 test('Expo answers 500: failed with HTTP 500, then re-sent in the background until delivered', T, async () => {
     const a = await authAccount(srv.url);
-    const sid = await createSession(a);
+    const sid = await newSessionId(a);
     await addToken(a, 'ExponentPushToken[r1]');
     await sleep(5);
     await addToken(a, 'ExponentPushToken[r2]');
@@ -257,7 +252,7 @@ test('Expo answers 500: failed with HTTP 500, then re-sent in the background unt
 
 test('Expo hangs: Network error after the deadline, re-sent with back-off, then given up', T, async () => {
     const a = await authAccount(srv.url);
-    const sid = await createSession(a);
+    const sid = await newSessionId(a);
     await addToken(a, 'ExponentPushToken[slow]');
     expo.queue.push('hang', 503, 503);
     const started = Date.now();
@@ -273,7 +268,7 @@ test('Expo hangs: Network error after the deadline, re-sent with back-off, then 
 
 test('DeviceNotRegistered removes the token; partial result; 4xx is not retried', T, async () => {
     const a = await authAccount(srv.url);
-    const sid = await createSession(a);
+    const sid = await newSessionId(a);
     await addToken(a, 'ExponentPushToken[gone]');
     await sleep(5);
     await addToken(a, 'ExponentPushToken[fine]');
@@ -291,7 +286,7 @@ test('DeviceNotRegistered removes the token; partial result; 4xx is not retried'
 
 test('a retry is dropped when the user has focused an app meanwhile', T, async () => {
     const a = await authAccount(srv.url);
-    const sid = await createSession(a);
+    const sid = await newSessionId(a);
     await addToken(a, 'ExponentPushToken[later]');
     expo.queue.push(502);
     assertJson(await pushEvent(a, sid, doneEvent(sid)), 200, { success: true, result: 'failed', reason: 'HTTP 502' });
@@ -302,7 +297,7 @@ test('a retry is dropped when the user has focused an app meanwhile', T, async (
 
 test('a re-send skips tokens deleted meanwhile', T, async () => {
     const a = await authAccount(srv.url);
-    const sid = await createSession(a);
+    const sid = await newSessionId(a);
     await addToken(a, 'ExponentPushToken[keep]');
     await sleep(5);
     await addToken(a, 'ExponentPushToken[drop]');

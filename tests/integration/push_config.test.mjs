@@ -5,6 +5,7 @@ import assert from 'node:assert/strict';
 import http from 'node:http';
 import {
     TEST_TIMEOUT, HOOK_TIMEOUT, startServer, writeConfigFile, authAccount, authReq, assertJson, expectStatus, sleep,
+    createSession,
 } from './harness.mjs';
 
 const T = { timeout: TEST_TIMEOUT };
@@ -24,8 +25,8 @@ async function start(push) {
 async function accountWithTokenAndSession(srv) {
     const a = await authAccount(srv.url);
     assertJson(await authReq(srv.url, 'POST', '/v1/push-tokens', a, { body: { token: 'ExponentPushToken[x]' } }), 200, { success: true });
-    const r = await authReq(srv.url, 'POST', '/v1/sessions', a, { body: { tag: `t-${Date.now()}`, metadata: 'm' } });
-    return { a, sid: expectStatus(r, 200).session.id };
+    const { id: sid } = await createSession(srv.url, a);
+    return { a, sid };
 }
 const pushEvent = (srv, a, sid) => authReq(srv.url, 'POST', `/v1/sessions/${sid}/push-event`, a,
     { body: { kind: 'done', title: "It's ready!", body: 'b' } });

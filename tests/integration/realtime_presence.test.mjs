@@ -7,7 +7,7 @@ import { io } from 'socket.io-client';
 import WebSocket from 'ws';
 import {
     TEST_TIMEOUT, HOOK_TIMEOUT, FAST_REALTIME, startRealtimeServer, authAccount, clientTracker, userAuth, machineAuth,
-    sessionAuth, waitConnect, waitConnectError, recordEvents, sleep, assertKeyOrder,
+    sessionAuth, waitConnect, waitConnectError, recordEvents, sleep, assertKeyOrder, uniq,
 } from './harness.mjs';
 
 let srv;
@@ -29,8 +29,6 @@ afterEach(() => clients.closeAll());
 /** A connected websocket socket.io-client socket. */
 const sio = (auth) => clients.connect(srv.url, auth);
 
-let n = 0;
-const uniq = (p) => `${p}-${process.pid}-${++n}`;
 
 /** Wait until `events` (from recordEvents) holds at least `count` entries matching `pred`. */
 async function until(events, pred, count = 1, timeoutMs = 3000) {

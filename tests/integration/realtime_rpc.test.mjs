@@ -7,7 +7,7 @@ import { io } from 'socket.io-client';
 import WebSocket from 'ws';
 import {
     TEST_TIMEOUT, HOOK_TIMEOUT, LONG_HEARTBEAT_REALTIME, startRealtimeServer, authAccount, req, clientTracker, userAuth,
-    machineAuth, sessionAuth, waitEvent, recordEvents, sleep, assertKeyOrder,
+    machineAuth, sessionAuth, waitEvent, recordEvents, sleep, assertKeyOrder, uniq,
 } from './harness.mjs';
 
 const GRACE = 500;
@@ -39,8 +39,6 @@ afterEach(() => clients.closeAll());
 /** A connected websocket socket.io-client socket on `server` (default: srv). */
 const sio = (auth, server = srv) => clients.connect(server.url, auth);
 
-let n = 0;
-const uniq = (p) => `${p}-${process.pid}-${++n}`;
 const app = (acct = A, server) => sio({ ...userAuth(acct), happyClient: 'ios/1.7.0' }, server);
 const machine = (id, acct = A, server) => sio(machineAuth(acct, id), server);
 const session = (id, acct = A, server) => sio(sessionAuth(acct, id), server);

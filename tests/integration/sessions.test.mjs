@@ -7,7 +7,7 @@ import { io } from 'socket.io-client';
 import WebSocket from 'ws';
 import {
     TEST_TIMEOUT, HOOK_TIMEOUT, LONG_HEARTBEAT_REALTIME, startRealtimeServer, authAccount, authReq, clientTracker,
-    waitEvent, recordEvents, sleep, assertJson, assertKeyOrder, expectStatus, bodies, CUID_RE,
+    waitEvent, recordEvents, sleep, assertJson, assertKeyOrder, expectStatus, bodies, CUID_RE, uniq, createSession,
 } from './harness.mjs';
 
 let srv;
@@ -26,16 +26,11 @@ after(async () => { await srv?.stop(); }, { timeout: HOOK_TIMEOUT });
 const clients = clientTracker({ io, WebSocket });
 afterEach(() => clients.closeAll());
 
-let n = 0;
-const uniq = (p) => `${p}-${process.pid}-${++n}`;
 const { app, cli } = clients.at(() => srv.url);
 
 const api = (method, path, acct, body) => authReq(srv.url, method, path, acct, { body });
 
-async function createSession(acct = A, extra = {}) {
-    const r = await api('POST', '/v1/sessions', acct, { tag: uniq('tag'), metadata: uniq('meta'), ...extra });
-    return expectStatus(r, 200).session;
-}
+const newSession = (acct = A, extra = {}) => createSession(srv.url, acct, { metadata: uniq('meta'), ...extra });
 
 /** The events a socket received so far, filtered by name. */
 const got = (events, name) => events.filter((e) => e.event === name).map((e) => e.args[0]);
@@ -103,9 +98,9 @@ test('POST /v1/sessions validation comes before auth; auth errors', { timeout: T
 
 test('GET /v1/sessions: updatedAt desc, lastMessage null, own sessions only', { timeout: TEST_TIMEOUT }, async () => {
     const acct = await authAccount(srv.url);
-    const s1 = await createSession(acct);
+    const s1 = await newSession(acct);
     await sleep(5);
-    const s2 = await createSession(acct);
+    const s2 = await newSession(acct);
     await sleep(5);
     // A message bumps s1's updatedAt: it moves to the top.
     expectStatus(await api('POST', `/v3/sessions/${s1.id}/messages`, acct, { messages: [{ content: 'x', localId: 'l' }] }), 200);
@@ -126,7 +121,7 @@ test('GET /v1/sessions: updatedAt desc, lastMessage null, own sessions only', { 
 test('GET /v2/sessions/active and cursor pagination /v2/sessions', { timeout: TEST_TIMEOUT }, async () => {
     const acct = await authAccount(srv.url);
     const made = [];
-    for (let i = 0; i < 3; i++) made.push(await createSession(acct));
+    for (let i = 0; i < 3; i++) made.push(await newSession(acct));
     await sleep(5); // the archive must be strictly the latest update (ms clock)
     expectStatus(await api('POST', `/v1/sessions/${made[0].id}/archive`, acct), 200);
 
@@ -166,7 +161,7 @@ test('GET /v2/sessions/active and cursor pagination /v2/sessions', { timeout: TE
 });
 
 test('POST /v3 messages: batch-contiguous seqs, first localId wins, idempotent, no content in the answer', { timeout: TEST_TIMEOUT }, async () => {
-    const s = await createSession();
+    const s = await newSession();
     const path = `/v3/sessions/${s.id}/messages`;
     const r1 = await api('POST', path, A, { messages: [
         { content: 'c1', localId: 'a' }, { content: 'c2', localId: 'b' }, { content: 'dup', localId: 'a' },
@@ -199,7 +194,7 @@ test('POST /v3 messages: batch-contiguous seqs, first localId wins, idempotent, 
 });
 
 test('v3 messages: validation, mutually exclusive cursors, another account\'s session is 404', { timeout: TEST_TIMEOUT }, async () => {
-    const s = await createSession();
+    const s = await newSession();
     const path = `/v3/sessions/${s.id}/messages`;
     assertJson(await api('GET', `${path}?after_seq=1&before_seq=5`, A), 400,
         bodies.validation('querystring/ after_seq and before_seq are mutually exclusive'));
@@ -221,7 +216,7 @@ test('v3 messages: validation, mutually exclusive cursors, another account\'s se
 });
 
 test('v3 POST emits one new-message per created message to the session and UI sockets (sender too)', { timeout: TEST_TIMEOUT }, async () => {
-    const s = await createSession();
+    const s = await newSession();
     const ui = await app(A);
     const mine = await cli(A, s.id);
     const otherCli = await cli(A, 'another-session');
@@ -247,7 +242,7 @@ test('v3 POST emits one new-message per created message to the session and UI so
 });
 
 test('archive: 404 for another account, activity ephemeral, inactive afterwards', { timeout: TEST_TIMEOUT }, async () => {
-    const s = await createSession();
+    const s = await newSession();
     const ui = await app(A);
     const uiEv = recordEvents(ui);
     assertJson(await api('POST', `/v1/sessions/${s.id}/archive`, B), 404, { error: 'Session not found' });
@@ -266,7 +261,7 @@ test('archive: 404 for another account, activity ephemeral, inactive afterwards'
 });
 
 test('DELETE: 404 text for others, delete-session after commit, messages gone', { timeout: TEST_TIMEOUT }, async () => {
-    const s = await createSession();
+    const s = await newSession();
     expectStatus(await api('POST', `/v3/sessions/${s.id}/messages`, A, { messages: [{ content: 'x', localId: 'x' }] }), 200);
     const ui = await app(A);
     assertJson(await api('DELETE', `/v1/sessions/${s.id}`, B), 404, { error: 'Session not found or not owned by user' });
@@ -281,7 +276,7 @@ test('DELETE: 404 text for others, delete-session after commit, messages gone', 
 // --- socket events ----------------------------------------------------------------------------------------
 
 test('update-metadata: success (update before ack), mismatch, unknown session gets no ack, bad input', { timeout: TEST_TIMEOUT }, async () => {
-    const s = await createSession();
+    const s = await newSession();
     const sock = await cli(A, s.id);
     const ui = await app(A);
     const uiEv = recordEvents(ui);
@@ -315,7 +310,7 @@ test('update-metadata: success (update before ack), mismatch, unknown session ge
 });
 
 test('update-state: success with a string and with null, mismatch, unknown session acks error', { timeout: TEST_TIMEOUT }, async () => {
-    const s = await createSession();
+    const s = await newSession();
     const sock = await cli(A, s.id);
     const upd = waitEvent(sock, 'update');
     assert.deepStrictEqual(await sock.timeout(3000).emitWithAck('update-state', { sid: s.id, agentState: 'S1', expectedVersion: 0 }),
@@ -338,7 +333,7 @@ test('update-state: success with a string and with null, mismatch, unknown sessi
 });
 
 test('message: skip sender, {c,t} content order, duplicates consume seqs and emit nothing', { timeout: TEST_TIMEOUT }, async () => {
-    const s = await createSession();
+    const s = await newSession();
     const sender = await cli(A, s.id);
     const ui = await app(A);
     const [senderEv, uiEv] = [recordEvents(sender), recordEvents(ui)];

@@ -8,8 +8,8 @@ import { io } from 'socket.io-client';
 import WebSocket from 'ws';
 import {
     TEST_TIMEOUT, HOOK_TIMEOUT, LONG_HEARTBEAT_REALTIME, startRealtimeServer, authAccount, req, authReq, bearer, bodies,
-    assertJson, assertKeyOrder, clientTracker, machineAuth, recordEvents, sleep, expectStatus, CUID_RE, makeTempDir,
-    removeDir, named, until,
+    assertJson, assertKeyOrder, clientTracker, machineAuth, recordEvents, sleep, CUID_RE, makeTempDir, removeDir, named,
+    until, createSession,
 } from './harness.mjs';
 
 const T = { timeout: TEST_TIMEOUT };
@@ -24,14 +24,9 @@ after(async () => { if (srv) await srv.stop(); }, { timeout: HOOK_TIMEOUT });
 const clients = clientTracker({ io, WebSocket });
 afterEach(() => clients.closeAll());
 
-let n = 0;
-const uniq = (p) => `${p}-${process.pid}-${++n}`;
 const { connect, app, cli } = clients.at(() => srv.url);
 
-async function createSession(acct, url = srv.url) {
-    const r = await authReq(url, 'POST', '/v1/sessions', acct, { body: { tag: uniq('tag'), metadata: 'm' } });
-    return expectStatus(r, 200).session.id;
-}
+const newSessionId = async (acct, url = srv.url) => (await createSession(url, acct)).id;
 const query = (acct, body, url = srv.url) => authReq(url, 'POST', '/v1/usage/query', acct, { body });
 
 /** What the CLI sends (happy-cli apiSession.ts sendUsageData). */
@@ -64,7 +59,7 @@ function bucket(ms, unit, offsetMin = -new Date(ms).getTimezoneOffset()) {
 test('usage-report: ack with the row, `usage` ephemeral (as sent) to the apps only', T, async () => {
     const A = await authAccount(srv.url);
     const B = await authAccount(srv.url);
-    const sid = await createSession(A);
+    const sid = await newSessionId(A);
     const ui = await app(A);
     const sock = await cli(A, sid);
     const daemon = await connect(machineAuth(A, 'm1'));
@@ -94,8 +89,8 @@ test('usage-report: ack with the row, `usage` ephemeral (as sent) to the apps on
 
 test('usage-report upserts per (session, key): same id and createdAt, newer updatedAt, data replaced', T, async () => {
     const A = await authAccount(srv.url);
-    const sid = await createSession(A);
-    const sid2 = await createSession(A);
+    const sid = await newSessionId(A);
+    const sid2 = await newSessionId(A);
     const sock = await cli(A, sid);
     const first = await ack(sock, cliReport(sid, 1));
     await sleep(5);
@@ -118,8 +113,8 @@ test('usage-report upserts per (session, key): same id and createdAt, newer upda
 test('usage-report invalid payloads: upstream ack texts, nothing stored', T, async () => {
     const A = await authAccount(srv.url);
     const B = await authAccount(srv.url);
-    const sid = await createSession(A);
-    const theirs = await createSession(B);
+    const sid = await newSessionId(A);
+    const theirs = await newSessionId(B);
     const sock = await cli(A, sid);
     const ok = cliReport(sid);
     const cases = [
@@ -158,7 +153,7 @@ test('usage-report invalid payloads: upstream ack texts, nothing stored', T, asy
 
 test('usage-report without an ack is still stored; no data or two data arguments get no ack', T, async () => {
     const A = await authAccount(srv.url);
-    const sid = await createSession(A);
+    const sid = await newSessionId(A);
     const sock = await cli(A, sid);
     const ui = await app(A);
     const uiEv = recordEvents(ui);
@@ -175,7 +170,7 @@ test('usage-report without an ack is still stored; no data or two data arguments
 
 test('usage-report is serialised per socket: acks in order, the last report wins', T, async () => {
     const A = await authAccount(srv.url);
-    const sid = await createSession(A);
+    const sid = await newSessionId(A);
     const sock = await cli(A, sid);
     const order = [];
     const acks = await Promise.all(Array.from({ length: 25 }, (_, i) =>
@@ -190,7 +185,7 @@ test('usage-report is serialised per socket: acks in order, the last report wins
 
 test('usage-report accepts extra token/cost keys and forwards them verbatim', T, async () => {
     const A = await authAccount(srv.url);
-    const sid = await createSession(A);
+    const sid = await newSessionId(A);
     const sock = await cli(A, sid);
     const ui = await app(A);
     const uiEv = recordEvents(ui);
@@ -210,8 +205,8 @@ test('usage-report accepts extra token/cost keys and forwards them verbatim', T,
 
 test('POST /v1/usage/query sums per day/hour in JSONB key order (cache_read before cache_creation)', T, async () => {
     const A = await authAccount(srv.url);
-    const s1 = await createSession(A);
-    const s2 = await createSession(A);
+    const s1 = await newSessionId(A);
+    const s2 = await newSessionId(A);
     const sock = await cli(A, s1);
     const a1 = await ack(sock, cliReport(s1, 1));
     const a2 = await ack(sock, cliReport(s2, 2));
@@ -249,7 +244,7 @@ test('POST /v1/usage/query sums per day/hour in JSONB key order (cache_read befo
 
 test('POST /v1/usage/query sums fractional costs as JavaScript numbers', T, async () => {
     const A = await authAccount(srv.url);
-    const sid = await createSession(A);
+    const sid = await newSessionId(A);
     const sock = await cli(A, sid);
     await ack(sock, { key: 'a', sessionId: sid, tokens: { total: 1 }, cost: { total: 0.1, input: 0.05 } });
     await ack(sock, { key: 'b', sessionId: sid, tokens: { total: 2 }, cost: { total: 0.2, input: 0.25 } });
@@ -267,7 +262,7 @@ test('POST /v1/usage/query sums fractional costs as JavaScript numbers', T, asyn
 test('POST /v1/usage/query: unknown or foreign session 404, validation before auth, 401s, out-of-range dates 500', T, async () => {
     const A = await authAccount(srv.url);
     const B = await authAccount(srv.url);
-    const theirs = await createSession(B);
+    const theirs = await newSessionId(B);
     assertJson(await query(A, { sessionId: 'nope' }), 404, { error: 'Session not found' });
     assertJson(await query(A, { sessionId: theirs }), 404, { error: 'Session not found' });
     const v = (body, headers = bearer(A.token)) => req(srv.url, 'POST', '/v1/usage/query', { headers, body });
@@ -295,8 +290,8 @@ test('POST /v1/usage/query: unknown or foreign session 404, validation before au
 
 test("deleting a session deletes its usage reports; other sessions' reports stay", T, async () => {
     const A = await authAccount(srv.url);
-    const s1 = await createSession(A);
-    const s2 = await createSession(A);
+    const s1 = await newSessionId(A);
+    const s2 = await newSessionId(A);
     const sock = await cli(A, s1);
     await ack(sock, cliReport(s1, 1));
     await ack(sock, cliReport(s1, 1, 'second-key'));
@@ -315,7 +310,7 @@ test("POST /v1/usage/query buckets in the server's local time zone (TZ=UTC+5:30)
     const local = await startRealtimeServer(LONG_HEARTBEAT_REALTIME, { env: { TZ: 'IST-5:30' } });
     try {
         const A = await authAccount(local.url);
-        const sid = await createSession(A, local.url);
+        const sid = await newSessionId(A, local.url);
         const sock = await clients.at(local.url).cli(A, sid);
         const a = await ack(sock, cliReport(sid, 1));
         const hour = await query(A, { groupBy: 'hour' }, local.url);
@@ -333,7 +328,7 @@ test('usage reports and account settings survive a restart; the upsert keeps its
     try {
         const s1 = await startRealtimeServer(LONG_HEARTBEAT_REALTIME, { dataDir });
         const A = await authAccount(s1.url);
-        const sid = await createSession(A, s1.url);
+        const sid = await newSessionId(A, s1.url);
         const sock = await clients.at(s1.url).cli(A, sid);
         const first = await ack(sock, cliReport(sid, 1));
         const set = await authReq(s1.url, 'POST', '/v1/account/settings', A, { body: { settings: 'kept', expectedVersion: 0 } });
