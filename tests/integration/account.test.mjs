@@ -7,8 +7,8 @@ import { io } from 'socket.io-client';
 import WebSocket from 'ws';
 import {
     TEST_TIMEOUT, HOOK_TIMEOUT, LONG_HEARTBEAT_REALTIME, startRealtimeServer, authAccount, req, authReq, bearer, bodies,
-    assertJson, assertKeyOrder, clientTracker, machineAuth, sessionAuth, recordEvents, sleep, mintJwt, testTokenKeyPair,
-    nowSec, TEST_SECRET, named, until, assertEnvelope,
+    assertJson, assertKeyOrder, clientTracker, machineAuth, sessionAuth, recordEvents, sleep, TEST_SECRET, named, until,
+    assertEnvelope, ghostToken,
 } from './harness.mjs';
 
 const T = { timeout: TEST_TIMEOUT };
@@ -28,15 +28,6 @@ const { connect, app } = clients.at(() => srv.url);
 const profile = (acct) => authReq(srv.url, 'GET', '/v1/account/profile', acct);
 const getSettings = (acct) => authReq(srv.url, 'GET', '/v1/account/settings', acct);
 const postSettings = (acct, body) => authReq(srv.url, 'POST', '/v1/account/settings', acct, { body });
-
-/** A valid token (HANDY_MASTER_SECRET=test-master-secret) for an account that does not exist. */
-function ghostToken() {
-    const t = nowSec();
-    return mintJwt({
-        payload: { sub: 'cghostaccount0000000000000', iat: t, nbf: t, iss: 'handy', jti: '00000000-0000-4000-8000-000000000001' },
-        privateKey: testTokenKeyPair().privateKey,
-    });
-}
 
 // --- profile ------------------------------------------------------------------------------------------------
 

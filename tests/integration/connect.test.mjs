@@ -5,14 +5,12 @@
 import { test, before, after, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
-import path from 'node:path';
-import { spawnSync } from 'node:child_process';
 import { io } from 'socket.io-client';
 import WebSocket from 'ws';
 import {
     TEST_TIMEOUT, HOOK_TIMEOUT, startServer, startRealtimeServer, authAccount, req, authReq, bearer, bodies, assertJson,
     decodeJwt, ed25519FromSeed, verifyJwtSignature, nowSec, clientTracker, userAuth, machineAuth, recordEvents, sleep,
-    TEST_SECRET, writeConfigFile,
+    TEST_SECRET, writeConfigFile, sqlite,
 } from './harness.mjs';
 import { startReceiver, closedPortUrl } from './receiver.mjs';
 
@@ -54,12 +52,6 @@ after(async () => {
 
 const clients = clientTracker({ io, WebSocket });
 afterEach(() => clients.closeAll());
-
-const sqlite = (srv, sql) => {
-    const r = spawnSync('sqlite3', ['-cmd', '.timeout 5000', path.join(srv.dataDir, 'happy.sqlite'), sql], { encoding: 'utf8' });
-    assert.equal(r.status, 0, r.stderr);
-    return r.stdout.trim();
-};
 
 /** privacy-kit KeyTree over PBKDF2(secret, 'happy-server-tokens'): the AES key of a path. */
 function keyTreeKey(secret, pathElems) {

@@ -12,7 +12,7 @@
 //   realtime helpers (startRealtimeServer, RawEio, waitConnect, clientTracker({io, WebSocket}), ...); the
 //   realtime test files pass the socket.io-client `io` and the `ws` WebSocket class in.
 
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -248,6 +248,17 @@ async function killProc(proc, exited, graceMs) {
     await Promise.race([exited, new Promise((r) => { timer = setTimeout(r, 5_000); })]);
     clearTimeout(timer);
     return true;
+}
+
+/**
+ * Runs SQL on a running server's database with the sqlite3 tool; returns its output, trimmed. The server must run
+ * with `storage.sqlite.exclusive: false` (by default it locks other processes out of its database).
+ */
+export function sqlite(server, statement) {
+    const db = path.join(server.dataDir, 'happy.sqlite');
+    const r = spawnSync('sqlite3', ['-cmd', '.timeout 5000', db, statement], { encoding: 'utf8' });
+    assert.equal(r.status, 0, `sqlite3: ${r.stderr}`);
+    return r.stdout.trim();
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -559,6 +570,18 @@ export const bearer = (token) => ({ authorization: `Bearer ${token}` });
  */
 export function authReq(url, method, pathname, acct, opts = {}) {
     return req(url, method, pathname, { ...opts, headers: { ...(acct ? bearer(acct.token) : {}), ...opts.headers } });
+}
+
+/**
+ * A valid token for an account that does not exist: signed with the key of HANDY_MASTER_SECRET=TEST_SECRET, so
+ * such a server accepts it, and then finds no account.
+ */
+export function ghostToken() {
+    const t = nowSec();
+    return mintJwt({
+        payload: { sub: 'cghostaccount0000000000000', iat: t, nbf: t, iss: 'handy', jti: '00000000-0000-4000-8000-000000000001' },
+        privateKey: testTokenKeyPair().privateKey,
+    });
 }
 
 let uniqCounter = 0;

@@ -5,14 +5,12 @@
 // connect, which this server does not have yet.
 import { test, before, after, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
-import path from 'node:path';
-import { spawnSync } from 'node:child_process';
 import { io } from 'socket.io-client';
 import WebSocket from 'ws';
 import {
     TEST_TIMEOUT, HOOK_TIMEOUT, LONG_HEARTBEAT_REALTIME, startRealtimeServer, authAccount, req, authReq, bearer, bodies,
-    assertJson, assertKeyOrder, clientTracker, machineAuth, sessionAuth, recordEvents, sleep, mintJwt, testTokenKeyPair,
-    nowSec, TEST_SECRET, CUID_RE, named, until, assertEnvelope,
+    assertJson, assertKeyOrder, clientTracker, machineAuth, sessionAuth, recordEvents, sleep, TEST_SECRET, CUID_RE,
+    named, until, assertEnvelope, ghostToken, sqlite,
 } from './harness.mjs';
 
 const T = { timeout: TEST_TIMEOUT };
@@ -20,7 +18,7 @@ const T = { timeout: TEST_TIMEOUT };
 let srv;
 
 before(async () => {
-    // exclusive off: sql() below edits the live database with the sqlite3 tool.
+    // exclusive off: sqlite() edits the live database with the sqlite3 tool (WAL: the server sees it on its next read).
     srv = await startRealtimeServer(LONG_HEARTBEAT_REALTIME,
         { env: { HANDY_MASTER_SECRET: TEST_SECRET }, config: { storage: { sqlite: { exclusive: false } } } });
 }, { timeout: HOOK_TIMEOUT });
@@ -38,31 +36,15 @@ const remove = (acct, uid) => authReq(srv.url, 'POST', '/v1/friends/remove', acc
 const friends = (acct) => authReq(srv.url, 'GET', '/v1/friends', acct);
 const feed = (acct, qs = '') => authReq(srv.url, 'GET', `/v1/feed${qs}`, acct);
 
-/** Runs SQL on the server's live database (WAL: the server sees it on its next read). */
-function sql(statement) {
-    const db = path.join(srv.dataDir, 'happy.sqlite');
-    const r = spawnSync('sqlite3', ['-cmd', '.timeout 5000', db, statement], { encoding: 'utf8' });
-    assert.equal(r.status, 0, `sqlite3: ${r.stderr}`);
-    return r.stdout;
-}
 const q = (v) => (v === null || v === undefined ? 'NULL' : `'${String(v).replace(/'/g, "''")}'`);
 function setProfile(acct, { username = null, firstName = null, lastName = null, avatar = null } = {}) {
-    sql(`UPDATE account SET username = ${q(username)}, first_name = ${q(firstName)}, last_name = ${q(lastName)}, ` +
+    sqlite(srv, `UPDATE account SET username = ${q(username)}, first_name = ${q(firstName)}, last_name = ${q(lastName)}, ` +
         `avatar = ${q(avatar && JSON.stringify(avatar))} WHERE id = ${q(acct.sub)}`);
 }
 
 /** UserProfile as upstream sends it for an account without GitHub. */
 const profileOf = (acct, status, { username = '', firstName = '', lastName = null, avatar = null } = {}) =>
     ({ id: acct.sub, firstName, lastName, avatar, username, bio: null, status });
-
-/** A valid token (HANDY_MASTER_SECRET=test-master-secret) for an account that does not exist. */
-function ghostToken() {
-    const t = nowSec();
-    return mintJwt({
-        payload: { sub: 'cghostaccount0000000000000', iat: t, nbf: t, iss: 'handy', jti: '00000000-0000-4000-8000-000000000002' },
-        privateKey: testTokenKeyPair().privateKey,
-    });
-}
 
 /** The REST feed item and the `new-feed-post` update body of one post. */
 const feedItem = (update, repeatKey) => ({
@@ -258,7 +240,7 @@ test('friend_request after the 24 h cooldown replaces the earlier item (repeatKe
     await sleep(150);
     assert.equal(named(evB, 'update').length, 1);
     // A day later (moved back in the database) it is due again.
-    sql(`UPDATE user_relationship SET last_notified_at = last_notified_at - 86400001 WHERE from_user_id = ${q(B.sub)}`);
+    sqlite(srv, `UPDATE user_relationship SET last_notified_at = last_notified_at - 86400001 WHERE from_user_id = ${q(B.sub)}`);
     assertJson(await remove(A, B.sub), 200, { user: profileOf(B, 'rejected') });
     assertJson(await add(A, B.sub), 200, { user: profileOf(B, 'requested') });
     const second = await until(() => named(evB, 'update')[1], 3000, 'second');
@@ -328,7 +310,7 @@ test('GET /v1/feed: newest first, default limit 50, before/after cursors, hasMor
     assertJson(await feed(A, '?limit=200'), 200, { items: all, hasMore: false });
 
     // 55 items: the default page is 50.
-    sql(`WITH RECURSIVE n(i) AS (SELECT 6 UNION ALL SELECT i + 1 FROM n WHERE i < 55) ` +
+    sqlite(srv, `WITH RECURSIVE n(i) AS (SELECT 6 UNION ALL SELECT i + 1 FROM n WHERE i < 55) ` +
         `INSERT INTO user_feed_item (id, user_id, counter, repeat_key, body, created_at, updated_at) ` +
         `SELECT 'cfill' || i, ${q(A.sub)}, i, NULL, '{"kind":"text","text":"t' || i || '"}', 1000 + i, 1000 + i FROM n`);
     const page = await feed(A);
