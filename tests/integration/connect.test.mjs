@@ -10,7 +10,7 @@ import WebSocket from 'ws';
 import {
     TEST_TIMEOUT, HOOK_TIMEOUT, startServer, startRealtimeServer, authAccount, req, authReq, bearer, bodies, assertJson,
     decodeJwt, ed25519FromSeed, verifyJwtSignature, nowSec, clientTracker, userAuth, machineAuth, recordEvents, sleep,
-    TEST_SECRET, writeConfigFile, sqlite,
+    TEST_SECRET, writeConfigFile, sqlite, named,
 } from './harness.mjs';
 import { startReceiver, closedPortUrl } from './receiver.mjs';
 
@@ -258,12 +258,12 @@ test('GitHub link: profile shows it; DELETE unlinks and emits update-account to 
     const cliEvents = recordEvents(cli);
     assertJson(await authReq(conf.url, 'DELETE', '/v1/connect/github', a), 200, { success: true });
     for (let i = 0; i < 100 && !appEvents.some((e) => e.event === 'update'); i++) await sleep(20);
-    const updates = appEvents.filter((e) => e.event === 'update').map((e) => e.args[0]);
+    const updates = named(appEvents, 'update');
     assert.equal(updates.length, 1);
     assert.deepEqual(Object.keys(updates[0]), ['id', 'seq', 'body', 'createdAt']);
     assert.equal(JSON.stringify(updates[0].body), JSON.stringify({ t: 'update-account', id: a.sub, github: null, username: null }));
     await sleep(100);
-    assert.equal(cliEvents.filter((e) => e.event === 'update').length, 0, 'user-scoped only');
+    assert.equal(named(cliEvents, 'update').length, 0, 'user-scoped only');
 
     const after = (await authReq(conf.url, 'GET', '/v1/account/profile', a)).json;
     assert.equal(after.github, null);
@@ -273,7 +273,7 @@ test('GitHub link: profile shows it; DELETE unlinks and emits update-account to 
     // Not linked any more: a no-op, no update.
     assertJson(await authReq(conf.url, 'DELETE', '/v1/connect/github', a), 200, { success: true });
     await sleep(100);
-    assert.equal(appEvents.filter((e) => e.event === 'update').length, 1);
+    assert.equal(named(appEvents, 'update').length, 1);
     assertJson(await req(conf.url, 'DELETE', '/v1/connect/github'), 401, bodies.missingAuth);
 });
 
@@ -298,8 +298,8 @@ function githubReplies({ token = { access_token: 'gho_SECRET_token_123', token_t
 }
 
 async function updatesOf(events, n = 1) {
-    for (let i = 0; i < 150 && events.filter((e) => e.event === 'update').length < n; i++) await sleep(20);
-    return events.filter((e) => e.event === 'update').map((e) => e.args[0]);
+    for (let i = 0; i < 150 && named(events, 'update').length < n; i++) await sleep(20);
+    return named(events, 'update');
 }
 
 test('GitHub callback: code exchange, user fetch, link, update-account, token encrypted at rest', T, async () => {

@@ -10,7 +10,7 @@ import WebSocket from 'ws';
 import {
     SERVER_BIN, TEST_TIMEOUT, LONG_HEARTBEAT_REALTIME, startRealtimeServer, authAccount, authReq, clientTracker,
     userAuth, machineAuth, sessionAuth, recordEvents, sleep, makeTempDir, removeDir, writeConfigFile, until, uniq,
-    createSession,
+    createSession, named,
 } from './harness.mjs';
 
 const clients = clientTracker({ io, WebSocket });
@@ -36,7 +36,6 @@ function api(srv, acct) {
     };
 }
 
-const ephemerals = (events) => events.filter((e) => e.event === 'ephemeral').map((e) => e.args[0]);
 
 test('heartbeats are written by the flush job, not at once; visible via GET after the flush', { timeout: TEST_TIMEOUT }, async () => {
     const srv = await startRealtimeServer(LONG_HEARTBEAT_REALTIME, { config: flushEvery('* * * * * *') });
@@ -58,10 +57,10 @@ test('heartbeats are written by the flush job, not at once; visible via GET afte
         const tM = m.activeAt + 1; // within 30 s, but the machine is inactive: queued anyway
         cli.emit('session-alive', { sid: s.id, time: tS });
         daemon.emit('machine-alive', { machineId: mid, time: tM });
-        await until(() => ephemerals(ev).length === 2, 3000, 'both activity ephemerals');
-        assert.deepStrictEqual(ephemerals(ev).find((e) => e.type === 'activity'),
+        await until(() => named(ev, 'ephemeral').length === 2, 3000, 'both activity ephemerals');
+        assert.deepStrictEqual(named(ev, 'ephemeral').find((e) => e.type === 'activity'),
             { type: 'activity', id: s.id, active: true, activeAt: tS, thinking: false });
-        assert.deepStrictEqual(ephemerals(ev).find((e) => e.type === 'machine-activity'),
+        assert.deepStrictEqual(named(ev, 'ephemeral').find((e) => e.type === 'machine-activity'),
             { type: 'machine-activity', id: mid, active: true, activeAt: tM });
 
         const ses = await until(async () => { const x = await r.session(s.id); return x.activeAt === tS && x; },
@@ -74,20 +73,20 @@ test('heartbeats are written by the flush job, not at once; visible via GET afte
         // Within 30 s of the last written time: the ephemeral goes out, nothing is queued.
         const tS2 = tS + 10_000;
         cli.emit('session-alive', { sid: s.id, time: tS2 });
-        await until(() => ephemerals(ev).length === 3, 3000, 'third ephemeral');
+        await until(() => named(ev, 'ephemeral').length === 3, 3000, 'third ephemeral');
         await sleep(1300);
         assert.equal((await r.session(s.id)).activeAt, tS, 'below the 30 s threshold: not written');
 
         // A heartbeat queued just before session-end is dropped: the flush must not revive the session, and
         // heartbeats in the 60 s window after the end are ignored entirely (no ephemeral either).
         cli.emit('session-alive', { sid: s.id, time: Date.now() });
-        await until(() => ephemerals(ev).length === 4, 3000, 'fourth ephemeral');
+        await until(() => named(ev, 'ephemeral').length === 4, 3000, 'fourth ephemeral');
         const tEnd = Date.now();
         cli.emit('session-end', { sid: s.id, time: tEnd });
-        await until(() => ephemerals(ev).length === 5, 3000, 'session-end ephemeral');
+        await until(() => named(ev, 'ephemeral').length === 5, 3000, 'session-end ephemeral');
         cli.emit('session-alive', { sid: s.id, time: Date.now() });
         await sleep(1300);
-        assert.equal(ephemerals(ev).length, 5, 'no activity ephemeral in the stopped window');
+        assert.equal(named(ev, 'ephemeral').length, 5, 'no activity ephemeral in the stopped window');
         const ended = await r.session(s.id);
         assert.deepEqual([ended.active, ended.activeAt], [false, tEnd]);
     } finally {
@@ -121,7 +120,7 @@ test('a schedule from the config is used; queued heartbeats are flushed at grace
         tM = Date.now() - 50_000;
         cli.emit('session-alive', { sid, time: tS });
         cli.emit('machine-alive', { machineId: mid, time: tM });
-        await until(() => ephemerals(ev).length === 2, 3000, 'ephemerals');
+        await until(() => named(ev, 'ephemeral').length === 2, 3000, 'ephemerals');
         // Longer than the default 5 s period: still nothing written.
         await sleep(5500);
         assert.notEqual((await r.session(sid)).activeAt, tS);

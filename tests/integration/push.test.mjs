@@ -9,7 +9,7 @@ import { io } from 'socket.io-client';
 import WebSocket from 'ws';
 import {
     TEST_TIMEOUT, HOOK_TIMEOUT, FAST_REALTIME, startRealtimeServer, authAccount, req, authReq, bearer, bodies,
-    assertJson, clientTracker, userAuth, recordEvents, sleep, expectStatus, CUID_RE, createSession,
+    assertJson, clientTracker, userAuth, recordEvents, sleep, expectStatus, CUID_RE, createSession, named,
 } from './harness.mjs';
 
 const T = { timeout: TEST_TIMEOUT };
@@ -174,14 +174,14 @@ test('push-event without tokens: session-event to the session\'s listeners, no_t
     assertJson(await pushEvent(a, sid, doneEvent(sid)), 200, { success: true, result: 'no_tokens' });
     await sleep(200);
     for (const evs of [appEvents, cliEvents]) {
-        const got = evs.filter((e) => e.event === 'ephemeral').map((e) => e.args[0]);
+        const got = named(evs, 'ephemeral');
         assert.equal(got.length, 1);
         const { timestamp, ...rest } = got[0];
         assert.deepEqual(rest, { type: 'session-event', sessionId: sid, kind: 'done', title: "It's ready!", body: 'fix the tests' });
         assert.deepEqual(Object.keys(got[0]), ['type', 'sessionId', 'kind', 'title', 'body', 'timestamp']);
         assert.ok(timestamp >= before && timestamp <= Date.now());
     }
-    assert.equal(otherEvents.filter((e) => e.event === 'ephemeral').length, 0);
+    assert.equal(named(otherEvents, 'ephemeral').length, 0);
     assert.equal(expo.requests.length, 0);
 });
 

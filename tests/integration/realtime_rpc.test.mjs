@@ -7,7 +7,7 @@ import { io } from 'socket.io-client';
 import WebSocket from 'ws';
 import {
     TEST_TIMEOUT, HOOK_TIMEOUT, LONG_HEARTBEAT_REALTIME, startRealtimeServer, authAccount, req, clientTracker, userAuth,
-    machineAuth, sessionAuth, waitEvent, recordEvents, sleep, assertKeyOrder, uniq,
+    machineAuth, sessionAuth, waitEvent, recordEvents, sleep, assertKeyOrder, uniq, named,
 } from './harness.mjs';
 
 const GRACE = 500;
@@ -304,11 +304,11 @@ test('rpc-unregister answers rpc-unregistered {method}; the method is then unrea
     let got = waitEvent(provider, 'rpc-unregistered', 3000);
     provider.emit('rpc-unregister', { method });
     assert.deepStrictEqual((await got)[0], { method });
-    const before = requests.filter((e) => e.event === 'rpc-request').length;
+    const before = named(requests, 'rpc-request').length;
     const { res, ms } = await call(caller, { method });
     assert.deepStrictEqual(res, { ok: false, error: 'RPC method not available' });
     assert.ok(ms >= GRACE - 50, `${ms} ms`);
-    assert.equal(requests.filter((e) => e.event === 'rpc-request').length, before, 'no rpc-request after unregister');
+    assert.equal(named(requests, 'rpc-request').length, before, 'no rpc-request after unregister');
 
     // unregistering something never registered is confirmed as well
     got = waitEvent(provider, 'rpc-unregistered', 3000);

@@ -8,6 +8,7 @@ import WebSocket from 'ws';
 import {
     TEST_TIMEOUT, HOOK_TIMEOUT, LONG_HEARTBEAT_REALTIME, startRealtimeServer, authAccount, authReq, clientTracker,
     waitEvent, recordEvents, sleep, assertJson, assertKeyOrder, expectStatus, bodies, CUID_RE, uniq, createSession,
+    named,
 } from './harness.mjs';
 
 let srv;
@@ -32,8 +33,6 @@ const api = (method, path, acct, body) => authReq(srv.url, method, path, acct, {
 
 const newSession = (acct = A, extra = {}) => createSession(srv.url, acct, { metadata: uniq('meta'), ...extra });
 
-/** The events a socket received so far, filtered by name. */
-const got = (events, name) => events.filter((e) => e.event === name).map((e) => e.args[0]);
 
 /** emitWithAck that resolves to 'no-ack' after ms instead of throwing. */
 async function ackOrNone(s, event, payload, ms = 600) {
@@ -68,7 +67,7 @@ test('POST /v1/sessions creates (new-session to user-scoped only) and loads by t
     assertJson(r, 200, expected);
 
     await sleep(200); // the update may reach the socket before the HTTP answer: read it from the recording
-    const [env] = got(uiEvents, 'update');
+    const [env] = named(uiEvents, 'update');
     const { lastMessage, ...rest } = expected.session;
     const body = { t: 'new-session', ...rest };
     assert.deepStrictEqual(env.body, body);
@@ -83,8 +82,8 @@ test('POST /v1/sessions creates (new-session to user-scoped only) and loads by t
     assert.notEqual(expectStatus(b, 200).session.id, s.id);
     assert.equal(b.json.session.dataEncryptionKey, null);
     await sleep(200);
-    assert.equal(got(uiEvents, 'update').length, 1);
-    assert.equal(got(otherEvents, 'update').length, 0);
+    assert.equal(named(uiEvents, 'update').length, 1);
+    assert.equal(named(otherEvents, 'update').length, 0);
 });
 
 test('POST /v1/sessions validation comes before auth; auth errors', { timeout: TEST_TIMEOUT }, async () => {
@@ -225,7 +224,7 @@ test('v3 POST emits one new-message per created message to the session and UI so
     const created = expectStatus(r, 200).messages;
     await sleep(300);
     for (const evs of [uiEv, mineEv]) {
-        const ups = got(evs, 'update');
+        const ups = named(evs, 'update');
         assert.equal(ups.length, 2);
         assert.equal(ups[1].seq, ups[0].seq + 1);
         const body = { t: 'new-message', sid: s.id, message: {
@@ -234,11 +233,11 @@ test('v3 POST emits one new-message per created message to the session and UI so
         assert.deepStrictEqual(ups[0].body, body);
         assertKeyOrder(ups[0].body, body);
     }
-    assert.equal(got(otherEv, 'update').length, 0);
+    assert.equal(named(otherEv, 'update').length, 0);
     // Replaying the batch creates nothing and emits nothing.
     expectStatus(await api('POST', `/v3/sessions/${s.id}/messages`, A, { messages: [{ content: 'x1', localId: 'p' }] }), 200);
     await sleep(200);
-    assert.equal(got(uiEv, 'update').length, 2);
+    assert.equal(named(uiEv, 'update').length, 2);
 });
 
 test('archive: 404 for another account, activity ephemeral, inactive afterwards', { timeout: TEST_TIMEOUT }, async () => {
@@ -257,7 +256,7 @@ test('archive: 404 for another account, activity ephemeral, inactive afterwards'
     const row = expectStatus(await api('GET', '/v1/sessions', A), 200).sessions.find((x) => x.id === s.id);
     assert.equal(row.active, false);
     assert.equal(row.activeAt, eph.activeAt);
-    assert.equal(got(uiEv, 'update').length, 0);
+    assert.equal(named(uiEv, 'update').length, 0);
 });
 
 test('DELETE: 404 text for others, delete-session after commit, messages gone', { timeout: TEST_TIMEOUT }, async () => {
@@ -291,7 +290,7 @@ test('update-metadata: success (update before ack), mismatch, unknown session ge
     assert.deepStrictEqual(order[0][1].body, body);
     assertKeyOrder(order[0][1].body, body);
     await sleep(100);
-    assert.deepStrictEqual(got(uiEv, 'update').map((u) => u.body), [body]);
+    assert.deepStrictEqual(named(uiEv, 'update').map((u) => u.body), [body]);
 
     assert.deepStrictEqual(await sock.timeout(3000).emitWithAck('update-metadata', { sid: s.id, metadata: 'M3', expectedVersion: 0 }),
         { result: 'version-mismatch', version: 1, metadata: 'M2' });
@@ -356,8 +355,8 @@ test('message: skip sender, {c,t} content order, duplicates consume seqs and emi
     sender.emit('message', { sid: 'nope', message: 'x' });
     bogusMessages(sender, s.id);
     await sleep(300);
-    assert.equal(got(senderEv, 'update').length, 0, 'the sender is skipped');
-    assert.equal(got(uiEv, 'update').length, 2);
+    assert.equal(named(senderEv, 'update').length, 0, 'the sender is skipped');
+    assert.equal(named(uiEv, 'update').length, 2);
     const msgs = expectStatus(await api('GET', `/v3/sessions/${s.id}/messages`, A), 200).messages;
     assert.deepEqual(msgs.map((x) => [x.seq, x.content.c]), [[1, 'enc1'], [3, 'enc2']]);
     // Another account cannot post into it.
@@ -395,7 +394,7 @@ test('session-alive / session-end: activity ephemerals, stopped window, resume b
     sock.emit('session-alive', { sid: 'nope', time: Date.now() });
     (await app(B)).emit('session-alive', { sid: s.id, time: Date.now() });
     await sleep(300);
-    assert.equal(got(uiEv, 'ephemeral').length, 2);
+    assert.equal(named(uiEv, 'ephemeral').length, 2);
 
     const tEnd = Date.now();
     sock.emit('session-end', { sid: s.id, time: tEnd });
@@ -406,7 +405,7 @@ test('session-alive / session-end: activity ephemerals, stopped window, resume b
     // Stopped window: heartbeats are ignored entirely.
     sock.emit('session-alive', { sid: s.id, time: Date.now() });
     await sleep(300);
-    assert.equal(got(uiEv, 'ephemeral').length, 3);
+    assert.equal(named(uiEv, 'ephemeral').length, 3);
     // The session restarting (same tag) lifts the suppression at once.
     expectStatus(await api('POST', '/v1/sessions', A, { tag, metadata: 'm' }), 200);
     const tAlive = Date.now();
