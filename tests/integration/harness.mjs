@@ -659,6 +659,12 @@ export function assertJson(r, status, expected, msg = '') {
     assert.equal(r.text, JSON.stringify(expected), `raw body text; ${ctx}`);
 }
 
+/** GET /health answers 200: the server survived what the test did to it. */
+export async function assertHealthy(server) {
+    const h = await req(server.url, 'GET', '/health');
+    assert.equal(h.status, 200, `/health: ${h.status} ${h.text}`);
+}
+
 /** Status + JSON body, allowing extra checks by the caller. Returns parsed json. */
 export function expectStatus(r, status, msg = '') {
     assert.equal(r.status, status, `${msg ? msg + ': ' : ''}${describeRes(r)}`);

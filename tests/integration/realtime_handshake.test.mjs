@@ -6,8 +6,8 @@ import assert from 'node:assert/strict';
 import { io } from 'socket.io-client';
 import WebSocket from 'ws';
 import {
-    TEST_TIMEOUT, HOOK_TIMEOUT, startServer, authAccount, req, clientTracker, SIO_ID_RE, waitConnect, waitConnectError,
-    recordEvents, sleep, decodeJwt, mintJwt, newEd25519, b64url,
+    TEST_TIMEOUT, HOOK_TIMEOUT, startServer, authAccount, clientTracker, SIO_ID_RE, waitConnect, waitConnectError,
+    recordEvents, sleep, decodeJwt, mintJwt, newEd25519, b64url, assertHealthy,
 } from './harness.mjs';
 
 let srv;
@@ -208,6 +208,5 @@ test('app-state is accepted silently in every shape; unknown events are ignored;
     assert.deepStrictEqual(events, []);
     assert.equal(s.connected, true);
     assert.deepStrictEqual(await s.timeout(3000).emitWithAck('ping'), {});
-    const h = await req(srv.url, 'GET', '/health');
-    assert.equal(h.status, 200);
+    await assertHealthy(srv);
 });

@@ -8,7 +8,7 @@ import net from 'node:net';
 import WebSocket from 'ws';
 import {
     TEST_TIMEOUT, HOOK_TIMEOUT, FAST_REALTIME, startServer, startRealtimeServer, authAccount, req, clientTracker,
-    parseOpenPacket, userAuth, sleep,
+    parseOpenPacket, userAuth, sleep, assertHealthy,
 } from './harness.mjs';
 
 const EP = '/v1/updates/';
@@ -30,11 +30,6 @@ afterEach(() => clients.closeAll());
 /** A connected websocket socket.io-client socket. */
 const sio = (server, auth, opts) => clients.connect(server.url, auth, opts);
 const raw = (server, auth, opts) => clients.raw(server.url, auth, opts);
-
-async function healthy(server) {
-    const h = await req(server.url, 'GET', '/health');
-    assert.equal(h.status, 200, `/health after the test: ${h.status} ${h.text}`);
-}
 
 const CONNECTED = /^40\{"sid":"[A-Za-z0-9_-]{20}"\}$/;
 
@@ -60,7 +55,7 @@ test('heartbeat: a client that never answers pings is closed after pingInterval 
     const closedAfter = closed.at - c.openedAt;
     assert.ok(firstPing >= 200 && firstPing <= 800, `first ping after ${firstPing} ms (expected ~300)`);
     assert.ok(closedAfter >= 400 && closedAfter <= 1300, `closed after ${closedAfter} ms (expected ~500)`);
-    await healthy(fast);
+    await assertHealthy(fast);
 });
 
 test('heartbeat: a raw client answering pings, and socket.io-client, stay connected across many intervals', { timeout: TEST_TIMEOUT }, async () => {
@@ -90,7 +85,7 @@ test('heartbeat: a client-sent ping ("2") closes the connection (invalid heartbe
         assert.ok(!c.frames.slice(1).some((f) => f.data === '3'), 'no pong is sent back');
     }
     assert.equal(witness.connected, true);
-    await healthy(dflt);
+    await assertHealthy(dflt);
 });
 
 // ---------------------------------------------------------------------------------------------------
@@ -175,7 +170,7 @@ test('max payload: a websocket frame over 1,000,000 bytes closes only that conne
     assert.ok(other.isOpen);
     other.send('427["ping"]');
     assert.equal(await other.nextNonPing(), '437[{}]');
-    await healthy(dflt);
+    await assertHealthy(dflt);
 });
 
 test('max payload: after the 1009 close frame the server keeps draining (no reset while the client is still sending)', { timeout: TEST_TIMEOUT }, async () => {
@@ -223,7 +218,7 @@ test('max payload: after the 1009 close frame the server keeps draining (no rese
     } finally {
         sock.destroy();
     }
-    await healthy(dflt);
+    await assertHealthy(dflt);
 });
 
 test('max payload: the limit follows realtime.max_payload', { timeout: TEST_TIMEOUT }, async () => {
@@ -304,7 +299,7 @@ test('max payload: a polling POST over 1,000,000 bytes is answered 413; exactly 
 
     const big = await pollPost(dflt, sid, exact + 'z');
     assert.equal(big.status, 413, `over maxPayload: ${big.status} ${big.text.slice(0, 200)}`);
-    await healthy(dflt);
+    await assertHealthy(dflt);
 });
 
 // ---------------------------------------------------------------------------------------------------
@@ -359,7 +354,7 @@ test('malformed Socket.IO / Engine.IO input closes only the offending connection
     }
     assert.equal(witness.connected, true, 'the witness socket must stay connected');
     assert.deepStrictEqual(await witness.timeout(3000).emitWithAck('ping'), {});
-    await healthy(dflt);
+    await assertHealthy(dflt);
     assert.deepStrictEqual(failures, [], 'every malformed input must close its connection');
 });
 

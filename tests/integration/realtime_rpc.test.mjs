@@ -6,8 +6,8 @@ import assert from 'node:assert/strict';
 import { io } from 'socket.io-client';
 import WebSocket from 'ws';
 import {
-    TEST_TIMEOUT, HOOK_TIMEOUT, LONG_HEARTBEAT_REALTIME, startRealtimeServer, authAccount, req, clientTracker, userAuth,
-    machineAuth, sessionAuth, waitEvent, recordEvents, sleep, assertKeyOrder, uniq, named,
+    TEST_TIMEOUT, HOOK_TIMEOUT, LONG_HEARTBEAT_REALTIME, startRealtimeServer, authAccount, clientTracker, userAuth,
+    machineAuth, sessionAuth, waitEvent, recordEvents, sleep, assertKeyOrder, uniq, named, assertHealthy,
 } from './harness.mjs';
 
 const GRACE = 500;
@@ -57,11 +57,6 @@ async function call(s, payload, timeoutMs = 8000) {
     const t0 = Date.now();
     const res = await s.timeout(timeoutMs).emitWithAck('rpc-call', payload);
     return { res, ms: Date.now() - t0 };
-}
-
-async function healthy(server = srv) {
-    const h = await req(server.url, 'GET', '/health');
-    assert.equal(h.status, 200, 'server must still answer /health');
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -245,7 +240,7 @@ test('provider never answers: {ok:false, error:"operation has timed out"}; a lat
     provider.off('rpc-request');
     provider.on('rpc-request', (data, ack) => ack('fast'));
     assert.deepStrictEqual((await call(caller, { method })).res, { ok: true, result: 'fast' });
-    await healthy();
+    await assertHealthy(srv);
 });
 
 test('provider disconnects mid-call: {ok:false, error:"RPC target disconnected"} (client disconnect and dropped TCP)', { timeout: TEST_TIMEOUT }, async () => {
@@ -288,7 +283,7 @@ test('provider disconnects mid-call: {ok:false, error:"RPC target disconnected"}
         const { res } = await call(caller, { method, params: 1 });
         assert.deepStrictEqual(res, { ok: false, error: 'RPC method not available' }, method);
     }
-    await healthy(slow);
+    await assertHealthy(slow);
 });
 
 test('rpc-unregister answers rpc-unregistered {method}; the method is then unreachable', { timeout: TEST_TIMEOUT }, async () => {
@@ -368,7 +363,7 @@ test('rpc-call with a missing or non-string method: "Invalid parameters: method 
         assert.ok(ms < GRACE, `${JSON.stringify(payload)}: ${ms} ms (no grace wait expected)`);
     }
     assert.equal(caller.connected, true);
-    await healthy();
+    await assertHealthy(srv);
     // and RPC still works afterwards
     const m = uniq('M');
     const p = await machine(m);
@@ -462,7 +457,7 @@ test('the caller disconnecting mid-call (or during the grace wait) is harmless; 
     c2.close();
     await sleep(GRACE + 200);
 
-    await healthy();
+    await assertHealthy(srv);
     const c3 = await app();
     assert.deepStrictEqual((await call(c3, { method, params: 'again' })).res, { ok: true, result: 'ok:again' });
 });

@@ -6,8 +6,8 @@ import assert from 'node:assert/strict';
 import { io } from 'socket.io-client';
 import WebSocket from 'ws';
 import {
-    TEST_TIMEOUT, HOOK_TIMEOUT, startServer, startRealtimeServer, authAccount, req, rawHttp, clientTracker, parseOpenPacket,
-    SIO_ID_RE, userAuth, machineAuth, waitConnect, waitEvent, sleep, assertKeyOrder,
+    TEST_TIMEOUT, HOOK_TIMEOUT, startServer, startRealtimeServer, authAccount, req, rawHttp, clientTracker,
+    parseOpenPacket, SIO_ID_RE, userAuth, machineAuth, waitConnect, waitEvent, sleep, assertKeyOrder, assertHealthy,
 } from './harness.mjs';
 
 const EP = '/v1/updates/';
@@ -242,8 +242,7 @@ test('Engine.IO upgrade-request errors: raw "HTTP/1.1 400 Bad Request" with the 
         assert.equal(r.closed, true, `${query}: connection must be closed`);
     }
     // The server is still fine
-    const h = await req(srv.url, 'GET', '/health');
-    assert.equal(h.status, 200);
+    await assertHealthy(srv);
 });
 
 test('CORS preflight on the engine path: 204, empty body, allow-origin *, credentials, methods, headers', { timeout: TEST_TIMEOUT }, async () => {

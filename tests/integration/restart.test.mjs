@@ -9,7 +9,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import {
     startServer, req, authReq, assertJson, bodies, authAccount, randomBoxKey, b64, randomBytes, newEd25519, decodeJwt,
-    makeTempDir, removeDir, HOOK_TIMEOUT,
+    makeTempDir, removeDir, HOOK_TIMEOUT, assertHealthy,
 } from './harness.mjs';
 
 const T = { timeout: 90_000 };
@@ -159,8 +159,7 @@ test('restart without HANDY_MASTER_SECRET: secret file 0600, tokens/accounts/pai
 
 test('SIGTERM on an idle server exits 0 promptly', T, async () => {
     const s = await start(undefined, { HANDY_MASTER_SECRET: 'sigterm-test-secret' });
-    const h = await req(s.url, 'GET', '/health');
-    assert.equal(h.status, 200);
+    await assertHealthy(s);
     await stopAndCheck(s, 'idle server');
 });
 
