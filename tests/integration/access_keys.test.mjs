@@ -1,14 +1,13 @@
 // Access keys: GET/POST/PUT /v1/access-keys/:sessionId/:machineId (http-api.md §3.9, §5 AccessKey) and the socket
 // event access-key-get (realtime.md §2.15): exact bodies, ownership rules, versioning, and removal of the keys
 // when their session or machine is deleted (§3.3 DELETE session, §3.7 DELETE machine).
-import { test, before, after, afterEach } from 'node:test';
+import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { io } from 'socket.io-client';
-import WebSocket from 'ws';
 import {
     TEST_TIMEOUT, HOOK_TIMEOUT, LONG_HEARTBEAT_REALTIME, startRealtimeServer, authAccount, req, authReq, bearer, bodies,
-    assertJson, assertKeyOrder, clientTracker, machineAuth, sleep, startServer, writeConfigFile, uniq, createSession,
+    assertJson, assertKeyOrder, machineAuth, sleep, startServer, writeConfigFile, uniq, createSession,
 } from './harness.mjs';
+import { clientsClosedAfterEach } from './clients.mjs';
 
 const T = { timeout: TEST_TIMEOUT };
 
@@ -19,8 +18,7 @@ before(async () => {
 }, { timeout: HOOK_TIMEOUT });
 after(async () => { if (srv) await srv.stop(); }, { timeout: HOOK_TIMEOUT });
 
-const clients = clientTracker({ io, WebSocket });
-afterEach(() => clients.closeAll());
+const clients = clientsClosedAfterEach();
 
 
 const path = (sid, mid) => `/v1/access-keys/${encodeURIComponent(sid)}/${encodeURIComponent(mid)}`;

@@ -1,15 +1,14 @@
 // Account (http-api.md §3.11, §6, Appendix A; realtime.md §3.1–3.2, §4): GET /v1/account/profile,
 // GET/POST /v1/account/settings with upstream's version-mismatch (HTTP 200) and literal 500 bodies, and the
 // `update-account` update the apps (only they) receive, with its per-account seq.
-import { test, before, after, afterEach } from 'node:test';
+import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { io } from 'socket.io-client';
-import WebSocket from 'ws';
 import {
     TEST_TIMEOUT, HOOK_TIMEOUT, LONG_HEARTBEAT_REALTIME, startRealtimeServer, authAccount, req, authReq, bearer, bodies,
-    assertJson, assertKeyOrder, clientTracker, machineAuth, sessionAuth, recordEvents, sleep, TEST_SECRET, named, until,
+    assertJson, assertKeyOrder, machineAuth, sessionAuth, recordEvents, sleep, TEST_SECRET, named, until,
     assertEnvelope, ghostToken,
 } from './harness.mjs';
+import { clientsClosedAfterEach } from './clients.mjs';
 
 const T = { timeout: TEST_TIMEOUT };
 
@@ -20,8 +19,7 @@ before(async () => {
 }, { timeout: HOOK_TIMEOUT });
 after(async () => { if (srv) await srv.stop(); }, { timeout: HOOK_TIMEOUT });
 
-const clients = clientTracker({ io, WebSocket });
-afterEach(() => clients.closeAll());
+const clients = clientsClosedAfterEach();
 
 const { connect, app } = clients.at(() => srv.url);
 

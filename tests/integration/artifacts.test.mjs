@@ -1,15 +1,14 @@
 // Artifacts: REST list / get / create / versioned update / delete (http-api.md §3.8, §5 Artifact, §6) and the
 // socket events artifact-read, artifact-create, artifact-update, artifact-delete (realtime.md §2.16–2.19, §3.1–3.2,
 // §4): exact bodies and key orders, update fan-out to user-scoped sockets only, per-account seq, ack dialect.
-import { test, before, after, afterEach } from 'node:test';
+import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
-import { io } from 'socket.io-client';
-import WebSocket from 'ws';
 import {
     TEST_TIMEOUT, HOOK_TIMEOUT, LONG_HEARTBEAT_REALTIME, startRealtimeServer, authAccount, req, authReq, bearer, bodies,
-    assertJson, assertKeyOrder, clientTracker, recordEvents, sleep, b64, randomBytes, named, until, assertEnvelope,
+    assertJson, assertKeyOrder, recordEvents, sleep, b64, randomBytes, named, until, assertEnvelope,
 } from './harness.mjs';
+import { clientsClosedAfterEach } from './clients.mjs';
 
 const T = { timeout: TEST_TIMEOUT };
 
@@ -20,8 +19,7 @@ before(async () => {
 }, { timeout: HOOK_TIMEOUT });
 after(async () => { if (srv) await srv.stop(); }, { timeout: HOOK_TIMEOUT });
 
-const clients = clientTracker({ io, WebSocket });
-afterEach(() => clients.closeAll());
+const clients = clientsClosedAfterEach();
 
 const { app, daemon, cli } = clients.at(() => srv.url);
 

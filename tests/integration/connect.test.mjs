@@ -2,16 +2,15 @@
 // GitHub OAuth params/callback/webhook/disconnect and vendor tokens, with and without GitHub configured.
 // Vendor tokens are checked at rest: the stored bytes are not the plaintext and decrypt with upstream's key tree
 // (privacy-kit KeyTree) derived here independently from the master secret.
-import { test, before, after, afterEach } from 'node:test';
+import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
-import { io } from 'socket.io-client';
-import WebSocket from 'ws';
 import {
     TEST_TIMEOUT, HOOK_TIMEOUT, startServer, startRealtimeServer, authAccount, req, authReq, bearer, bodies, assertJson,
-    decodeJwt, ed25519FromSeed, verifyJwtSignature, nowSec, clientTracker, userAuth, machineAuth, recordEvents, sleep,
-    TEST_SECRET, writeConfigFile, sqlite, named,
+    decodeJwt, ed25519FromSeed, verifyJwtSignature, nowSec, userAuth, machineAuth, recordEvents, sleep, TEST_SECRET,
+    writeConfigFile, sqlite, named,
 } from './harness.mjs';
+import { clientsClosedAfterEach } from './clients.mjs';
 import { startReceiver, closedPortUrl } from './receiver.mjs';
 
 const T = { timeout: TEST_TIMEOUT };
@@ -50,8 +49,7 @@ after(async () => {
     await gh?.close();
 }, { timeout: HOOK_TIMEOUT });
 
-const clients = clientTracker({ io, WebSocket });
-afterEach(() => clients.closeAll());
+const clients = clientsClosedAfterEach();
 
 /** privacy-kit KeyTree over PBKDF2(secret, 'happy-server-tokens'): the AES key of a path. */
 function keyTreeKey(secret, pathElems) {

@@ -11,6 +11,10 @@
 //   assertion helpers (assertJson, assertKeyOrder) and expected-body builders.
 //   realtime helpers (startRealtimeServer, RawEio, waitConnect, clientTracker({io, WebSocket}), ...); the
 //   realtime test files pass the socket.io-client `io` and the `ws` WebSocket class in.
+//
+// Beside it, clients.mjs: clientsClosedAfterEach(), the clientTracker() every realtime test file uses, built with
+// the real socket.io-client and ws and closed by an afterEach hook. It is a separate module because it imports
+// those npm packages (and node:test), which this file does not.
 
 import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';

@@ -1,14 +1,13 @@
 // Key-value store: GET /v1/kv/:key, GET /v1/kv, POST /v1/kv/bulk, POST /v1/kv (http-api.md §3.10, §5 UserKVStore,
 // §6.19) and the kv-batch-update update (realtime.md §3.2, §4): exact bodies, 409 conflicts, strict/lenient base64,
 // the unescaped LIKE prefix, seq consumption and fan-out to user-scoped sockets only.
-import { test, before, after, afterEach } from 'node:test';
+import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { io } from 'socket.io-client';
-import WebSocket from 'ws';
 import {
     TEST_TIMEOUT, HOOK_TIMEOUT, LONG_HEARTBEAT_REALTIME, startRealtimeServer, authAccount, req, authReq, bearer, bodies,
-    assertJson, assertKeyOrder, clientTracker, machineAuth, recordEvents, sleep, b64, named, until, assertEnvelope,
+    assertJson, assertKeyOrder, machineAuth, recordEvents, sleep, b64, named, until, assertEnvelope,
 } from './harness.mjs';
+import { clientsClosedAfterEach } from './clients.mjs';
 
 const T = { timeout: TEST_TIMEOUT };
 
@@ -19,8 +18,7 @@ before(async () => {
 }, { timeout: HOOK_TIMEOUT });
 after(async () => { if (srv) await srv.stop(); }, { timeout: HOOK_TIMEOUT });
 
-const clients = clientTracker({ io, WebSocket });
-afterEach(() => clients.closeAll());
+const clients = clientsClosedAfterEach();
 
 const { connect, app } = clients.at(() => srv.url);
 

@@ -1,15 +1,14 @@
 // Machines: REST create-or-load / list / get / delete (http-api.md §3.7, §5 Machine, §6.6–8, §6.17–18) and the
 // daemon's socket events machine-alive, machine-update-metadata, machine-update-state (realtime.md §2.8–2.10,
 // §3.1–3.3, §4, §5.6): exact bodies and key orders, update/ephemeral fan-out, seq consumption, ack dialects.
-import { test, before, after, afterEach } from 'node:test';
+import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { io } from 'socket.io-client';
-import WebSocket from 'ws';
 import {
     TEST_TIMEOUT, HOOK_TIMEOUT, LONG_HEARTBEAT_REALTIME, startRealtimeServer, authAccount, req, authReq, bearer, bodies,
-    assertJson, assertKeyOrder, clientTracker, machineAuth, recordEvents, sleep, b64, randomBytes, startServer,
-    makeTempDir, removeDir, writeConfigFile, named, until, assertEnvelope, uniq,
+    assertJson, assertKeyOrder, machineAuth, recordEvents, sleep, b64, randomBytes, startServer, makeTempDir, removeDir,
+    writeConfigFile, named, until, assertEnvelope, uniq,
 } from './harness.mjs';
+import { clientsClosedAfterEach } from './clients.mjs';
 
 const T = { timeout: TEST_TIMEOUT };
 const FAST_FLUSH = { jobs: { 'machine-activity-flush': { schedule: '* * * * * *' } } };
@@ -23,8 +22,7 @@ before(async () => {
 }, { timeout: HOOK_TIMEOUT });
 after(async () => { if (srv) await srv.stop(); }, { timeout: HOOK_TIMEOUT });
 
-const clients = clientTracker({ io, WebSocket });
-afterEach(() => clients.closeAll());
+const clients = clientsClosedAfterEach();
 
 
 const { app, daemon, cli } = clients.at(() => srv.url);

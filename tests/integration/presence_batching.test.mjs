@@ -2,19 +2,16 @@
 // machine-alive emit their ephemerals at once, but lastActiveAt/active reach the database only when the
 // session-/machine-activity-flush job runs (every 5 s by default) or at graceful shutdown. Also: job schedules
 // come from the config (`jobs.<name>.schedule` / `.enabled`), and a bad cron expression stops start-up.
-import { test, after, afterEach } from 'node:test';
+import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { io } from 'socket.io-client';
-import WebSocket from 'ws';
 import {
-    SERVER_BIN, TEST_TIMEOUT, LONG_HEARTBEAT_REALTIME, startRealtimeServer, authAccount, authReq, clientTracker,
-    userAuth, machineAuth, sessionAuth, recordEvents, sleep, makeTempDir, removeDir, writeConfigFile, until, uniq,
-    createSession, named,
+    SERVER_BIN, TEST_TIMEOUT, LONG_HEARTBEAT_REALTIME, startRealtimeServer, authAccount, authReq, userAuth, machineAuth,
+    sessionAuth, recordEvents, sleep, makeTempDir, removeDir, writeConfigFile, until, uniq, createSession, named,
 } from './harness.mjs';
+import { clientsClosedAfterEach } from './clients.mjs';
 
-const clients = clientTracker({ io, WebSocket });
-afterEach(() => clients.closeAll());
+const clients = clientsClosedAfterEach();
 const dirs = [];
 after(() => { for (const d of dirs) removeDir(d); });
 

@@ -5,12 +5,11 @@
 import { test, before, after, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
 import http from 'node:http';
-import { io } from 'socket.io-client';
-import WebSocket from 'ws';
 import {
     TEST_TIMEOUT, HOOK_TIMEOUT, FAST_REALTIME, startRealtimeServer, authAccount, req, authReq, bearer, bodies,
-    assertJson, clientTracker, userAuth, recordEvents, sleep, expectStatus, CUID_RE, createSession, named,
+    assertJson, userAuth, recordEvents, sleep, expectStatus, CUID_RE, createSession, named,
 } from './harness.mjs';
+import { clientsClosedAfterEach } from './clients.mjs';
 
 const T = { timeout: TEST_TIMEOUT };
 const EXPO_PATH = '/--/api/v2/push/send';
@@ -77,8 +76,8 @@ after(async () => {
     expo.server?.close();
 }, { timeout: HOOK_TIMEOUT });
 
-const clients = clientTracker({ io, WebSocket });
-afterEach(() => { clients.closeAll(); expo.reset(); });
+const clients = clientsClosedAfterEach();
+afterEach(() => expo.reset());
 
 const { connect, app, daemon, cli } = clients.at(() => srv.url);
 

@@ -1,14 +1,13 @@
 // Server lifecycle with realtime clients (realtime.md §8.4, README "SIGTERM" contract): reconnect after a
 // restart on the same DATA_DIR (new socket id, token still valid), and graceful shutdown with open
 // websockets, a long-poll and pending RPC calls.
-import { test, after, afterEach } from 'node:test';
+import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { io } from 'socket.io-client';
-import WebSocket from 'ws';
 import {
-    TEST_TIMEOUT, HOOK_TIMEOUT, startServer, authAccount, req, clientTracker, parseOpenPacket, makeTempDir, removeDir,
-    userAuth, machineAuth, sessionAuth, waitConnect, waitEvent, sleep, SIO_ID_RE,
+    TEST_TIMEOUT, HOOK_TIMEOUT, startServer, authAccount, req, parseOpenPacket, makeTempDir, removeDir, userAuth,
+    machineAuth, sessionAuth, waitConnect, waitEvent, sleep, SIO_ID_RE,
 } from './harness.mjs';
+import { clientsClosedAfterEach } from './clients.mjs';
 
 const servers = new Set();
 const dirs = [];
@@ -17,8 +16,7 @@ after(async () => {
     for (const d of dirs) removeDir(d);
 }, { timeout: HOOK_TIMEOUT });
 
-const clients = clientTracker({ io, WebSocket });
-afterEach(() => clients.closeAll());
+const clients = clientsClosedAfterEach();
 
 async function start(opts) {
     const s = await startServer(opts);

@@ -1,15 +1,15 @@
 // Heartbeat (realtime.md §1.3.4), connect timeout (§1.1), payload limits (§1.1, §9.26) and malformed
 // input (§1.4 rules, §9.35): the offending connection is closed, every other connection and the server
 // keep working.
-import { test, before, after, afterEach } from 'node:test';
+import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { io } from 'socket.io-client';
 import net from 'node:net';
 import WebSocket from 'ws';
 import {
-    TEST_TIMEOUT, HOOK_TIMEOUT, FAST_REALTIME, startServer, startRealtimeServer, authAccount, req, clientTracker,
-    parseOpenPacket, userAuth, sleep, assertHealthy,
+    TEST_TIMEOUT, HOOK_TIMEOUT, FAST_REALTIME, startServer, startRealtimeServer, authAccount, req, parseOpenPacket,
+    userAuth, sleep, assertHealthy,
 } from './harness.mjs';
+import { clientsClosedAfterEach } from './clients.mjs';
 
 const EP = '/v1/updates/';
 let fast; // ping 300/200, connect timeout 1000
@@ -24,8 +24,7 @@ before(async () => {
 
 after(async () => { await Promise.all([fast?.stop(), dflt?.stop()]); }, { timeout: HOOK_TIMEOUT });
 
-const clients = clientTracker({ io, WebSocket });
-afterEach(() => clients.closeAll());
+const clients = clientsClosedAfterEach();
 
 /** A connected websocket socket.io-client socket. */
 const sio = (server, auth, opts) => clients.connect(server.url, auth, opts);

@@ -1,14 +1,13 @@
 // Machine presence on connect/disconnect (realtime.md §1.5 side effects, §3.3, §4, §5.5, §5.6, §9.5):
 // ephemeral machine-activity {type, id, active, activeAt} to the account's user-scoped sockets only;
 // nothing for session-scoped or user-scoped connects; nothing across accounts.
-import { test, before, after, afterEach } from 'node:test';
+import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { io } from 'socket.io-client';
-import WebSocket from 'ws';
 import {
-    TEST_TIMEOUT, HOOK_TIMEOUT, FAST_REALTIME, startRealtimeServer, authAccount, clientTracker, userAuth, machineAuth,
-    sessionAuth, waitConnect, waitConnectError, recordEvents, sleep, assertKeyOrder, uniq,
+    TEST_TIMEOUT, HOOK_TIMEOUT, FAST_REALTIME, startRealtimeServer, authAccount, userAuth, machineAuth, sessionAuth,
+    waitConnect, waitConnectError, recordEvents, sleep, assertKeyOrder, uniq,
 } from './harness.mjs';
+import { clientsClosedAfterEach } from './clients.mjs';
 
 let srv;
 let A;
@@ -23,8 +22,7 @@ before(async () => {
 
 after(async () => { if (srv) await srv.stop(); }, { timeout: HOOK_TIMEOUT });
 
-const clients = clientTracker({ io, WebSocket });
-afterEach(() => clients.closeAll());
+const clients = clientsClosedAfterEach();
 
 /** A connected websocket socket.io-client socket. */
 const sio = (auth) => clients.connect(srv.url, auth);

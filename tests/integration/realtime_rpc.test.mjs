@@ -1,14 +1,13 @@
 // RPC through the server (realtime.md §2.12–2.14, §3.4, §9.22–9.25): register/unregister events, routing
 // to the first registrant, ack shapes, grace wait, timeout, target disconnect, self-call, invalid method,
 // account isolation. Timings come from a fast config: rpc_grace_ms 500, rpc_timeout_ms 1000.
-import { test, before, after, afterEach } from 'node:test';
+import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { io } from 'socket.io-client';
-import WebSocket from 'ws';
 import {
-    TEST_TIMEOUT, HOOK_TIMEOUT, LONG_HEARTBEAT_REALTIME, startRealtimeServer, authAccount, clientTracker, userAuth,
-    machineAuth, sessionAuth, waitEvent, recordEvents, sleep, assertKeyOrder, uniq, named, assertHealthy,
+    TEST_TIMEOUT, HOOK_TIMEOUT, LONG_HEARTBEAT_REALTIME, startRealtimeServer, authAccount, userAuth, machineAuth,
+    sessionAuth, waitEvent, recordEvents, sleep, assertKeyOrder, uniq, named, assertHealthy,
 } from './harness.mjs';
+import { clientsClosedAfterEach } from './clients.mjs';
 
 const GRACE = 500;
 const CALL_TIMEOUT = 1000;
@@ -33,8 +32,7 @@ after(async () => {
     await Promise.all([srv?.stop(), slow?.stop()]);
 }, { timeout: HOOK_TIMEOUT });
 
-const clients = clientTracker({ io, WebSocket });
-afterEach(() => clients.closeAll());
+const clients = clientsClosedAfterEach();
 
 /** A connected websocket socket.io-client socket on `server` (default: srv). */
 const sio = (auth, server = srv) => clients.connect(server.url, auth);

@@ -1,14 +1,15 @@
 // Realtime transport layer (realtime.md §1.1, §1.3): websocket-only, polling-only and polling→websocket
 // connections with the real socket.io-client, the exact OPEN packet, raw polling and raw upgrade,
 // Engine.IO HTTP errors (polling and upgrade requests) and CORS on the engine path.
-import { test, before, after, afterEach } from 'node:test';
+import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { io } from 'socket.io-client';
 import WebSocket from 'ws';
 import {
-    TEST_TIMEOUT, HOOK_TIMEOUT, startServer, startRealtimeServer, authAccount, req, rawHttp, clientTracker,
-    parseOpenPacket, SIO_ID_RE, userAuth, machineAuth, waitConnect, waitEvent, sleep, assertKeyOrder, assertHealthy,
+    TEST_TIMEOUT, HOOK_TIMEOUT, startServer, startRealtimeServer, authAccount, req, rawHttp, parseOpenPacket, SIO_ID_RE,
+    userAuth, machineAuth, waitConnect, waitEvent, sleep, assertKeyOrder, assertHealthy,
 } from './harness.mjs';
+import { clientsClosedAfterEach } from './clients.mjs';
 
 const EP = '/v1/updates/';
 let srv;
@@ -21,8 +22,7 @@ before(async () => {
 
 after(async () => { if (srv) await srv.stop(); }, { timeout: HOOK_TIMEOUT });
 
-const clients = clientTracker({ io, WebSocket });
-afterEach(() => clients.closeAll());
+const clients = clientsClosedAfterEach();
 
 const sio = (auth, opts) => clients.sio(srv.url, auth, opts);
 const raw = (auth, opts) => clients.raw(srv.url, auth, opts);

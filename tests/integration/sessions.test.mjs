@@ -1,15 +1,13 @@
 // Sessions and messages (http-api.md §3.3, §3.4, §6; realtime.md §2.3–2.7, §3.1–3.3, §4, §5.3, §9;
 // observed.md): REST shapes and key orders, create-or-load by tag, pagination, message idempotency by localId,
 // archive/delete, account isolation, and the session socket events with their ack dialects.
-import { test, before, after, afterEach } from 'node:test';
+import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { io } from 'socket.io-client';
-import WebSocket from 'ws';
 import {
-    TEST_TIMEOUT, HOOK_TIMEOUT, LONG_HEARTBEAT_REALTIME, startRealtimeServer, authAccount, authReq, clientTracker,
-    waitEvent, recordEvents, sleep, assertJson, assertKeyOrder, expectStatus, bodies, CUID_RE, uniq, createSession,
-    named,
+    TEST_TIMEOUT, HOOK_TIMEOUT, LONG_HEARTBEAT_REALTIME, startRealtimeServer, authAccount, authReq, waitEvent,
+    recordEvents, sleep, assertJson, assertKeyOrder, expectStatus, bodies, CUID_RE, uniq, createSession, named,
 } from './harness.mjs';
+import { clientsClosedAfterEach } from './clients.mjs';
 
 let srv;
 let A;
@@ -24,8 +22,7 @@ before(async () => {
 
 after(async () => { await srv?.stop(); }, { timeout: HOOK_TIMEOUT });
 
-const clients = clientTracker({ io, WebSocket });
-afterEach(() => clients.closeAll());
+const clients = clientsClosedAfterEach();
 
 const { app, cli } = clients.at(() => srv.url);
 

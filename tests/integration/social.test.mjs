@@ -3,15 +3,14 @@
 // repeatKey and cursors, and the `new-feed-post` update that only the feed owner's apps receive (never
 // `relationship-updated`). Usernames are set in the database directly: upstream sets them only through GitHub
 // connect, which this server does not have yet.
-import { test, before, after, afterEach } from 'node:test';
+import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { io } from 'socket.io-client';
-import WebSocket from 'ws';
 import {
     TEST_TIMEOUT, HOOK_TIMEOUT, LONG_HEARTBEAT_REALTIME, startRealtimeServer, authAccount, req, authReq, bearer, bodies,
-    assertJson, assertKeyOrder, clientTracker, machineAuth, sessionAuth, recordEvents, sleep, TEST_SECRET, CUID_RE,
-    named, until, assertEnvelope, ghostToken, sqlite,
+    assertJson, assertKeyOrder, machineAuth, sessionAuth, recordEvents, sleep, TEST_SECRET, CUID_RE, named, until,
+    assertEnvelope, ghostToken, sqlite,
 } from './harness.mjs';
+import { clientsClosedAfterEach } from './clients.mjs';
 
 const T = { timeout: TEST_TIMEOUT };
 
@@ -24,8 +23,7 @@ before(async () => {
 }, { timeout: HOOK_TIMEOUT });
 after(async () => { if (srv) await srv.stop(); }, { timeout: HOOK_TIMEOUT });
 
-const clients = clientTracker({ io, WebSocket });
-afterEach(() => clients.closeAll());
+const clients = clientsClosedAfterEach();
 
 const { connect, app } = clients.at(() => srv.url);
 

@@ -2,15 +2,14 @@
 // event (upsert per account/session/key, ack shapes, `usage` ephemeral to the apps only, per-socket order) and
 // POST /v1/usage/query (per-hour/day sums in the server's local time, filters, errors); reports of a deleted
 // session are gone.
-import { test, before, after, afterEach } from 'node:test';
+import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { io } from 'socket.io-client';
-import WebSocket from 'ws';
 import {
     TEST_TIMEOUT, HOOK_TIMEOUT, LONG_HEARTBEAT_REALTIME, startRealtimeServer, authAccount, req, authReq, bearer, bodies,
-    assertJson, assertKeyOrder, clientTracker, machineAuth, recordEvents, sleep, CUID_RE, makeTempDir, removeDir, named,
-    until, createSession,
+    assertJson, assertKeyOrder, machineAuth, recordEvents, sleep, CUID_RE, makeTempDir, removeDir, named, until,
+    createSession,
 } from './harness.mjs';
+import { clientsClosedAfterEach } from './clients.mjs';
 
 const T = { timeout: TEST_TIMEOUT };
 
@@ -21,8 +20,7 @@ before(async () => {
 }, { timeout: HOOK_TIMEOUT });
 after(async () => { if (srv) await srv.stop(); }, { timeout: HOOK_TIMEOUT });
 
-const clients = clientTracker({ io, WebSocket });
-afterEach(() => clients.closeAll());
+const clients = clientsClosedAfterEach();
 
 const { connect, app, cli } = clients.at(() => srv.url);
 
