@@ -5,8 +5,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import {
     TEST_TIMEOUT, HOOK_TIMEOUT, LONG_HEARTBEAT_REALTIME, startRealtimeServer, authAccount, req, authReq, bearer, bodies,
-    assertJson, assertKeyOrder, machineAuth, sessionAuth, recordEvents, sleep, TEST_SECRET, named, until,
-    assertEnvelope, ghostToken,
+    assertJson, machineAuth, sessionAuth, recordEvents, sleep, TEST_SECRET, named, until, assertEnvelope, ghostToken,
 } from './harness.mjs';
 import { clientsClosedAfterEach } from './clients.mjs';
 

@@ -6,8 +6,8 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
 import {
-    TEST_TIMEOUT, HOOK_TIMEOUT, startServer, startRealtimeServer, authAccount, req, authReq, bearer, bodies, assertJson,
-    decodeJwt, ed25519FromSeed, verifyJwtSignature, nowSec, userAuth, machineAuth, recordEvents, sleep, TEST_SECRET,
+    TEST_TIMEOUT, HOOK_TIMEOUT, startServer, authAccount, req, authReq, bearer, bodies, assertJson, decodeJwt,
+    ed25519FromSeed, verifyJwtSignature, nowSec, userAuth, machineAuth, recordEvents, sleep, TEST_SECRET,
     writeConfigFile, sqlite, named,
 } from './harness.mjs';
 import { clientsClosedAfterEach } from './clients.mjs';

@@ -7,8 +7,8 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import {
     TEST_TIMEOUT, HOOK_TIMEOUT, LONG_HEARTBEAT_REALTIME, startRealtimeServer, authAccount, req, authReq, bearer, bodies,
-    assertJson, assertKeyOrder, machineAuth, sessionAuth, recordEvents, sleep, TEST_SECRET, CUID_RE, named, until,
-    assertEnvelope, ghostToken, sqlite,
+    assertJson, machineAuth, sessionAuth, recordEvents, sleep, TEST_SECRET, CUID_RE, named, until, assertEnvelope,
+    ghostToken, sqlite,
 } from './harness.mjs';
 import { clientsClosedAfterEach } from './clients.mjs';
 
