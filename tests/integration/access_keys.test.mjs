@@ -1,46 +1,40 @@
 // Access keys: GET/POST/PUT /v1/access-keys/:sessionId/:machineId (http-api.md §3.9, §5 AccessKey) and the socket
 // event access-key-get (realtime.md §2.15): exact bodies, ownership rules, versioning, and removal of the keys
 // when their session or machine is deleted (§3.3 DELETE session, §3.7 DELETE machine).
-import { test, before, after, afterEach } from 'node:test';
+import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { io } from 'socket.io-client';
-import WebSocket from 'ws';
 import {
-    TEST_TIMEOUT, HOOK_TIMEOUT, FAST_REALTIME, startRealtimeServer, authAccount, req, bearer, bodies, assertJson,
-    assertKeyOrder, clientTracker, waitConnect, sleep, startServer, writeConfigFile,
+    TEST_TIMEOUT, HOOK_TIMEOUT, LONG_HEARTBEAT_REALTIME, startRealtimeServer, authAccount, req, authReq, bearer, bodies,
+    assertJson, assertKeyOrder, machineAuth, sleep, startServer, writeConfigFile, uniq, createSession,
 } from './harness.mjs';
+import { clientsClosedAfterEach } from './clients.mjs';
 
 const T = { timeout: TEST_TIMEOUT };
 
 let srv;
 
 before(async () => {
-    srv = await startRealtimeServer({ ...FAST_REALTIME, ping_interval_ms: 15000, ping_timeout_ms: 45000 });
+    srv = await startRealtimeServer(LONG_HEARTBEAT_REALTIME);
 }, { timeout: HOOK_TIMEOUT });
 after(async () => { if (srv) await srv.stop(); }, { timeout: HOOK_TIMEOUT });
 
-const clients = clientTracker({ io, WebSocket });
-afterEach(() => clients.closeAll());
+const clients = clientsClosedAfterEach();
 
-let n = 0;
-const uniq = (p = 'x') => `${p}-${process.pid}-${Date.now()}-${++n}`;
 
-const H = (acct) => ({ headers: bearer(acct.token) });
 const path = (sid, mid) => `/v1/access-keys/${encodeURIComponent(sid)}/${encodeURIComponent(mid)}`;
-const getKey = (acct, sid, mid) => req(srv.url, 'GET', path(sid, mid), H(acct));
-const postKey = (acct, sid, mid, body) => req(srv.url, 'POST', path(sid, mid), { ...H(acct), body });
-const putKey = (acct, sid, mid, body) => req(srv.url, 'PUT', path(sid, mid), { ...H(acct), body });
+const getKey = (acct, sid, mid) => authReq(srv.url, 'GET', path(sid, mid), acct);
+const postKey = (acct, sid, mid, body) => authReq(srv.url, 'POST', path(sid, mid), acct, { body });
+const putKey = (acct, sid, mid, body) => authReq(srv.url, 'PUT', path(sid, mid), acct, { body });
 
 const scopeNotFound = { error: 'Session or machine not found' };
 
 /** A session and a machine of the account. */
 async function scope(acct) {
-    const s = await req(srv.url, 'POST', '/v1/sessions', { ...H(acct), body: { tag: uniq('tag'), metadata: 'm' } });
-    assert.equal(s.status, 200);
+    const { id: sid } = await createSession(srv.url, acct);
     const mid = uniq('machine');
-    const m = await req(srv.url, 'POST', '/v1/machines', { ...H(acct), body: { id: mid, metadata: 'm' } });
+    const m = await authReq(srv.url, 'POST', '/v1/machines', acct, { body: { id: mid, metadata: 'm' } });
     assert.equal(m.status, 200);
-    return { sid: s.json.session.id, mid };
+    return { sid, mid };
 }
 
 function keyShape(k, data, dataVersion) {
@@ -97,7 +91,7 @@ test('PUT: versioned update, mismatch shape, 404 without a key row', T, async ()
     assertJson(await p({ data: 'x', expectedVersion: 1.5 }), 400, bodies.validation('body/expectedVersion Invalid input: expected int, received number'));
     assertJson(await p({ data: 1, expectedVersion: 1 }, {}), 400, bodies.validation('body/data Invalid input: expected string, received number'));
     assertJson(await p({ data: 'x', expectedVersion: 2 }, {}), 401, bodies.missingAuth);
-    assertJson(await req(srv.url, 'POST', path(sid, mid), { headers: bearer(A.token), body: {} }), 400,
+    assertJson(await authReq(srv.url, 'POST', path(sid, mid), A, { body: {} }), 400,
         bodies.validation('body/data Invalid input: expected string, received undefined'));
     assertJson(await req(srv.url, 'GET', path(sid, mid)), 401, bodies.missingAuth);
 });
@@ -112,7 +106,7 @@ test('deleting the session or the machine deletes its access keys', T, async () 
             assert.equal((await postKey(A, sid, mid, { data: `${sid}|${mid}` })).status, 200);
         }
     }
-    assertJson(await req(srv.url, 'DELETE', `/v1/sessions/${s1.sid}`, H(A)), 200, { success: true });
+    assertJson(await authReq(srv.url, 'DELETE', `/v1/sessions/${s1.sid}`, A), 200, { success: true });
     // The session is gone, so GET answers 404 for it; the other session's keys remain.
     assertJson(await getKey(A, s1.sid, s1.mid), 404, scopeNotFound);
     assert.equal((await getKey(A, s2.sid, s1.mid)).json.accessKey.data, `${s2.sid}|${s1.mid}`);
@@ -120,11 +114,11 @@ test('deleting the session or the machine deletes its access keys', T, async () 
     assertJson(await putKey(A, s1.sid, s2.mid, { data: 'x', expectedVersion: 1 }), 404, { error: 'Access key not found' });
     assertJson(await putKey(A, s2.sid, s2.mid, { data: 'y', expectedVersion: 1 }), 200, { success: true, version: 2 });
 
-    assertJson(await req(srv.url, 'DELETE', `/v1/machines/${encodeURIComponent(s1.mid)}`, H(A)), 200, { success: true });
+    assertJson(await authReq(srv.url, 'DELETE', `/v1/machines/${encodeURIComponent(s1.mid)}`, A), 200, { success: true });
     assertJson(await putKey(A, s2.sid, s1.mid, { data: 'x', expectedVersion: 1 }), 404, { error: 'Access key not found' });
     assert.equal((await getKey(A, s2.sid, s2.mid)).json.accessKey.data, 'y');
     // Re-creating the machine does not bring the key back.
-    await req(srv.url, 'POST', '/v1/machines', { ...H(A), body: { id: s1.mid, metadata: 'm' } });
+    await authReq(srv.url, 'POST', '/v1/machines', A, { body: { id: s1.mid, metadata: 'm' } });
     assertJson(await getKey(A, s2.sid, s1.mid), 200, { accessKey: null });
 });
 
@@ -133,7 +127,7 @@ test('access-key-get: ack shapes', T, async () => {
     const B = await authAccount(srv.url);
     const { sid, mid } = await scope(A);
     const b = await scope(B);
-    const sock = await waitConnect(clients.sio(srv.url, { token: A.token, clientType: 'machine-scoped', machineId: mid }));
+    const sock = await clients.connect(srv.url, machineAuth(A, mid));
     const call = (p) => sock.timeout(3000).emitWithAck('access-key-get', p);
     const invalid = { ok: false, error: 'Invalid parameters: sessionId and machineId are required' };
     assert.deepStrictEqual(await call({}), invalid);
@@ -161,19 +155,18 @@ test('disabled artifacts/kv/access_keys modules answer 404; their tables still e
     const s2 = await startServer({ env: { HAPPY_CONFIG: cfg } });
     try {
         const A = await authAccount(s2.url);
-        const h = { headers: bearer(A.token) };
         for (const [m, p, body] of [
             ['GET', '/v1/artifacts'], ['GET', '/v1/artifacts/x'], ['POST', '/v1/artifacts', {}], ['DELETE', '/v1/artifacts/x'],
             ['GET', '/v1/kv'], ['GET', '/v1/kv/x'], ['POST', '/v1/kv/bulk', {}], ['POST', '/v1/kv', {}],
             ['GET', '/v1/access-keys/s/m'], ['PUT', '/v1/access-keys/s/m', {}],
         ]) {
-            assertJson(await req(s2.url, m, p, { ...h, body }), 404, bodies.notFound(p, m), `${m} ${p}`);
+            assertJson(await authReq(s2.url, m, p, A, { body }), 404, bodies.notFound(p, m), `${m} ${p}`);
         }
-        const sock = await waitConnect(clients.sio(s2.url, { token: A.token }));
+        const sock = await clients.connect(s2.url, { token: A.token });
         await assert.rejects(sock.timeout(300).emitWithAck('artifact-read', { artifactId: 'x' }), /timed out/);
         await assert.rejects(sock.timeout(300).emitWithAck('access-key-get', { sessionId: 's', machineId: 'm' }), /timed out/);
-        const sess = await req(s2.url, 'POST', '/v1/sessions', { ...h, body: { tag: 't', metadata: 'm' } });
-        assertJson(await req(s2.url, 'DELETE', `/v1/sessions/${sess.json.session.id}`, h), 200, { success: true });
+        const sess = await authReq(s2.url, 'POST', '/v1/sessions', A, { body: { tag: 't', metadata: 'm' } });
+        assertJson(await authReq(s2.url, 'DELETE', `/v1/sessions/${sess.json.session.id}`, A), 200, { success: true });
     } finally {
         await s2.stop();
     }

@@ -1,44 +1,30 @@
 // Account (http-api.md §3.11, §6, Appendix A; realtime.md §3.1–3.2, §4): GET /v1/account/profile,
 // GET/POST /v1/account/settings with upstream's version-mismatch (HTTP 200) and literal 500 bodies, and the
 // `update-account` update the apps (only they) receive, with its per-account seq.
-import { test, before, after, afterEach } from 'node:test';
+import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { io } from 'socket.io-client';
-import WebSocket from 'ws';
 import {
-    TEST_TIMEOUT, HOOK_TIMEOUT, FAST_REALTIME, startRealtimeServer, authAccount, req, bearer, bodies, assertJson,
-    assertKeyOrder, clientTracker, waitConnect, recordEvents, sleep, mintJwt, testTokenKeyPair, nowSec, TEST_SECRET,
-    named, until, assertEnvelope,
+    TEST_TIMEOUT, HOOK_TIMEOUT, LONG_HEARTBEAT_REALTIME, startRealtimeServer, authAccount, req, authReq, bearer, bodies,
+    assertJson, machineAuth, sessionAuth, recordEvents, sleep, TEST_SECRET, named, until, assertEnvelope, ghostToken,
 } from './harness.mjs';
+import { clientsClosedAfterEach } from './clients.mjs';
 
 const T = { timeout: TEST_TIMEOUT };
 
 let srv;
 
 before(async () => {
-    srv = await startRealtimeServer({ ...FAST_REALTIME, ping_interval_ms: 15000, ping_timeout_ms: 45000 },
-        { env: { HANDY_MASTER_SECRET: TEST_SECRET } });
+    srv = await startRealtimeServer(LONG_HEARTBEAT_REALTIME, { env: { HANDY_MASTER_SECRET: TEST_SECRET } });
 }, { timeout: HOOK_TIMEOUT });
 after(async () => { if (srv) await srv.stop(); }, { timeout: HOOK_TIMEOUT });
 
-const clients = clientTracker({ io, WebSocket });
-afterEach(() => clients.closeAll());
+const clients = clientsClosedAfterEach();
 
-const sio = (auth) => waitConnect(clients.sio(srv.url, auth));
-const app = (acct) => sio({ token: acct.token, clientType: 'user-scoped' });
+const { connect, app } = clients.at(() => srv.url);
 
-const profile = (acct) => req(srv.url, 'GET', '/v1/account/profile', { headers: bearer(acct.token) });
-const getSettings = (acct) => req(srv.url, 'GET', '/v1/account/settings', { headers: bearer(acct.token) });
-const postSettings = (acct, body) => req(srv.url, 'POST', '/v1/account/settings', { headers: bearer(acct.token), body });
-
-/** A valid token (HANDY_MASTER_SECRET=test-master-secret) for an account that does not exist. */
-function ghostToken() {
-    const t = nowSec();
-    return mintJwt({
-        payload: { sub: 'cghostaccount0000000000000', iat: t, nbf: t, iss: 'handy', jti: '00000000-0000-4000-8000-000000000001' },
-        privateKey: testTokenKeyPair().privateKey,
-    });
-}
+const profile = (acct) => authReq(srv.url, 'GET', '/v1/account/profile', acct);
+const getSettings = (acct) => authReq(srv.url, 'GET', '/v1/account/settings', acct);
+const postSettings = (acct, body) => authReq(srv.url, 'POST', '/v1/account/settings', acct, { body });
 
 // --- profile ------------------------------------------------------------------------------------------------
 
@@ -63,7 +49,7 @@ test('GET /v1/account/profile: 401s, and the generic 500 for a valid token whose
     assertJson(await req(srv.url, 'GET', '/v1/account/profile'), 401, bodies.missingAuth);
     assertJson(await req(srv.url, 'GET', '/v1/account/profile', { headers: { authorization: 'Bearer nope' } }), 401, bodies.invalidToken);
     assertJson(await req(srv.url, 'GET', '/v1/account/profile', { headers: bearer(ghostToken()) }), 500, bodies.internal);
-    const head = await req(srv.url, 'HEAD', '/v1/account/profile', { headers: bearer((await authAccount(srv.url)).token) });
+    const head = await authReq(srv.url, 'HEAD', '/v1/account/profile', await authAccount(srv.url));
     assert.equal(head.status, 200);
     assert.equal(head.text, '');
 });
@@ -79,9 +65,9 @@ test('POST /v1/account/settings: versioned update, GET reflects it, update-accou
     const A = await authAccount(srv.url);
     const B = await authAccount(srv.url);
     const ui = await app(A);
-    const implicitUi = await sio({ token: A.token }); // no clientType: routed as user-scoped
-    const cliSock = await sio({ token: A.token, clientType: 'session-scoped', sessionId: 'some-session' });
-    const daemon = await sio({ token: A.token, clientType: 'machine-scoped', machineId: 'some-machine' });
+    const implicitUi = await connect({ token: A.token }); // no clientType: routed as user-scoped
+    const cliSock = await connect(sessionAuth(A, 'some-session'));
+    const daemon = await connect(machineAuth(A, 'some-machine'));
     const otherUi = await app(B);
     const [uiEv, implicitEv, cliEv, daemonEv, otherEv] = [ui, implicitUi, cliSock, daemon, otherUi].map(recordEvents);
 
@@ -180,7 +166,7 @@ test('POST /v1/account/settings validation (before auth), 401s', T, async () => 
     assertJson(await v({ settings: 'x', expectedVersion: -1 }), 400, bodies.validation('body/expectedVersion Too small: expected number to be >=0'));
     assertJson(await v({ settings: 'x', expectedVersion: 1.5 }), 400, bodies.validation('body/expectedVersion Invalid input: expected int, received number'));
     assertJson(await v([]), 400, bodies.validation('body/ Invalid input: expected object, received array'));
-    const noBody = await req(srv.url, 'POST', '/v1/account/settings', { headers: bearer(A.token) });
+    const noBody = await authReq(srv.url, 'POST', '/v1/account/settings', A);
     assertJson(noBody, 400, bodies.validation('body/ Invalid input: expected object, received null'));
     assertJson(await v({ settings: 'x', expectedVersion: 0 }, {}), 401, bodies.missingAuth);
     assertJson(await v({ settings: 'x', expectedVersion: 0 }, { authorization: 'Bearer nope' }), 401, bodies.invalidToken);

@@ -1,40 +1,33 @@
 // Artifacts: REST list / get / create / versioned update / delete (http-api.md §3.8, §5 Artifact, §6) and the
 // socket events artifact-read, artifact-create, artifact-update, artifact-delete (realtime.md §2.16–2.19, §3.1–3.2,
 // §4): exact bodies and key orders, update fan-out to user-scoped sockets only, per-account seq, ack dialect.
-import { test, before, after, afterEach } from 'node:test';
+import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
-import { io } from 'socket.io-client';
-import WebSocket from 'ws';
 import {
-    TEST_TIMEOUT, HOOK_TIMEOUT, FAST_REALTIME, startRealtimeServer, authAccount, req, bearer, bodies, assertJson,
-    assertKeyOrder, clientTracker, waitConnect, recordEvents, sleep, b64, randomBytes,
-    named, until, assertEnvelope,
+    TEST_TIMEOUT, HOOK_TIMEOUT, LONG_HEARTBEAT_REALTIME, startRealtimeServer, authAccount, req, authReq, bearer, bodies,
+    assertJson, assertKeyOrder, recordEvents, sleep, b64, randomBytes, named, until, assertEnvelope,
 } from './harness.mjs';
+import { clientsClosedAfterEach } from './clients.mjs';
 
 const T = { timeout: TEST_TIMEOUT };
 
 let srv;
 
 before(async () => {
-    srv = await startRealtimeServer({ ...FAST_REALTIME, ping_interval_ms: 15000, ping_timeout_ms: 45000 });
+    srv = await startRealtimeServer(LONG_HEARTBEAT_REALTIME);
 }, { timeout: HOOK_TIMEOUT });
 after(async () => { if (srv) await srv.stop(); }, { timeout: HOOK_TIMEOUT });
 
-const clients = clientTracker({ io, WebSocket });
-afterEach(() => clients.closeAll());
+const clients = clientsClosedAfterEach();
 
-const sio = (auth) => waitConnect(clients.sio(srv.url, auth));
-const app = (acct) => sio({ token: acct.token, clientType: 'user-scoped' });
-const daemon = (acct, id) => sio({ token: acct.token, clientType: 'machine-scoped', machineId: id });
-const cli = (acct, sid) => sio({ token: acct.token, clientType: 'session-scoped', sessionId: sid });
+const { app, daemon, cli } = clients.at(() => srv.url);
 
-const H = (acct) => ({ headers: bearer(acct.token) });
-const create = (acct, body) => req(srv.url, 'POST', '/v1/artifacts', { ...H(acct), body });
-const list = (acct) => req(srv.url, 'GET', '/v1/artifacts', H(acct));
-const get = (acct, id) => req(srv.url, 'GET', `/v1/artifacts/${encodeURIComponent(id)}`, H(acct));
-const update = (acct, id, body) => req(srv.url, 'POST', `/v1/artifacts/${encodeURIComponent(id)}`, { ...H(acct), body });
-const del = (acct, id) => req(srv.url, 'DELETE', `/v1/artifacts/${encodeURIComponent(id)}`, H(acct));
+const create = (acct, body) => authReq(srv.url, 'POST', '/v1/artifacts', acct, { body });
+const list = (acct) => authReq(srv.url, 'GET', '/v1/artifacts', acct);
+const get = (acct, id) => authReq(srv.url, 'GET', `/v1/artifacts/${encodeURIComponent(id)}`, acct);
+const update = (acct, id, body) => authReq(srv.url, 'POST', `/v1/artifacts/${encodeURIComponent(id)}`, acct, { body });
+const del = (acct, id) => authReq(srv.url, 'DELETE', `/v1/artifacts/${encodeURIComponent(id)}`, acct);
 
 const notFound = { error: 'Artifact not found' };
 /** A fresh artifact input: header/body/key as standard base64. */
@@ -289,7 +282,7 @@ test('artifact-read: ack shapes (no dataEncryptionKey), foreign ids not found', 
 test('artifact-create: validation, idempotent, conflict, bad base64; new-artifact emitted before the ack', T, async () => {
     const A = await authAccount(srv.url);
     const B = await authAccount(srv.url);
-    const s = await sio({ token: A.token, clientType: 'session-scoped', sessionId: 'x' });
+    const s = await cli(A, 'x');
     const ui = await app(A);
     const uiEv = recordEvents(ui);
     const sEv = recordEvents(s);

@@ -8,7 +8,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import crypto from 'node:crypto';
 import {
-    TEST_TIMEOUT, HOOK_TIMEOUT, startServer, authAccount, req, rawHttp, bearer, assertJson, expectStatus, bodies,
+    TEST_TIMEOUT, HOOK_TIMEOUT, startServer, authAccount, req, authReq, rawHttp, assertJson, expectStatus, bodies,
+    createSession,
 } from './harness.mjs';
 
 const MAX = 10 * 1024 * 1024;
@@ -26,15 +27,9 @@ before(async () => {
 
 after(async () => { await srv?.stop(); }, { timeout: HOOK_TIMEOUT });
 
-let n = 0;
-const uniq = (p) => `${p}-${process.pid}-${++n}`;
-const api = (method, p, acct, opts = {}) =>
-    req(srv.url, method, p, { ...opts, headers: { ...(acct ? bearer(acct.token) : {}), ...(opts.headers || {}) } });
+const api = (method, p, acct, opts) => authReq(srv.url, method, p, acct, opts);
 
-async function createSession(acct = A) {
-    const r = await api('POST', '/v1/sessions', acct, { body: { tag: uniq('tag'), metadata: 'm' } });
-    return expectStatus(r, 200).session.id;
-}
+const newSessionId = async (acct = A) => (await createSession(srv.url, acct)).id;
 
 const put = (acct, sid, file, bytes, contentType = 'application/octet-stream') =>
     api('PUT', `/v1/sessions/${sid}/attachments/${file}`, acct, { rawBody: bytes, contentType });
@@ -43,7 +38,7 @@ const blobPath = (sid, file) => path.join(srv.dataDir, 'files', 'sessions', sid,
 const host = () => new URL(srv.url).host;
 
 test('request-upload: ref, PUT url on the Host the request came to, method; forwarded headers win', { timeout: TEST_TIMEOUT }, async () => {
-    const sid = await createSession();
+    const sid = await newSessionId();
     const r = await api('POST', `/v1/sessions/${sid}/attachments/request-upload`, A, { body: { filename: 'x.png', size: 1024 } });
     const body = expectStatus(r, 200);
     assert.deepEqual(Object.keys(body), ['ref', 'uploadUrl', 'method']);
@@ -66,7 +61,7 @@ test('request-upload: ref, PUT url on the Host the request came to, method; forw
 });
 
 test('request-upload: validation, auth and ownership errors', { timeout: TEST_TIMEOUT }, async () => {
-    const sid = await createSession();
+    const sid = await newSessionId();
     const p = `/v1/sessions/${sid}/attachments/request-upload`;
     assertJson(await api('POST', p, A, { body: { filename: 'x', size: MAX + 1 } }), 400,
         bodies.validation('body/size Too big: expected number to be <=10485760'));
@@ -80,7 +75,7 @@ test('request-upload: validation, auth and ownership errors', { timeout: TEST_TI
 });
 
 test('PUT then GET round-trips binary bytes exactly; HEAD has the same headers and no body', { timeout: TEST_TIMEOUT }, async () => {
-    const sid = await createSession();
+    const sid = await newSessionId();
     const up = expectStatus(await api('POST', `/v1/sessions/${sid}/attachments/request-upload`, A, { body: { filename: 'a', size: 300000 } }), 200);
     const file = up.ref.split('/').pop();
     const bytes = Buffer.concat([Buffer.from([0, 1, 2, 255, 254, 0x0d, 0x0a, 0]), crypto.randomBytes(300000)]);
@@ -115,7 +110,7 @@ test('PUT then GET round-trips binary bytes exactly; HEAD has the same headers a
 });
 
 test('size limit: 10 MiB is accepted, one byte more is 413', { timeout: TEST_TIMEOUT }, async () => {
-    const sid = await createSession();
+    const sid = await newSessionId();
     assertJson(await put(A, sid, 'max.enc', Buffer.alloc(MAX, 7)), 200, { ok: true });
     assert.equal(fs.statSync(blobPath(sid, 'max.enc')).size, MAX);
     assertJson(await put(A, sid, 'big.enc', Buffer.alloc(MAX + 1, 7)), 413, { error: 'File too large (max 10MB)' });
@@ -126,7 +121,7 @@ test('size limit: 10 MiB is accepted, one byte more is 413', { timeout: TEST_TIM
 });
 
 test('bodies over the 100 MiB server limit: 413 filtered by the routes\' 413 schema to {"error":"FastifyError"}', { timeout: TEST_TIMEOUT }, async () => {
-    const sid = await createSession();
+    const sid = await newSessionId();
     const head = (method, p, ct) => `${method} ${p} HTTP/1.1\r\nHost: ${host()}\r\nContent-Type: ${ct}\r\n` +
         `Content-Length: 104857601\r\nAuthorization: Bearer ${A.token}\r\n\r\nxx`;
     // PUT and request-upload declare a 413 response schema upstream; request-download does not.
@@ -139,7 +134,7 @@ test('bodies over the 100 MiB server limit: 413 filtered by the routes\' 413 sch
 });
 
 test('bad attachment names are 404 "Invalid attachment file" and touch nothing', { timeout: TEST_TIMEOUT }, async () => {
-    const sid = await createSession();
+    const sid = await newSessionId();
     for (const name of ['..', 'a..b', '%2E%2E', '..%2Fescape', '%2Fetc%2Fpasswd', 'x%2Fy', '.', 'a%5Cb', 'nul%00byte']) {
         assertJson(await put(A, sid, name, Buffer.from('x')), 404, { error: 'Invalid attachment file' }, `PUT ${name}`);
         assertJson(await api('GET', `/v1/sessions/${sid}/attachments/${name}`, A), 404, { error: 'Invalid attachment file' }, `GET ${name}`);
@@ -151,7 +146,7 @@ test('bad attachment names are 404 "Invalid attachment file" and touch nothing',
 });
 
 test("another account's session is 404 for every attachment route", { timeout: TEST_TIMEOUT }, async () => {
-    const sid = await createSession(A);
+    const sid = await newSessionId(A);
     assertJson(await put(A, sid, 'mine.enc', Buffer.from('secret')), 200, { ok: true });
     assertJson(await put(B, sid, 'mine.enc', Buffer.from('overwrite')), 404, { error: 'Session not found' });
     assertJson(await api('GET', `/v1/sessions/${sid}/attachments/mine.enc`, B), 404, { error: 'Session not found' });
@@ -163,8 +158,8 @@ test("another account's session is 404 for every attachment route", { timeout: T
 });
 
 test('request-download: ref checks and schema-filtered 400 bodies', { timeout: TEST_TIMEOUT }, async () => {
-    const sid = await createSession();
-    const other = await createSession();
+    const sid = await newSessionId();
+    const other = await newSessionId();
     const p = `/v1/sessions/${sid}/attachments/request-download`;
     const dl = (ref) => api('POST', p, A, { body: { ref } });
     assertJson(await dl(`sessions/${other}/attachments/x.enc`), 400, { error: 'Ref does not belong to this session' });
@@ -181,7 +176,7 @@ test('request-download: ref checks and schema-filtered 400 bodies', { timeout: T
 });
 
 test('PUT bodies other than bytes: JSON object or none is the generic 500, unknown type 415', { timeout: TEST_TIMEOUT }, async () => {
-    const sid = await createSession();
+    const sid = await newSessionId();
     assertJson(await api('PUT', `/v1/sessions/${sid}/attachments/j.enc`, A, { body: { a: 1 } }), 500, bodies.internal);
     assertJson(await api('PUT', `/v1/sessions/${sid}/attachments/n.enc`, A), 500, bodies.internal);
     assertJson(await put(A, sid, 'p.enc', Buffer.from('x'), 'image/png'), 415, bodies.unsupported('image/png'));
@@ -191,7 +186,7 @@ test('PUT bodies other than bytes: JSON object or none is the generic 500, unkno
 });
 
 test('GET /files/*: public, bytes without content-type, 403 outside the files dir, 404 text', { timeout: TEST_TIMEOUT }, async () => {
-    const sid = await createSession();
+    const sid = await newSessionId();
     const bytes = crypto.randomBytes(1000);
     assertJson(await put(A, sid, 'pub.enc', bytes), 200, { ok: true });
     const g = await req(srv.url, 'GET', `/files/sessions/${sid}/attachments/pub.enc`);
@@ -224,8 +219,8 @@ test('GET /files/*: public, bytes without content-type, 403 outside the files di
 });
 
 test('deleting a session removes its attachments, and only its own', { timeout: TEST_TIMEOUT }, async () => {
-    const sid = await createSession();
-    const keep = await createSession();
+    const sid = await newSessionId();
+    const keep = await newSessionId();
     assertJson(await put(A, sid, 'a.enc', Buffer.from('a')), 200, { ok: true });
     assertJson(await put(A, sid, 'b.enc', Buffer.from('b')), 200, { ok: true });
     assertJson(await put(A, keep, 'c.enc', Buffer.from('c')), 200, { ok: true });
@@ -238,7 +233,7 @@ test('deleting a session removes its attachments, and only its own', { timeout: 
 
 test('request-upload is limited to 60 calls a minute per account, counted before the ownership check', { timeout: TEST_TIMEOUT }, async () => {
     const C = await authAccount(srv.url);
-    const sid = await createSession(C);
+    const sid = await newSessionId(C);
     for (let i = 0; i < 60; i++) {
         const r = await api('POST', '/v1/sessions/not-mine/attachments/request-upload', C, { body: { filename: 'x', size: 1 } });
         assert.equal(r.status, 404, `call ${i}`);
@@ -246,7 +241,7 @@ test('request-upload is limited to 60 calls a minute per account, counted before
     assertJson(await api('POST', `/v1/sessions/${sid}/attachments/request-upload`, C, { body: { filename: 'x', size: 1 } }), 429,
         { error: 'Too many upload requests. Try again in a minute.' });
     // Per account: another account is unaffected.
-    const other = await createSession(B);
+    const other = await newSessionId(B);
     expectStatus(await api('POST', `/v1/sessions/${other}/attachments/request-upload`, B, { body: { filename: 'x', size: 1 } }), 200);
 });
 
@@ -254,14 +249,14 @@ test('PUBLIC_URL is the base of upload and download URLs', { timeout: TEST_TIMEO
     const pub = await startServer({ env: { PUBLIC_URL: 'https://happy.example.com' } });
     try {
         const acct = await authAccount(pub.url);
-        const s = expectStatus(await req(pub.url, 'POST', '/v1/sessions', { headers: bearer(acct.token), body: { tag: 't', metadata: 'm' } }), 200);
+        const s = expectStatus(await authReq(pub.url, 'POST', '/v1/sessions', acct, { body: { tag: 't', metadata: 'm' } }), 200);
         const sid = s.session.id;
-        const up = expectStatus(await req(pub.url, 'POST', `/v1/sessions/${sid}/attachments/request-upload`,
-            { headers: { ...bearer(acct.token), 'x-forwarded-host': 'ignored.example' }, body: { filename: 'x', size: 1 } }), 200);
+        const up = expectStatus(await authReq(pub.url, 'POST', `/v1/sessions/${sid}/attachments/request-upload`, acct,
+            { headers: { 'x-forwarded-host': 'ignored.example' }, body: { filename: 'x', size: 1 } }), 200);
         const file = up.ref.split('/').pop();
         assert.equal(up.uploadUrl, `https://happy.example.com/v1/sessions/${sid}/attachments/${file}`);
-        const dl = await req(pub.url, 'POST', `/v1/sessions/${sid}/attachments/request-download`,
-            { headers: bearer(acct.token), body: { ref: up.ref } });
+        const dl = await authReq(pub.url, 'POST', `/v1/sessions/${sid}/attachments/request-download`, acct,
+            { body: { ref: up.ref } });
         assertJson(dl, 200, { downloadUrl: `https://happy.example.com/v1/sessions/${sid}/attachments/${file}` });
     } finally {
         await pub.stop();

@@ -5,7 +5,7 @@
 import test, { before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-    startServer, req, rawHttp, assertJson, bodies, TEST_TIMEOUT, HOOK_TIMEOUT,
+    startServer, req, rawHttp, assertJson, bodies, TEST_TIMEOUT, HOOK_TIMEOUT, assertHealthy,
 } from './harness.mjs';
 
 const T = { timeout: TEST_TIMEOUT };
@@ -267,8 +267,7 @@ test('Content-Length of exactly 100 MiB is not rejected up front', T, async () =
     }
     assert.equal(got, null, `server answered early: ${got && got.status} ${got && got.text}`);
     // server still healthy
-    const h = await req(srv.url, 'GET', '/health');
-    assert.equal(h.status, 200);
+    await assertHealthy(srv);
 });
 
 // ------------------------------------------------------------------------------------------------
@@ -319,6 +318,5 @@ test('the server survives a SyntaxError + connection close and keeps serving', T
     assertJson(r, 400, bodies.syntax("Expected property name or '}' in JSON at position 1"));
     assert.equal(r.headers['connection'], 'close');
     assert.equal(r.closed, true, 'server should close the socket after connection: close');
-    const h = await req(srv.url, 'GET', '/health');
-    assert.equal(h.status, 200);
+    await assertHealthy(srv);
 });

@@ -5,7 +5,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import { startServer, req, authAccount, bearer, REPO_ROOT, TEST_TIMEOUT, HOOK_TIMEOUT } from './harness.mjs';
+import { startServer, req, authReq, authAccount, REPO_ROOT, TEST_TIMEOUT, HOOK_TIMEOUT } from './harness.mjs';
 
 // Upstream's routes on the main port, as listed in shared/spec/http-api.md §1 (copied: the spec is not part of
 // this repository). The metrics-port routes are checked by name only.
@@ -143,7 +143,7 @@ test('each route answers as its README status says', { timeout: TEST_TIMEOUT * 2
     for (const route of UPSTREAM_ROUTES) {
         if (NOT_PROBED.has(route) || CONDITIONAL[route]) continue;
         const { method, p } = concrete(route);
-        const r = await req(srv.url, method, p, { headers: bearer(A.token) });
+        const r = await authReq(srv.url, method, p, A);
         const routed = !isUnrouted(r, method, p);
         if (routed !== (statusOf.get(route) === 'implemented')) {
             wrong.push(`${route}: README says ${statusOf.get(route)}, server answered ${r.status} ${r.text.slice(0, 80)}`);

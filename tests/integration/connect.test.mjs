@@ -2,18 +2,15 @@
 // GitHub OAuth params/callback/webhook/disconnect and vendor tokens, with and without GitHub configured.
 // Vendor tokens are checked at rest: the stored bytes are not the plaintext and decrypt with upstream's key tree
 // (privacy-kit KeyTree) derived here independently from the master secret.
-import { test, before, after, afterEach } from 'node:test';
+import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
-import path from 'node:path';
-import { spawnSync } from 'node:child_process';
-import { io } from 'socket.io-client';
-import WebSocket from 'ws';
 import {
-    TEST_TIMEOUT, HOOK_TIMEOUT, startServer, startRealtimeServer, authAccount, req, bearer, bodies,
-    assertJson, decodeJwt, ed25519FromSeed, verifyJwtSignature, nowSec, clientTracker, waitConnect, recordEvents,
-    sleep, TEST_SECRET, writeConfigFile,
+    TEST_TIMEOUT, HOOK_TIMEOUT, startServer, authAccount, req, authReq, bearer, bodies, assertJson, decodeJwt,
+    ed25519FromSeed, verifyJwtSignature, nowSec, userAuth, machineAuth, recordEvents, sleep, TEST_SECRET,
+    writeConfigFile, sqlite, named,
 } from './harness.mjs';
+import { clientsClosedAfterEach } from './clients.mjs';
 import { startReceiver, closedPortUrl } from './receiver.mjs';
 
 const T = { timeout: TEST_TIMEOUT };
@@ -52,14 +49,7 @@ after(async () => {
     await gh?.close();
 }, { timeout: HOOK_TIMEOUT });
 
-const clients = clientTracker({ io, WebSocket });
-afterEach(() => clients.closeAll());
-
-const sqlite = (srv, sql) => {
-    const r = spawnSync('sqlite3', ['-cmd', '.timeout 5000', path.join(srv.dataDir, 'happy.sqlite'), sql], { encoding: 'utf8' });
-    assert.equal(r.status, 0, r.stderr);
-    return r.stdout.trim();
-};
+const clients = clientsClosedAfterEach();
 
 /** privacy-kit KeyTree over PBKDF2(secret, 'happy-server-tokens'): the AES key of a path. */
 function keyTreeKey(secret, pathElems) {
@@ -89,44 +79,43 @@ function keyTreeEncrypt(secret, pathElems, text) {
 test('vendor tokens: register, read, list, delete; validation and auth order', T, async () => {
     const a = await authAccount(plain.url);
     const b = await authAccount(plain.url);
-    const h = bearer(a.token);
-    assertJson(await req(plain.url, 'GET', '/v1/connect/tokens', { headers: h }), 200, { tokens: [] });
-    assertJson(await req(plain.url, 'GET', '/v1/connect/openai/token', { headers: h }), 200, { token: null });
+    assertJson(await authReq(plain.url, 'GET', '/v1/connect/tokens', a), 200, { tokens: [] });
+    assertJson(await authReq(plain.url, 'GET', '/v1/connect/openai/token', a), 200, { token: null });
 
-    assertJson(await req(plain.url, 'POST', '/v1/connect/openai/register', { headers: h, body: { token: 'sk-one' } }),
+    assertJson(await authReq(plain.url, 'POST', '/v1/connect/openai/register', a, { body: { token: 'sk-one' } }),
         200, { success: true });
-    assertJson(await req(plain.url, 'POST', '/v1/connect/gemini/register', { headers: h, body: { token: 'g-ü✓' } }),
+    assertJson(await authReq(plain.url, 'POST', '/v1/connect/gemini/register', a, { body: { token: 'g-ü✓' } }),
         200, { success: true });
     // Upsert: the second registration replaces the token.
-    assertJson(await req(plain.url, 'POST', '/v1/connect/openai/register', { headers: h, body: { token: 'sk-two', extra: 1 } }),
+    assertJson(await authReq(plain.url, 'POST', '/v1/connect/openai/register', a, { body: { token: 'sk-two', extra: 1 } }),
         200, { success: true });
-    assertJson(await req(plain.url, 'GET', '/v1/connect/openai/token', { headers: h }), 200, { token: 'sk-two' });
-    assertJson(await req(plain.url, 'GET', '/v1/connect/gemini/token', { headers: h }), 200, { token: 'g-ü✓' });
-    assertJson(await req(plain.url, 'GET', '/v1/connect/tokens', { headers: h }), 200,
+    assertJson(await authReq(plain.url, 'GET', '/v1/connect/openai/token', a), 200, { token: 'sk-two' });
+    assertJson(await authReq(plain.url, 'GET', '/v1/connect/gemini/token', a), 200, { token: 'g-ü✓' });
+    assertJson(await authReq(plain.url, 'GET', '/v1/connect/tokens', a), 200,
         { tokens: [{ vendor: 'openai', token: 'sk-two' }, { vendor: 'gemini', token: 'g-ü✓' }] });
     // Another account sees nothing.
-    assertJson(await req(plain.url, 'GET', '/v1/connect/tokens', { headers: bearer(b.token) }), 200, { tokens: [] });
-    assertJson(await req(plain.url, 'GET', '/v1/connect/openai/token', { headers: bearer(b.token) }), 200, { token: null });
+    assertJson(await authReq(plain.url, 'GET', '/v1/connect/tokens', b), 200, { tokens: [] });
+    assertJson(await authReq(plain.url, 'GET', '/v1/connect/openai/token', b), 200, { token: null });
 
     // Profile lists the vendors.
-    const prof = await req(plain.url, 'GET', '/v1/account/profile', { headers: h });
+    const prof = await authReq(plain.url, 'GET', '/v1/account/profile', a);
     assert.deepEqual(prof.json.connectedServices, ['openai', 'gemini']);
     assert.equal(prof.json.github, null);
 
-    assertJson(await req(plain.url, 'DELETE', '/v1/connect/openai', { headers: h }), 200, { success: true });
-    assertJson(await req(plain.url, 'GET', '/v1/connect/openai/token', { headers: h }), 200, { token: null });
+    assertJson(await authReq(plain.url, 'DELETE', '/v1/connect/openai', a), 200, { success: true });
+    assertJson(await authReq(plain.url, 'GET', '/v1/connect/openai/token', a), 200, { token: null });
     // Deleting a missing token is upstream's generic 500 (Prisma delete throws), not a 404.
-    assertJson(await req(plain.url, 'DELETE', '/v1/connect/openai', { headers: h }), 500, bodies.internal);
-    assert.deepEqual((await req(plain.url, 'GET', '/v1/account/profile', { headers: h })).json.connectedServices, ['gemini']);
+    assertJson(await authReq(plain.url, 'DELETE', '/v1/connect/openai', a), 500, bodies.internal);
+    assert.deepEqual((await authReq(plain.url, 'GET', '/v1/account/profile', a)).json.connectedServices, ['gemini']);
 
     // Validation before authentication, zod wording.
     const bad = 'params/vendor Invalid option: expected one of "openai"|"anthropic"|"gemini"';
     assertJson(await req(plain.url, 'POST', '/v1/connect/foo/register', { body: { token: 'x' } }), 400, bodies.validation(bad));
-    assertJson(await req(plain.url, 'GET', '/v1/connect/github/token', { headers: h }), 400, bodies.validation(bad));
-    assertJson(await req(plain.url, 'DELETE', '/v1/connect/foo', { headers: h }), 400, bodies.validation(bad));
+    assertJson(await authReq(plain.url, 'GET', '/v1/connect/github/token', a), 400, bodies.validation(bad));
+    assertJson(await authReq(plain.url, 'DELETE', '/v1/connect/foo', a), 400, bodies.validation(bad));
     assertJson(await req(plain.url, 'POST', '/v1/connect/openai/register', { body: { token: 5 } }), 400,
         bodies.validation('body/token Invalid input: expected string, received number'));
-    assertJson(await req(plain.url, 'POST', '/v1/connect/openai/register', { headers: h }), 400,
+    assertJson(await authReq(plain.url, 'POST', '/v1/connect/openai/register', a), 400,
         bodies.validation('body/ Invalid input: expected object, received null'));
     assertJson(await req(plain.url, 'POST', '/v1/connect/openai/register', { body: { token: 'x' } }), 401, bodies.missingAuth);
     assertJson(await req(plain.url, 'GET', '/v1/connect/tokens', { headers: bearer('nope') }), 401, bodies.invalidToken);
@@ -135,9 +124,8 @@ test('vendor tokens: register, read, list, delete; validation and auth order', T
 
 test('vendor tokens are encrypted at rest with upstream key tree (both directions)', T, async () => {
     const a = await authAccount(plain.url);
-    const h = bearer(a.token);
     const secretToken = 'sk-ant-VERY-SECRET-1234567890';
-    await req(plain.url, 'POST', '/v1/connect/anthropic/register', { headers: h, body: { token: secretToken } });
+    await authReq(plain.url, 'POST', '/v1/connect/anthropic/register', a, { body: { token: secretToken } });
     const hex = sqlite(plain, `SELECT hex(token) FROM service_account_token WHERE account_id = '${a.sub}' AND vendor = 'anthropic'`);
     const stored = Buffer.from(hex, 'hex');
     assert.ok(!stored.includes(Buffer.from(secretToken)), 'plaintext must not be stored');
@@ -149,25 +137,25 @@ test('vendor tokens are encrypted at rest with upstream key tree (both direction
     const upstreamRow = keyTreeEncrypt(TEST_SECRET, ['user', a.sub, 'vendors', 'gemini', 'token'], 'from-upstream');
     sqlite(plain, `INSERT INTO service_account_token (id, account_id, vendor, token, created_at, updated_at) ` +
         `VALUES ('cupstreamrow0000000000000', '${a.sub}', 'gemini', x'${upstreamRow.toString('hex')}', 1, 1)`);
-    assertJson(await req(plain.url, 'GET', '/v1/connect/gemini/token', { headers: h }), 200, { token: 'from-upstream' });
+    assertJson(await authReq(plain.url, 'GET', '/v1/connect/gemini/token', a), 200, { token: 'from-upstream' });
     // A token that does not decrypt (other path) is a generic 500, as privacy-kit throws.
     const wrong = keyTreeEncrypt(TEST_SECRET, ['user', 'someone-else', 'vendors', 'openai', 'token'], 'x');
     sqlite(plain, `INSERT INTO service_account_token (id, account_id, vendor, token, created_at, updated_at) ` +
         `VALUES ('cwrongrow0000000000000000', '${a.sub}', 'openai', x'${wrong.toString('hex')}', 2, 2)`);
-    assertJson(await req(plain.url, 'GET', '/v1/connect/openai/token', { headers: h }), 500, bodies.internal);
-    assertJson(await req(plain.url, 'GET', '/v1/connect/tokens', { headers: h }), 500, bodies.internal);
+    assertJson(await authReq(plain.url, 'GET', '/v1/connect/openai/token', a), 500, bodies.internal);
+    assertJson(await authReq(plain.url, 'GET', '/v1/connect/tokens', a), 500, bodies.internal);
 });
 
 // ----- GitHub, not configured -------------------------------------------------------------------------------------
 
 test('GitHub not configured: params 400, callback redirects, webhook 500', T, async () => {
     const a = await authAccount(plain.url);
-    assertJson(await req(plain.url, 'GET', '/v1/connect/github/params', { headers: bearer(a.token) }), 400,
+    assertJson(await authReq(plain.url, 'GET', '/v1/connect/github/params', a), 400,
         { error: 'GitHub OAuth not configured' });
     assertJson(await req(plain.url, 'GET', '/v1/connect/github/params'), 401, bodies.missingAuth);
 
     // A valid state (minted by the params route of a configured server with the same secret) but no client id.
-    const p = await req(conf.url, 'GET', '/v1/connect/github/params', { headers: bearer((await authAccount(conf.url)).token) });
+    const p = await authReq(conf.url, 'GET', '/v1/connect/github/params', await authAccount(conf.url));
     const state = new URL(p.json.url).searchParams.get('state');
     let r = await req(plain.url, 'GET', `/v1/connect/github/callback?code=c&state=${state}`);
     assert.equal(r.status, 302);
@@ -185,14 +173,14 @@ test('GitHub not configured: params 400, callback redirects, webhook 500', T, as
         headers: { 'x-hub-signature-256': sign(GITHUB.GITHUB_WEBHOOK_SECRET, body), 'x-github-event': 'ping' },
     });
     assertJson(r, 500, { error: 'Webhooks not configured' });
-    assertJson(await req(plain.url, 'DELETE', '/v1/connect/github', { headers: bearer(a.token) }), 200, { success: true });
+    assertJson(await authReq(plain.url, 'DELETE', '/v1/connect/github', a), 200, { success: true });
 });
 
 // ----- GitHub configured ----------------------------------------------------------------------------------------
 
 test('GitHub params: authorize URL with a 5-minute github-happy state token', T, async () => {
     const a = await authAccount(conf.url);
-    const r = await req(conf.url, 'GET', '/v1/connect/github/params', { headers: bearer(a.token) });
+    const r = await authReq(conf.url, 'GET', '/v1/connect/github/params', a);
     assert.equal(r.status, 200);
     assert.deepEqual(Object.keys(r.json), ['url']);
     const url = r.json.url;
@@ -256,34 +244,34 @@ test('GitHub link: profile shows it; DELETE unlinks and emits update-account to 
     const profileJson = JSON.stringify({ login: 'octo', id: 583231, name: 'The Octocat', bio: null });
     sqlite(conf, `INSERT INTO github_user (id, profile, created_at, updated_at) VALUES ('583231', '${profileJson}', 1, 1);` +
         `UPDATE account SET github_user_id = '583231', username = 'octo', first_name = 'The', last_name = 'Octocat' WHERE id = '${a.sub}'`);
-    const prof = await req(conf.url, 'GET', '/v1/account/profile', { headers: bearer(a.token) });
+    const prof = await authReq(conf.url, 'GET', '/v1/account/profile', a);
     assert.equal(prof.status, 200);
     // JSONB key order (shorter keys first), as upstream reads its Json column.
     assert.equal(JSON.stringify(prof.json.github), '{"id":583231,"bio":null,"name":"The Octocat","login":"octo"}');
     assert.equal(prof.json.username, 'octo');
 
-    const app = await waitConnect(clients.sio(conf.url, { token: a.token, clientType: 'user-scoped' }));
-    const cli = await waitConnect(clients.sio(conf.url, { token: a.token, clientType: 'machine-scoped', machineId: 'm1' }));
+    const app = await clients.connect(conf.url, userAuth(a));
+    const cli = await clients.connect(conf.url, machineAuth(a, 'm1'));
     const appEvents = recordEvents(app);
     const cliEvents = recordEvents(cli);
-    assertJson(await req(conf.url, 'DELETE', '/v1/connect/github', { headers: bearer(a.token) }), 200, { success: true });
+    assertJson(await authReq(conf.url, 'DELETE', '/v1/connect/github', a), 200, { success: true });
     for (let i = 0; i < 100 && !appEvents.some((e) => e.event === 'update'); i++) await sleep(20);
-    const updates = appEvents.filter((e) => e.event === 'update').map((e) => e.args[0]);
+    const updates = named(appEvents, 'update');
     assert.equal(updates.length, 1);
     assert.deepEqual(Object.keys(updates[0]), ['id', 'seq', 'body', 'createdAt']);
     assert.equal(JSON.stringify(updates[0].body), JSON.stringify({ t: 'update-account', id: a.sub, github: null, username: null }));
     await sleep(100);
-    assert.equal(cliEvents.filter((e) => e.event === 'update').length, 0, 'user-scoped only');
+    assert.equal(named(cliEvents, 'update').length, 0, 'user-scoped only');
 
-    const after = (await req(conf.url, 'GET', '/v1/account/profile', { headers: bearer(a.token) })).json;
+    const after = (await authReq(conf.url, 'GET', '/v1/account/profile', a)).json;
     assert.equal(after.github, null);
     assert.equal(after.username, null);
     assert.equal(after.firstName, 'The');  // names stay
     assert.equal(sqlite(conf, "SELECT count(*) FROM github_user WHERE id = '583231'"), '0');
     // Not linked any more: a no-op, no update.
-    assertJson(await req(conf.url, 'DELETE', '/v1/connect/github', { headers: bearer(a.token) }), 200, { success: true });
+    assertJson(await authReq(conf.url, 'DELETE', '/v1/connect/github', a), 200, { success: true });
     await sleep(100);
-    assert.equal(appEvents.filter((e) => e.event === 'update').length, 1);
+    assert.equal(named(appEvents, 'update').length, 1);
     assertJson(await req(conf.url, 'DELETE', '/v1/connect/github'), 401, bodies.missingAuth);
 });
 
@@ -296,7 +284,7 @@ const OCTO = {
 };
 
 async function stateFor(srv, acct) {
-    const p = await req(srv.url, 'GET', '/v1/connect/github/params', { headers: bearer(acct.token) });
+    const p = await authReq(srv.url, 'GET', '/v1/connect/github/params', acct);
     return new URL(p.json.url).searchParams.get('state');
 }
 
@@ -308,13 +296,13 @@ function githubReplies({ token = { access_token: 'gho_SECRET_token_123', token_t
 }
 
 async function updatesOf(events, n = 1) {
-    for (let i = 0; i < 150 && events.filter((e) => e.event === 'update').length < n; i++) await sleep(20);
-    return events.filter((e) => e.event === 'update').map((e) => e.args[0]);
+    for (let i = 0; i < 150 && named(events, 'update').length < n; i++) await sleep(20);
+    return named(events, 'update');
 }
 
 test('GitHub callback: code exchange, user fetch, link, update-account, token encrypted at rest', T, async () => {
     const a = await authAccount(conf.url);
-    const app = await waitConnect(clients.sio(conf.url, { token: a.token, clientType: 'user-scoped' }));
+    const app = await clients.connect(conf.url, userAuth(a));
     const events = recordEvents(app);
     githubReplies();
     const state = await stateFor(conf, a);
@@ -340,7 +328,7 @@ test('GitHub callback: code exchange, user fetch, link, update-account, token en
     assert.equal(JSON.stringify(upd.body), JSON.stringify({
         t: 'update-account', id: a.sub, github: OCTO, username: 'octo cat', firstName: 'Mona', lastName: 'Lisa Octocat',
     }));
-    const prof = (await req(conf.url, 'GET', '/v1/account/profile', { headers: bearer(a.token) })).json;
+    const prof = (await authReq(conf.url, 'GET', '/v1/account/profile', a)).json;
     assert.deepEqual(prof.github, OCTO);
     assert.deepEqual(Object.keys(prof.github), ['id', 'bio', 'name', 'type', 'login', 'company', 'node_id',
         'avatar_url', 'created_at', 'site_admin', 'public_repos']);  // JSONB order
@@ -361,7 +349,7 @@ test('GitHub callback: code exchange, user fetch, link, update-account, token en
 
     // Another account takes the GitHub user over: the first one is disconnected (its own update).
     const b = await authAccount(conf.url);
-    const appB = await waitConnect(clients.sio(conf.url, { token: b.token, clientType: 'user-scoped' }));
+    const appB = await clients.connect(conf.url, userAuth(b));
     const eventsB = recordEvents(appB);
     githubReplies();
     const take = await req(conf.url, 'GET', `/v1/connect/github/callback?code=c3&state=${await stateFor(conf, b)}`);
@@ -371,17 +359,17 @@ test('GitHub callback: code exchange, user fetch, link, update-account, token en
     const [updB] = await updatesOf(eventsB);
     assert.equal(updB.body.id, b.sub);
     assert.equal(updB.body.username, 'octo cat');
-    assert.equal((await req(conf.url, 'GET', '/v1/account/profile', { headers: bearer(a.token) })).json.github, null);
+    assert.equal((await authReq(conf.url, 'GET', '/v1/account/profile', a)).json.github, null);
     const sealedB = Buffer.from(sqlite(conf, "SELECT hex(token) FROM github_user WHERE id = '583231'"), 'hex');
     assert.equal(keyTreeDecrypt(TEST_SECRET, ['user', b.sub, 'github', 'token'], sealedB), 'gho_SECRET_token_123');
     // Other users see the GitHub login and bio in B's public profile (social module).
-    const seen = await req(conf.url, 'GET', `/v1/user/${b.sub}`, { headers: bearer(a.token) });
+    const seen = await authReq(conf.url, 'GET', `/v1/user/${b.sub}`, a);
     assert.equal(seen.status, 200, seen.text);
     assert.equal(seen.json.user.username, 'octo cat');
     assert.equal(seen.json.user.bio, 'hi');
     assert.equal(seen.json.user.firstName, 'Mona');
-    assertJson(await req(conf.url, 'DELETE', '/v1/connect/github', { headers: bearer(b.token) }), 200, { success: true });
-    const gone = (await req(conf.url, 'GET', `/v1/user/${b.sub}`, { headers: bearer(a.token) })).json.user;
+    assertJson(await authReq(conf.url, 'DELETE', '/v1/connect/github', b), 200, { success: true });
+    const gone = (await authReq(conf.url, 'GET', `/v1/user/${b.sub}`, a)).json.user;
     assert.equal(gone.username, '');
     assert.equal(gone.bio, null);
 });

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { TEST_TIMEOUT, HOOK_TIMEOUT, startServer, req, bodies, assertJson, writeConfigFile, sleep } from './harness.mjs';
+import { TEST_TIMEOUT, HOOK_TIMEOUT, startServer, req, bodies, assertJson, writeConfigFile } from './harness.mjs';
 
 const T = { timeout: TEST_TIMEOUT };
 const ROUTE = '/logs-combined-from-cli-and-mobile-for-simple-ai-debugging';

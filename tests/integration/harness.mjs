@@ -11,8 +11,12 @@
 //   assertion helpers (assertJson, assertKeyOrder) and expected-body builders.
 //   realtime helpers (startRealtimeServer, RawEio, waitConnect, clientTracker({io, WebSocket}), ...); the
 //   realtime test files pass the socket.io-client `io` and the `ws` WebSocket class in.
+//
+// Beside it, clients.mjs: clientsClosedAfterEach(), the clientTracker() every realtime test file uses, built with
+// the real socket.io-client and ws and closed by an afterEach hook. It is a separate module because it imports
+// those npm packages (and node:test), which this file does not.
 
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -248,6 +252,17 @@ async function killProc(proc, exited, graceMs) {
     await Promise.race([exited, new Promise((r) => { timer = setTimeout(r, 5_000); })]);
     clearTimeout(timer);
     return true;
+}
+
+/**
+ * Runs SQL on a running server's database with the sqlite3 tool; returns its output, trimmed. The server must run
+ * with `storage.sqlite.exclusive: false` (by default it locks other processes out of its database).
+ */
+export function sqlite(server, statement) {
+    const db = path.join(server.dataDir, 'happy.sqlite');
+    const r = spawnSync('sqlite3', ['-cmd', '.timeout 5000', db, statement], { encoding: 'utf8' });
+    assert.equal(r.status, 0, `sqlite3: ${r.stderr}`);
+    return r.stdout.trim();
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -553,6 +568,42 @@ export async function authAccount(url, { keyPair, challenge } = {}) {
 
 export const bearer = (token) => ({ authorization: `Bearer ${token}` });
 
+/**
+ * req() as an account: adds the bearer token of `acct` (an authAccount() result, or any `{token}`; null sends no
+ * Authorization header). A header given in opts.headers wins, so a test can still send a broken one.
+ */
+export function authReq(url, method, pathname, acct, opts = {}) {
+    return req(url, method, pathname, { ...opts, headers: { ...(acct ? bearer(acct.token) : {}), ...opts.headers } });
+}
+
+/**
+ * A valid token for an account that does not exist: signed with the key of HANDY_MASTER_SECRET=TEST_SECRET, so
+ * such a server accepts it, and then finds no account.
+ */
+export function ghostToken() {
+    const t = nowSec();
+    return mintJwt({
+        payload: { sub: 'cghostaccount0000000000000', iat: t, nbf: t, iss: 'handy', jti: '00000000-0000-4000-8000-000000000001' },
+        privateKey: testTokenKeyPair().privateKey,
+    });
+}
+
+let uniqCounter = 0;
+/**
+ * A string no earlier call returned, for tags and client-chosen ids (machines, sessions, methods): the pid and a
+ * counter keep it unique within the test process, and each test file runs in its own process.
+ */
+export const uniq = (prefix = 'id') => `${prefix}-${process.pid}-${++uniqCounter}`;
+
+/**
+ * POST /v1/sessions as `acct` with a fresh tag and metadata 'm' (`body` adds or overrides fields); asserts the 200
+ * and returns the session object.
+ */
+export async function createSession(url, acct, body = {}) {
+    const r = await authReq(url, 'POST', '/v1/sessions', acct, { body: { tag: uniq('tag'), metadata: 'm', ...body } });
+    return expectStatus(r, 200).session;
+}
+
 /** Random 32-byte "box" public key as base64 (terminal/account pairing requests only check the length). */
 export const randomBoxKey = () => b64(randomBytes(32));
 
@@ -612,6 +663,12 @@ export function assertJson(r, status, expected, msg = '') {
     assert.equal(r.text, JSON.stringify(expected), `raw body text; ${ctx}`);
 }
 
+/** GET /health answers 200: the server survived what the test did to it. */
+export async function assertHealthy(server) {
+    const h = await req(server.url, 'GET', '/health');
+    assert.equal(h.status, 200, `/health: ${h.status} ${h.text}`);
+}
+
 /** Status + JSON body, allowing extra checks by the caller. Returns parsed json. */
 export function expectStatus(r, status, msg = '') {
     assert.equal(r.status, status, `${msg ? msg + ': ' : ''}${describeRes(r)}`);
@@ -643,6 +700,12 @@ export const FAST_REALTIME = Object.freeze({
     ping_interval_ms: 300, ping_timeout_ms: 200, connect_timeout_ms: 1000,
     rpc_grace_ms: 500, rpc_timeout_ms: 1000, max_payload: 1000000, polling: true,
 });
+
+/**
+ * FAST_REALTIME with upstream's heartbeat (ping 15000/45000). For the feature tests, which hold sockets open
+ * across REST calls and event waits: a 300/200 ms heartbeat could drop such a socket on a busy machine.
+ */
+export const LONG_HEARTBEAT_REALTIME = Object.freeze({ ...FAST_REALTIME, ping_interval_ms: 15000, ping_timeout_ms: 45000 });
 
 /** startServer() with `{"realtime": realtime, ...config}` passed through HAPPY_CONFIG. */
 export function startRealtimeServer(realtime = FAST_REALTIME, { config = {}, env = {}, dataDir } = {}) {
@@ -841,6 +904,11 @@ export function waitConnectError(socket, timeoutMs = 5_000) {
     });
 }
 
+/** Socket.IO `auth` objects of the three client kinds (realtime.md §1.4) for an authAccount() result. */
+export const userAuth = (acct) => ({ token: acct.token, clientType: 'user-scoped' });
+export const machineAuth = (acct, machineId) => ({ token: acct.token, clientType: 'machine-scoped', machineId });
+export const sessionAuth = (acct, sessionId) => ({ token: acct.token, clientType: 'session-scoped', sessionId });
+
 /**
  * Clients opened by a realtime test file, all closed by one call (from its `afterEach`). The caller passes
  * socket.io-client's `io` and the `ws` WebSocket class, so this file stays free of npm imports.
@@ -849,21 +917,38 @@ export function waitConnectError(socket, timeoutMs = 5_000) {
  *   clients.sio(url, auth, opts)        -> socket.io-client Socket on /v1/updates: websocket only, no
  *                                          reconnection, a new manager, 5 s connect timeout; `opts` override
  *                                          these (a key set to undefined gives socket.io-client's default)
+ *   await clients.connect(url, auth, opts) -> the same Socket once connected (waitConnect())
+ *   clients.at(url)                     -> {connect(auth, opts), app(acct), daemon(acct, machineId), cli(acct, sessionId)}:
+ *                                          connect() on one server, also as a user-, machine- or session-scoped client.
+ *                                          `url` may be a function (`() => srv.url`), for a server that a file
+ *                                          starts later, in its `before` hook
  *   await clients.raw(url, auth, opts)  -> RawEio.connect(WebSocket, url, auth, opts)
  *   await clients.open(url, opts)       -> RawEio.open(WebSocket, url, opts)
- * Nothing waits for a socket.io connect here; callers that want that wrap sio() with waitConnect().
+ * sio() does not wait for a socket.io connect: tests of connect errors use it with waitConnectError().
  */
 export function clientTracker({ io, WebSocket }) {
     const sockets = new Set();
     const raws = new Set();
     const keepRaw = (c) => { raws.add(c); return c; };
+    const sio = (url, auth, opts = {}) => {
+        const s = io(url, {
+            path: '/v1/updates', transports: ['websocket'], reconnection: false, forceNew: true, timeout: 5000, auth, ...opts,
+        });
+        sockets.add(s);
+        return s;
+    };
+    const connect = (url, auth, opts) => waitConnect(sio(url, auth, opts));
     return {
-        sio(url, auth, opts = {}) {
-            const s = io(url, {
-                path: '/v1/updates', transports: ['websocket'], reconnection: false, forceNew: true, timeout: 5000, auth, ...opts,
-            });
-            sockets.add(s);
-            return s;
+        sio,
+        connect,
+        at(url) {
+            const urlNow = typeof url === 'function' ? url : () => url;
+            return {
+                connect: (auth, opts) => connect(urlNow(), auth, opts),
+                app: (acct) => connect(urlNow(), userAuth(acct)),
+                daemon: (acct, machineId) => connect(urlNow(), machineAuth(acct, machineId)),
+                cli: (acct, sessionId) => connect(urlNow(), sessionAuth(acct, sessionId)),
+            };
         },
         raw: (url, auth, opts) => RawEio.connect(WebSocket, url, auth, opts).then(keepRaw),
         open: (url, opts) => RawEio.open(WebSocket, url, opts).then(keepRaw),
@@ -883,11 +968,14 @@ export function clientTracker({ io, WebSocket }) {
 /** First argument of every recorded event called `name` (recordEvents() entries). */
 export const named = (events, name) => events.filter((e) => e.event === name).map((e) => e.args[0]);
 
-/** Polls `fn` every 20 ms until it returns something truthy (returned), or throws after `ms`. */
+/**
+ * Polls `fn` every 20 ms until it returns something truthy (returned), or throws after `ms`. `fn` may be async
+ * (its result is awaited), so a condition can also poll the REST API.
+ */
 export async function until(fn, ms = 3000, what = 'condition') {
     const end = Date.now() + ms;
     for (;;) {
-        const v = fn();
+        const v = await fn();
         if (v) return v;
         if (Date.now() > end) throw new Error(`timeout waiting for ${what}`);
         await sleep(20);

@@ -1,36 +1,31 @@
 // Key-value store: GET /v1/kv/:key, GET /v1/kv, POST /v1/kv/bulk, POST /v1/kv (http-api.md §3.10, §5 UserKVStore,
 // §6.19) and the kv-batch-update update (realtime.md §3.2, §4): exact bodies, 409 conflicts, strict/lenient base64,
 // the unescaped LIKE prefix, seq consumption and fan-out to user-scoped sockets only.
-import { test, before, after, afterEach } from 'node:test';
+import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { io } from 'socket.io-client';
-import WebSocket from 'ws';
 import {
-    TEST_TIMEOUT, HOOK_TIMEOUT, FAST_REALTIME, startRealtimeServer, authAccount, req, bearer, bodies, assertJson,
-    assertKeyOrder, clientTracker, waitConnect, recordEvents, sleep, b64,
-    named, until, assertEnvelope,
+    TEST_TIMEOUT, HOOK_TIMEOUT, LONG_HEARTBEAT_REALTIME, startRealtimeServer, authAccount, req, authReq, bearer, bodies,
+    assertJson, assertKeyOrder, machineAuth, recordEvents, sleep, b64, named, until, assertEnvelope,
 } from './harness.mjs';
+import { clientsClosedAfterEach } from './clients.mjs';
 
 const T = { timeout: TEST_TIMEOUT };
 
 let srv;
 
 before(async () => {
-    srv = await startRealtimeServer({ ...FAST_REALTIME, ping_interval_ms: 15000, ping_timeout_ms: 45000 });
+    srv = await startRealtimeServer(LONG_HEARTBEAT_REALTIME);
 }, { timeout: HOOK_TIMEOUT });
 after(async () => { if (srv) await srv.stop(); }, { timeout: HOOK_TIMEOUT });
 
-const clients = clientTracker({ io, WebSocket });
-afterEach(() => clients.closeAll());
+const clients = clientsClosedAfterEach();
 
-const sio = (auth) => waitConnect(clients.sio(srv.url, auth));
-const app = (acct) => sio({ token: acct.token, clientType: 'user-scoped' });
+const { connect, app } = clients.at(() => srv.url);
 
-const H = (acct) => ({ headers: bearer(acct.token) });
-const get = (acct, key) => req(srv.url, 'GET', `/v1/kv/${encodeURIComponent(key)}`, H(acct));
-const list = (acct, qs = '') => req(srv.url, 'GET', `/v1/kv${qs}`, H(acct));
-const bulk = (acct, keys) => req(srv.url, 'POST', '/v1/kv/bulk', { ...H(acct), body: { keys } });
-const mutate = (acct, mutations) => req(srv.url, 'POST', '/v1/kv', { ...H(acct), body: { mutations } });
+const get = (acct, key) => authReq(srv.url, 'GET', `/v1/kv/${encodeURIComponent(key)}`, acct);
+const list = (acct, qs = '') => authReq(srv.url, 'GET', `/v1/kv${qs}`, acct);
+const bulk = (acct, keys) => authReq(srv.url, 'POST', '/v1/kv/bulk', acct, { body: { keys } });
+const mutate = (acct, mutations) => authReq(srv.url, 'POST', '/v1/kv', acct, { body: { mutations } });
 
 const notFound = { error: 'Key not found' };
 const v = (s) => b64(Buffer.from(s));
@@ -38,7 +33,7 @@ const v = (s) => b64(Buffer.from(s));
 test('POST /v1/kv: create, update, delete; results and one kv-batch-update per batch (values as sent)', T, async () => {
     const A = await authAccount(srv.url);
     const ui = await app(A);
-    const daemon = await sio({ token: A.token, clientType: 'machine-scoped', machineId: 'm1' });
+    const daemon = await connect(machineAuth(A, 'm1'));
     const uiEv = recordEvents(ui);
     const dEv = recordEvents(daemon);
 
@@ -146,12 +141,12 @@ test('GET /v1/kv/:key: 404 for missing, deleted and foreign keys; percent-decode
     const B = await authAccount(srv.url);
     await mutate(A, [{ key: 'settings/theme', value: v('dark'), version: -1 }, { key: 'sp ace', value: v('s'), version: -1 }]);
     assertJson(await get(A, 'settings/theme'), 200, { key: 'settings/theme', value: v('dark'), version: 0 });
-    assertJson(await req(srv.url, 'GET', '/v1/kv/sp%20ace', H(A)), 200, { key: 'sp ace', value: v('s'), version: 0 });
+    assertJson(await authReq(srv.url, 'GET', '/v1/kv/sp%20ace', A), 200, { key: 'sp ace', value: v('s'), version: 0 });
     assertJson(await get(A, 'nope'), 404, notFound);
     assertJson(await get(B, 'settings/theme'), 404, notFound);
     assertJson(await req(srv.url, 'GET', '/v1/kv/x'), 401, bodies.missingAuth);
     // An unencoded slash is another path.
-    const r = await req(srv.url, 'GET', '/v1/kv/settings/theme', H(A));
+    const r = await authReq(srv.url, 'GET', '/v1/kv/settings/theme', A);
     assertJson(r, 404, bodies.notFound('/v1/kv/settings/theme', 'GET'));
 });
 

@@ -1,16 +1,14 @@
 // Machines: REST create-or-load / list / get / delete (http-api.md §3.7, §5 Machine, §6.6–8, §6.17–18) and the
 // daemon's socket events machine-alive, machine-update-metadata, machine-update-state (realtime.md §2.8–2.10,
 // §3.1–3.3, §4, §5.6): exact bodies and key orders, update/ephemeral fan-out, seq consumption, ack dialects.
-import { test, before, after, afterEach } from 'node:test';
+import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { io } from 'socket.io-client';
-import WebSocket from 'ws';
 import {
-    TEST_TIMEOUT, HOOK_TIMEOUT, FAST_REALTIME, startRealtimeServer, authAccount, req, bearer, bodies, assertJson,
-    assertKeyOrder, clientTracker, waitConnect, recordEvents, sleep, b64, randomBytes, startServer, makeTempDir,
-    removeDir, writeConfigFile,
-    named, until, assertEnvelope,
+    TEST_TIMEOUT, HOOK_TIMEOUT, LONG_HEARTBEAT_REALTIME, startRealtimeServer, authAccount, req, authReq, bearer, bodies,
+    assertJson, assertKeyOrder, machineAuth, recordEvents, sleep, b64, randomBytes, startServer, makeTempDir, removeDir,
+    writeConfigFile, named, until, assertEnvelope, uniq,
 } from './harness.mjs';
+import { clientsClosedAfterEach } from './clients.mjs';
 
 const T = { timeout: TEST_TIMEOUT };
 const FAST_FLUSH = { jobs: { 'machine-activity-flush': { schedule: '* * * * * *' } } };
@@ -20,40 +18,21 @@ let srv;
 before(async () => {
     // Long heartbeats: these tests hold sockets open while doing REST calls. Heartbeat writes are batched
     // (realtime.md §5.2, upstream every 5 s): flushed every second here.
-    srv = await startRealtimeServer({ ...FAST_REALTIME, ping_interval_ms: 15000, ping_timeout_ms: 45000 },
-        { config: FAST_FLUSH });
+    srv = await startRealtimeServer(LONG_HEARTBEAT_REALTIME, { config: FAST_FLUSH });
 }, { timeout: HOOK_TIMEOUT });
 after(async () => { if (srv) await srv.stop(); }, { timeout: HOOK_TIMEOUT });
 
-const clients = clientTracker({ io, WebSocket });
-afterEach(() => clients.closeAll());
+const clients = clientsClosedAfterEach();
 
-let n = 0;
-const uniq = (p = 'm') => `${p}-${process.pid}-${Date.now()}-${++n}`;
 
-const sio = (auth) => waitConnect(clients.sio(srv.url, auth));
-const app = (acct) => sio({ token: acct.token, clientType: 'user-scoped' });
-const daemon = (acct, id) => sio({ token: acct.token, clientType: 'machine-scoped', machineId: id });
-const cli = (acct, sid) => sio({ token: acct.token, clientType: 'session-scoped', sessionId: sid });
+const { app, daemon, cli } = clients.at(() => srv.url);
 
-const post = (acct, body) => req(srv.url, 'POST', '/v1/machines', { headers: bearer(acct.token), body });
-const list = (acct) => req(srv.url, 'GET', '/v1/machines', { headers: bearer(acct.token) });
-const get = (acct, id) => req(srv.url, 'GET', `/v1/machines/${encodeURIComponent(id)}`, { headers: bearer(acct.token) });
-const del = (acct, id) => req(srv.url, 'DELETE', `/v1/machines/${encodeURIComponent(id)}`, { headers: bearer(acct.token) });
+const post = (acct, body) => authReq(srv.url, 'POST', '/v1/machines', acct, { body });
+const list = (acct) => authReq(srv.url, 'GET', '/v1/machines', acct);
+const get = (acct, id) => authReq(srv.url, 'GET', `/v1/machines/${encodeURIComponent(id)}`, acct);
+const del = (acct, id) => authReq(srv.url, 'DELETE', `/v1/machines/${encodeURIComponent(id)}`, acct);
 
 const notFound = { error: 'Machine not found' };
-
-/** Events of one name from a recordEvents() list, as their first argument. */
-/** Like until() for an async condition. */
-async function untilAsync(fn, ms = 3000, what = 'condition') {
-    const end = Date.now() + ms;
-    for (;;) {
-        const v = await fn();
-        if (v) return v;
-        if (Date.now() > end) throw new Error(`timeout waiting for ${what}`);
-        await sleep(20);
-    }
-}
 
 /** The REST machine object as upstream builds it (POST omits seq). */
 function machineShape(m, { withSeq }) {
@@ -225,7 +204,7 @@ test('GET /v1/machines/:id: wrapped GET shape; unknown and foreign ids are 404',
     assertJson(await get(A, 'no-such-machine'), 404, notFound);
     assertJson(await get(B, id), 404, notFound);
     // An empty trailing segment is not the list route.
-    assertJson(await req(srv.url, 'GET', '/v1/machines/', { headers: bearer(A.token) }), 404, notFound);
+    assertJson(await authReq(srv.url, 'GET', '/v1/machines/', A), 404, notFound);
 });
 
 test('DELETE /v1/machines/:id: 404 for unknown/foreign, success emits delete-machine to apps only', T, async () => {
@@ -375,7 +354,7 @@ test('machine-alive: machine-activity to apps, DB active/lastActiveAt, clamping,
     assert.deepStrictEqual(ev, { type: 'machine-activity', id, active: true, activeAt: t });
     assertKeyOrder(ev, { type: 0, id: 0, active: 0, activeAt: 0 });
     // The write is batched: visible after the next flush.
-    const g = await untilAsync(async () => { const m = (await get(A, id)).json.machine; return m.active && m; },
+    const g = await until(async () => { const m = (await get(A, id)).json.machine; return m.active && m; },
         3000, 'batched heartbeat write');
     assert.equal(g.active, true);
     assert.equal(g.activeAt, t);
@@ -391,7 +370,7 @@ test('machine-alive: machine-activity to apps, DB active/lastActiveAt, clamping,
     const later = Date.now() - 5 * 60 * 1000;
     ui.emit('machine-alive', { machineId: id, time: later });
     await until(() => activity().length === 3, 3000, 'third machine-activity');
-    await untilAsync(async () => (await get(A, id)).json.machine.activeAt === later, 3000, 'second batched write');
+    await until(async () => (await get(A, id)).json.machine.activeAt === later, 3000, 'second batched write');
 
     await sleep(100);
     assert.deepStrictEqual(acked, [], 'machine-alive is never acked');
@@ -412,14 +391,14 @@ test('inactivity sweep (runs at start-up): a machine idle for 10 minutes becomes
         const idle = uniq('idle');
         const fresh = uniq('fresh');
         for (const id of [idle, fresh]) {
-            const r = await req(s1.url, 'POST', '/v1/machines', { headers: bearer(A.token), body: { id, metadata: 'm' } });
+            const r = await authReq(s1.url, 'POST', '/v1/machines', A, { body: { id, metadata: 'm' } });
             assert.equal(r.status, 200);
         }
-        const d = await waitConnect(clients.sio(s1.url, { token: A.token, clientType: 'machine-scoped', machineId: idle }));
+        const d = await clients.connect(s1.url, machineAuth(A, idle));
         const t = Date.now() - 10 * 60 * 1000 + 1500;
         d.emit('machine-alive', { machineId: idle, time: t });
         d.emit('machine-alive', { machineId: fresh, time: Date.now() });
-        const getOne = (url, id) => req(url, 'GET', `/v1/machines/${id}`, { headers: bearer(A.token) });
+        const getOne = (url, id) => authReq(url, 'GET', `/v1/machines/${id}`, A);
         const deadline = Date.now() + 3000;
         while (!(await getOne(s1.url, idle)).json.machine.active) {
             assert.ok(Date.now() < deadline, 'heartbeat written');

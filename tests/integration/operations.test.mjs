@@ -7,7 +7,7 @@ import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import {
-    SERVER_BIN, TEST_TIMEOUT, makeTempDir, removeDir, startServer, req, authAccount, bearer, randomBoxKey,
+    SERVER_BIN, TEST_TIMEOUT, makeTempDir, removeDir, startServer, req, authReq, authAccount, randomBoxKey,
 } from './harness.mjs';
 
 const dirs = [];
@@ -180,7 +180,7 @@ test('a second server on a data directory in use is refused; exclusive: false le
         assert.notEqual(peek.status, 0);
         assert.match(peek.stderr, /database is locked/);
         // The refused start changed nothing: the first server still answers from its data.
-        assert.equal((await req(srv.url, 'GET', '/v1/account/profile', { headers: bearer((await authAccount(srv.url)).token) })).status, 200);
+        assert.equal((await authReq(srv.url, 'GET', '/v1/account/profile', await authAccount(srv.url))).status, 200);
     } finally {
         await srv.stop();
     }
@@ -202,8 +202,8 @@ test('pairing approval survives in the database across restarts', { timeout: TES
     const account = await authAccount(srv.url);
     const key = randomBoxKey();
     assert.equal((await req(srv.url, 'POST', '/v1/auth/request', { body: { publicKey: key } })).status, 200);
-    assert.equal((await req(srv.url, 'POST', '/v1/auth/response', {
-        body: { publicKey: key, response: 'sealed' }, headers: bearer(account.token),
+    assert.equal((await authReq(srv.url, 'POST', '/v1/auth/response', account, {
+        body: { publicKey: key, response: 'sealed' },
     })).status, 200);
     await srv.stop();
     srv = await startServer({ dataDir });

@@ -2,24 +2,19 @@
 // machine-alive emit their ephemerals at once, but lastActiveAt/active reach the database only when the
 // session-/machine-activity-flush job runs (every 5 s by default) or at graceful shutdown. Also: job schedules
 // come from the config (`jobs.<name>.schedule` / `.enabled`), and a bad cron expression stops start-up.
-import { test, after, afterEach } from 'node:test';
+import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { io } from 'socket.io-client';
-import WebSocket from 'ws';
 import {
-    SERVER_BIN, TEST_TIMEOUT, FAST_REALTIME, startRealtimeServer, authAccount, req, bearer, clientTracker, waitConnect,
-    recordEvents, sleep, makeTempDir, removeDir, writeConfigFile,
+    SERVER_BIN, TEST_TIMEOUT, LONG_HEARTBEAT_REALTIME, startRealtimeServer, authAccount, authReq, userAuth, machineAuth,
+    sessionAuth, recordEvents, sleep, makeTempDir, removeDir, writeConfigFile, until, uniq, createSession, named,
 } from './harness.mjs';
+import { clientsClosedAfterEach } from './clients.mjs';
 
-const clients = clientTracker({ io, WebSocket });
-afterEach(() => clients.closeAll());
+const clients = clientsClosedAfterEach();
 const dirs = [];
 after(() => { for (const d of dirs) removeDir(d); });
 
-const REALTIME = { ...FAST_REALTIME, ping_interval_ms: 15000, ping_timeout_ms: 45000 };
-let n = 0;
-const uniq = (p) => `${p}-${process.pid}-${Date.now()}-${++n}`;
 
 const flushEvery = (schedule) => ({
     jobs: {
@@ -28,31 +23,19 @@ const flushEvery = (schedule) => ({
     },
 });
 
-async function until(fn, ms, what) {
-    const end = Date.now() + ms;
-    for (;;) {
-        const v = await fn();
-        if (v) return v;
-        if (Date.now() > end) throw new Error(`timeout waiting for ${what}`);
-        await sleep(20);
-    }
-}
-
 function api(srv, acct) {
-    const call = (method, path, body) => req(srv.url, method, path, { headers: bearer(acct.token), body });
+    const call = (method, path, body) => authReq(srv.url, method, path, acct, { body });
     return {
         session: async (id) => (await call('GET', '/v1/sessions')).json.sessions.find((s) => s.id === id),
         machine: async (id) => (await call('GET', `/v1/machines/${id}`)).json.machine,
-        newSession: async () => (await call('POST', '/v1/sessions', { tag: uniq('tag'), metadata: 'm' })).json.session,
+        newSession: () => createSession(srv.url, acct),
         newMachine: async (id) => (await call('POST', '/v1/machines', { id, metadata: 'm' })).json.machine,
     };
 }
 
-const sio = (srv, auth) => waitConnect(clients.sio(srv.url, auth));
-const ephemerals = (events) => events.filter((e) => e.event === 'ephemeral').map((e) => e.args[0]);
 
 test('heartbeats are written by the flush job, not at once; visible via GET after the flush', { timeout: TEST_TIMEOUT }, async () => {
-    const srv = await startRealtimeServer(REALTIME, { config: flushEvery('* * * * * *') });
+    const srv = await startRealtimeServer(LONG_HEARTBEAT_REALTIME, { config: flushEvery('* * * * * *') });
     try {
         const A = await authAccount(srv.url);
         const r = api(srv, A);
@@ -60,10 +43,10 @@ test('heartbeats are written by the flush job, not at once; visible via GET afte
         const mid = uniq('machine');
         const m = await r.newMachine(mid);
         assert.equal(m.active, false, 'new machines start inactive');
-        const cli = await sio(srv, { token: A.token, clientType: 'session-scoped', sessionId: s.id });
-        const daemon = await sio(srv, { token: A.token, clientType: 'machine-scoped', machineId: mid });
+        const cli = await clients.connect(srv.url, sessionAuth(A, s.id));
+        const daemon = await clients.connect(srv.url, machineAuth(A, mid));
         // Connected after the daemon: its connect-time machine-activity is not recorded.
-        const ui = await sio(srv, { token: A.token, clientType: 'user-scoped' });
+        const ui = await clients.connect(srv.url, userAuth(A));
         const ev = recordEvents(ui);
 
         // More than 30 s from the stored lastActiveAt: queued for the next flush.
@@ -71,10 +54,10 @@ test('heartbeats are written by the flush job, not at once; visible via GET afte
         const tM = m.activeAt + 1; // within 30 s, but the machine is inactive: queued anyway
         cli.emit('session-alive', { sid: s.id, time: tS });
         daemon.emit('machine-alive', { machineId: mid, time: tM });
-        await until(() => ephemerals(ev).length === 2, 3000, 'both activity ephemerals');
-        assert.deepStrictEqual(ephemerals(ev).find((e) => e.type === 'activity'),
+        await until(() => named(ev, 'ephemeral').length === 2, 3000, 'both activity ephemerals');
+        assert.deepStrictEqual(named(ev, 'ephemeral').find((e) => e.type === 'activity'),
             { type: 'activity', id: s.id, active: true, activeAt: tS, thinking: false });
-        assert.deepStrictEqual(ephemerals(ev).find((e) => e.type === 'machine-activity'),
+        assert.deepStrictEqual(named(ev, 'ephemeral').find((e) => e.type === 'machine-activity'),
             { type: 'machine-activity', id: mid, active: true, activeAt: tM });
 
         const ses = await until(async () => { const x = await r.session(s.id); return x.activeAt === tS && x; },
@@ -87,20 +70,20 @@ test('heartbeats are written by the flush job, not at once; visible via GET afte
         // Within 30 s of the last written time: the ephemeral goes out, nothing is queued.
         const tS2 = tS + 10_000;
         cli.emit('session-alive', { sid: s.id, time: tS2 });
-        await until(() => ephemerals(ev).length === 3, 3000, 'third ephemeral');
+        await until(() => named(ev, 'ephemeral').length === 3, 3000, 'third ephemeral');
         await sleep(1300);
         assert.equal((await r.session(s.id)).activeAt, tS, 'below the 30 s threshold: not written');
 
         // A heartbeat queued just before session-end is dropped: the flush must not revive the session, and
         // heartbeats in the 60 s window after the end are ignored entirely (no ephemeral either).
         cli.emit('session-alive', { sid: s.id, time: Date.now() });
-        await until(() => ephemerals(ev).length === 4, 3000, 'fourth ephemeral');
+        await until(() => named(ev, 'ephemeral').length === 4, 3000, 'fourth ephemeral');
         const tEnd = Date.now();
         cli.emit('session-end', { sid: s.id, time: tEnd });
-        await until(() => ephemerals(ev).length === 5, 3000, 'session-end ephemeral');
+        await until(() => named(ev, 'ephemeral').length === 5, 3000, 'session-end ephemeral');
         cli.emit('session-alive', { sid: s.id, time: Date.now() });
         await sleep(1300);
-        assert.equal(ephemerals(ev).length, 5, 'no activity ephemeral in the stopped window');
+        assert.equal(named(ev, 'ephemeral').length, 5, 'no activity ephemeral in the stopped window');
         const ended = await r.session(s.id);
         assert.deepEqual([ended.active, ended.activeAt], [false, tEnd]);
     } finally {
@@ -113,7 +96,7 @@ test('a schedule from the config is used; queued heartbeats are flushed at grace
     dirs.push(dataDir);
     const env = { HANDY_MASTER_SECRET: 'presence-batching-secret', HAPPY_LOG_LEVEL: 'debug' };
     // Yearly flush: within this test heartbeats reach the database only through the shutdown flush.
-    let srv = await startRealtimeServer(REALTIME, { config: flushEvery('0 0 1 1 *'), env, dataDir });
+    let srv = await startRealtimeServer(LONG_HEARTBEAT_REALTIME, { config: flushEvery('0 0 1 1 *'), env, dataDir });
     let tS;
     let tM;
     let sid;
@@ -127,14 +110,14 @@ test('a schedule from the config is used; queued heartbeats are flushed at grace
         const s = await r.newSession();
         sid = s.id;
         await r.newMachine(mid);
-        const ui = await sio(srv, { token: A.token, clientType: 'user-scoped' });
+        const ui = await clients.connect(srv.url, userAuth(A));
         const ev = recordEvents(ui);
-        const cli = await sio(srv, { token: A.token, clientType: 'session-scoped', sessionId: sid });
+        const cli = await clients.connect(srv.url, sessionAuth(A, sid));
         tS = Date.now() - 60_000;
         tM = Date.now() - 50_000;
         cli.emit('session-alive', { sid, time: tS });
         cli.emit('machine-alive', { machineId: mid, time: tM });
-        await until(() => ephemerals(ev).length === 2, 3000, 'ephemerals');
+        await until(() => named(ev, 'ephemeral').length === 2, 3000, 'ephemerals');
         // Longer than the default 5 s period: still nothing written.
         await sleep(5500);
         assert.notEqual((await r.session(sid)).activeAt, tS);
@@ -143,7 +126,7 @@ test('a schedule from the config is used; queued heartbeats are flushed at grace
         clients.closeAll();
         await srv.stop();
     }
-    srv = await startRealtimeServer(REALTIME, { env, dataDir });
+    srv = await startRealtimeServer(LONG_HEARTBEAT_REALTIME, { env, dataDir });
     try {
         const r = api(srv, A);
         const ses = await r.session(sid);

@@ -5,12 +5,11 @@
 import { test, before, after, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
 import http from 'node:http';
-import { io } from 'socket.io-client';
-import WebSocket from 'ws';
 import {
-    TEST_TIMEOUT, HOOK_TIMEOUT, FAST_REALTIME, startRealtimeServer, authAccount, req, bearer, bodies, assertJson,
-    clientTracker, waitConnect, recordEvents, sleep, expectStatus, CUID_RE,
+    TEST_TIMEOUT, HOOK_TIMEOUT, FAST_REALTIME, startRealtimeServer, authAccount, req, authReq, bearer, bodies,
+    assertJson, userAuth, recordEvents, sleep, expectStatus, CUID_RE, createSession, named,
 } from './harness.mjs';
+import { clientsClosedAfterEach } from './clients.mjs';
 
 const T = { timeout: TEST_TIMEOUT };
 const EXPO_PATH = '/--/api/v2/push/send';
@@ -77,21 +76,16 @@ after(async () => {
     expo.server?.close();
 }, { timeout: HOOK_TIMEOUT });
 
-const clients = clientTracker({ io, WebSocket });
-afterEach(() => { clients.closeAll(); expo.reset(); });
+const clients = clientsClosedAfterEach();
+afterEach(() => expo.reset());
 
-let n = 0;
-const uniq = (p) => `${p}-${process.pid}-${++n}`;
-const sio = (auth) => waitConnect(clients.sio(srv.url, auth));
+const { connect, app, daemon, cli } = clients.at(() => srv.url);
 
-async function createSession(acct) {
-    const r = await req(srv.url, 'POST', '/v1/sessions', { headers: bearer(acct.token), body: { tag: uniq('tag'), metadata: 'm' } });
-    return expectStatus(r, 200).session.id;
-}
-const addToken = (acct, token) => req(srv.url, 'POST', '/v1/push-tokens', { headers: bearer(acct.token), body: { token } });
-const listTokens = async (acct) => expectStatus(await req(srv.url, 'GET', '/v1/push-tokens', { headers: bearer(acct.token) }), 200).tokens;
+const newSessionId = async (acct) => (await createSession(srv.url, acct)).id;
+const addToken = (acct, token) => authReq(srv.url, 'POST', '/v1/push-tokens', acct, { body: { token } });
+const listTokens = async (acct) => expectStatus(await authReq(srv.url, 'GET', '/v1/push-tokens', acct), 200).tokens;
 const pushEvent = (acct, sid, body) =>
-    req(srv.url, 'POST', `/v1/sessions/${encodeURIComponent(sid)}/push-event`, { headers: bearer(acct.token), body });
+    authReq(srv.url, 'POST', `/v1/sessions/${encodeURIComponent(sid)}/push-event`, acct, { body });
 
 /** What the CLI sends after a turn (happy-cli: "It's ready!", data {sessionId, ..., sessionTitle, url}). */
 const doneEvent = (sid) => ({
@@ -126,19 +120,19 @@ test('push tokens: register (upsert), list newest first, delete (idempotent), pe
 
     assert.deepEqual(await listTokens(b), []);
     // b deleting a's token changes nothing; deleting twice is fine; URL-encoded tokens are decoded.
-    assertJson(await req(srv.url, 'DELETE', `/v1/push-tokens/${encodeURIComponent('ExponentPushToken[one]')}`, { headers: bearer(b.token) }), 200, { success: true });
+    assertJson(await authReq(srv.url, 'DELETE', `/v1/push-tokens/${encodeURIComponent('ExponentPushToken[one]')}`, b), 200, { success: true });
     assert.equal((await listTokens(a)).length, 2);
     for (let i = 0; i < 2; i++) {
-        assertJson(await req(srv.url, 'DELETE', `/v1/push-tokens/${encodeURIComponent('ExponentPushToken[one]')}`, { headers: bearer(a.token) }), 200, { success: true });
+        assertJson(await authReq(srv.url, 'DELETE', `/v1/push-tokens/${encodeURIComponent('ExponentPushToken[one]')}`, a), 200, { success: true });
     }
     assert.deepEqual((await listTokens(a)).map((t) => t.token), ['ExponentPushToken[two]']);
 });
 
 test('push tokens: validation and authentication', T, async () => {
     const a = await authAccount(srv.url);
-    assertJson(await req(srv.url, 'POST', '/v1/push-tokens', { headers: bearer(a.token), body: {} }), 400,
+    assertJson(await authReq(srv.url, 'POST', '/v1/push-tokens', a, { body: {} }), 400,
         bodies.validation('body/token Invalid input: expected string, received undefined'));
-    assertJson(await req(srv.url, 'POST', '/v1/push-tokens', { headers: bearer(a.token), body: { token: 5 } }), 400,
+    assertJson(await authReq(srv.url, 'POST', '/v1/push-tokens', a, { body: { token: 5 } }), 400,
         bodies.validation('body/token Invalid input: expected string, received number'));
     assertJson(await req(srv.url, 'POST', '/v1/push-tokens', { body: { token: 'x' } }), 401, bodies.missingAuth);
     assertJson(await req(srv.url, 'GET', '/v1/push-tokens'), 401, bodies.missingAuth);
@@ -149,7 +143,7 @@ test('push tokens: validation and authentication', T, async () => {
 test('push-event: validation, unknown and foreign sessions', T, async () => {
     const a = await authAccount(srv.url);
     const b = await authAccount(srv.url);
-    const sid = await createSession(a);
+    const sid = await newSessionId(a);
     const ev = doneEvent(sid);
     assertJson(await pushEvent(b, sid, ev), 404, { error: 'Session not found' });
     assertJson(await pushEvent(a, 'nope', ev), 404, { error: 'Session not found' });
@@ -167,11 +161,11 @@ test('push-event: validation, unknown and foreign sessions', T, async () => {
 
 test('push-event without tokens: session-event to the session\'s listeners, no_tokens, no outbound request', T, async () => {
     const a = await authAccount(srv.url);
-    const sid = await createSession(a);
-    const other = await createSession(a);
-    const appSock = await sio({ token: a.token, clientType: 'user-scoped' });
-    const cliSock = await sio({ token: a.token, clientType: 'session-scoped', sessionId: sid });
-    const otherCli = await sio({ token: a.token, clientType: 'session-scoped', sessionId: other });
+    const sid = await newSessionId(a);
+    const other = await newSessionId(a);
+    const appSock = await app(a);
+    const cliSock = await cli(a, sid);
+    const otherCli = await cli(a, other);
     const appEvents = recordEvents(appSock);
     const cliEvents = recordEvents(cliSock);
     const otherEvents = recordEvents(otherCli);
@@ -179,28 +173,28 @@ test('push-event without tokens: session-event to the session\'s listeners, no_t
     assertJson(await pushEvent(a, sid, doneEvent(sid)), 200, { success: true, result: 'no_tokens' });
     await sleep(200);
     for (const evs of [appEvents, cliEvents]) {
-        const got = evs.filter((e) => e.event === 'ephemeral').map((e) => e.args[0]);
+        const got = named(evs, 'ephemeral');
         assert.equal(got.length, 1);
         const { timestamp, ...rest } = got[0];
         assert.deepEqual(rest, { type: 'session-event', sessionId: sid, kind: 'done', title: "It's ready!", body: 'fix the tests' });
         assert.deepEqual(Object.keys(got[0]), ['type', 'sessionId', 'kind', 'title', 'body', 'timestamp']);
         assert.ok(timestamp >= before && timestamp <= Date.now());
     }
-    assert.equal(otherEvents.filter((e) => e.event === 'ephemeral').length, 0);
+    assert.equal(named(otherEvents, 'ephemeral').length, 0);
     assert.equal(expo.requests.length, 0);
 });
 
 test('push-event with tokens: exact Expo request, result sent', T, async () => {
     const a = await authAccount(srv.url);
-    const sid = await createSession(a);
+    const sid = await newSessionId(a);
     await addToken(a, 'ExponentPushToken[aaa]');
     await sleep(5);
     await addToken(a, 'ExponentPushToken[bbb]');
     // A daemon, a CLI and an app that never reported its state are not proof of attention.
-    await sio({ token: a.token, clientType: 'machine-scoped', machineId: 'm1' });
-    await sio({ token: a.token, clientType: 'session-scoped', sessionId: sid });
-    await sio({ token: a.token, appState: 'active' }); // no explicit clientType
-    await sio({ token: a.token, clientType: 'user-scoped' });
+    await daemon(a, 'm1');
+    await cli(a, sid);
+    await connect({ token: a.token, appState: 'active' }); // no explicit clientType
+    await app(a);
     const ev = { kind: 'permission', title: 'Permission request', body: 'Bash', data: { sessionId: 'spoofed', kind: 'done', extra: { n: 1 } } };
     assertJson(await pushEvent(a, sid, ev), 200, { success: true, result: 'sent', tokens: 2 });
     assert.equal(expo.requests.length, 1);
@@ -220,20 +214,20 @@ test('push-event with tokens: exact Expo request, result sent', T, async () => {
 
 test('push-event is suppressed while an app is focused (handshake appState or app-state event)', T, async () => {
     const a = await authAccount(srv.url);
-    const sid = await createSession(a);
+    const sid = await newSessionId(a);
     await addToken(a, 'ExponentPushToken[focus]');
-    const app = await sio({ token: a.token, clientType: 'user-scoped', appState: 'active' });
+    const ui = await connect({ ...userAuth(a), appState: 'active' });
     assertJson(await pushEvent(a, sid, doneEvent(sid)), 200, { success: true, result: 'suppressed', reason: 'active-ui-client' });
     assert.equal(expo.requests.length, 0);
-    app.emit('app-state', { state: 'background' });
+    ui.emit('app-state', { state: 'background' });
     await sleep(150);
     assertJson(await pushEvent(a, sid, doneEvent(sid)), 200, { success: true, result: 'sent', tokens: 1 });
     assert.equal(expo.requests.length, 1);
     assert.equal(expo.requests[0].text, JSON.stringify([expoMessage('ExponentPushToken[focus]', sid, doneEvent(sid))]));
-    app.emit('app-state', { state: 'active' });
+    ui.emit('app-state', { state: 'active' });
     await sleep(150);
     assertJson(await pushEvent(a, sid, doneEvent(sid)), 200, { success: true, result: 'suppressed', reason: 'active-ui-client' });
-    app.disconnect();
+    ui.disconnect();
     await sleep(150);
     assertJson(await pushEvent(a, sid, doneEvent(sid)), 200, { success: true, result: 'sent', tokens: 1 });
     assert.equal(expo.requests.length, 2);
@@ -241,7 +235,7 @@ test('push-event is suppressed while an app is focused (handshake appState or ap
 
 test('Expo answers 500: failed with HTTP 500, then re-sent in the background until delivered', T, async () => {
     const a = await authAccount(srv.url);
-    const sid = await createSession(a);
+    const sid = await newSessionId(a);
     await addToken(a, 'ExponentPushToken[r1]');
     await sleep(5);
     await addToken(a, 'ExponentPushToken[r2]');
@@ -257,7 +251,7 @@ test('Expo answers 500: failed with HTTP 500, then re-sent in the background unt
 
 test('Expo hangs: Network error after the deadline, re-sent with back-off, then given up', T, async () => {
     const a = await authAccount(srv.url);
-    const sid = await createSession(a);
+    const sid = await newSessionId(a);
     await addToken(a, 'ExponentPushToken[slow]');
     expo.queue.push('hang', 503, 503);
     const started = Date.now();
@@ -273,7 +267,7 @@ test('Expo hangs: Network error after the deadline, re-sent with back-off, then 
 
 test('DeviceNotRegistered removes the token; partial result; 4xx is not retried', T, async () => {
     const a = await authAccount(srv.url);
-    const sid = await createSession(a);
+    const sid = await newSessionId(a);
     await addToken(a, 'ExponentPushToken[gone]');
     await sleep(5);
     await addToken(a, 'ExponentPushToken[fine]');
@@ -291,24 +285,24 @@ test('DeviceNotRegistered removes the token; partial result; 4xx is not retried'
 
 test('a retry is dropped when the user has focused an app meanwhile', T, async () => {
     const a = await authAccount(srv.url);
-    const sid = await createSession(a);
+    const sid = await newSessionId(a);
     await addToken(a, 'ExponentPushToken[later]');
     expo.queue.push(502);
     assertJson(await pushEvent(a, sid, doneEvent(sid)), 200, { success: true, result: 'failed', reason: 'HTTP 502' });
-    await sio({ token: a.token, clientType: 'user-scoped', appState: 'active' });
+    await connect({ ...userAuth(a), appState: 'active' });
     await sleep(1200);
     assert.equal(expo.requests.length, 1);
 });
 
 test('a re-send skips tokens deleted meanwhile', T, async () => {
     const a = await authAccount(srv.url);
-    const sid = await createSession(a);
+    const sid = await newSessionId(a);
     await addToken(a, 'ExponentPushToken[keep]');
     await sleep(5);
     await addToken(a, 'ExponentPushToken[drop]');
     expo.queue.push(500);
     assertJson(await pushEvent(a, sid, doneEvent(sid)), 200, { success: true, result: 'failed', reason: 'HTTP 500, HTTP 500' });
-    assertJson(await req(srv.url, 'DELETE', `/v1/push-tokens/${encodeURIComponent('ExponentPushToken[drop]')}`, { headers: bearer(a.token) }), 200, { success: true });
+    assertJson(await authReq(srv.url, 'DELETE', `/v1/push-tokens/${encodeURIComponent('ExponentPushToken[drop]')}`, a), 200, { success: true });
     const reqs = await expo.waitRequests(2, 3000);
     assert.deepEqual(reqs[1].json.map((m) => m.to), ['ExponentPushToken[keep]']);
     await sleep(700);
@@ -318,7 +312,7 @@ test('a re-send skips tokens deleted meanwhile', T, async () => {
 test('path parameters over 100 characters are a 404 (http-api.md: long push tokens)', T, async () => {
     const a = await authAccount(srv.url);
     const long = 'x'.repeat(101);
-    assertJson(await req(srv.url, 'DELETE', `/v1/push-tokens/${long}`, { headers: bearer(a.token) }), 404,
+    assertJson(await authReq(srv.url, 'DELETE', `/v1/push-tokens/${long}`, a), 404,
         bodies.notFound(`/v1/push-tokens/${long}`, 'DELETE'));
-    assertJson(await req(srv.url, 'DELETE', `/v1/push-tokens/${'x'.repeat(100)}`, { headers: bearer(a.token) }), 200, { success: true });
+    assertJson(await authReq(srv.url, 'DELETE', `/v1/push-tokens/${'x'.repeat(100)}`, a), 200, { success: true });
 });

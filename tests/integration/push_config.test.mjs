@@ -4,7 +4,8 @@ import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import http from 'node:http';
 import {
-    TEST_TIMEOUT, HOOK_TIMEOUT, startServer, writeConfigFile, authAccount, req, bearer, assertJson, expectStatus, sleep,
+    TEST_TIMEOUT, HOOK_TIMEOUT, startServer, writeConfigFile, authAccount, authReq, assertJson, expectStatus, sleep,
+    createSession,
 } from './harness.mjs';
 
 const T = { timeout: TEST_TIMEOUT };
@@ -23,12 +24,12 @@ async function start(push) {
 
 async function accountWithTokenAndSession(srv) {
     const a = await authAccount(srv.url);
-    assertJson(await req(srv.url, 'POST', '/v1/push-tokens', { headers: bearer(a.token), body: { token: 'ExponentPushToken[x]' } }), 200, { success: true });
-    const r = await req(srv.url, 'POST', '/v1/sessions', { headers: bearer(a.token), body: { tag: `t-${Date.now()}`, metadata: 'm' } });
-    return { a, sid: expectStatus(r, 200).session.id };
+    assertJson(await authReq(srv.url, 'POST', '/v1/push-tokens', a, { body: { token: 'ExponentPushToken[x]' } }), 200, { success: true });
+    const { id: sid } = await createSession(srv.url, a);
+    return { a, sid };
 }
-const pushEvent = (srv, a, sid) => req(srv.url, 'POST', `/v1/sessions/${sid}/push-event`,
-    { headers: bearer(a.token), body: { kind: 'done', title: "It's ready!", body: 'b' } });
+const pushEvent = (srv, a, sid) => authReq(srv.url, 'POST', `/v1/sessions/${sid}/push-event`, a,
+    { body: { kind: 'done', title: "It's ready!", body: 'b' } });
 
 test('delivery is off unless expo_url is configured: the default makes no outbound request either', T, async () => {
     const srv = await start({});
@@ -40,7 +41,7 @@ test('expo_url "" disables delivery: tokens kept, no outbound request, failed "P
     const srv = await start({ expo_url: '' });
     const { a, sid } = await accountWithTokenAndSession(srv);
     assertJson(await pushEvent(srv, a, sid), 200, { success: true, result: 'failed', reason: 'Push delivery disabled' });
-    const tokens = expectStatus(await req(srv.url, 'GET', '/v1/push-tokens', { headers: bearer(a.token) }), 200).tokens;
+    const tokens = expectStatus(await authReq(srv.url, 'GET', '/v1/push-tokens', a), 200).tokens;
     assert.equal(tokens.length, 1);
 });
 

@@ -1,14 +1,13 @@
 // Socket.IO handshake (realtime.md §1.4, §1.5, §9.2–9.4) and the simple events `ping` / `app-state`
 // (§2.1, §2.2): exact CONNECT_ERROR messages in upstream order, accepted client types, credentials only
 // from the auth object, retry on the same engine connection, and the event/ack basics.
-import { test, before, after, afterEach } from 'node:test';
+import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { io } from 'socket.io-client';
-import WebSocket from 'ws';
 import {
-    TEST_TIMEOUT, HOOK_TIMEOUT, startServer, authAccount, req, clientTracker, SIO_ID_RE, waitConnect, waitConnectError,
-    recordEvents, sleep, decodeJwt, mintJwt, newEd25519, b64url,
+    TEST_TIMEOUT, HOOK_TIMEOUT, startServer, authAccount, SIO_ID_RE, waitConnect, waitConnectError, recordEvents, sleep,
+    decodeJwt, mintJwt, newEd25519, b64url, assertHealthy,
 } from './harness.mjs';
+import { clientsClosedAfterEach } from './clients.mjs';
 
 let srv;
 let acct;
@@ -28,8 +27,7 @@ before(async () => {
 
 after(async () => { if (srv) await srv.stop(); }, { timeout: HOOK_TIMEOUT });
 
-const clients = clientTracker({ io, WebSocket });
-afterEach(() => clients.closeAll());
+const clients = clientsClosedAfterEach();
 
 const sio = (auth, opts) => clients.sio(srv.url, auth, opts);
 const raw = (auth, opts) => clients.raw(srv.url, auth, opts);
@@ -208,6 +206,5 @@ test('app-state is accepted silently in every shape; unknown events are ignored;
     assert.deepStrictEqual(events, []);
     assert.equal(s.connected, true);
     assert.deepStrictEqual(await s.timeout(3000).emitWithAck('ping'), {});
-    const h = await req(srv.url, 'GET', '/health');
-    assert.equal(h.status, 200);
+    await assertHealthy(srv);
 });

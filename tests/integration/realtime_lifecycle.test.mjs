@@ -1,14 +1,13 @@
 // Server lifecycle with realtime clients (realtime.md §8.4, README "SIGTERM" contract): reconnect after a
 // restart on the same DATA_DIR (new socket id, token still valid), and graceful shutdown with open
 // websockets, a long-poll and pending RPC calls.
-import { test, after, afterEach } from 'node:test';
+import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { io } from 'socket.io-client';
-import WebSocket from 'ws';
 import {
-    TEST_TIMEOUT, HOOK_TIMEOUT, startServer, authAccount, req, clientTracker, parseOpenPacket, makeTempDir, removeDir,
-    waitConnect, waitEvent, sleep, SIO_ID_RE,
+    TEST_TIMEOUT, HOOK_TIMEOUT, startServer, authAccount, req, parseOpenPacket, makeTempDir, removeDir, userAuth,
+    machineAuth, sessionAuth, waitConnect, waitEvent, sleep, SIO_ID_RE,
 } from './harness.mjs';
+import { clientsClosedAfterEach } from './clients.mjs';
 
 const servers = new Set();
 const dirs = [];
@@ -17,8 +16,7 @@ after(async () => {
     for (const d of dirs) removeDir(d);
 }, { timeout: HOOK_TIMEOUT });
 
-const clients = clientTracker({ io, WebSocket });
-afterEach(() => clients.closeAll());
+const clients = clientsClosedAfterEach();
 
 async function start(opts) {
     const s = await startServer(opts);
@@ -35,7 +33,7 @@ test('reconnect: after a restart on the same DATA_DIR a socket.io-client reconne
     dirs.push(dataDir);
     const srv1 = await start({ dataDir });
     const acct = await authAccount(srv1.url);
-    const s = sio(srv1, { token: acct.token, clientType: 'user-scoped' }, {
+    const s = sio(srv1, userAuth(acct), {
         reconnection: true, reconnectionDelay: 100, reconnectionDelayMax: 300, randomizationFactor: 0,
     });
     await waitConnect(s);
@@ -67,7 +65,7 @@ test('reconnect: after a restart on the same DATA_DIR a socket.io-client reconne
     assert.deepStrictEqual(await s.timeout(3000).emitWithAck('ping'), {});
 
     // RPC registrations made after the reconnect work (nothing carried over, nothing stale)
-    const provider = sio(srv2, { token: acct.token, clientType: 'machine-scoped', machineId: 'm-restart' });
+    const provider = sio(srv2, machineAuth(acct, 'm-restart'));
     await waitConnect(provider);
     provider.on('rpc-request', (d, ack) => ack('after-restart'));
     const reg = waitEvent(provider, 'rpc-registered', 3000);
@@ -80,10 +78,10 @@ test('graceful shutdown: SIGTERM exits 0 within 2 s with websockets, a long-poll
     const srv = await start(); // default realtime timings: 15 s grace, 30 s call timeout, 20 s connect timeout
     const acct = await authAccount(srv.url);
 
-    const appSock = sio(srv, { token: acct.token, clientType: 'user-scoped' });
-    const daemon = sio(srv, { token: acct.token, clientType: 'machine-scoped', machineId: 'm-shutdown' });
-    const cli = sio(srv, { token: acct.token, clientType: 'session-scoped', sessionId: 's-shutdown' });
-    const poller = sio(srv, { token: acct.token, clientType: 'user-scoped' }, { transports: ['polling'] });
+    const appSock = sio(srv, userAuth(acct));
+    const daemon = sio(srv, machineAuth(acct, 'm-shutdown'));
+    const cli = sio(srv, sessionAuth(acct, 's-shutdown'));
+    const poller = sio(srv, userAuth(acct), { transports: ['polling'] });
     await Promise.all([appSock, daemon, cli, poller].map((s) => waitConnect(s)));
 
     // a provider that never answers, and a call waiting in the grace period for a method nobody has

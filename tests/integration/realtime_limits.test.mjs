@@ -1,15 +1,15 @@
 // Heartbeat (realtime.md §1.3.4), connect timeout (§1.1), payload limits (§1.1, §9.26) and malformed
 // input (§1.4 rules, §9.35): the offending connection is closed, every other connection and the server
 // keep working.
-import { test, before, after, afterEach } from 'node:test';
+import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { io } from 'socket.io-client';
 import net from 'node:net';
 import WebSocket from 'ws';
 import {
-    TEST_TIMEOUT, HOOK_TIMEOUT, FAST_REALTIME, startServer, startRealtimeServer, authAccount, req, clientTracker,
-    parseOpenPacket, waitConnect, sleep,
+    TEST_TIMEOUT, HOOK_TIMEOUT, FAST_REALTIME, startServer, startRealtimeServer, authAccount, req, parseOpenPacket,
+    userAuth, sleep, assertHealthy,
 } from './harness.mjs';
+import { clientsClosedAfterEach } from './clients.mjs';
 
 const EP = '/v1/updates/';
 let fast; // ping 300/200, connect timeout 1000
@@ -24,17 +24,11 @@ before(async () => {
 
 after(async () => { await Promise.all([fast?.stop(), dflt?.stop()]); }, { timeout: HOOK_TIMEOUT });
 
-const clients = clientTracker({ io, WebSocket });
-afterEach(() => clients.closeAll());
+const clients = clientsClosedAfterEach();
 
 /** A connected websocket socket.io-client socket. */
-const sio = (server, auth, opts) => waitConnect(clients.sio(server.url, auth, opts));
+const sio = (server, auth, opts) => clients.connect(server.url, auth, opts);
 const raw = (server, auth, opts) => clients.raw(server.url, auth, opts);
-
-async function healthy(server) {
-    const h = await req(server.url, 'GET', '/health');
-    assert.equal(h.status, 200, `/health after the test: ${h.status} ${h.text}`);
-}
 
 const CONNECTED = /^40\{"sid":"[A-Za-z0-9_-]{20}"\}$/;
 
@@ -50,7 +44,7 @@ test('heartbeat: the OPEN packet advertises the configured values', { timeout: T
 
 test('heartbeat: a client that never answers pings is closed after pingInterval + pingTimeout', { timeout: TEST_TIMEOUT }, async () => {
     // CONNECT first so that the connect timeout (1000 ms) is not what closes it.
-    const c = await raw(fast, { token: FA.token, clientType: 'user-scoped' });
+    const c = await raw(fast, userAuth(FA));
     assert.match(c.connectReply, CONNECTED);
     const closed = await c.waitClosed(3000);
     assert.ok(closed, 'the connection must be closed (ping timeout)');
@@ -60,13 +54,13 @@ test('heartbeat: a client that never answers pings is closed after pingInterval 
     const closedAfter = closed.at - c.openedAt;
     assert.ok(firstPing >= 200 && firstPing <= 800, `first ping after ${firstPing} ms (expected ~300)`);
     assert.ok(closedAfter >= 400 && closedAfter <= 1300, `closed after ${closedAfter} ms (expected ~500)`);
-    await healthy(fast);
+    await assertHealthy(fast);
 });
 
 test('heartbeat: a raw client answering pings, and socket.io-client, stay connected across many intervals', { timeout: TEST_TIMEOUT }, async () => {
     const c = await raw(fast, { token: FA.token }, { autoPong: true });
     assert.match(c.connectReply, CONNECTED);
-    const s = await sio(fast, { token: FA.token, clientType: 'user-scoped' });
+    const s = await sio(fast, userAuth(FA));
     let disconnected = null;
     s.on('disconnect', (reason) => { disconnected = reason; });
     await sleep(2000);
@@ -90,7 +84,7 @@ test('heartbeat: a client-sent ping ("2") closes the connection (invalid heartbe
         assert.ok(!c.frames.slice(1).some((f) => f.data === '3'), 'no pong is sent back');
     }
     assert.equal(witness.connected, true);
-    await healthy(dflt);
+    await assertHealthy(dflt);
 });
 
 // ---------------------------------------------------------------------------------------------------
@@ -143,7 +137,7 @@ test('connect timeout: a polling session without CONNECT is dropped (its sid bec
 // Payload limits
 
 test('max payload: a websocket frame over 1,000,000 bytes closes only that connection (1009); exactly the limit is fine', { timeout: TEST_TIMEOUT }, async () => {
-    const witness = await sio(dflt, { token: DA.token, clientType: 'user-scoped' });
+    const witness = await sio(dflt, userAuth(DA));
     const other = await raw(dflt, { token: DA.token });
 
     // exactly 1,000,000 bytes: accepted
@@ -175,7 +169,7 @@ test('max payload: a websocket frame over 1,000,000 bytes closes only that conne
     assert.ok(other.isOpen);
     other.send('427["ping"]');
     assert.equal(await other.nextNonPing(), '437[{}]');
-    await healthy(dflt);
+    await assertHealthy(dflt);
 });
 
 test('max payload: after the 1009 close frame the server keeps draining (no reset while the client is still sending)', { timeout: TEST_TIMEOUT }, async () => {
@@ -223,7 +217,7 @@ test('max payload: after the 1009 close frame the server keeps draining (no rese
     } finally {
         sock.destroy();
     }
-    await healthy(dflt);
+    await assertHealthy(dflt);
 });
 
 test('max payload: the limit follows realtime.max_payload', { timeout: TEST_TIMEOUT }, async () => {
@@ -304,15 +298,15 @@ test('max payload: a polling POST over 1,000,000 bytes is answered 413; exactly 
 
     const big = await pollPost(dflt, sid, exact + 'z');
     assert.equal(big.status, 413, `over maxPayload: ${big.status} ${big.text.slice(0, 200)}`);
-    await healthy(dflt);
+    await assertHealthy(dflt);
 });
 
 // ---------------------------------------------------------------------------------------------------
 // Malformed input
 
 test('malformed Socket.IO / Engine.IO input closes only the offending connection; the server survives', { timeout: TEST_TIMEOUT * 2 }, async () => {
-    const witness = await sio(dflt, { token: DA.token, clientType: 'user-scoped' });
-    const auth = { token: DA.token, clientType: 'user-scoped' };
+    const witness = await sio(dflt, userAuth(DA));
+    const auth = userAuth(DA);
     // [name, connectFirst, frames...]
     const cases = [
         ['EVENT with invalid JSON: 42garbage', true, '42garbage'],
@@ -359,7 +353,7 @@ test('malformed Socket.IO / Engine.IO input closes only the offending connection
     }
     assert.equal(witness.connected, true, 'the witness socket must stay connected');
     assert.deepStrictEqual(await witness.timeout(3000).emitWithAck('ping'), {});
-    await healthy(dflt);
+    await assertHealthy(dflt);
     assert.deepStrictEqual(failures, [], 'every malformed input must close its connection');
 });
 

@@ -1,14 +1,13 @@
 // Machine presence on connect/disconnect (realtime.md §1.5 side effects, §3.3, §4, §5.5, §5.6, §9.5):
 // ephemeral machine-activity {type, id, active, activeAt} to the account's user-scoped sockets only;
 // nothing for session-scoped or user-scoped connects; nothing across accounts.
-import { test, before, after, afterEach } from 'node:test';
+import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { io } from 'socket.io-client';
-import WebSocket from 'ws';
 import {
-    TEST_TIMEOUT, HOOK_TIMEOUT, FAST_REALTIME, startRealtimeServer, authAccount, clientTracker, waitConnect,
-    waitConnectError, recordEvents, sleep, assertKeyOrder,
+    TEST_TIMEOUT, HOOK_TIMEOUT, FAST_REALTIME, startRealtimeServer, authAccount, userAuth, machineAuth, sessionAuth,
+    waitConnect, waitConnectError, recordEvents, sleep, assertKeyOrder, uniq,
 } from './harness.mjs';
+import { clientsClosedAfterEach } from './clients.mjs';
 
 let srv;
 let A;
@@ -23,14 +22,11 @@ before(async () => {
 
 after(async () => { if (srv) await srv.stop(); }, { timeout: HOOK_TIMEOUT });
 
-const clients = clientTracker({ io, WebSocket });
-afterEach(() => clients.closeAll());
+const clients = clientsClosedAfterEach();
 
 /** A connected websocket socket.io-client socket. */
-const sio = (auth) => waitConnect(clients.sio(srv.url, auth));
+const sio = (auth) => clients.connect(srv.url, auth);
 
-let n = 0;
-const uniq = (p) => `${p}-${process.pid}-${++n}`;
 
 /** Wait until `events` (from recordEvents) holds at least `count` entries matching `pred`. */
 async function until(events, pred, count = 1, timeoutMs = 3000) {
@@ -94,18 +90,18 @@ test('a machine-scoped connect/disconnect sends machine-activity true/false to u
 
 test('other accounts, session-scoped and machine-scoped sockets receive no machine-activity', { timeout: TEST_TIMEOUT }, async () => {
     const M = uniq('machine');
-    const appA = await sio({ token: A.token, clientType: 'user-scoped' });
-    const appB = await sio({ token: B.token, clientType: 'user-scoped' });
-    const sessA = await sio({ token: A.token, clientType: 'session-scoped', sessionId: 'sess-1' });
-    const otherDaemonA = await sio({ token: A.token, clientType: 'machine-scoped', machineId: uniq('other') });
-    const daemonB = await sio({ token: B.token, clientType: 'machine-scoped', machineId: `${M}-b` });
+    const appA = await sio(userAuth(A));
+    const appB = await sio(userAuth(B));
+    const sessA = await sio(sessionAuth(A, 'sess-1'));
+    const otherDaemonA = await sio(machineAuth(A, uniq('other')));
+    const daemonB = await sio(machineAuth(B, `${M}-b`));
     const evA = recordEvents(appA);
     const evB = recordEvents(appB);
     const evS = recordEvents(sessA);
     const evO = recordEvents(otherDaemonA);
     const evD = recordEvents(daemonB);
 
-    const d = await sio({ token: A.token, clientType: 'machine-scoped', machineId: M });
+    const d = await sio(machineAuth(A, M));
     await until(evA, isActivity(M, true));
     d.close();
     await until(evA, isActivity(M, false));
@@ -118,10 +114,10 @@ test('other accounts, session-scoped and machine-scoped sockets receive no machi
 });
 
 test('session-scoped and user-scoped connects/disconnects emit nothing', { timeout: TEST_TIMEOUT }, async () => {
-    const appSock = await sio({ token: A.token, clientType: 'user-scoped' });
+    const appSock = await sio(userAuth(A));
     const events = recordEvents(appSock);
-    const s1 = await sio({ token: A.token, clientType: 'session-scoped', sessionId: uniq('s') });
-    const u1 = await sio({ token: A.token, clientType: 'user-scoped' });
+    const s1 = await sio(sessionAuth(A, uniq('s')));
+    const u1 = await sio(userAuth(A));
     const n1 = await sio({ token: A.token });
     await sleep(150);
     s1.disconnect();
@@ -136,7 +132,7 @@ test('session-scoped and user-scoped connects/disconnects emit nothing', { timeo
 });
 
 test('a rejected machine-scoped handshake emits nothing', { timeout: TEST_TIMEOUT }, async () => {
-    const appSock = await sio({ token: A.token, clientType: 'user-scoped' });
+    const appSock = await sio(userAuth(A));
     const events = recordEvents(appSock);
     for (const auth of [
         { token: 'garbage', clientType: 'machine-scoped', machineId: 'x' },
@@ -153,10 +149,10 @@ test('a rejected machine-scoped handshake emits nothing', { timeout: TEST_TIMEOU
 
 test('two daemons with the same machine id: one event per connect and per disconnect', { timeout: TEST_TIMEOUT }, async () => {
     const M = uniq('machine');
-    const appSock = await sio({ token: A.token, clientType: 'user-scoped' });
+    const appSock = await sio(userAuth(A));
     const events = recordEvents(appSock);
-    const d1 = await sio({ token: A.token, clientType: 'machine-scoped', machineId: M });
-    const d2 = await sio({ token: A.token, clientType: 'machine-scoped', machineId: M });
+    const d1 = await sio(machineAuth(A, M));
+    const d2 = await sio(machineAuth(A, M));
     await until(events, isActivity(M, true), 2);
     d1.disconnect();
     await until(events, isActivity(M, false), 1);
@@ -168,10 +164,10 @@ test('two daemons with the same machine id: one event per connect and per discon
 
 test('a machine socket dropped by the heartbeat (no pong) produces machine-activity false', { timeout: TEST_TIMEOUT }, async () => {
     const M = uniq('machine');
-    const appSock = await sio({ token: A.token, clientType: 'user-scoped' });
+    const appSock = await sio(userAuth(A));
     const events = recordEvents(appSock);
     // raw client that never answers the engine's pings
-    const raw = await clients.raw(srv.url, { token: A.token, clientType: 'machine-scoped', machineId: M });
+    const raw = await clients.raw(srv.url, machineAuth(A, M));
     assert.match(raw.connectReply, /^40\{"sid":/);
     await until(events, isActivity(M, true));
     const closed = await raw.waitClosed(3000);
@@ -186,10 +182,10 @@ test('a machine socket dropped by the heartbeat (no pong) produces machine-activ
 test('machine-activity is delivered over polling too', { timeout: TEST_TIMEOUT }, async () => {
     const M = uniq('machine');
     // timeout undefined: socket.io-client's default connect timeout
-    const s = clients.sio(srv.url, { token: A.token, clientType: 'user-scoped' }, { transports: ['polling'], timeout: undefined });
+    const s = clients.sio(srv.url, userAuth(A), { transports: ['polling'], timeout: undefined });
     await waitConnect(s);
     const events = recordEvents(s);
-    const d = await sio({ token: A.token, clientType: 'machine-scoped', machineId: M });
+    const d = await sio(machineAuth(A, M));
     await until(events, isActivity(M, true));
     d.disconnect();
     await until(events, isActivity(M, false));

@@ -1,14 +1,13 @@
 // RPC through the server (realtime.md §2.12–2.14, §3.4, §9.22–9.25): register/unregister events, routing
 // to the first registrant, ack shapes, grace wait, timeout, target disconnect, self-call, invalid method,
 // account isolation. Timings come from a fast config: rpc_grace_ms 500, rpc_timeout_ms 1000.
-import { test, before, after, afterEach } from 'node:test';
+import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { io } from 'socket.io-client';
-import WebSocket from 'ws';
 import {
-    TEST_TIMEOUT, HOOK_TIMEOUT, FAST_REALTIME, startRealtimeServer, authAccount, req, clientTracker, waitConnect, waitEvent,
-    recordEvents, sleep, assertKeyOrder,
+    TEST_TIMEOUT, HOOK_TIMEOUT, LONG_HEARTBEAT_REALTIME, startRealtimeServer, authAccount, userAuth, machineAuth,
+    sessionAuth, waitEvent, recordEvents, sleep, assertKeyOrder, uniq, named, assertHealthy,
 } from './harness.mjs';
+import { clientsClosedAfterEach } from './clients.mjs';
 
 const GRACE = 500;
 const CALL_TIMEOUT = 1000;
@@ -21,7 +20,7 @@ let S; // account on `slow` (each server has its own secret)
 
 before(async () => {
     // Long heartbeats here: an RPC test must not be disturbed by the engine's ping timeout.
-    const rt = { ...FAST_REALTIME, ping_interval_ms: 15000, ping_timeout_ms: 45000, connect_timeout_ms: 20000 };
+    const rt = { ...LONG_HEARTBEAT_REALTIME, connect_timeout_ms: 20000 };
     srv = await startRealtimeServer({ ...rt, rpc_grace_ms: GRACE, rpc_timeout_ms: CALL_TIMEOUT });
     slow = await startRealtimeServer({ ...rt, rpc_grace_ms: GRACE, rpc_timeout_ms: 10000 });
     A = await authAccount(srv.url);
@@ -33,17 +32,14 @@ after(async () => {
     await Promise.all([srv?.stop(), slow?.stop()]);
 }, { timeout: HOOK_TIMEOUT });
 
-const clients = clientTracker({ io, WebSocket });
-afterEach(() => clients.closeAll());
+const clients = clientsClosedAfterEach();
 
 /** A connected websocket socket.io-client socket on `server` (default: srv). */
-const sio = (auth, server = srv) => waitConnect(clients.sio(server.url, auth));
+const sio = (auth, server = srv) => clients.connect(server.url, auth);
 
-let n = 0;
-const uniq = (p) => `${p}-${process.pid}-${++n}`;
-const app = (acct = A, server) => sio({ token: acct.token, clientType: 'user-scoped', happyClient: 'ios/1.7.0' }, server);
-const machine = (id, acct = A, server) => sio({ token: acct.token, clientType: 'machine-scoped', machineId: id }, server);
-const session = (id, acct = A, server) => sio({ token: acct.token, clientType: 'session-scoped', sessionId: id }, server);
+const app = (acct = A, server) => sio({ ...userAuth(acct), happyClient: 'ios/1.7.0' }, server);
+const machine = (id, acct = A, server) => sio(machineAuth(acct, id), server);
+const session = (id, acct = A, server) => sio(sessionAuth(acct, id), server);
 
 /** Register and wait for the rpc-registered confirmation. */
 async function register(s, method) {
@@ -59,11 +55,6 @@ async function call(s, payload, timeoutMs = 8000) {
     const t0 = Date.now();
     const res = await s.timeout(timeoutMs).emitWithAck('rpc-call', payload);
     return { res, ms: Date.now() - t0 };
-}
-
-async function healthy(server = srv) {
-    const h = await req(server.url, 'GET', '/health');
-    assert.equal(h.status, 200, 'server must still answer /health');
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -174,7 +165,7 @@ test('rpc-call: params passed through verbatim (omitted stays omitted); ack resu
 test('raw frames: rpc-register/-registered, rpc-request with an ack id answered by 43<id>, rpc-call ack text', { timeout: TEST_TIMEOUT }, async () => {
     const m = uniq('M');
     const method = `${m}:raw`;
-    const prov = await clients.raw(srv.url, { token: A.token, clientType: 'machine-scoped', machineId: m });
+    const prov = await clients.raw(srv.url, machineAuth(A, m));
     assert.match(prov.connectReply, /^40\{"sid":/);
     prov.send(`42["rpc-register",{"method":"${method}"}]`);
     assert.equal(await prov.nextNonPing(), `42["rpc-registered",{"method":"${method}"}]`);
@@ -247,7 +238,7 @@ test('provider never answers: {ok:false, error:"operation has timed out"}; a lat
     provider.off('rpc-request');
     provider.on('rpc-request', (data, ack) => ack('fast'));
     assert.deepStrictEqual((await call(caller, { method })).res, { ok: true, result: 'fast' });
-    await healthy();
+    await assertHealthy(srv);
 });
 
 test('provider disconnects mid-call: {ok:false, error:"RPC target disconnected"} (client disconnect and dropped TCP)', { timeout: TEST_TIMEOUT }, async () => {
@@ -272,7 +263,7 @@ test('provider disconnects mid-call: {ok:false, error:"RPC target disconnected"}
     // (b) the provider's TCP connection is dropped without a close handshake
     {
         const m = uniq('M');
-        const prov = await clients.raw(slow.url, { token: S.token, clientType: 'machine-scoped', machineId: m });
+        const prov = await clients.raw(slow.url, machineAuth(S, m));
         gone.push(`${m}:hang`);
         prov.send(`42["rpc-register",{"method":"${m}:hang"}]`);
         assert.equal(await prov.nextNonPing(), `42["rpc-registered",{"method":"${m}:hang"}]`);
@@ -290,7 +281,7 @@ test('provider disconnects mid-call: {ok:false, error:"RPC target disconnected"}
         const { res } = await call(caller, { method, params: 1 });
         assert.deepStrictEqual(res, { ok: false, error: 'RPC method not available' }, method);
     }
-    await healthy(slow);
+    await assertHealthy(slow);
 });
 
 test('rpc-unregister answers rpc-unregistered {method}; the method is then unreachable', { timeout: TEST_TIMEOUT }, async () => {
@@ -306,11 +297,11 @@ test('rpc-unregister answers rpc-unregistered {method}; the method is then unrea
     let got = waitEvent(provider, 'rpc-unregistered', 3000);
     provider.emit('rpc-unregister', { method });
     assert.deepStrictEqual((await got)[0], { method });
-    const before = requests.filter((e) => e.event === 'rpc-request').length;
+    const before = named(requests, 'rpc-request').length;
     const { res, ms } = await call(caller, { method });
     assert.deepStrictEqual(res, { ok: false, error: 'RPC method not available' });
     assert.ok(ms >= GRACE - 50, `${ms} ms`);
-    assert.equal(requests.filter((e) => e.event === 'rpc-request').length, before, 'no rpc-request after unregister');
+    assert.equal(named(requests, 'rpc-request').length, before, 'no rpc-request after unregister');
 
     // unregistering something never registered is confirmed as well
     got = waitEvent(provider, 'rpc-unregistered', 3000);
@@ -370,7 +361,7 @@ test('rpc-call with a missing or non-string method: "Invalid parameters: method 
         assert.ok(ms < GRACE, `${JSON.stringify(payload)}: ${ms} ms (no grace wait expected)`);
     }
     assert.equal(caller.connected, true);
-    await healthy();
+    await assertHealthy(srv);
     // and RPC still works afterwards
     const m = uniq('M');
     const p = await machine(m);
@@ -464,7 +455,7 @@ test('the caller disconnecting mid-call (or during the grace wait) is harmless; 
     c2.close();
     await sleep(GRACE + 200);
 
-    await healthy();
+    await assertHealthy(srv);
     const c3 = await app();
     assert.deepStrictEqual((await call(c3, { method, params: 'again' })).res, { ok: true, result: 'ok:again' });
 });

@@ -1,14 +1,15 @@
 // Realtime transport layer (realtime.md §1.1, §1.3): websocket-only, polling-only and polling→websocket
 // connections with the real socket.io-client, the exact OPEN packet, raw polling and raw upgrade,
 // Engine.IO HTTP errors (polling and upgrade requests) and CORS on the engine path.
-import { test, before, after, afterEach } from 'node:test';
+import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { io } from 'socket.io-client';
 import WebSocket from 'ws';
 import {
-    TEST_TIMEOUT, HOOK_TIMEOUT, startServer, startRealtimeServer, authAccount, req, rawHttp, clientTracker, parseOpenPacket,
-    SIO_ID_RE, waitConnect, waitEvent, sleep, assertKeyOrder,
+    TEST_TIMEOUT, HOOK_TIMEOUT, startServer, startRealtimeServer, authAccount, req, rawHttp, parseOpenPacket, SIO_ID_RE,
+    userAuth, machineAuth, waitConnect, waitEvent, sleep, assertKeyOrder, assertHealthy,
 } from './harness.mjs';
+import { clientsClosedAfterEach } from './clients.mjs';
 
 const EP = '/v1/updates/';
 let srv;
@@ -21,13 +22,10 @@ before(async () => {
 
 after(async () => { if (srv) await srv.stop(); }, { timeout: HOOK_TIMEOUT });
 
-const clients = clientTracker({ io, WebSocket });
-afterEach(() => clients.closeAll());
+const clients = clientsClosedAfterEach();
 
 const sio = (auth, opts) => clients.sio(srv.url, auth, opts);
 const raw = (auth, opts) => clients.raw(srv.url, auth, opts);
-
-const userAuth = () => ({ token: acct.token, clientType: 'user-scoped' });
 
 /** The exact OPEN packet text for a given sid. */
 function openPacket(sid, upgrades, { pingInterval = 15000, pingTimeout = 45000, maxPayload = 1000000 } = {}) {
@@ -46,7 +44,7 @@ const splitPayload = (text) => text.split('\x1e');
 // ---------------------------------------------------------------------------------------------------
 
 test('websocket-only socket.io-client connects; socket id and engine id are distinct 20-char ids', { timeout: TEST_TIMEOUT }, async () => {
-    const s = sio(userAuth());
+    const s = sio(userAuth(acct));
     await waitConnect(s);
     assert.equal(s.connected, true);
     assert.equal(s.io.engine.transport.name, 'websocket');
@@ -72,7 +70,7 @@ test('raw websocket: exact OPEN packet with the default config, 101 carries CORS
 });
 
 test('raw websocket: CONNECT reply is exactly 40{"sid":…} (no pid), ping ack is 4312[{}]', { timeout: TEST_TIMEOUT }, async () => {
-    const c = await raw(userAuth());
+    const c = await raw(userAuth(acct));
     const m = /^40\{"sid":"([^"]+)"\}$/.exec(c.connectReply);
     assert.ok(m, `CONNECT reply: ${c.connectReply}`);
     assert.match(m[1], SIO_ID_RE);
@@ -85,8 +83,8 @@ test('raw websocket: CONNECT reply is exactly 40{"sid":…} (no pid), ping ack i
 });
 
 test('two sockets of one client get different ids; reconnecting gives a new engine and socket id', { timeout: TEST_TIMEOUT }, async () => {
-    const a = sio(userAuth());
-    const b = sio(userAuth());
+    const a = sio(userAuth(acct));
+    const b = sio(userAuth(acct));
     await Promise.all([waitConnect(a), waitConnect(b)]);
     assert.notEqual(a.id, b.id);
     assert.notEqual(a.io.engine.id, b.io.engine.id);
@@ -98,7 +96,7 @@ test('two sockets of one client get different ids; reconnecting gives a new engi
 });
 
 test('polling-only socket.io-client connects; acks and server events flow over long-polling', { timeout: TEST_TIMEOUT }, async () => {
-    const s = sio({ token: acct.token, clientType: 'machine-scoped', machineId: 'poll-machine' }, { transports: ['polling'] });
+    const s = sio(machineAuth(acct, 'poll-machine'), { transports: ['polling'] });
     await waitConnect(s);
     assert.equal(s.io.engine.transport.name, 'polling');
     assert.match(s.id, SIO_ID_RE);
@@ -108,7 +106,7 @@ test('polling-only socket.io-client connects; acks and server events flow over l
     assert.deepStrictEqual((await got)[0], { method: 'poll-machine:bash' });
     // RPC through a polling provider, called from a websocket caller
     s.on('rpc-request', (data, ack) => ack(`echo:${data.params}`));
-    const caller = sio(userAuth());
+    const caller = sio(userAuth(acct));
     await waitConnect(caller);
     const r = await caller.timeout(5000).emitWithAck('rpc-call', { method: 'poll-machine:bash', params: 'p1' });
     assert.deepStrictEqual(r, { ok: true, result: 'echo:p1' });
@@ -116,7 +114,7 @@ test('polling-only socket.io-client connects; acks and server events flow over l
 });
 
 test('default transports: polling handshake upgrades to websocket', { timeout: TEST_TIMEOUT }, async () => {
-    const s = sio(userAuth(), { transports: undefined }); // socket.io-client's default transports
+    const s = sio(userAuth(acct), { transports: undefined }); // socket.io-client's default transports
     const upgraded = waitEvent(s.io, 'open', 5000).then(() => waitEvent(s.io.engine, 'upgrade', 5000));
     await waitConnect(s);
     if (s.io.engine.transport.name !== 'websocket') await upgraded;
@@ -139,7 +137,7 @@ test('raw polling: handshake, CONNECT by POST, batched packets, exact headers an
     const q = `${EP}?EIO=4&transport=polling&sid=${encodeURIComponent(open.sid)}`;
 
     const post = await req(srv.url, 'POST', q, {
-        rawBody: '40' + JSON.stringify(userAuth()), contentType: 'text/plain;charset=UTF-8',
+        rawBody: '40' + JSON.stringify(userAuth(acct)), contentType: 'text/plain;charset=UTF-8',
         headers: { origin: 'https://app.example' },
     });
     assert.equal(post.status, 200);
@@ -189,7 +187,7 @@ test('raw upgrade: 2probe → 3probe, the pending poll gets a noop, 5 switches, 
     assert.equal(p.text, '6');
     ws.send('5');
     await sleep(50);
-    ws.send('40' + JSON.stringify(userAuth()));
+    ws.send('40' + JSON.stringify(userAuth(acct)));
     assert.match(await ws.nextNonPing(3000), /^40\{"sid":"[A-Za-z0-9_-]{20}"\}$/);
     ws.send('4213["ping"]');
     assert.equal(await ws.nextNonPing(3000), '4313[{}]');
@@ -244,8 +242,7 @@ test('Engine.IO upgrade-request errors: raw "HTTP/1.1 400 Bad Request" with the 
         assert.equal(r.closed, true, `${query}: connection must be closed`);
     }
     // The server is still fine
-    const h = await req(srv.url, 'GET', '/health');
-    assert.equal(h.status, 200);
+    await assertHealthy(srv);
 });
 
 test('CORS preflight on the engine path: 204, empty body, allow-origin *, credentials, methods, headers', { timeout: TEST_TIMEOUT }, async () => {
@@ -282,13 +279,13 @@ test('polling responses of 1024 bytes or more are compressed per Accept-Encoding
     const hs = await req(srv.url, 'GET', `${EP}?EIO=4&transport=polling`);
     const { sid } = parseOpenPacket(hs.text);
     const q = `${EP}?EIO=4&transport=polling&sid=${encodeURIComponent(sid)}`;
-    const auth = { token: acct.token, clientType: 'machine-scoped', machineId: 'gz-machine' };
+    const auth = machineAuth(acct, 'gz-machine');
     await req(srv.url, 'POST', q, { rawBody: '40' + JSON.stringify(auth), contentType: 'text/plain;charset=UTF-8' });
     assert.match((await req(srv.url, 'GET', q)).text, /^40\{"sid"/);
     await req(srv.url, 'POST', q, { rawBody: '42["rpc-register",{"method":"gz-machine:big"}]', contentType: 'text/plain;charset=UTF-8' });
     assert.equal((await req(srv.url, 'GET', q)).text, '42["rpc-registered",{"method":"gz-machine:big"}]');
 
-    const caller = sio(userAuth());
+    const caller = sio(userAuth(acct));
     await waitConnect(caller);
     const big = 'A'.repeat(5000);
     const pending = caller.timeout(5000).emitWithAck('rpc-call', { method: 'gz-machine:big', params: big })
@@ -312,8 +309,8 @@ test('polling responses of 1024 bytes or more are compressed per Accept-Encoding
 });
 
 test('binary payloads (BINARY_EVENT / BINARY_ACK) are decoded and forwarded like upstream socket.io', { timeout: TEST_TIMEOUT , todo: 'known gap: the Happy hub forwards rpc-call params without binary attachments (no Happy client sends binary)' }, async () => {
-    const provider = sio({ token: acct.token, clientType: 'machine-scoped', machineId: 'bin-machine' });
-    const caller = sio(userAuth());
+    const provider = sio(machineAuth(acct, 'bin-machine'));
+    const caller = sio(userAuth(acct));
     await Promise.all([waitConnect(provider), waitConnect(caller)]);
     // a binary argument to a handler that ignores it: accepted silently
     caller.emit('app-state', Buffer.from('active'));

@@ -8,8 +8,8 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import {
-    startServer, req, assertJson, bodies, authAccount, bearer, randomBoxKey, b64, randomBytes, newEd25519,
-    decodeJwt, makeTempDir, removeDir, HOOK_TIMEOUT,
+    startServer, req, authReq, assertJson, bodies, authAccount, randomBoxKey, b64, randomBytes, newEd25519, decodeJwt,
+    makeTempDir, removeDir, HOOK_TIMEOUT, assertHealthy,
 } from './harness.mjs';
 
 const T = { timeout: 90_000 };
@@ -80,8 +80,8 @@ test('restart without HANDY_MASTER_SECRET: secret file 0600, tokens/accounts/pai
     const kp = newEd25519();
     const acct = await authAccount(s1.url, { keyPair: kp });
     await (async () => {
-        const r = await req(s1.url, 'POST', '/v1/auth/response',
-            { headers: bearer(acct.token), body: { response: 'x', publicKey: randomBoxKey() } });
+        const r = await authReq(s1.url, 'POST', '/v1/auth/response', acct,
+            { body: { response: 'x', publicKey: randomBoxKey() } });
         assertJson(r, 404, bodies.requestNotFound, 'token works before restart');
     })();
 
@@ -92,8 +92,8 @@ test('restart without HANDY_MASTER_SECRET: secret file 0600, tokens/accounts/pai
     const approvedKey = randomBoxKey();
     const approvedResponse = b64(randomBytes(40));
     assertJson(await req(s1.url, 'POST', '/v1/auth/request', { body: { publicKey: approvedKey } }), 200, { state: 'requested' });
-    assertJson(await req(s1.url, 'POST', '/v1/auth/response',
-        { headers: bearer(acct.token), body: { response: approvedResponse, publicKey: approvedKey } }), 200, { success: true });
+    assertJson(await authReq(s1.url, 'POST', '/v1/auth/response', acct,
+        { body: { response: approvedResponse, publicKey: approvedKey } }), 200, { success: true });
     const pollBefore = await req(s1.url, 'POST', '/v1/auth/request', { body: { publicKey: approvedKey } });
     assert.equal(pollBefore.status, 200, pollBefore.text);
     assert.equal(pollBefore.json.state, 'authorized', pollBefore.text);
@@ -114,8 +114,8 @@ test('restart without HANDY_MASTER_SECRET: secret file 0600, tokens/accounts/pai
     }
 
     // old token still authenticates
-    assertJson(await req(s2.url, 'POST', '/v1/auth/response',
-        { headers: bearer(acct.token), body: { response: 'x', publicKey: randomBoxKey() } }),
+    assertJson(await authReq(s2.url, 'POST', '/v1/auth/response', acct,
+        { body: { response: 'x', publicKey: randomBoxKey() } }),
     404, bodies.requestNotFound, 'old token after restart');
 
     // same key -> same account
@@ -140,8 +140,8 @@ test('restart without HANDY_MASTER_SECRET: secret file 0600, tokens/accounts/pai
 
     // pending account-link request survives, and can be approved now
     assertJson(await req(s2.url, 'POST', '/v1/auth/account/request', { body: { publicKey: linkKey } }), 200, { state: 'requested' });
-    assertJson(await req(s2.url, 'POST', '/v1/auth/account/response',
-        { headers: bearer(again.token), body: { response: 'linked', publicKey: linkKey } }), 200, { success: true });
+    assertJson(await authReq(s2.url, 'POST', '/v1/auth/account/response', again,
+        { body: { response: 'linked', publicKey: linkKey } }), 200, { success: true });
 
     await stopAndCheck(s2, 'second run');
 
@@ -149,8 +149,8 @@ test('restart without HANDY_MASTER_SECRET: secret file 0600, tokens/accounts/pai
     const otherDir = makeTempDir('happy-it-restart-other-');
     dirs.push(otherDir);
     const s3 = await start(otherDir);
-    assertJson(await req(s3.url, 'POST', '/v1/auth/response',
-        { headers: bearer(acct.token), body: { response: 'x', publicKey: randomBoxKey() } }),
+    assertJson(await authReq(s3.url, 'POST', '/v1/auth/response', acct,
+        { body: { response: 'x', publicKey: randomBoxKey() } }),
     401, bodies.invalidToken, 'token from another DATA_DIR secret');
     const fresh = await authAccount(s3.url, { keyPair: kp });
     assert.notEqual(fresh.token.split('.')[2], acct.token.split('.')[2]);
@@ -159,8 +159,7 @@ test('restart without HANDY_MASTER_SECRET: secret file 0600, tokens/accounts/pai
 
 test('SIGTERM on an idle server exits 0 promptly', T, async () => {
     const s = await start(undefined, { HANDY_MASTER_SECRET: 'sigterm-test-secret' });
-    const h = await req(s.url, 'GET', '/health');
-    assert.equal(h.status, 200);
+    await assertHealthy(s);
     await stopAndCheck(s, 'idle server');
 });
 

@@ -1,14 +1,13 @@
 // Sessions and messages (http-api.md §3.3, §3.4, §6; realtime.md §2.3–2.7, §3.1–3.3, §4, §5.3, §9;
 // observed.md): REST shapes and key orders, create-or-load by tag, pagination, message idempotency by localId,
 // archive/delete, account isolation, and the session socket events with their ack dialects.
-import { test, before, after, afterEach } from 'node:test';
+import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { io } from 'socket.io-client';
-import WebSocket from 'ws';
 import {
-    TEST_TIMEOUT, HOOK_TIMEOUT, FAST_REALTIME, startRealtimeServer, authAccount, req, bearer, clientTracker,
-    waitConnect, waitEvent, recordEvents, sleep, assertJson, assertKeyOrder, expectStatus, bodies, CUID_RE,
+    TEST_TIMEOUT, HOOK_TIMEOUT, LONG_HEARTBEAT_REALTIME, startRealtimeServer, authAccount, authReq, waitEvent,
+    recordEvents, sleep, assertJson, assertKeyOrder, expectStatus, bodies, CUID_RE, uniq, createSession, named,
 } from './harness.mjs';
+import { clientsClosedAfterEach } from './clients.mjs';
 
 let srv;
 let A;
@@ -16,31 +15,21 @@ let B;
 
 before(async () => {
     // Long heartbeats: these tests wait for events and must not be disturbed by the engine's ping timeout.
-    srv = await startRealtimeServer({ ...FAST_REALTIME, ping_interval_ms: 15000, ping_timeout_ms: 45000, connect_timeout_ms: 20000 });
+    srv = await startRealtimeServer({ ...LONG_HEARTBEAT_REALTIME, connect_timeout_ms: 20000 });
     A = await authAccount(srv.url);
     B = await authAccount(srv.url);
 }, { timeout: HOOK_TIMEOUT });
 
 after(async () => { await srv?.stop(); }, { timeout: HOOK_TIMEOUT });
 
-const clients = clientTracker({ io, WebSocket });
-afterEach(() => clients.closeAll());
+const clients = clientsClosedAfterEach();
 
-let n = 0;
-const uniq = (p) => `${p}-${process.pid}-${++n}`;
-const sio = (auth) => waitConnect(clients.sio(srv.url, auth));
-const app = (acct = A) => sio({ token: acct.token, clientType: 'user-scoped' });
-const cli = (sid, acct = A) => sio({ token: acct.token, clientType: 'session-scoped', sessionId: sid });
+const { app, cli } = clients.at(() => srv.url);
 
-const api = (method, path, acct, body) => req(srv.url, method, path, { headers: acct ? bearer(acct.token) : {}, body });
+const api = (method, path, acct, body) => authReq(srv.url, method, path, acct, { body });
 
-async function createSession(acct = A, extra = {}) {
-    const r = await api('POST', '/v1/sessions', acct, { tag: uniq('tag'), metadata: uniq('meta'), ...extra });
-    return expectStatus(r, 200).session;
-}
+const newSession = (acct = A, extra = {}) => createSession(srv.url, acct, { metadata: uniq('meta'), ...extra });
 
-/** The events a socket received so far, filtered by name. */
-const got = (events, name) => events.filter((e) => e.event === name).map((e) => e.args[0]);
 
 /** emitWithAck that resolves to 'no-ack' after ms instead of throwing. */
 async function ackOrNone(s, event, payload, ms = 600) {
@@ -55,9 +44,9 @@ async function ackOrNone(s, event, payload, ms = 600) {
 // --- REST -------------------------------------------------------------------------------------------------
 
 test('POST /v1/sessions creates (new-session to user-scoped only) and loads by tag unchanged', { timeout: TEST_TIMEOUT }, async () => {
-    const ui = await app();
+    const ui = await app(A);
     const uiEvents = recordEvents(ui);
-    const other = await cli('some-session');
+    const other = await cli(A, 'some-session');
     const otherEvents = recordEvents(other);
     const tag = uniq('tag');
     const t0 = Date.now();
@@ -75,7 +64,7 @@ test('POST /v1/sessions creates (new-session to user-scoped only) and loads by t
     assertJson(r, 200, expected);
 
     await sleep(200); // the update may reach the socket before the HTTP answer: read it from the recording
-    const [env] = got(uiEvents, 'update');
+    const [env] = named(uiEvents, 'update');
     const { lastMessage, ...rest } = expected.session;
     const body = { t: 'new-session', ...rest };
     assert.deepStrictEqual(env.body, body);
@@ -90,8 +79,8 @@ test('POST /v1/sessions creates (new-session to user-scoped only) and loads by t
     assert.notEqual(expectStatus(b, 200).session.id, s.id);
     assert.equal(b.json.session.dataEncryptionKey, null);
     await sleep(200);
-    assert.equal(got(uiEvents, 'update').length, 1);
-    assert.equal(got(otherEvents, 'update').length, 0);
+    assert.equal(named(uiEvents, 'update').length, 1);
+    assert.equal(named(otherEvents, 'update').length, 0);
 });
 
 test('POST /v1/sessions validation comes before auth; auth errors', { timeout: TEST_TIMEOUT }, async () => {
@@ -105,9 +94,9 @@ test('POST /v1/sessions validation comes before auth; auth errors', { timeout: T
 
 test('GET /v1/sessions: updatedAt desc, lastMessage null, own sessions only', { timeout: TEST_TIMEOUT }, async () => {
     const acct = await authAccount(srv.url);
-    const s1 = await createSession(acct);
+    const s1 = await newSession(acct);
     await sleep(5);
-    const s2 = await createSession(acct);
+    const s2 = await newSession(acct);
     await sleep(5);
     // A message bumps s1's updatedAt: it moves to the top.
     expectStatus(await api('POST', `/v3/sessions/${s1.id}/messages`, acct, { messages: [{ content: 'x', localId: 'l' }] }), 200);
@@ -128,7 +117,7 @@ test('GET /v1/sessions: updatedAt desc, lastMessage null, own sessions only', { 
 test('GET /v2/sessions/active and cursor pagination /v2/sessions', { timeout: TEST_TIMEOUT }, async () => {
     const acct = await authAccount(srv.url);
     const made = [];
-    for (let i = 0; i < 3; i++) made.push(await createSession(acct));
+    for (let i = 0; i < 3; i++) made.push(await newSession(acct));
     await sleep(5); // the archive must be strictly the latest update (ms clock)
     expectStatus(await api('POST', `/v1/sessions/${made[0].id}/archive`, acct), 200);
 
@@ -168,7 +157,7 @@ test('GET /v2/sessions/active and cursor pagination /v2/sessions', { timeout: TE
 });
 
 test('POST /v3 messages: batch-contiguous seqs, first localId wins, idempotent, no content in the answer', { timeout: TEST_TIMEOUT }, async () => {
-    const s = await createSession();
+    const s = await newSession();
     const path = `/v3/sessions/${s.id}/messages`;
     const r1 = await api('POST', path, A, { messages: [
         { content: 'c1', localId: 'a' }, { content: 'c2', localId: 'b' }, { content: 'dup', localId: 'a' },
@@ -201,7 +190,7 @@ test('POST /v3 messages: batch-contiguous seqs, first localId wins, idempotent, 
 });
 
 test('v3 messages: validation, mutually exclusive cursors, another account\'s session is 404', { timeout: TEST_TIMEOUT }, async () => {
-    const s = await createSession();
+    const s = await newSession();
     const path = `/v3/sessions/${s.id}/messages`;
     assertJson(await api('GET', `${path}?after_seq=1&before_seq=5`, A), 400,
         bodies.validation('querystring/ after_seq and before_seq are mutually exclusive'));
@@ -223,16 +212,16 @@ test('v3 messages: validation, mutually exclusive cursors, another account\'s se
 });
 
 test('v3 POST emits one new-message per created message to the session and UI sockets (sender too)', { timeout: TEST_TIMEOUT }, async () => {
-    const s = await createSession();
-    const ui = await app();
-    const mine = await cli(s.id);
-    const otherCli = await cli('another-session');
+    const s = await newSession();
+    const ui = await app(A);
+    const mine = await cli(A, s.id);
+    const otherCli = await cli(A, 'another-session');
     const [uiEv, mineEv, otherEv] = [recordEvents(ui), recordEvents(mine), recordEvents(otherCli)];
     const r = await api('POST', `/v3/sessions/${s.id}/messages`, A, { messages: [{ content: 'x1', localId: 'p' }, { content: 'x2', localId: 'q' }] });
     const created = expectStatus(r, 200).messages;
     await sleep(300);
     for (const evs of [uiEv, mineEv]) {
-        const ups = got(evs, 'update');
+        const ups = named(evs, 'update');
         assert.equal(ups.length, 2);
         assert.equal(ups[1].seq, ups[0].seq + 1);
         const body = { t: 'new-message', sid: s.id, message: {
@@ -241,16 +230,16 @@ test('v3 POST emits one new-message per created message to the session and UI so
         assert.deepStrictEqual(ups[0].body, body);
         assertKeyOrder(ups[0].body, body);
     }
-    assert.equal(got(otherEv, 'update').length, 0);
+    assert.equal(named(otherEv, 'update').length, 0);
     // Replaying the batch creates nothing and emits nothing.
     expectStatus(await api('POST', `/v3/sessions/${s.id}/messages`, A, { messages: [{ content: 'x1', localId: 'p' }] }), 200);
     await sleep(200);
-    assert.equal(got(uiEv, 'update').length, 2);
+    assert.equal(named(uiEv, 'update').length, 2);
 });
 
 test('archive: 404 for another account, activity ephemeral, inactive afterwards', { timeout: TEST_TIMEOUT }, async () => {
-    const s = await createSession();
-    const ui = await app();
+    const s = await newSession();
+    const ui = await app(A);
     const uiEv = recordEvents(ui);
     assertJson(await api('POST', `/v1/sessions/${s.id}/archive`, B), 404, { error: 'Session not found' });
     const t0 = Date.now();
@@ -264,13 +253,13 @@ test('archive: 404 for another account, activity ephemeral, inactive afterwards'
     const row = expectStatus(await api('GET', '/v1/sessions', A), 200).sessions.find((x) => x.id === s.id);
     assert.equal(row.active, false);
     assert.equal(row.activeAt, eph.activeAt);
-    assert.equal(got(uiEv, 'update').length, 0);
+    assert.equal(named(uiEv, 'update').length, 0);
 });
 
 test('DELETE: 404 text for others, delete-session after commit, messages gone', { timeout: TEST_TIMEOUT }, async () => {
-    const s = await createSession();
+    const s = await newSession();
     expectStatus(await api('POST', `/v3/sessions/${s.id}/messages`, A, { messages: [{ content: 'x', localId: 'x' }] }), 200);
-    const ui = await app();
+    const ui = await app(A);
     assertJson(await api('DELETE', `/v1/sessions/${s.id}`, B), 404, { error: 'Session not found or not owned by user' });
     const upd = waitEvent(ui, 'update');
     assertJson(await api('DELETE', `/v1/sessions/${s.id}`, A), 200, { success: true });
@@ -283,9 +272,9 @@ test('DELETE: 404 text for others, delete-session after commit, messages gone', 
 // --- socket events ----------------------------------------------------------------------------------------
 
 test('update-metadata: success (update before ack), mismatch, unknown session gets no ack, bad input', { timeout: TEST_TIMEOUT }, async () => {
-    const s = await createSession();
-    const sock = await cli(s.id);
-    const ui = await app();
+    const s = await newSession();
+    const sock = await cli(A, s.id);
+    const ui = await app(A);
     const uiEv = recordEvents(ui);
     const order = [];
     sock.on('update', (u) => order.push(['update', u]));
@@ -298,7 +287,7 @@ test('update-metadata: success (update before ack), mismatch, unknown session ge
     assert.deepStrictEqual(order[0][1].body, body);
     assertKeyOrder(order[0][1].body, body);
     await sleep(100);
-    assert.deepStrictEqual(got(uiEv, 'update').map((u) => u.body), [body]);
+    assert.deepStrictEqual(named(uiEv, 'update').map((u) => u.body), [body]);
 
     assert.deepStrictEqual(await sock.timeout(3000).emitWithAck('update-metadata', { sid: s.id, metadata: 'M3', expectedVersion: 0 }),
         { result: 'version-mismatch', version: 1, metadata: 'M2' });
@@ -317,8 +306,8 @@ test('update-metadata: success (update before ack), mismatch, unknown session ge
 });
 
 test('update-state: success with a string and with null, mismatch, unknown session acks error', { timeout: TEST_TIMEOUT }, async () => {
-    const s = await createSession();
-    const sock = await cli(s.id);
+    const s = await newSession();
+    const sock = await cli(A, s.id);
     const upd = waitEvent(sock, 'update');
     assert.deepStrictEqual(await sock.timeout(3000).emitWithAck('update-state', { sid: s.id, agentState: 'S1', expectedVersion: 0 }),
         { result: 'success', version: 1, agentState: 'S1' });
@@ -340,9 +329,9 @@ test('update-state: success with a string and with null, mismatch, unknown sessi
 });
 
 test('message: skip sender, {c,t} content order, duplicates consume seqs and emit nothing', { timeout: TEST_TIMEOUT }, async () => {
-    const s = await createSession();
-    const sender = await cli(s.id);
-    const ui = await app();
+    const s = await newSession();
+    const sender = await cli(A, s.id);
+    const ui = await app(A);
     const [senderEv, uiEv] = [recordEvents(sender), recordEvents(ui)];
     sender.emit('message', { sid: s.id, message: 'enc1', localId: 'L1' });
     const [u1] = await waitEvent(ui, 'update');
@@ -363,8 +352,8 @@ test('message: skip sender, {c,t} content order, duplicates consume seqs and emi
     sender.emit('message', { sid: 'nope', message: 'x' });
     bogusMessages(sender, s.id);
     await sleep(300);
-    assert.equal(got(senderEv, 'update').length, 0, 'the sender is skipped');
-    assert.equal(got(uiEv, 'update').length, 2);
+    assert.equal(named(senderEv, 'update').length, 0, 'the sender is skipped');
+    assert.equal(named(uiEv, 'update').length, 2);
     const msgs = expectStatus(await api('GET', `/v3/sessions/${s.id}/messages`, A), 200).messages;
     assert.deepEqual(msgs.map((x) => [x.seq, x.content.c]), [[1, 'enc1'], [3, 'enc2']]);
     // Another account cannot post into it.
@@ -383,8 +372,8 @@ function bogusMessages(sock, sid) {
 test('session-alive / session-end: activity ephemerals, stopped window, resume by POST /v1/sessions', { timeout: TEST_TIMEOUT }, async () => {
     const tag = uniq('tag');
     const s = expectStatus(await api('POST', '/v1/sessions', A, { tag, metadata: 'm' }), 200).session;
-    const sock = await cli(s.id);
-    const ui = await app();
+    const sock = await cli(A, s.id);
+    const ui = await app(A);
     const uiEv = recordEvents(ui);
     const t = Date.now() - 1000;
     sock.emit('session-alive', { sid: s.id, time: t, thinking: true, mode: 'remote' });
@@ -402,7 +391,7 @@ test('session-alive / session-end: activity ephemerals, stopped window, resume b
     sock.emit('session-alive', { sid: 'nope', time: Date.now() });
     (await app(B)).emit('session-alive', { sid: s.id, time: Date.now() });
     await sleep(300);
-    assert.equal(got(uiEv, 'ephemeral').length, 2);
+    assert.equal(named(uiEv, 'ephemeral').length, 2);
 
     const tEnd = Date.now();
     sock.emit('session-end', { sid: s.id, time: tEnd });
@@ -413,7 +402,7 @@ test('session-alive / session-end: activity ephemerals, stopped window, resume b
     // Stopped window: heartbeats are ignored entirely.
     sock.emit('session-alive', { sid: s.id, time: Date.now() });
     await sleep(300);
-    assert.equal(got(uiEv, 'ephemeral').length, 3);
+    assert.equal(named(uiEv, 'ephemeral').length, 3);
     // The session restarting (same tag) lifts the suppression at once.
     expectStatus(await api('POST', '/v1/sessions', A, { tag, metadata: 'm' }), 200);
     const tAlive = Date.now();

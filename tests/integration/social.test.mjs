@@ -3,69 +3,46 @@
 // repeatKey and cursors, and the `new-feed-post` update that only the feed owner's apps receive (never
 // `relationship-updated`). Usernames are set in the database directly: upstream sets them only through GitHub
 // connect, which this server does not have yet.
-import { test, before, after, afterEach } from 'node:test';
+import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import path from 'node:path';
-import { spawnSync } from 'node:child_process';
-import { io } from 'socket.io-client';
-import WebSocket from 'ws';
 import {
-    TEST_TIMEOUT, HOOK_TIMEOUT, FAST_REALTIME, startRealtimeServer, authAccount, req, bearer, bodies, assertJson,
-    assertKeyOrder, clientTracker, waitConnect, recordEvents, sleep, mintJwt, testTokenKeyPair, nowSec, TEST_SECRET,
-    CUID_RE,
-    named, until, assertEnvelope,
+    TEST_TIMEOUT, HOOK_TIMEOUT, LONG_HEARTBEAT_REALTIME, startRealtimeServer, authAccount, req, authReq, bearer, bodies,
+    assertJson, machineAuth, sessionAuth, recordEvents, sleep, TEST_SECRET, CUID_RE, named, until, assertEnvelope,
+    ghostToken, sqlite,
 } from './harness.mjs';
+import { clientsClosedAfterEach } from './clients.mjs';
 
 const T = { timeout: TEST_TIMEOUT };
 
 let srv;
 
 before(async () => {
-    // exclusive off: sql() below edits the live database with the sqlite3 tool.
-    srv = await startRealtimeServer({ ...FAST_REALTIME, ping_interval_ms: 15000, ping_timeout_ms: 45000 },
+    // exclusive off: sqlite() edits the live database with the sqlite3 tool (WAL: the server sees it on its next read).
+    srv = await startRealtimeServer(LONG_HEARTBEAT_REALTIME,
         { env: { HANDY_MASTER_SECRET: TEST_SECRET }, config: { storage: { sqlite: { exclusive: false } } } });
 }, { timeout: HOOK_TIMEOUT });
 after(async () => { if (srv) await srv.stop(); }, { timeout: HOOK_TIMEOUT });
 
-const clients = clientTracker({ io, WebSocket });
-afterEach(() => clients.closeAll());
+const clients = clientsClosedAfterEach();
 
-const sio = (auth) => waitConnect(clients.sio(srv.url, auth));
-const app = (acct) => sio({ token: acct.token, clientType: 'user-scoped' });
+const { connect, app } = clients.at(() => srv.url);
 
-const H = (acct) => ({ headers: bearer(acct.token) });
-const getUser = (acct, id) => req(srv.url, 'GET', `/v1/user/${encodeURIComponent(id)}`, H(acct));
-const search = (acct, qs) => req(srv.url, 'GET', `/v1/user/search${qs}`, H(acct));
-const add = (acct, uid) => req(srv.url, 'POST', '/v1/friends/add', { ...H(acct), body: { uid } });
-const remove = (acct, uid) => req(srv.url, 'POST', '/v1/friends/remove', { ...H(acct), body: { uid } });
-const friends = (acct) => req(srv.url, 'GET', '/v1/friends', H(acct));
-const feed = (acct, qs = '') => req(srv.url, 'GET', `/v1/feed${qs}`, H(acct));
+const getUser = (acct, id) => authReq(srv.url, 'GET', `/v1/user/${encodeURIComponent(id)}`, acct);
+const search = (acct, qs) => authReq(srv.url, 'GET', `/v1/user/search${qs}`, acct);
+const add = (acct, uid) => authReq(srv.url, 'POST', '/v1/friends/add', acct, { body: { uid } });
+const remove = (acct, uid) => authReq(srv.url, 'POST', '/v1/friends/remove', acct, { body: { uid } });
+const friends = (acct) => authReq(srv.url, 'GET', '/v1/friends', acct);
+const feed = (acct, qs = '') => authReq(srv.url, 'GET', `/v1/feed${qs}`, acct);
 
-/** Runs SQL on the server's live database (WAL: the server sees it on its next read). */
-function sql(statement) {
-    const db = path.join(srv.dataDir, 'happy.sqlite');
-    const r = spawnSync('sqlite3', ['-cmd', '.timeout 5000', db, statement], { encoding: 'utf8' });
-    assert.equal(r.status, 0, `sqlite3: ${r.stderr}`);
-    return r.stdout;
-}
 const q = (v) => (v === null || v === undefined ? 'NULL' : `'${String(v).replace(/'/g, "''")}'`);
 function setProfile(acct, { username = null, firstName = null, lastName = null, avatar = null } = {}) {
-    sql(`UPDATE account SET username = ${q(username)}, first_name = ${q(firstName)}, last_name = ${q(lastName)}, ` +
+    sqlite(srv, `UPDATE account SET username = ${q(username)}, first_name = ${q(firstName)}, last_name = ${q(lastName)}, ` +
         `avatar = ${q(avatar && JSON.stringify(avatar))} WHERE id = ${q(acct.sub)}`);
 }
 
 /** UserProfile as upstream sends it for an account without GitHub. */
 const profileOf = (acct, status, { username = '', firstName = '', lastName = null, avatar = null } = {}) =>
     ({ id: acct.sub, firstName, lastName, avatar, username, bio: null, status });
-
-/** A valid token (HANDY_MASTER_SECRET=test-master-secret) for an account that does not exist. */
-function ghostToken() {
-    const t = nowSec();
-    return mintJwt({
-        payload: { sub: 'cghostaccount0000000000000', iat: t, nbf: t, iss: 'handy', jti: '00000000-0000-4000-8000-000000000002' },
-        privateKey: testTokenKeyPair().privateKey,
-    });
-}
 
 /** The REST feed item and the `new-feed-post` update body of one post. */
 const feedItem = (update, repeatKey) => ({
@@ -152,8 +129,8 @@ test('request, accept, unfriend, re-accept between two accounts: bodies, friends
     const A = await authAccount(srv.url);
     const B = await authAccount(srv.url);
     const [uiA, uiB] = [await app(A), await app(B)];
-    const daemonB = await sio({ token: B.token, clientType: 'machine-scoped', machineId: 'mB' });
-    const cliB = await sio({ token: B.token, clientType: 'session-scoped', sessionId: 'sB' });
+    const daemonB = await connect(machineAuth(B, 'mB'));
+    const cliB = await connect(sessionAuth(B, 'sB'));
     const [evA, evB, evDaemonB, evCliB] = [uiA, uiB, daemonB, cliB].map(recordEvents);
 
     // A asks B.
@@ -261,7 +238,7 @@ test('friend_request after the 24 h cooldown replaces the earlier item (repeatKe
     await sleep(150);
     assert.equal(named(evB, 'update').length, 1);
     // A day later (moved back in the database) it is due again.
-    sql(`UPDATE user_relationship SET last_notified_at = last_notified_at - 86400001 WHERE from_user_id = ${q(B.sub)}`);
+    sqlite(srv, `UPDATE user_relationship SET last_notified_at = last_notified_at - 86400001 WHERE from_user_id = ${q(B.sub)}`);
     assertJson(await remove(A, B.sub), 200, { user: profileOf(B, 'rejected') });
     assertJson(await add(A, B.sub), 200, { user: profileOf(B, 'requested') });
     const second = await until(() => named(evB, 'update')[1], 3000, 'second');
@@ -284,11 +261,11 @@ test('POST /v1/friends/add and /remove: self, unknown ids, a token whose account
     assertJson(await req(srv.url, 'POST', '/v1/friends/remove', { headers: bearer(ghostToken()), body: { uid: B.sub } }), 200, { user: null });
     assertJson(await friends(B), 200, { friends: [] });
     for (const p of ['/v1/friends/add', '/v1/friends/remove']) {
-        assertJson(await req(srv.url, 'POST', p, { ...H(A), body: {} }), 400,
+        assertJson(await authReq(srv.url, 'POST', p, A, { body: {} }), 400,
             bodies.validation('body/uid Invalid input: expected string, received undefined'));
-        assertJson(await req(srv.url, 'POST', p, { ...H(A), body: { uid: 7 } }), 400,
+        assertJson(await authReq(srv.url, 'POST', p, A, { body: { uid: 7 } }), 400,
             bodies.validation('body/uid Invalid input: expected string, received number'));
-        assertJson(await req(srv.url, 'POST', p, { ...H(A), body: { uid: null } }), 400,
+        assertJson(await authReq(srv.url, 'POST', p, A, { body: { uid: null } }), 400,
             bodies.validation('body/uid Invalid input: expected string, received null'));
         // Validation runs before authentication.
         assertJson(await req(srv.url, 'POST', p, { body: {} }), 400,
@@ -331,7 +308,7 @@ test('GET /v1/feed: newest first, default limit 50, before/after cursors, hasMor
     assertJson(await feed(A, '?limit=200'), 200, { items: all, hasMore: false });
 
     // 55 items: the default page is 50.
-    sql(`WITH RECURSIVE n(i) AS (SELECT 6 UNION ALL SELECT i + 1 FROM n WHERE i < 55) ` +
+    sqlite(srv, `WITH RECURSIVE n(i) AS (SELECT 6 UNION ALL SELECT i + 1 FROM n WHERE i < 55) ` +
         `INSERT INTO user_feed_item (id, user_id, counter, repeat_key, body, created_at, updated_at) ` +
         `SELECT 'cfill' || i, ${q(A.sub)}, i, NULL, '{"kind":"text","text":"t' || i || '"}', 1000 + i, 1000 + i FROM n`);
     const page = await feed(A);

@@ -2,40 +2,30 @@
 // event (upsert per account/session/key, ack shapes, `usage` ephemeral to the apps only, per-socket order) and
 // POST /v1/usage/query (per-hour/day sums in the server's local time, filters, errors); reports of a deleted
 // session are gone.
-import { test, before, after, afterEach } from 'node:test';
+import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { io } from 'socket.io-client';
-import WebSocket from 'ws';
 import {
-    TEST_TIMEOUT, HOOK_TIMEOUT, FAST_REALTIME, startRealtimeServer, authAccount, req, bearer, bodies, assertJson,
-    assertKeyOrder, clientTracker, waitConnect, recordEvents, sleep, expectStatus, CUID_RE, makeTempDir, removeDir,
-    named, until,
+    TEST_TIMEOUT, HOOK_TIMEOUT, LONG_HEARTBEAT_REALTIME, startRealtimeServer, authAccount, req, authReq, bearer, bodies,
+    assertJson, assertKeyOrder, machineAuth, recordEvents, sleep, CUID_RE, makeTempDir, removeDir, named, until,
+    createSession,
 } from './harness.mjs';
+import { clientsClosedAfterEach } from './clients.mjs';
 
 const T = { timeout: TEST_TIMEOUT };
-const REALTIME = { ...FAST_REALTIME, ping_interval_ms: 15000, ping_timeout_ms: 45000 };
 
 let srv;
 
 before(async () => {
-    srv = await startRealtimeServer(REALTIME);
+    srv = await startRealtimeServer(LONG_HEARTBEAT_REALTIME);
 }, { timeout: HOOK_TIMEOUT });
 after(async () => { if (srv) await srv.stop(); }, { timeout: HOOK_TIMEOUT });
 
-const clients = clientTracker({ io, WebSocket });
-afterEach(() => clients.closeAll());
+const clients = clientsClosedAfterEach();
 
-let n = 0;
-const uniq = (p) => `${p}-${process.pid}-${++n}`;
-const sio = (url, auth) => waitConnect(clients.sio(url, auth));
-const app = (acct, url = srv.url) => sio(url, { token: acct.token, clientType: 'user-scoped' });
-const cli = (acct, sid, url = srv.url) => sio(url, { token: acct.token, clientType: 'session-scoped', sessionId: sid });
+const { connect, app, cli } = clients.at(() => srv.url);
 
-async function createSession(acct, url = srv.url) {
-    const r = await req(url, 'POST', '/v1/sessions', { headers: bearer(acct.token), body: { tag: uniq('tag'), metadata: 'm' } });
-    return expectStatus(r, 200).session.id;
-}
-const query = (acct, body, url = srv.url) => req(url, 'POST', '/v1/usage/query', { headers: bearer(acct.token), body });
+const newSessionId = async (acct, url = srv.url) => (await createSession(url, acct)).id;
+const query = (acct, body, url = srv.url) => authReq(url, 'POST', '/v1/usage/query', acct, { body });
 
 /** What the CLI sends (happy-cli apiSession.ts sendUsageData). */
 function cliReport(sessionId, n = 1, key = 'claude-session') {
@@ -67,10 +57,10 @@ function bucket(ms, unit, offsetMin = -new Date(ms).getTimezoneOffset()) {
 test('usage-report: ack with the row, `usage` ephemeral (as sent) to the apps only', T, async () => {
     const A = await authAccount(srv.url);
     const B = await authAccount(srv.url);
-    const sid = await createSession(A);
+    const sid = await newSessionId(A);
     const ui = await app(A);
     const sock = await cli(A, sid);
-    const daemon = await sio(srv.url, { token: A.token, clientType: 'machine-scoped', machineId: 'm1' });
+    const daemon = await connect(machineAuth(A, 'm1'));
     const other = await app(B);
     const [uiEv, cliEv, daemonEv, otherEv] = [ui, sock, daemon, other].map(recordEvents);
 
@@ -97,8 +87,8 @@ test('usage-report: ack with the row, `usage` ephemeral (as sent) to the apps on
 
 test('usage-report upserts per (session, key): same id and createdAt, newer updatedAt, data replaced', T, async () => {
     const A = await authAccount(srv.url);
-    const sid = await createSession(A);
-    const sid2 = await createSession(A);
+    const sid = await newSessionId(A);
+    const sid2 = await newSessionId(A);
     const sock = await cli(A, sid);
     const first = await ack(sock, cliReport(sid, 1));
     await sleep(5);
@@ -121,8 +111,8 @@ test('usage-report upserts per (session, key): same id and createdAt, newer upda
 test('usage-report invalid payloads: upstream ack texts, nothing stored', T, async () => {
     const A = await authAccount(srv.url);
     const B = await authAccount(srv.url);
-    const sid = await createSession(A);
-    const theirs = await createSession(B);
+    const sid = await newSessionId(A);
+    const theirs = await newSessionId(B);
     const sock = await cli(A, sid);
     const ok = cliReport(sid);
     const cases = [
@@ -161,7 +151,7 @@ test('usage-report invalid payloads: upstream ack texts, nothing stored', T, asy
 
 test('usage-report without an ack is still stored; no data or two data arguments get no ack', T, async () => {
     const A = await authAccount(srv.url);
-    const sid = await createSession(A);
+    const sid = await newSessionId(A);
     const sock = await cli(A, sid);
     const ui = await app(A);
     const uiEv = recordEvents(ui);
@@ -178,7 +168,7 @@ test('usage-report without an ack is still stored; no data or two data arguments
 
 test('usage-report is serialised per socket: acks in order, the last report wins', T, async () => {
     const A = await authAccount(srv.url);
-    const sid = await createSession(A);
+    const sid = await newSessionId(A);
     const sock = await cli(A, sid);
     const order = [];
     const acks = await Promise.all(Array.from({ length: 25 }, (_, i) =>
@@ -193,7 +183,7 @@ test('usage-report is serialised per socket: acks in order, the last report wins
 
 test('usage-report accepts extra token/cost keys and forwards them verbatim', T, async () => {
     const A = await authAccount(srv.url);
-    const sid = await createSession(A);
+    const sid = await newSessionId(A);
     const sock = await cli(A, sid);
     const ui = await app(A);
     const uiEv = recordEvents(ui);
@@ -213,8 +203,8 @@ test('usage-report accepts extra token/cost keys and forwards them verbatim', T,
 
 test('POST /v1/usage/query sums per day/hour in JSONB key order (cache_read before cache_creation)', T, async () => {
     const A = await authAccount(srv.url);
-    const s1 = await createSession(A);
-    const s2 = await createSession(A);
+    const s1 = await newSessionId(A);
+    const s2 = await newSessionId(A);
     const sock = await cli(A, s1);
     const a1 = await ack(sock, cliReport(s1, 1));
     const a2 = await ack(sock, cliReport(s2, 2));
@@ -252,7 +242,7 @@ test('POST /v1/usage/query sums per day/hour in JSONB key order (cache_read befo
 
 test('POST /v1/usage/query sums fractional costs as JavaScript numbers', T, async () => {
     const A = await authAccount(srv.url);
-    const sid = await createSession(A);
+    const sid = await newSessionId(A);
     const sock = await cli(A, sid);
     await ack(sock, { key: 'a', sessionId: sid, tokens: { total: 1 }, cost: { total: 0.1, input: 0.05 } });
     await ack(sock, { key: 'b', sessionId: sid, tokens: { total: 2 }, cost: { total: 0.2, input: 0.25 } });
@@ -270,7 +260,7 @@ test('POST /v1/usage/query sums fractional costs as JavaScript numbers', T, asyn
 test('POST /v1/usage/query: unknown or foreign session 404, validation before auth, 401s, out-of-range dates 500', T, async () => {
     const A = await authAccount(srv.url);
     const B = await authAccount(srv.url);
-    const theirs = await createSession(B);
+    const theirs = await newSessionId(B);
     assertJson(await query(A, { sessionId: 'nope' }), 404, { error: 'Session not found' });
     assertJson(await query(A, { sessionId: theirs }), 404, { error: 'Session not found' });
     const v = (body, headers = bearer(A.token)) => req(srv.url, 'POST', '/v1/usage/query', { headers, body });
@@ -283,9 +273,9 @@ test('POST /v1/usage/query: unknown or foreign session 404, validation before au
         'body/sessionId Invalid input: expected string, received number, body/groupBy Invalid option: expected one of "hour"|"day"'));
     assertJson(await v({ groupBy: 'week' }, {}), 400, bodies.validation('body/groupBy Invalid option: expected one of "hour"|"day"'));
     assertJson(await v('x'), 400, bodies.validation('body/ Invalid input: expected object, received string'));
-    const noBody = await req(srv.url, 'POST', '/v1/usage/query', { headers: bearer(A.token) });
+    const noBody = await authReq(srv.url, 'POST', '/v1/usage/query', A);
     assertJson(noBody, 400, bodies.validation('body/ Invalid input: expected object, received null'));
-    const empty = await req(srv.url, 'POST', '/v1/usage/query', { headers: bearer(A.token), rawBody: '', contentType: 'application/json' });
+    const empty = await authReq(srv.url, 'POST', '/v1/usage/query', A, { rawBody: '', contentType: 'application/json' });
     assertJson(empty, 200, { usage: [], groupBy: 'day', totalReports: 0 });
     assertJson(await v({}, {}), 401, bodies.missingAuth);
     assertJson(await v({}, { authorization: 'Bearer nope' }), 401, bodies.invalidToken);
@@ -298,14 +288,14 @@ test('POST /v1/usage/query: unknown or foreign session 404, validation before au
 
 test("deleting a session deletes its usage reports; other sessions' reports stay", T, async () => {
     const A = await authAccount(srv.url);
-    const s1 = await createSession(A);
-    const s2 = await createSession(A);
+    const s1 = await newSessionId(A);
+    const s2 = await newSessionId(A);
     const sock = await cli(A, s1);
     await ack(sock, cliReport(s1, 1));
     await ack(sock, cliReport(s1, 1, 'second-key'));
     await ack(sock, cliReport(s2, 2));
     assert.equal((await query(A, {})).json.totalReports, 3);
-    const del = await req(srv.url, 'DELETE', `/v1/sessions/${s1}`, { headers: bearer(A.token) });
+    const del = await authReq(srv.url, 'DELETE', `/v1/sessions/${s1}`, A);
     assertJson(del, 200, { success: true });
     const r = await query(A, {});
     assert.equal(r.json.totalReports, 1);
@@ -315,11 +305,11 @@ test("deleting a session deletes its usage reports; other sessions' reports stay
 });
 
 test("POST /v1/usage/query buckets in the server's local time zone (TZ=UTC+5:30)", T, async () => {
-    const local = await startRealtimeServer(REALTIME, { env: { TZ: 'IST-5:30' } });
+    const local = await startRealtimeServer(LONG_HEARTBEAT_REALTIME, { env: { TZ: 'IST-5:30' } });
     try {
         const A = await authAccount(local.url);
-        const sid = await createSession(A, local.url);
-        const sock = await cli(A, sid, local.url);
+        const sid = await newSessionId(A, local.url);
+        const sock = await clients.at(local.url).cli(A, sid);
         const a = await ack(sock, cliReport(sid, 1));
         const hour = await query(A, { groupBy: 'hour' }, local.url);
         const day = await query(A, {}, local.url);
@@ -334,23 +324,23 @@ test("POST /v1/usage/query buckets in the server's local time zone (TZ=UTC+5:30)
 test('usage reports and account settings survive a restart; the upsert keeps its row afterwards', T, async () => {
     const dataDir = makeTempDir('happy-it-usage-restart-');
     try {
-        const s1 = await startRealtimeServer(REALTIME, { dataDir });
+        const s1 = await startRealtimeServer(LONG_HEARTBEAT_REALTIME, { dataDir });
         const A = await authAccount(s1.url);
-        const sid = await createSession(A, s1.url);
-        const sock = await cli(A, sid, s1.url);
+        const sid = await newSessionId(A, s1.url);
+        const sock = await clients.at(s1.url).cli(A, sid);
         const first = await ack(sock, cliReport(sid, 1));
-        const set = await req(s1.url, 'POST', '/v1/account/settings', { headers: bearer(A.token), body: { settings: 'kept', expectedVersion: 0 } });
+        const set = await authReq(s1.url, 'POST', '/v1/account/settings', A, { body: { settings: 'kept', expectedVersion: 0 } });
         assertJson(set, 200, { success: true, version: 1 });
         const before = await query(A, {}, s1.url);
         sock.close();
         await s1.stop();
 
-        const s2 = await startRealtimeServer(REALTIME, { dataDir });
+        const s2 = await startRealtimeServer(LONG_HEARTBEAT_REALTIME, { dataDir });
         try {
             assertJson(await query(A, {}, s2.url), 200, before.json);
-            assertJson(await req(s2.url, 'GET', '/v1/account/settings', { headers: bearer(A.token) }), 200,
+            assertJson(await authReq(s2.url, 'GET', '/v1/account/settings', A), 200,
                 { settings: 'kept', settingsVersion: 1 });
-            const sock2 = await cli(A, sid, s2.url);
+            const sock2 = await clients.at(s2.url).cli(A, sid);
             const again = await ack(sock2, cliReport(sid, 5));
             assert.equal(again.reportId, first.reportId);
             assert.equal(again.createdAt, first.createdAt);

@@ -5,8 +5,8 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
 import {
-    TEST_TIMEOUT, HOOK_TIMEOUT, startServer, authAccount, req, bearer, bodies, assertJson, TEST_SECRET, writeConfigFile,
-    b64url,
+    TEST_TIMEOUT, HOOK_TIMEOUT, startServer, authAccount, req, authReq, bodies, assertJson, TEST_SECRET,
+    writeConfigFile, b64url,
 } from './harness.mjs';
 import { startReceiver, closedPortUrl } from './receiver.mjs';
 
@@ -62,22 +62,21 @@ function assertRevenueCatRequest(r, sub) {
 
 test('voice not configured: upstream 500s, validation before auth', T, async () => {
     const a = await authAccount(plain.url);
-    const h = bearer(a.token);
-    assertJson(await req(plain.url, 'POST', '/v1/voice/conversations', { headers: h, body: { agentId: 'agent_1' } }), 500,
+    assertJson(await authReq(plain.url, 'POST', '/v1/voice/conversations', a, { body: { agentId: 'agent_1' } }), 500,
         { error: 'ELEVENLABS_API_KEY not configured' });
-    assertJson(await req(plain.url, 'GET', '/v1/voice/usage', { headers: h }), 500, { error: 'ELEVENLABS_API_KEY not configured' });
+    assertJson(await authReq(plain.url, 'GET', '/v1/voice/usage', a), 500, { error: 'ELEVENLABS_API_KEY not configured' });
     assertJson(await req(plain.url, 'POST', '/v1/voice/conversations', { body: {} }), 400,
         bodies.validation('body/agentId Invalid input: expected string, received undefined'));
     assertJson(await req(plain.url, 'POST', '/v1/voice/conversations', { body: { agentId: 'a' } }), 401, bodies.missingAuth);
     assertJson(await req(plain.url, 'GET', '/v1/voice/usage'), 401, bodies.missingAuth);
     // The removed route stays removed.
-    assertJson(await req(plain.url, 'POST', '/v1/voice/token', { headers: h, body: { agentId: 'a' } }), 404,
+    assertJson(await authReq(plain.url, 'POST', '/v1/voice/token', a, { body: { agentId: 'a' } }), 404,
         bodies.notFound('/v1/voice/token', 'POST'));
 });
 
 test('voice without REVENUECAT_API_KEY: conversations refuse before any request', T, async () => {
     const a = await authAccount(halfway.url);
-    assertJson(await req(halfway.url, 'POST', '/v1/voice/conversations', { headers: bearer(a.token), body: { agentId: 'x' } }),
+    assertJson(await authReq(halfway.url, 'POST', '/v1/voice/conversations', a, { body: { agentId: 'x' } }),
         500, { error: 'REVENUECAT_API_KEY not configured' });
 });
 
@@ -86,7 +85,7 @@ test('voice usage: ElevenLabs usage and RevenueCat entitlement, exact requests',
     rx.clear();
     rx.on('GET', '/v1/convai/conversations', conversations([100, 50, 7]));
     rx.on('GET', `/rc/v2/projects/proj493735ad/customers/${a.sub}/active_entitlements`, { json: { items: [{ entitlement_id: 'pro' }] } });
-    assertJson(await req(voice.url, 'GET', '/v1/voice/usage', { headers: bearer(a.token) }), 200, {
+    assertJson(await authReq(voice.url, 'GET', '/v1/voice/usage', a), 200, {
         usedSeconds: 157, limitSeconds: 18000, conversationCount: 3, conversationLimit: 100, elevenUserId: elevenUserId(a.sub),
     });
     assert.equal(rx.requests.length, 2);
@@ -97,23 +96,23 @@ test('voice usage: ElevenLabs usage and RevenueCat entitlement, exact requests',
     rx.clear();
     rx.on('GET', '/v1/convai/conversations', { status: 503, json: { detail: 'busy' } });
     rx.on('GET', `/rc/v2/projects/proj493735ad/customers/${a.sub}/active_entitlements`, { status: 500, body: 'x' });
-    assertJson(await req(voice.url, 'GET', '/v1/voice/usage', { headers: bearer(a.token) }), 200, {
+    assertJson(await authReq(voice.url, 'GET', '/v1/voice/usage', a), 200, {
         usedSeconds: 0, limitSeconds: 1200, conversationCount: 0, conversationLimit: 100, elevenUserId: elevenUserId(a.sub),
     });
     // Without a RevenueCat key: not subscribed, and RevenueCat is never asked.
     const b = await authAccount(halfway.url);
     rx.clear();
     rx.on('GET', '/v1/convai/conversations', conversations([5]));
-    assertJson(await req(halfway.url, 'GET', '/v1/voice/usage', { headers: bearer(b.token) }), 200, {
+    assertJson(await authReq(halfway.url, 'GET', '/v1/voice/usage', b), 200, {
         usedSeconds: 5, limitSeconds: 1200, conversationCount: 1, conversationLimit: 100, elevenUserId: elevenUserId(b.sub),
     });
     assert.equal(rx.requests.length, 1);
     // ElevenLabs unreachable / not JSON.
     const c = await authAccount(down.url);
-    assertJson(await req(down.url, 'GET', '/v1/voice/usage', { headers: bearer(c.token) }), 500, { error: 'Failed to get voice usage' });
+    assertJson(await authReq(down.url, 'GET', '/v1/voice/usage', c), 500, { error: 'Failed to get voice usage' });
     rx.clear();
     rx.on('GET', '/v1/convai/conversations', { body: 'not json' });
-    assertJson(await req(voice.url, 'GET', '/v1/voice/usage', { headers: bearer(a.token) }), 500, { error: 'Failed to get voice usage' });
+    assertJson(await authReq(voice.url, 'GET', '/v1/voice/usage', a), 500, { error: 'Failed to get voice usage' });
 });
 
 test('voice conversation granted: token from ElevenLabs, conversation id from the JWT room', T, async () => {
@@ -122,7 +121,7 @@ test('voice conversation granted: token from ElevenLabs, conversation id from th
     rx.on('GET', '/v1/convai/conversations', conversations([300]));
     const token = livekitToken('room_conv_01jxAbC9_extra');
     rx.on('GET', '/v1/convai/conversation/token', { json: { token } });
-    assertJson(await req(voice.url, 'POST', '/v1/voice/conversations', { headers: bearer(a.token), body: { agentId: 'agent_7' } }),
+    assertJson(await authReq(voice.url, 'POST', '/v1/voice/conversations', a, { body: { agentId: 'agent_7' } }),
         200, {
             allowed: true, conversationToken: token, conversationId: 'conv_01jxAbC9', agentId: 'agent_7',
             elevenUserId: elevenUserId(a.sub), usedSeconds: 300, limitSeconds: 1200,
@@ -137,7 +136,7 @@ test('voice conversation granted: token from ElevenLabs, conversation id from th
 
 test('voice conversation gating: count cap, hard cap, subscription', T, async () => {
     const a = await authAccount(voice.url);
-    const post = () => req(voice.url, 'POST', '/v1/voice/conversations', { headers: bearer(a.token), body: { agentId: 'ag' } });
+    const post = () => authReq(voice.url, 'POST', '/v1/voice/conversations', a, { body: { agentId: 'ag' } });
     const rcPath = `/rc/v2/projects/proj493735ad/customers/${a.sub}/active_entitlements`;
     const setup = (durations, items) => {
         rx.clear();
@@ -169,8 +168,8 @@ test('voice conversation gating: count cap, hard cap, subscription', T, async ()
 
 test('voice conversation errors: token request, conversation id, unreachable ElevenLabs', T, async () => {
     const a = await authAccount(voice.url);
-    const post = (srv = voice, acct = a) => req(srv.url, 'POST', '/v1/voice/conversations',
-        { headers: bearer(acct.token), body: { agentId: 'ag' } });
+    const post = (srv = voice, acct = a) => authReq(srv.url, 'POST', '/v1/voice/conversations', acct,
+        { body: { agentId: 'ag' } });
     rx.clear();
     rx.on('GET', '/v1/convai/conversations', conversations([]));
     rx.on('GET', '/v1/convai/conversation/token', { status: 401, json: { detail: 'bad key' } });
