@@ -1,11 +1,16 @@
 #include "core/json/json_writer.hpp"
 
 #include <algorithm>
+#include <array>
 #include <boost/json/value.hpp>
 #include <charconv>
 #include <cmath>
 #include <cstring>
 #include <system_error>
+
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 
 namespace happy::json_text {
 
@@ -20,9 +25,22 @@ bool word_needs_escape(std::uint64_t w) {
     return (below_space | has_zero(w ^ (ones * '"')) | has_zero(w ^ (ones * '\\'))) != 0;
 }
 
-/// Length of `s` as a JSON string literal, quotes included; `clean` tells whether nothing needed escaping.
-std::size_t quoted_size(std::string_view s, bool& clean) {
+/// How many leading bytes of `s` certainly need no escape (a multiple of the block size; the rest is checked byte
+/// by byte). Stored values are mostly base64 of hundreds of bytes, so this scan is most of a list row's cost:
+/// 32 bytes per step with SSE2 (every x86-64), 8 bytes per step elsewhere (SWAR, e.g. a Raspberry Pi).
+std::size_t escape_free_prefix(std::string_view s) {
     std::size_t i = 0;
+#if defined(__SSE2__)
+    const __m128i quote = _mm_set1_epi8('"'), backslash = _mm_set1_epi8('\\'), control_max = _mm_set1_epi8(0x1f);
+    auto flags = [&](const char* p) {
+        __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
+        __m128i control = _mm_cmpeq_epi8(_mm_max_epu8(v, control_max), control_max);  // unsigned v <= 0x1f
+        return _mm_or_si128(control, _mm_or_si128(_mm_cmpeq_epi8(v, quote), _mm_cmpeq_epi8(v, backslash)));
+    };
+    while (i + 32 <= s.size() && _mm_movemask_epi8(_mm_or_si128(flags(s.data() + i), flags(s.data() + i + 16))) == 0) {
+        i += 32;
+    }
+#endif
     while (i + 8 <= s.size()) {
         std::uint64_t w;
         std::memcpy(&w, s.data() + i, 8);
@@ -31,19 +49,29 @@ std::size_t quoted_size(std::string_view s, bool& clean) {
         }
         i += 8;
     }
-    std::size_t n = s.size() + 2;
-    clean = true;
-    for (; i < s.size(); ++i) {
-        auto c = static_cast<unsigned char>(s[i]);
-        if (c == '"' || c == '\\' || c == '\b' || c == '\f' || c == '\n' || c == '\r' || c == '\t') {
-            n += 1;
-            clean = false;
-        } else if (c < 0x20) {
-            n += 5;  // \u00xx
-            clean = false;
-        }
+    return i;
+}
+
+/// Bytes an escape adds to a character: 1 for \" \\ \b \f \n \r \t, 5 for other control characters (\u00xx).
+constexpr auto escape_extra = [] {
+    std::array<std::uint8_t, 256> t{};
+    for (int c = 0; c < 0x20; ++c) {
+        t[c] = 5;
     }
-    return n;
+    for (unsigned char c : {'"', '\\', '\b', '\f', '\n', '\r', '\t'}) {
+        t[c] = 1;
+    }
+    return t;
+}();
+
+/// Length of `s` as a JSON string literal, quotes included; `clean` tells whether nothing needed escaping.
+std::size_t quoted_size(std::string_view s, bool& clean) {
+    std::size_t extra = 0;
+    for (std::size_t i = escape_free_prefix(s); i < s.size(); ++i) {
+        extra += escape_extra[static_cast<unsigned char>(s[i])];
+    }
+    clean = extra == 0;
+    return s.size() + 2 + extra;
 }
 
 /// Writes `s` as a JSON string literal (quoted_size() bytes) at `p`.

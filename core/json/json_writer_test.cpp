@@ -35,6 +35,23 @@ TEST(json_writer, random_strings_match_boost_json_serialize) {
     }
 }
 
+// One character that needs escaping (or a high byte that does not) at every position of a long clean string:
+// the block scan must stop at or before it, whatever block it falls in and wherever the string ends.
+TEST(json_writer, one_special_character_at_every_position_of_a_long_string) {
+    for (char special : {'"', '\\', '\n', '\x01', '\x1f', '\x7f', '\x80', '\xff', ' '}) {
+        for (std::size_t len = 1; len < 100; len += 7) {
+            for (std::size_t at = 0; at < len; ++at) {
+                std::string s(len, 'Q');
+                s[at] = special;
+                std::string out;
+                append_string(out, s);
+                ASSERT_EQ(out, boost::json::serialize(boost::json::string(s)))
+                    << int(special) << " " << len << " " << at;
+            }
+        }
+    }
+}
+
 TEST(json_writer, nested_document_matches_the_value_tree) {
     std::string out;
     writer w(out);
