@@ -1,7 +1,6 @@
 #include "core/log/log.hpp"
 
 #include <atomic>
-#include <boost/json/serialize.hpp>
 #include <chrono>
 #include <condition_variable>
 #include <cstdio>
@@ -9,8 +8,10 @@
 #include <mutex>
 #include <thread>
 #include <fmt/format.h>
+#include <iterator>
 #include <unistd.h>
 
+#include "core/json/json_writer.hpp"
 #include "core/util/time.hpp"
 
 namespace happy::log {
@@ -152,16 +153,22 @@ void write(level l, std::string_view msg, std::initializer_list<field> fields) {
     line.reserve(128);
     std::string ts = iso8601_ms(now_ms());
     // Doubles are written with fmt (shortest round-trip, no exponent for ordinary values): Boost.JSON would
-    // print 0.16 as 1.6E-1.
-    auto value_text = [](const boost::json::value& v) {
-        return v.is_double() ? fmt::format("{}", v.get_double()) : boost::json::serialize(v);
+    // print 0.16 as 1.6E-1. Everything else goes straight into the line (no temporary strings).
+    auto append_value = [&line](const boost::json::value& v) {
+        if (v.is_double()) {
+            fmt::format_to(std::back_inserter(line), "{}", v.get_double());
+        } else {
+            json_text::append_value(line, v);
+        }
     };
     if (static_cast<format>(g_format.load(std::memory_order_relaxed)) == format::json) {
         line.append("{\"ts\":\"").append(ts).append("\",\"level\":\"").append(level_name(l)).append("\",\"msg\":");
-        line.append(boost::json::serialize(boost::json::value(msg)));
+        json_text::append_string(line, msg);
         for (const auto& f : fields) {
-            line.append(",").append(boost::json::serialize(boost::json::value(f.key))).append(":");
-            line.append(value_text(f.value));
+            line.push_back(',');
+            json_text::append_string(line, f.key);
+            line.push_back(':');
+            append_value(f.value);
         }
         line.append("}");
     } else {
@@ -171,7 +178,7 @@ void write(level l, std::string_view msg, std::initializer_list<field> fields) {
             if (f.value.is_string() && !needs_quotes(f.value.get_string())) {
                 line.append(f.value.get_string());
             } else {
-                line.append(value_text(f.value));
+                append_value(f.value);
             }
         }
     }
