@@ -8,7 +8,7 @@ packages=(
     libboost1.81-dev libboost-json1.81-dev libboost-url1.81-dev
     libsoci-dev libsqlite3-dev sqlite3 libsodium-dev libfmt-dev
     libgtest-dev libgmock-dev libbenchmark-dev clang libclang-rt-14-dev
-    libssl-dev openssl ca-certificates nodejs npm tmux
+    libssl-dev zlib1g-dev openssl ca-certificates nodejs npm tmux
 )
 
 missing=()

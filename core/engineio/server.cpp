@@ -11,6 +11,7 @@
 
 #include "core/crypto/base64.hpp"
 #include "core/engineio/codec.hpp"
+#include "core/http/compression.hpp"
 #include "core/http/router.hpp"
 #include "core/log/log.hpp"
 
@@ -73,6 +74,9 @@ inline void teardown(beast::role_type role, eio_stream& stream, boost::system::e
 using ws_stream = websocket::stream<drain::eio_stream>;
 
 namespace {
+
+/// engine.io's httpCompression.threshold default: smaller polling payloads are sent as they are.
+constexpr std::size_t compression_threshold = 1024;
 
 // Reference server (engine.io Server.errors / errorMessages).
 enum class eio_error { unknown_transport = 0, unknown_sid = 1, bad_handshake_method = 2, bad_request = 3, forbidden = 4,
@@ -713,7 +717,20 @@ asio::awaitable<bool> server::serve(http::exchange& ex) {
         bhttp::response<bhttp::string_body> res{bhttp::status::ok, 11};
         res.set(bhttp::field::content_type, "text/plain; charset=UTF-8");
         res.set(bhttp::field::cache_control, "no-store");
-        res.body() = std::move(*payload);
+        // engine.io polling.ts doWrite with the default httpCompression {threshold: 1024}: a payload of 1024 bytes
+        // or more goes out gzip- or deflate-compressed when the request accepts one of them.
+        std::optional<http::content_coding> coding;
+        if (payload->size() >= compression_threshold) {
+            if (auto ae = req.find(bhttp::field::accept_encoding); ae != req.end()) {
+                coding = http::choose_coding(ae->value());
+            }
+        }
+        if (coding) {
+            res.set(bhttp::field::content_encoding, http::coding_name(*coding));
+            res.body() = http::compress(*payload, *coding);
+        } else {
+            res.body() = std::move(*payload);
+        }
         co_return co_await write_http(ex.stream, std::move(res), keep_alive);
     }
 

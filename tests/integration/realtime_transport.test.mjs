@@ -273,7 +273,7 @@ test('the path without the trailing slash and other paths are not the engine (no
     assert.equal(js.status, 404);
 });
 
-test('polling responses of 1024 bytes or more are compressed per Accept-Encoding (engine.io httpCompression)', { timeout: TEST_TIMEOUT , todo: 'known gap: polling responses are never compressed (no first-party client uses polling)' }, async () => {
+test('polling responses of 1024 bytes or more are compressed per Accept-Encoding (engine.io httpCompression)', { timeout: TEST_TIMEOUT }, async () => {
     const zlib = await import('node:zlib');
     // A raw polling provider receives a large rpc-request through its long-poll.
     const hs = await req(srv.url, 'GET', `${EP}?EIO=4&transport=polling`);
