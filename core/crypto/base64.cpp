@@ -94,7 +94,7 @@ std::string encode_with(std::string_view bytes, const char* alphabet, bool pad) 
 // is what every decoder we mirror does. A lone trailing sextet carries no
 // whole byte and yields nothing.
 class sextet_sink {
-  public:
+public:
     explicit sextet_sink(std::size_t expected_sextets) { out_.reserve(expected_sextets / 4 * 3 + 2); }
 
     void push(std::uint8_t sextet) {
@@ -108,7 +108,7 @@ class sextet_sink {
 
     std::string take() { return std::move(out_); }
 
-  private:
+private:
     std::string out_;
     std::uint32_t acc_ = 0;
     int bits_ = 0;

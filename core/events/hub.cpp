@@ -7,6 +7,7 @@
 #include "core/auth/token_service.hpp"
 #include "core/json/js_value.hpp"
 #include "core/log/log.hpp"
+#include "core/socketio/codec.hpp"
 #include "core/socketio/server.hpp"
 #include "core/util/time.hpp"
 
@@ -29,7 +30,9 @@ std::string string_field(const json::object& o, std::string_view key) {
 }
 
 /// JavaScript truthiness of an auth field (upstream: `if (!token)`).
-bool truthy(const json::object& o, std::string_view key) { return happy::json::js_truthy(o.if_contains(key)); }
+bool truthy(const json::object& o, std::string_view key) {
+    return happy::json::js_truthy(o.if_contains(key));
+}
 
 }  // namespace
 
@@ -157,7 +160,7 @@ struct hub::impl {
     }
 
     void on_event(const std::shared_ptr<socketio::socket>& s, std::string name, json::array args,
-                  std::vector<std::string> /*attachments*/, socketio::ack_fn ack) {
+                  std::vector<std::string> attachments, socketio::ack_fn ack) {
         auto ctx = ctx_of(s);
         if (name == "ping") {
             // The CLI's flush barrier: ack {} (a data argument would break upstream's handler: no ack then).
@@ -195,7 +198,8 @@ struct hub::impl {
             return;
         }
         if (name == "rpc-call") {
-            asio::co_spawn(s->strand(), rpc_call(s, ctx, std::move(args), std::move(ack)), asio::detached);
+            asio::co_spawn(s->strand(), rpc_call(s, ctx, std::move(args), std::move(attachments), std::move(ack)),
+                           asio::detached);
             return;
         }
         auto it = events.find(name);
@@ -240,9 +244,10 @@ struct hub::impl {
         }
     }
 
-    /// realtime.md §3.4.
+    /// realtime.md §3.4. Binary attachments travel with the value that holds their placeholders, both ways, as
+    /// upstream's socket.io re-encodes the Buffers it received (renumber_attachments).
     asio::awaitable<void> rpc_call(std::shared_ptr<socketio::socket> caller, std::shared_ptr<socket_ctx> ctx,
-                                   json::array args, socketio::ack_fn ack) {
+                                   json::array args, std::vector<std::string> attachments, socketio::ack_fn ack) {
         std::string method;
         std::optional<json::value> params;
         if (!args.empty() && args[0].is_object()) {
@@ -280,8 +285,11 @@ struct hub::impl {
         }
         json::array request_args;
         request_args.push_back(std::move(request));
+        json::value request_value = std::move(request_args);
+        auto request_attachments = socketio::renumber_attachments(request_value, attachments);
         using namespace asio::experimental::awaitable_operators;
-        auto result = co_await (target->emit_with_ack("rpc-request", std::move(request_args), rpc.call_timeout) ||
+        auto result = co_await (target->emit_with_ack("rpc-request", std::move(request_value.as_array()),
+                                                      rpc.call_timeout, std::move(request_attachments)) ||
                                 rpc_watchdog(room, target->id()));
         if (result.index() == 1) {
             reply(ack, {{"ok", false}, {"error", "RPC target disconnected"}});
@@ -295,10 +303,11 @@ struct hub::impl {
         } else if (r.args.empty()) {
             reply(ack, {{"ok", true}});
         } else {
-            json::object ok;
-            ok["ok"] = true;
-            ok["result"] = r.args[0];
-            reply(ack, std::move(ok));
+            json::value ok = json::object{{"ok", true}, {"result", std::move(r.args[0])}};
+            auto result_attachments = socketio::renumber_attachments(ok, r.attachments);
+            if (ack) {
+                ack(json::array{std::move(ok)}, std::move(result_attachments));
+            }
         }
     }
 };

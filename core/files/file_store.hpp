@@ -40,7 +40,7 @@ struct file_stat {
  * Memory is bounded by max_size(): put() takes at most that many bytes, get() refuses bigger objects.
  */
 class file_store {
-  public:
+public:
     virtual ~file_store() = default;
     /// One line for logs ("local /data/files").
     virtual std::string describe() const = 0;

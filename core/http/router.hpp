@@ -21,7 +21,7 @@ std::optional<std::string> percent_decode(std::string_view s);
 boost::json::object parse_query(std::string_view qs);
 
 class router {
-  public:
+public:
     struct match {
         const route* r = nullptr;
         std::vector<std::pair<std::string, std::string>> params;
@@ -37,7 +37,7 @@ class router {
     /// Specificity is packed into 64 bits, two per segment (add() refuses longer routes).
     static constexpr std::size_t max_segments = 31;
 
-  private:
+private:
     struct segment {
         enum class kind { literal, param, wildcard } k;
         std::string text;

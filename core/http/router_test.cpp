@@ -23,7 +23,7 @@ route make_route(verb method, std::string path) {
 }
 
 class router_test : public ::testing::Test {
-  protected:
+protected:
     void SetUp() override {
         for (const char* p : {"/v1/user/search", "/v1/user/:id", "/v1/connect/github", "/v1/connect/:vendor",
                               "/v1/sessions", "/v1/sessions/:sessionId/messages",

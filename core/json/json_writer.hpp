@@ -36,7 +36,7 @@ std::string stringify(const boost::json::value& v);
 /// std::string: the string holds exactly the text once finish() has run (the destructor runs it too); before
 /// that it may hold spare bytes past the text.
 class writer {
-  public:
+public:
     explicit writer(std::string& out) : out_(out), pos_(out.size()) {}
     ~writer() { finish(); }
     writer(const writer&) = delete;
@@ -111,7 +111,7 @@ class writer {
         pos_ += static_cast<std::size_t>(end - begin);
     }
 
-  private:
+private:
     /// At least `n` writable bytes at the write position.
     char* room(std::size_t n) {
         if (out_.size() - pos_ < n) {

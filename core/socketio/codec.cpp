@@ -1,6 +1,6 @@
 #include "core/socketio/codec.hpp"
-#include "core/json/json_writer.hpp"
 #include "core/json/js_value.hpp"
+#include "core/json/json_writer.hpp"
 
 #include <boost/json/parse.hpp>
 #include <boost/json/serializer.hpp>
@@ -23,11 +23,17 @@ constexpr std::array<std::string_view, 6> k_reserved_events = {
     "connect", "connect_error", "disconnect", "disconnecting", "newListener", "removeListener",
 };
 
-decode_error error(const char* reason) { return decode_error{reason}; }
+decode_error error(const char* reason) {
+    return decode_error{reason};
+}
 
-bool is_digit(char c) { return c >= '0' && c <= '9'; }
+bool is_digit(char c) {
+    return c >= '0' && c <= '9';
+}
 
-bool is_binary_type(packet_type t) { return t == packet_type::binary_event || t == packet_type::binary_ack; }
+bool is_binary_type(packet_type t) {
+    return t == packet_type::binary_event || t == packet_type::binary_ack;
+}
 
 // Parses the run of decimal digits starting at `i`; advances `i` past it.
 // nullopt on overflow. The caller guarantees at least one digit.
@@ -122,7 +128,9 @@ void append_int(std::string& out, Int v) {
 }
 
 // Socket.IO payloads are JSON.stringify output upstream: numbers as JavaScript writes them (json_writer).
-void append_json(std::string& out, const json::value& v) { json_text::append_value(out, v); }
+void append_json(std::string& out, const json::value& v) {
+    json_text::append_value(out, v);
+}
 
 void append_packet(std::string& out, packet_type type, std::size_t attachments, const packet& p) {
     out.push_back(static_cast<char>('0' + static_cast<int>(type)));
@@ -219,7 +227,9 @@ std::string encode(const packet& p) {
     return out;
 }
 
-void append_encoded(std::string& out, const packet& p) { append_packet(out, p.type, p.attachments, p); }
+void append_encoded(std::string& out, const packet& p) {
+    append_packet(out, p.type, p.attachments, p);
+}
 
 json::value make_placeholder(std::size_t num) {
     json::object o;
@@ -255,9 +265,13 @@ bool binary_reassembler::add(std::string bytes) {
     return complete();
 }
 
-packet binary_reassembler::take() { return std::move(header_); }
+packet binary_reassembler::take() {
+    return std::move(header_);
+}
 
-std::vector<std::string> binary_reassembler::take_attachments() { return std::move(attachments_); }
+std::vector<std::string> binary_reassembler::take_attachments() {
+    return std::move(attachments_);
+}
 
 std::optional<decode_error> check_placeholders(const json::value& data, std::size_t attachments) {
     // Explicit stack: a caller-built value is not bounded by the parser's depth limit.
@@ -290,6 +304,42 @@ std::optional<decode_error> check_placeholders(const json::value& data, std::siz
         }
     }
     return std::nullopt;
+}
+
+namespace {
+
+// Recursive: the order must be socket.io-parser's depth-first one. Depth is bounded by the JSON parser's limit for
+// received values and by construction for values the server builds.
+void renumber(json::value& v, const std::vector<std::string>& in, std::vector<std::string>& out) {
+    if (json::array* arr = v.if_array()) {
+        for (json::value& e : *arr) {
+            renumber(e, in, out);
+        }
+    } else if (json::object* obj = v.if_object()) {
+        const json::value* flag = obj->if_contains("_placeholder");
+        if (flag != nullptr && flag->is_bool() && flag->get_bool()) {
+            const json::value* num = obj->if_contains("num");
+            if (is_valid_placeholder_index(num, in.size())) {
+                auto index = static_cast<std::size_t>(num->to_number<double>());
+                out.push_back(in[index]);
+                v = make_placeholder(out.size() - 1);
+            }
+            return;
+        }
+        for (auto& kv : *obj) {
+            renumber(kv.value(), in, out);
+        }
+    }
+}
+
+}  // namespace
+
+std::vector<std::string> renumber_attachments(json::value& data, const std::vector<std::string>& attachments) {
+    std::vector<std::string> out;
+    if (!attachments.empty()) {
+        renumber(data, attachments, out);
+    }
+    return out;
 }
 
 }  // namespace happy::socketio

@@ -116,6 +116,13 @@ private:
 // with 0 <= num < attachments. Other objects and arrays are searched recursively.
 std::optional<decode_error> check_placeholders(const boost::json::value& data, std::size_t attachments);
 
+// What a socket.io server sends when it re-emits a value it received with binary attachments: socket.io-parser
+// rebuilds the buffers into the value and deconstructs them again, numbering them in depth-first order (array
+// elements, then object members, in order). Rewrites the (already checked) placeholders in `data` to that
+// numbering and returns the attachments they now refer to, in order; attachments `data` does not refer to are
+// left out.
+std::vector<std::string> renumber_attachments(boost::json::value& data, const std::vector<std::string>& attachments);
+
 // 20-char random socket id (same generator as the Engine.IO session id).
 using engineio::make_sid;
 

@@ -658,3 +658,35 @@ TEST(SocketioDecodeNonFinite, OverflowingNumbersBecomeNull) {
     EXPECT_EQ(boost::json::serialize(*p->data), R"(["ev",null,{"x":null},[null]])");
     EXPECT_EQ(happy::socketio::encode(*p), R"(2["ev",null,{"x":null},[null]])");
 }
+
+namespace happy::socketio {
+namespace {
+
+// socket.io-parser numbers buffers depth-first when it deconstructs a value; a re-emitted value keeps only the
+// buffers it still holds, renumbered in that order.
+TEST(renumber_attachments, follows_socket_io_parser_order_and_drops_unreferenced_buffers) {
+    auto ph = [](int n) { return make_placeholder(static_cast<std::size_t>(n)); };
+    boost::json::value v = boost::json::object{
+        {"method", "m"},
+        {"params", boost::json::object{{"b", ph(2)}, {"list", boost::json::array{ph(0), 7, ph(2)}}}},
+        {"other", boost::json::object{{"_placeholder", false}, {"num", 1}}}};
+    std::vector<std::string> in{"zero", "one", "two"};
+    auto out = renumber_attachments(v, in);
+    EXPECT_EQ(out, (std::vector<std::string>{"two", "zero", "two"}));
+    EXPECT_EQ(v.at("params").at("b"), ph(0));
+    EXPECT_EQ(v.at("params").at("list").at(0), ph(1));
+    EXPECT_EQ(v.at("params").at("list").at(2), ph(2));
+    EXPECT_EQ(v.at("other").at("num"), 1);  // not a placeholder: untouched
+
+    boost::json::value plain = boost::json::array{1, "x"};
+    EXPECT_TRUE(renumber_attachments(plain, in).empty());
+    boost::json::value none = boost::json::array{ph(0)};
+    EXPECT_TRUE(renumber_attachments(none, {}).empty());  // no attachments: nothing is a buffer
+    EXPECT_EQ(none.at(0), ph(0));
+    boost::json::value as_double = boost::json::array{boost::json::object{{"_placeholder", true}, {"num", 1.0}}};
+    EXPECT_EQ(renumber_attachments(as_double, in), (std::vector<std::string>{"one"}));
+    EXPECT_EQ(as_double.at(0), ph(0));
+}
+
+}  // namespace
+}  // namespace happy::socketio

@@ -58,6 +58,7 @@ struct socket::pending_ack {
     std::mutex m;
     bool done = false;
     std::optional<json::array> result;
+    std::vector<std::string> attachments;
     std::optional<asio::steady_timer> timer;  // on the awaiting coroutine's executor
 };
 
@@ -83,7 +84,8 @@ void socket::emit(std::string_view event, json::array args, std::vector<std::str
 }
 
 asio::awaitable<ack_result> socket::emit_with_ack(std::string_view event, json::array args,
-                                                  std::chrono::milliseconds timeout) {
+                                                  std::chrono::milliseconds timeout,
+                                                  std::vector<std::string> attachments) {
     auto st = std::make_shared<pending_ack>();
     st->timer.emplace(co_await asio::this_coro::executor);
     std::uint64_t id;
@@ -100,9 +102,9 @@ asio::awaitable<ack_result> socket::emit_with_ack(std::string_view event, json::
     for (auto& a : args) {
         data.push_back(std::move(a));
     }
-    packet p{.type = packet_type::event, .nsp = nsp_, .id = id};
+    packet p{.type = attachments.empty() ? packet_type::event : packet_type::binary_event, .nsp = nsp_, .id = id};
     p.data = std::move(data);
-    send_packet(*conn_, p);
+    send_packet(*conn_, p, attachments);
 
     auto deadline = std::chrono::steady_clock::now() + timeout;
     for (;;) {
@@ -129,7 +131,7 @@ asio::awaitable<ack_result> socket::emit_with_ack(std::string_view event, json::
     if (!st->result) {
         co_return ack_result{ack_status::disconnected, {}};
     }
-    co_return ack_result{ack_status::ok, std::move(*st->result)};
+    co_return ack_result{ack_status::ok, std::move(*st->result), std::move(st->attachments)};
 }
 
 void socket::join(const std::string& room) {
@@ -407,6 +409,7 @@ void server::dispatch(const std::shared_ptr<engineio::socket>& conn, client& c, 
                 std::lock_guard lock(st->m);
                 st->done = true;
                 st->result = p.data->as_array();
+                st->attachments = std::move(attachments);
             }
             asio::post(st->timer->get_executor(), [st] { st->timer->cancel(); });
             break;

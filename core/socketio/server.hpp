@@ -28,6 +28,7 @@ enum class ack_status { ok, timeout, disconnected };
 struct ack_result {
     ack_status status = ack_status::timeout;
     boost::json::array args;
+    std::vector<std::string> attachments;  ///< of a BINARY_ACK: what args' placeholders refer to
 };
 
 /// The acknowledgement callback handed to an event handler; the first call sends the ACK, later ones are ignored.
@@ -50,10 +51,11 @@ public:
     /// Sends a pre-encoded frame (broadcasts encode once and share).
     void send_frame(const engineio::frame& f) { conn_->send(f); }
     /// Emits with an ack id and waits for the client's ACK, the timeout, or the socket's disconnect.
-    /// The awaiting coroutine must run on a strand (or a single-threaded executor).
-    boost::asio::awaitable<ack_result> emit_with_ack(std::string_view event,
-                                                                             boost::json::array args,
-                                                                             std::chrono::milliseconds timeout);
+    /// The awaiting coroutine must run on a strand (or a single-threaded executor). With attachments, the event
+    /// goes out as a BINARY_EVENT whose args carry their placeholders.
+    boost::asio::awaitable<ack_result> emit_with_ack(std::string_view event, boost::json::array args,
+                                                     std::chrono::milliseconds timeout,
+                                                     std::vector<std::string> attachments = {});
     void join(const std::string& room);
     void leave(const std::string& room);
     /// Server-side disconnect of this namespace socket (sends DISCONNECT).
@@ -105,7 +107,8 @@ public:
     /// Encodes an event once and sends it to every connected socket of `nsp` in any of `rooms` (each at most once),
     /// except the socket ids in `except`. Thread-safe.
     void broadcast(std::string_view nsp, const std::vector<std::string>& rooms,
-                   const std::unordered_set<std::string>& except, std::string_view event, const boost::json::array& args);
+                   const std::unordered_set<std::string>& except, std::string_view event,
+                   const boost::json::array& args);
     /// Sends an already encoded frame to the members of `rooms`.
     void broadcast_frame(std::string_view nsp, const std::vector<std::string>& rooms,
                          const std::unordered_set<std::string>& except, const engineio::frame& f);
@@ -129,7 +132,8 @@ private:
     void join(socket& s, const std::string& room);
     void leave(socket& s, const std::string& room);
     void leave_all(socket& s);
-    void dispatch(const std::shared_ptr<engineio::socket>& conn, client& c, packet p, std::vector<std::string> attachments);
+    void dispatch(const std::shared_ptr<engineio::socket>& conn, client& c, packet p,
+                  std::vector<std::string> attachments);
     boost::asio::awaitable<void> run_connect(const namespace_handlers* h, std::shared_ptr<socket> s,
                                              std::shared_ptr<client> c, std::shared_ptr<engineio::socket> conn);
     void remove_socket(client& c, const std::shared_ptr<socket>& s, std::string_view reason, bool notify_client);

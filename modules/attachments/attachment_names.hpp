@@ -36,7 +36,7 @@ std::optional<std::string> files_wildcard_key(std::string_view wildcard);
 
 /// upstream checkUploadRate: 60 request-upload calls per user per 60 s window, per process. Thread-safe.
 class upload_rate_limiter {
-  public:
+public:
     static constexpr int max_per_window = 60;
     static constexpr std::int64_t window_ms = 60'000;
 
@@ -44,7 +44,7 @@ class upload_rate_limiter {
     bool allow(const std::string& user, std::int64_t now_ms);
     std::size_t tracked() const;
 
-  private:
+private:
     struct entry {
         int count = 0;
         std::int64_t window_start = 0;

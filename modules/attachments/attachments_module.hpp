@@ -10,12 +10,12 @@
 namespace happy::mod::attachments {
 
 class attachments_module final : public module {
-  public:
+public:
     attachments_module();
     ~attachments_module() override;
     void setup(module_context& ctx) override;
 
-  private:
+private:
     struct impl;
     std::unique_ptr<impl> impl_;
 };

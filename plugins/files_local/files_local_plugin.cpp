@@ -55,7 +55,7 @@ std::string temp_suffix() {
 }
 
 class local_store final : public files::file_store {
-  public:
+public:
     explicit local_store(options o) : opts_(std::move(o)), root_(fs::absolute(opts_.root).lexically_normal()) {
         fs::create_directories(root_);
         // Symlinked roots are fine; what is checked later is that nothing below escapes the resolved root.
@@ -124,7 +124,7 @@ class local_store final : public files::file_store {
         co_return n;
     }
 
-  private:
+private:
     fs::path resolve(std::string_view key) const {
         if (!files::valid_key(key)) {
             throw files::invalid_key(fmt::format("invalid file key \"{}\"", key));

@@ -50,7 +50,7 @@ sqlite3* handle(soci::session& s) {
 }
 
 class stmt_row final : public db::row_view {
-  public:
+public:
     explicit stmt_row(sqlite3_stmt* st) : st_(st) {}
     bool is_null(int col) const override { return sqlite_api::sqlite3_column_type(st_, col) == SQLITE_NULL; }
     std::int64_t i64(int col) const override { return sqlite_api::sqlite3_column_int64(st_, col); }
@@ -65,7 +65,7 @@ class stmt_row final : public db::row_view {
                  : std::string_view();
     }
 
-  private:
+private:
     sqlite3_stmt* st_;
 };
 
@@ -84,7 +84,7 @@ struct stmt_cache {
 };
 
 class sqlite_backend final : public db::backend {
-  public:
+public:
     explicit sqlite_backend(options o) : opts_(std::move(o)) {}
 
     db::dialect kind() const override { return db::dialect::sqlite; }
@@ -218,7 +218,7 @@ class sqlite_backend final : public db::backend {
 
     std::string describe() const override { return "sqlite:" + opts_.path; }
 
-  private:
+private:
     static sqlite3_stmt* prepare(sqlite3* db, std::string_view sql, unsigned flags) {
         sqlite3_stmt* st = nullptr;
         if (sqlite_api::sqlite3_prepare_v3(db, sql.data(), static_cast<int>(sql.size()), flags, &st, nullptr) !=
