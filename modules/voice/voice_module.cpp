@@ -1,5 +1,6 @@
 #include "modules/voice/voice_module.hpp"
 
+#include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/json.hpp>
 #include <chrono>
 #include <optional>
@@ -173,8 +174,14 @@ boost::asio::awaitable<response> get_usage(const voice_state& m, http::request& 
     std::optional<usage> u;
     bool subscribed = false;
     try {
-        u = co_await voice_usage(m, eleven_user);
-        subscribed = co_await has_subscription(m, account);
+        // Both at once, as upstream's Promise.all([getVoiceUsage, hasActiveSubscription]); has_subscription never
+        // throws, so a failure is ElevenLabs' and fails the whole answer, as there.
+        using namespace boost::asio::experimental::awaitable_operators;
+        auto usage_query = voice_usage(m, eleven_user);
+        auto subscription_query = has_subscription(m, account);
+        auto [used, sub] = co_await (std::move(usage_query) && std::move(subscription_query));
+        u = used;
+        subscribed = sub;
     } catch (const std::exception& e) {
         log::info("voice: usage query failed", {{"error", e.what()}});
     }

@@ -115,6 +115,27 @@ test('voice usage: ElevenLabs usage and RevenueCat entitlement, exact requests',
     assertJson(await authReq(voice.url, 'GET', '/v1/voice/usage', a), 500, { error: 'Failed to get voice usage' });
 });
 
+test('voice usage asks ElevenLabs and RevenueCat at the same time (upstream Promise.all)', T, async () => {
+    const a = await authAccount(voice.url);
+    rx.clear();
+    // Each fake service answers only once both requests have arrived; asked one after the other, the first
+    // would wait forever and the route would time out.
+    let arrived = 0;
+    let release;
+    const both = new Promise((resolve) => { release = resolve; });
+    const hold = (answer) => async () => {
+        if (++arrived === 2) release();
+        await both;
+        return answer;
+    };
+    rx.on('GET', '/v1/convai/conversations', hold(conversations([60])));
+    rx.on('GET', `/rc/v2/projects/proj493735ad/customers/${a.sub}/active_entitlements`, hold({ json: { items: [{}] } }));
+    assertJson(await authReq(voice.url, 'GET', '/v1/voice/usage', a, { timeoutMs: 8000 }), 200, {
+        usedSeconds: 60, limitSeconds: 18000, conversationCount: 1, conversationLimit: 100, elevenUserId: elevenUserId(a.sub),
+    });
+    assert.equal(arrived, 2);
+});
+
 test('voice conversation granted: token from ElevenLabs, conversation id from the JWT room', T, async () => {
     const a = await authAccount(voice.url);
     rx.clear();
