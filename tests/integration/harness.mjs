@@ -216,7 +216,8 @@ export async function startServer({ env = {}, dataDir, timeoutMs = 10_000 } = {}
         stopInfo: null,
         /**
          * SIGTERM, wait up to graceMs, then SIGKILL. Resolves with the exit code (null when killed by a signal).
-         * Never rejects and never hangs.
+         * Never hangs. Rejects only when the server's stderr carries a sanitizer report (ASan/UBSan builds run
+         * through HAPPY_SERVER_BIN): such a finding fails the test file even if every request looked right.
          */
         async stop({ graceMs = 5_000, keepDataDir = false } = {}) {
             const t0 = Date.now();
@@ -225,12 +226,19 @@ export async function startServer({ env = {}, dataDir, timeoutMs = 10_000 } = {}
             const info = await exited;
             server.stopInfo = { code: info.code, signal: info.signal, elapsedMs: Date.now() - t0, forced };
             if (ownsDataDir && !keepDataDir) { removeDir(dataDir); ownedDirs.delete(dataDir); }
+            const report = stderrLines.findIndex((l) => SANITIZER_RE.test(l));
+            if (report >= 0) {
+                throw new Error(`sanitizer report in the server's stderr:\n${stderrLines.slice(report, report + 30).join('\n')}`);
+            }
             return info.code;
         },
         logs: tail,
     };
     return server;
 }
+
+/** A line that starts an AddressSanitizer, LeakSanitizer or UndefinedBehaviorSanitizer report. */
+const SANITIZER_RE = /ERROR: (Address|Leak|Thread|Memory)Sanitizer|runtime error: |SUMMARY: \w+Sanitizer/;
 
 /** Returns true when SIGKILL had to be used. */
 async function killProc(proc, exited, graceMs) {
