@@ -1,5 +1,7 @@
 #include "core/http/compression.hpp"
 
+#include "core/http/types.hpp"
+
 #include <zlib.h>
 
 #include <charconv>
@@ -8,16 +10,6 @@
 namespace happy::http {
 
 namespace {
-
-std::string_view trim(std::string_view s) {
-    while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) {
-        s.remove_prefix(1);
-    }
-    while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) {
-        s.remove_suffix(1);
-    }
-    return s;
-}
 
 bool iequals(std::string_view a, std::string_view b) {
     if (a.size() != b.size()) {
@@ -36,10 +28,10 @@ bool iequals(std::string_view a, std::string_view b) {
 double q_value(std::string_view params) {
     while (!params.empty()) {
         auto semi = params.find(';');
-        std::string_view p = trim(params.substr(0, semi));
+        std::string_view p = trim_ows(params.substr(0, semi));
         params = semi == std::string_view::npos ? std::string_view() : params.substr(semi + 1);
         if (p.size() >= 2 && (p[0] == 'q' || p[0] == 'Q') && p[1] == '=') {
-            std::string v(trim(p.substr(2)));
+            std::string v(trim_ows(p.substr(2)));
             char* end = nullptr;
             double q = std::strtod(v.c_str(), &end);
             return end == v.c_str() ? 0 : q;
@@ -64,13 +56,13 @@ std::optional<content_coding> choose_coding(std::string_view header) {
     std::size_t index = 0;
     while (!header.empty()) {
         auto comma = header.find(',');
-        std::string_view item = trim(header.substr(0, comma));
+        std::string_view item = trim_ows(header.substr(0, comma));
         header = comma == std::string_view::npos ? std::string_view() : header.substr(comma + 1);
         if (item.empty()) {
             continue;
         }
         auto semi = item.find(';');
-        std::string_view name = trim(item.substr(0, semi));
+        std::string_view name = trim_ows(item.substr(0, semi));
         double q = semi == std::string_view::npos ? 1 : q_value(item.substr(semi + 1));
         for (int c = 0; c < 2; ++c) {
             int s = iequals(name, c == 0 ? "gzip" : "deflate") ? 1 : name == "*" ? 0 : -1;

@@ -3,9 +3,9 @@
 #include <boost/json.hpp>
 #include <cctype>
 
-#include "core/json/json_writer.hpp"
 #include "core/auth/token_service.hpp"
 #include "core/json/js_value.hpp"
+#include "core/json/json_writer.hpp"
 #include "core/json/v8_json_error.hpp"
 #include "core/log/log.hpp"
 
@@ -21,16 +21,6 @@ std::string lower(std::string_view s) {
         c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
     }
     return r;
-}
-
-std::string_view trim(std::string_view s) {
-    while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) {
-        s.remove_prefix(1);
-    }
-    while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) {
-        s.remove_suffix(1);
-    }
-    return s;
 }
 
 std::optional<std::string_view> find_header(const header_list& h, std::string_view name) {
@@ -80,7 +70,9 @@ void filter_response(const route& r, response& res) {
 
 }  // namespace
 
-response pipeline::body_too_large() { return fastify_error(413, "FastifyError", "Request body is too large"); }
+response pipeline::body_too_large() {
+    return fastify_error(413, "FastifyError", "Request body is too large");
+}
 
 response pipeline::body_too_large_for(std::string_view method, std::string_view target) const {
     response r = body_too_large();
@@ -150,7 +142,7 @@ boost::asio::awaitable<response> pipeline::handle(incoming& in) const {
             body = json::value(nullptr);
         } else {
             req.content_type = std::string(*ct);
-            std::string media = lower(trim(ct->substr(0, ct->find(';'))));
+            std::string media = lower(trim_ows(ct->substr(0, ct->find(';'))));
             if (media == "application/json") {
                 if (rt.keep_raw_json) {
                     req.raw_body = in.body;
@@ -222,7 +214,8 @@ boost::asio::awaitable<response> pipeline::handle(incoming& in) const {
     // After validation (zod reports Infinity itself): what handlers keep or echo must serialize as JavaScript
     // would, where a literal like 1e400 becomes null.
     happy::json::sanitize_non_finite(req.body);
-    json::object raw_query = qpos == std::string::npos ? json::object() : parse_query(std::string_view(in.target).substr(qpos + 1));
+    json::object raw_query =
+        qpos == std::string::npos ? json::object() : parse_query(std::string_view(in.target).substr(qpos + 1));
     if (rt.query) {
         json::value qv = raw_query;
         auto out = validate::parse(*rt.query, &qv, issues);
@@ -249,7 +242,7 @@ boost::asio::awaitable<response> pipeline::handle(incoming& in) const {
     if (rt.auth == auth_mode::bearer) {
         auto h = find_header(req.headers, "authorization");
         // Node trims the header value, so "Bearer " alone fails the prefix check (observed.md).
-        std::string_view value = h ? trim(*h) : std::string_view();
+        std::string_view value = h ? trim_ows(*h) : std::string_view();
         if (!h || value.substr(0, 7) != "Bearer ") {
             co_return response::error(401, "Missing authorization header");
         }

@@ -30,16 +30,34 @@ verb parse_verb(std::string_view m) {
     return verb::other;
 }
 
+std::string_view trim_ows(std::string_view s) {
+    while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) {
+        s.remove_prefix(1);
+    }
+    while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) {
+        s.remove_suffix(1);
+    }
+    return s;
+}
+
 std::string_view verb_name(verb v) {
     switch (v) {
-        case verb::get: return "GET";
-        case verb::head: return "HEAD";
-        case verb::post: return "POST";
-        case verb::put: return "PUT";
-        case verb::del: return "DELETE";
-        case verb::options: return "OPTIONS";
-        case verb::patch: return "PATCH";
-        default: return "OTHER";
+        case verb::get:
+            return "GET";
+        case verb::head:
+            return "HEAD";
+        case verb::post:
+            return "POST";
+        case verb::put:
+            return "PUT";
+        case verb::del:
+            return "DELETE";
+        case verb::options:
+            return "OPTIONS";
+        case verb::patch:
+            return "PATCH";
+        default:
+            return "OTHER";
     }
 }
 
@@ -73,10 +91,10 @@ response response::error(unsigned status, std::string_view message) {
 }
 
 response response::internal_error() {
-    return json(boost::json::object{{"error", "Internal Server Error"},
-                                    {"message", "An unexpected error occurred"},
-                                    {"statusCode", 500}},
-                500);
+    return json(
+        boost::json::object{
+            {"error", "Internal Server Error"}, {"message", "An unexpected error occurred"}, {"statusCode", 500}},
+        500);
 }
 
 std::optional<std::string_view> request::header(std::string_view lower_name) const {

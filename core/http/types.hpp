@@ -20,6 +20,8 @@ enum class verb { get, head, post, put, del, options, patch, other };
 
 verb parse_verb(std::string_view method);
 std::string_view verb_name(verb v);
+/// `s` without leading and trailing spaces and tabs (HTTP's optional whitespace around header values and list items).
+std::string_view trim_ows(std::string_view s);
 
 using header_list = std::vector<std::pair<std::string, std::string>>;  ///< names in lower case
 
@@ -51,8 +53,8 @@ struct http_error : std::exception {
 
 struct request {
     verb method = verb::other;
-    std::string target;  ///< raw request target including the query string
-    std::string path;    ///< raw path (no query)
+    std::string target;          ///< raw request target including the query string
+    std::string path;            ///< raw path (no query)
     boost::json::object params;  ///< validated path parameters (percent-decoded strings)
     boost::json::value body;     ///< validated JSON body (null when the route has no body schema and none was sent)
     boost::json::object query;   ///< validated query
