@@ -3,9 +3,12 @@
 
 #include <boost/json.hpp>
 
+#include "core/crypto/base64.hpp"
 #include "core/crypto/ids.hpp"
 #include "core/crypto/token.hpp"
 #include "core/http/router.hpp"
+#include "core/json/json_writer.hpp"
+#include "core/util/time.hpp"
 #include "core/validate/schema.hpp"
 
 namespace {
@@ -65,5 +68,56 @@ void router_find(benchmark::State& st) {
     }
 }
 BENCHMARK(router_find);
+
+// One GET /v1/sessions body of 20 CLI-shaped rows (the fields and sizes of bench/sync.mjs: 800-character
+// metadata, 268-character agent state, a 61-byte data key), written the way the sessions module writes it.
+void session_list_json_20_rows(benchmark::State& st) {
+    std::string metadata = happy::crypto::base64_encode(std::string(600, 'm'));
+    std::string agent_state = happy::crypto::base64_encode(std::string(200, 'a'));
+    std::string key(61, 'k');
+    std::size_t bytes = 0;
+    for (auto _ : st) {
+        std::string body;
+        body.reserve(16 * 1024);
+        happy::json_text::writer w(body);
+        w.begin_object();
+        w.key("sessions");
+        w.begin_array();
+        for (int i = 0; i < 20; ++i) {
+            w.begin_object();
+            w.member("id", std::string_view("cmabcdefghijklmnopqrstuvw"));
+            w.member("seq", std::int64_t{40 + i});
+            w.member("createdAt", std::int64_t{1795474580483});
+            w.member("updatedAt", std::int64_t{1795474580483});
+            w.member("active", true);
+            w.member("activeAt", std::int64_t{1795474580483});
+            w.member("metadata", std::string_view(metadata));
+            w.member("metadataVersion", std::int64_t{3});
+            w.member("agentState", std::string_view(agent_state));
+            w.member("agentStateVersion", std::int64_t{7});
+            w.key("dataEncryptionKey");
+            w.safe_string(happy::crypto::base64_size(key.size()),
+                          [&](char* p) { return happy::crypto::base64_write(p, key); });
+            w.key("lastMessage");
+            w.null();
+            w.end_object();
+        }
+        w.end_array();
+        w.end_object();
+        w.finish();
+        bytes += body.size();
+        benchmark::DoNotOptimize(body);
+    }
+    st.SetBytesProcessed(static_cast<std::int64_t>(bytes));
+}
+BENCHMARK(session_list_json_20_rows);
+
+void iso8601(benchmark::State& st) {
+    std::int64_t ms = 1795474580483;
+    for (auto _ : st) {
+        benchmark::DoNotOptimize(happy::iso8601_ms(ms++));
+    }
+}
+BENCHMARK(iso8601);
 
 }  // namespace
