@@ -1,5 +1,7 @@
 #include "core/db/database.hpp"
 
+#include "core/util/run_on.hpp"
+
 #include <algorithm>
 #include <iterator>
 #include <atomic>
@@ -125,27 +127,6 @@ void database::write_sync(const std::function<void(soci::session&)>& fn) {
     run_write(*l, fn);
 }
 
-namespace {
-/// Runs `fn` on `pool` and resumes the awaiting coroutine on its own executor, rethrowing fn's exception.
-asio::awaitable<void> run_on(asio::thread_pool& pool, std::function<void()> fn) {
-    // The initiation is a named local, not a temporary inside the co_await expression: g++ 12 destroys the
-    // captures of such temporaries twice (asio issues #858/#1135).
-    auto initiation = [&pool, fn = std::move(fn)](auto handler) mutable {
-            asio::post(pool, [fn = std::move(fn), handler = std::move(handler)]() mutable {
-                std::exception_ptr ep;
-                try {
-                    fn();
-                } catch (...) {
-                    ep = std::current_exception();
-                }
-                auto ex = asio::get_associated_executor(handler);
-                asio::post(ex, [handler = std::move(handler), ep]() mutable { std::move(handler)(ep); });
-            });
-    };
-    co_await asio::async_initiate<const asio::use_awaitable_t<>&, void(std::exception_ptr)>(std::move(initiation),
-                                                                                           asio::use_awaitable);
-}
-}  // namespace
 
 asio::awaitable<void> database::read(std::function<void(soci::session&)> fn) {
     if (inline_reads_) {
@@ -154,7 +135,7 @@ asio::awaitable<void> database::read(std::function<void(soci::session&)> fn) {
         fn(thread_connection());
         co_return;
     }
-    co_await run_on(*pool_, [this, &fn] { read_sync(fn); });
+    co_await util::run_on(*pool_, [this, &fn] { read_sync(fn); });
 }
 
 /// One queued write: the caller's function and its completion, which resumes the awaiting coroutine on its
@@ -287,7 +268,7 @@ void database::run_group(soci::session& s, std::vector<std::unique_ptr<write_job
 }
 
 asio::awaitable<void> database::write(std::function<void(soci::session&)> fn) {
-    // The initiation is a named local with trivially copyable captures (g++ 12, see run_on).
+    // The initiation is a named local with trivially copyable captures (g++ 12, see core/util/run_on.cpp).
     auto initiation = [this, &fn](auto handler) {
         auto job = std::make_unique<write_job>();
         job->fn = &fn;
@@ -305,7 +286,7 @@ asio::awaitable<void> database::write(std::function<void(soci::session&)> fn) {
 asio::awaitable<bool> database::ping() {
     bool ok = false;
     try {
-        co_await run_on(*pool_, [this, &ok] {
+        co_await util::run_on(*pool_, [this, &ok] {
             lease l(*this);
             backend_->ping(*l);
             ok = true;
@@ -318,7 +299,7 @@ asio::awaitable<bool> database::ping() {
 
 asio::awaitable<void> database::maintain() {
     try {
-        co_await run_on(*pool_, [this] {
+        co_await util::run_on(*pool_, [this] {
             lease l(*this);
             backend_->maintain(*l);
         });

@@ -5,15 +5,13 @@
 #include <unistd.h>
 
 #include <fmt/format.h>
-#include <boost/asio/async_result.hpp>
-#include <boost/asio/post.hpp>
 #include <boost/asio/thread_pool.hpp>
-#include <boost/asio/use_awaitable.hpp>
 #include <cerrno>
 #include <filesystem>
-#include <functional>
 #include <random>
 #include <system_error>
+
+#include "core/util/run_on.hpp"
 
 namespace happy::plugin::files_local {
 
@@ -72,20 +70,20 @@ public:
         if (data.size() > opts_.max_file_size) {
             throw files::too_large(fmt::format("{} bytes exceed the limit of {}", data.size(), opts_.max_file_size));
         }
-        co_await run([this, &p, &data] { put_sync(p, data); });
+        co_await util::run_on(pool_, [this, &p, &data] { put_sync(p, data); });
     }
 
     asio::awaitable<std::optional<std::string>> get(std::string key) override {
         auto p = resolve(key);
         std::optional<std::string> out;
-        co_await run([this, &p, &out] { out = get_sync(p); });
+        co_await util::run_on(pool_, [this, &p, &out] { out = get_sync(p); });
         co_return out;
     }
 
     asio::awaitable<std::optional<files::file_stat>> stat(std::string key) override {
         auto p = resolve(key);
         std::optional<files::file_stat> out;
-        co_await run([this, &p, &out] {
+        co_await util::run_on(pool_, [this, &p, &out] {
             check_inside(p);
             struct ::stat st {};
             if (::lstat(p.c_str(), &st) == 0 && S_ISREG(st.st_mode)) {
@@ -98,7 +96,7 @@ public:
     asio::awaitable<bool> remove(std::string key) override {
         auto p = resolve(key);
         bool removed = false;
-        co_await run([this, &p, &removed] {
+        co_await util::run_on(pool_, [this, &p, &removed] {
             check_inside(p);
             struct ::stat st {};
             if (::lstat(p.c_str(), &st) == 0 && !S_ISDIR(st.st_mode)) {
@@ -111,7 +109,7 @@ public:
     asio::awaitable<std::uint64_t> remove_prefix(std::string prefix) override {
         auto p = resolve(prefix);
         std::uint64_t n = 0;
-        co_await run([this, &p, &n] {
+        co_await util::run_on(pool_, [this, &p, &n] {
             check_inside(p);
             std::error_code ec;
             // remove_all does not follow symlinks: a link below the prefix is removed, never its target.
@@ -221,26 +219,6 @@ private:
         }
         out.resize(got);
         return out;
-    }
-
-    /// Runs `fn` on the store's thread and resumes the caller on its own executor, rethrowing fn's exception.
-    asio::awaitable<void> run(std::function<void()> fn) {
-        // A named initiation, not a temporary inside the co_await expression (g++ 12 destroys the captures of
-        // such temporaries twice; see core/db/database.cpp run_on).
-        auto initiation = [this, fn = std::move(fn)](auto handler) mutable {
-            asio::post(pool_, [fn = std::move(fn), handler = std::move(handler)]() mutable {
-                std::exception_ptr ep;
-                try {
-                    fn();
-                } catch (...) {
-                    ep = std::current_exception();
-                }
-                auto ex = asio::get_associated_executor(handler);
-                asio::post(ex, [handler = std::move(handler), ep]() mutable { std::move(handler)(ep); });
-            });
-        };
-        co_await asio::async_initiate<const asio::use_awaitable_t<>&, void(std::exception_ptr)>(std::move(initiation),
-                                                                                                asio::use_awaitable);
     }
 
     options opts_;
