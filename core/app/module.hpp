@@ -29,6 +29,12 @@ struct server_settings {
     std::string data_dir;
     std::string public_url;  ///< may be empty: then URLs are built from the request's Host
     int port = 0;
+
+    /// storage/files.ts getPublicUrl in local-storage mode: `${PUBLIC_URL || 'http://localhost:' + PORT}/files`
+    /// (avatar URLs of the account profile and of user profiles).
+    std::string files_base_url() const {
+        return (public_url.empty() ? "http://localhost:" + std::to_string(port) : public_url) + "/files";
+    }
 };
 
 /// A scheduled job a module runs (core/sched): its name is its config key (`jobs.<name>.schedule`,

@@ -18,12 +18,6 @@ using http::response;
 
 namespace {
 
-/// storage/files.ts getPublicUrl in local-storage mode: `${PUBLIC_URL || 'http://localhost:' + PORT}/files`.
-std::string files_base_url(const server_settings& s) {
-    std::string base = s.public_url.empty() ? "http://localhost:" + std::to_string(s.port) : s.public_url;
-    return base + "/files";
-}
-
 boost::asio::awaitable<response> get_profile(db::database& db, const server_settings& settings,
                                              const bool& with_connect, http::request& req) {
     std::string account = req.account_id;
@@ -33,7 +27,7 @@ boost::asio::awaitable<response> get_profile(db::database& db, const server_sett
         // upstream findUniqueOrThrow: a token whose account is gone gets the generic 500.
         co_return response::internal_error();
     }
-    co_return response::json(account_profile_json(account, *p, now_ms(), files_base_url(settings)));
+    co_return response::json(account_profile_json(account, *p, now_ms(), settings.files_base_url()));
 }
 
 boost::asio::awaitable<response> get_settings(db::database& db, http::request& req) {

@@ -19,15 +19,8 @@ namespace {
 // userRoutes.ts has no try/catch anywhere: database failures reach fastify's error handler (generic 500), which is
 // what an exception escaping these handlers produces here too.
 
-/// storage/files.ts getPublicUrl in local-storage mode: `${PUBLIC_URL || 'http://localhost:' + PORT}/files`
-/// (the same base as modules/account).
-std::string files_base_url(const server_settings& s) {
-    std::string base = s.public_url.empty() ? "http://localhost:" + std::to_string(s.port) : s.public_url;
-    return base + "/files";
-}
-
 json::value profile_or_null(const friend_result& r, const server_settings& settings) {
-    return r.user ? json::value(user_profile_json(*r.user, r.status, files_base_url(settings))) : json::value(nullptr);
+    return r.user ? json::value(user_profile_json(*r.user, r.status, settings.files_base_url())) : json::value(nullptr);
 }
 
 boost::asio::awaitable<response> get_user(db::database& db, const server_settings& settings, http::request& req) {
@@ -44,7 +37,7 @@ boost::asio::awaitable<response> get_user(db::database& db, const server_setting
     if (!user) {
         co_return response::error(404, "User not found");
     }
-    co_return response::json(json::object{{"user", user_profile_json(*user, status, files_base_url(settings))}});
+    co_return response::json(json::object{{"user", user_profile_json(*user, status, settings.files_base_url())}});
 }
 
 boost::asio::awaitable<response> search_users(db::database& db, const server_settings& settings, http::request& req) {
@@ -59,7 +52,7 @@ boost::asio::awaitable<response> search_users(db::database& db, const server_set
     });
     json::array users;
     users.reserve(found.size());
-    const std::string base = files_base_url(settings);
+    const std::string base = settings.files_base_url();
     for (const auto& [u, st] : found) {
         users.push_back(user_profile_json(u, st, base));
     }
@@ -91,7 +84,7 @@ boost::asio::awaitable<response> list_friends(db::database& db, const server_set
     co_await db.read([&](soci::session& s) { rows = friend_list(s, caller); });
     json::array friends;
     friends.reserve(rows.size());
-    const std::string base = files_base_url(settings);
+    const std::string base = settings.files_base_url();
     for (const auto& [u, st] : rows) {
         friends.push_back(user_profile_json(u, st, base));
     }
