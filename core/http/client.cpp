@@ -1,5 +1,7 @@
 #include "core/http/client.hpp"
 
+#include "core/util/ascii.hpp"
+
 #include <openssl/ssl.h>
 
 #include <boost/asio/as_tuple.hpp>
@@ -36,19 +38,7 @@ namespace {
 
 constexpr auto nothrow = asio::as_tuple(asio::use_awaitable);
 
-bool iequals(std::string_view a, std::string_view b) {
-    if (a.size() != b.size()) {
-        return false;
-    }
-    for (std::size_t i = 0; i < a.size(); ++i) {
-        char x = a[i] >= 'A' && a[i] <= 'Z' ? static_cast<char>(a[i] + 32) : a[i];
-        char y = b[i] >= 'A' && b[i] <= 'Z' ? static_cast<char>(b[i] + 32) : b[i];
-        if (x != y) {
-            return false;
-        }
-    }
-    return true;
-}
+using util::iequals;
 
 [[noreturn]] void fail(error::kind k, std::string_view what, const error_code& ec) {
     throw error(k, ec ? std::string(what) + ": " + ec.message() : std::string(what));

@@ -1,28 +1,16 @@
 #include "core/http/compression.hpp"
 
 #include "core/http/types.hpp"
+#include "core/util/ascii.hpp"
 
 #include <zlib.h>
 
-#include <charconv>
+#include <cstdlib>
 #include <stdexcept>
 
 namespace happy::http {
 
 namespace {
-
-bool iequals(std::string_view a, std::string_view b) {
-    if (a.size() != b.size()) {
-        return false;
-    }
-    for (std::size_t i = 0; i < a.size(); ++i) {
-        char x = a[i] >= 'A' && a[i] <= 'Z' ? static_cast<char>(a[i] + 32) : a[i];
-        if (x != b[i]) {
-            return false;
-        }
-    }
-    return true;
-}
 
 /// negotiator's parseEncoding q-value: "q=" parameter, default 1; an unparsable number counts as 0 here.
 double q_value(std::string_view params) {
@@ -65,7 +53,7 @@ std::optional<content_coding> choose_coding(std::string_view header) {
         std::string_view name = trim_ows(item.substr(0, semi));
         double q = semi == std::string_view::npos ? 1 : q_value(item.substr(semi + 1));
         for (int c = 0; c < 2; ++c) {
-            int s = iequals(name, c == 0 ? "gzip" : "deflate") ? 1 : name == "*" ? 0 : -1;
+            int s = util::iequals(name, c == 0 ? "gzip" : "deflate") ? 1 : name == "*" ? 0 : -1;
             // negotiator keeps, per provided coding, the most specific match, then the highest q.
             if (s < 0 || (best[c].specificity > s) || (best[c].specificity == s && best[c].q >= q)) {
                 continue;
