@@ -45,6 +45,27 @@ std::string base_of(const state& st, const http::request& req) {
     return base_url(st.settings->public_url, req, st.settings->port);
 }
 
+/// The storage key named by a PUT or GET /v1/sessions/:sessionId/attachments/:attachmentFile, or the 404 both
+/// routes answer first: the session is not the caller's, or the name is refused. upstream's name check is `..` or
+/// `/`; the store also refuses `.`, empty names, backslashes and NUL (which upstream would turn into a 500 or a
+/// file name no other platform can hold).
+struct attachment_target {
+    std::string ref;
+    std::optional<response> refusal;
+};
+asio::awaitable<attachment_target> attachment_of(state& st, http::request& req) {
+    std::string sid(req.param("sessionId"));
+    std::string file(req.param("attachmentFile"));
+    if (!co_await session_owned(*st.db, req.account_id, sid)) {
+        co_return attachment_target{{}, response::error(404, "Session not found")};
+    }
+    std::string ref = attachment_ref(sid, file);
+    if (attachment_name_rejected(file) || !files::valid_key(ref)) {
+        co_return attachment_target{{}, response::error(404, "Invalid attachment file")};
+    }
+    co_return attachment_target{std::move(ref), std::nullopt};
+}
+
 // POST /v1/sessions/:sessionId/attachments/request-upload
 asio::awaitable<response> request_upload(state& st, http::request& req) {
     std::string sid(req.param("sessionId"));
@@ -87,16 +108,9 @@ asio::awaitable<response> upload(state& st, http::request& req) {
     if (!st.files->serves_directly()) {
         co_return response::error(404, "Direct upload not available in S3 mode");
     }
-    std::string sid(req.param("sessionId"));
-    std::string file(req.param("attachmentFile"));
-    if (!co_await session_owned(*st.db, req.account_id, sid)) {
-        co_return response::error(404, "Session not found");
-    }
-    std::string ref = attachment_ref(sid, file);
-    // upstream's check is `..` or `/`; the store also refuses `.`, empty names, backslashes and NUL (which upstream
-    // would turn into a 500 or a file name no other platform can hold).
-    if (attachment_name_rejected(file) || !files::valid_key(ref)) {
-        co_return response::error(404, "Invalid attachment file");
+    auto target = co_await attachment_of(st, req);
+    if (target.refusal) {
+        co_return std::move(*target.refusal);
     }
     auto bytes = upload_bytes(req);
     if (!bytes) {
@@ -106,7 +120,7 @@ asio::awaitable<response> upload(state& st, http::request& req) {
         co_return file_too_large();
     }
     try {
-        co_await st.files->put(ref, std::move(*bytes));
+        co_await st.files->put(target.ref, std::move(*bytes));
     } catch (const files::too_large&) {
         co_return file_too_large();  // files.local.max_file_size set below upstream's 10 MiB
     }
@@ -137,16 +151,11 @@ asio::awaitable<response> request_download(state& st, http::request& req) {
 
 // GET /v1/sessions/:sessionId/attachments/:attachmentFile
 asio::awaitable<response> download(state& st, http::request& req) {
-    std::string sid(req.param("sessionId"));
-    std::string file(req.param("attachmentFile"));
-    if (!co_await session_owned(*st.db, req.account_id, sid)) {
-        co_return response::error(404, "Session not found");
+    auto target = co_await attachment_of(st, req);
+    if (target.refusal) {
+        co_return std::move(*target.refusal);
     }
-    std::string ref = attachment_ref(sid, file);
-    if (attachment_name_rejected(file) || !files::valid_key(ref)) {
-        co_return response::error(404, "Invalid attachment file");
-    }
-    auto bytes = co_await st.files->get(ref);
+    auto bytes = co_await st.files->get(target.ref);
     if (!bytes) {
         co_return response::error(404, "Attachment not found");
     }
