@@ -227,9 +227,10 @@ struct hub::impl {
         }
     }
 
-    static void reply(const socketio::ack_fn& ack, json::object o) {
+    /// Acks with one value; `attachments` are the binary buffers its placeholders refer to.
+    static void reply(const socketio::ack_fn& ack, json::object o, std::vector<std::string> attachments = {}) {
         if (ack) {
-            ack(json::array{std::move(o)}, {});
+            ack(json::array{std::move(o)}, std::move(attachments));
         }
     }
 
@@ -305,9 +306,7 @@ struct hub::impl {
         } else {
             json::value ok = json::object{{"ok", true}, {"result", std::move(r.args[0])}};
             auto result_attachments = socketio::renumber_attachments(ok, r.attachments);
-            if (ack) {
-                ack(json::array{std::move(ok)}, std::move(result_attachments));
-            }
+            reply(ack, std::move(ok.as_object()), std::move(result_attachments));
         }
     }
 };
