@@ -1,90 +1,110 @@
 #include "core/db/database.hpp"
 
-#include "core/util/run_on.hpp"
-
 #include <algorithm>
-#include <iterator>
 #include <atomic>
 #include <boost/asio/async_result.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/thread_pool.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <chrono>
 #include <fmt/format.h>
+#include <iterator>
 #include <map>
-#include <soci/soci.h>
 #include <stdexcept>
+#include <thread>
 
 #include "core/log/log.hpp"
+#include "core/util/run_on.hpp"
 #include "core/util/time.hpp"
 
 namespace happy::db {
 
 namespace asio = boost::asio;
 
-void backend::ping(soci::session& s) {
-    int one = 0;
-    s << "SELECT 1", soci::into(one);
-}
+void backend::ping(connection& c) { c.query("SELECT 1", {}, {}); }
 
 namespace {
 std::atomic<std::uint64_t> next_database_id{1};
-}
+/// Attempts of one write on a multi-writer backend before a serialization failure or deadlock reaches the caller.
+constexpr int max_write_attempts = 8;
+}  // namespace
 
 database::database(std::unique_ptr<backend> b, std::size_t connections)
     : backend_(std::move(b)),
       kind_(backend_->kind()),
       inline_reads_(backend_->reads_never_wait()),
+      single_writer_(backend_->single_writer()),
       id_(next_database_id++) {
-    connections = std::max<std::size_t>(1, connections);
-    for (std::size_t i = 0; i < connections; ++i) {
+    connections_ = std::max<std::size_t>(1, connections);
+    for (std::size_t i = 0; i < connections_; ++i) {
         free_.push_back(backend_->open());
     }
-    pool_ = std::make_unique<asio::thread_pool>(connections);
+    open_ = connections_;
+    pool_ = std::make_unique<asio::thread_pool>(connections_);
 }
 
 database::~database() { close(); }
 
 std::string database::describe() const { return backend_->describe(); }
 
-std::unique_ptr<soci::session> database::acquire() {
-    std::unique_lock lock(mutex_);
-    cv_.wait(lock, [&] { return !free_.empty() || closed_; });
-    if (free_.empty()) {
-        throw std::runtime_error("database is closed");
+std::unique_ptr<connection> database::acquire() {
+    {
+        std::unique_lock lock(mutex_);
+        cv_.wait(lock, [&] { return !free_.empty() || open_ < connections_ || closed_; });
+        if (closed_) {
+            throw std::runtime_error("database is closed");
+        }
+        if (!free_.empty()) {
+            auto c = std::move(free_.back());
+            free_.pop_back();
+            return c;
+        }
+        ++open_;  // a connection was dropped as broken: open its replacement outside the lock
     }
-    auto s = std::move(free_.back());
-    free_.pop_back();
-    return s;
+    try {
+        return backend_->open();
+    } catch (...) {
+        {
+            std::lock_guard lock(mutex_);
+            --open_;
+        }
+        cv_.notify_one();
+        throw;
+    }
 }
 
-void database::release(std::unique_ptr<soci::session> s) {
+void database::release(std::unique_ptr<connection> c) {
     {
         std::lock_guard lock(mutex_);
-        free_.push_back(std::move(s));
+        if (c->broken() || closed_) {
+            --open_;  // dropped; acquire() opens a new one when it is needed
+        } else {
+            free_.push_back(std::move(c));
+        }
     }
     cv_.notify_one();
 }
 
-soci::session& database::thread_connection() {
+connection& database::thread_connection() {
     struct entry {
         std::uint64_t db_id;
-        soci::session* s;
+        connection* c;
     };
     // Network threads are few and live as long as the server; each opens its read connection on first use.
     thread_local std::vector<entry> mine;
     for (const auto& e : mine) {
         if (e.db_id == id_) {
-            return *e.s;
+            return *e.c;
         }
     }
-    auto s = backend_->open();
-    soci::session* raw = s.get();
+    auto c = backend_->open();
+    connection* raw = c.get();
     {
         std::lock_guard lock(mutex_);
         if (closed_) {
             throw std::runtime_error("database is closed");
         }
-        thread_connections_.push_back(std::move(s));
+        thread_connections_.push_back(std::move(c));
     }
     mine.push_back({id_, raw});
     return *raw;
@@ -92,47 +112,69 @@ soci::session& database::thread_connection() {
 
 class database::lease {
 public:
-    explicit lease(database& db) : db_(db), s_(db.acquire()) {}
-    ~lease() { db_.release(std::move(s_)); }
-    soci::session& operator*() { return *s_; }
+    explicit lease(database& db) : db_(db), c_(db.acquire()) {}
+    ~lease() { db_.release(std::move(c_)); }
+    connection& operator*() { return *c_; }
 
 private:
     database& db_;
-    std::unique_ptr<soci::session> s_;
+    std::unique_ptr<connection> c_;
 };
 
-void database::run_write(soci::session& s, const std::function<void(soci::session&)>& fn) {
-    std::lock_guard wl(write_mutex_);
-    s << backend_->begin_write_sql();
+namespace {
+void rollback_quietly(connection& c) {
     try {
-        fn(s);
-        s << "COMMIT";
+        c.exec_script("ROLLBACK");
     } catch (...) {
+        // The connection may already have rolled back (e.g. SQLITE_FULL, a lost server); the original error
+        // matters more.
+    }
+}
+}  // namespace
+
+void database::run_write(connection& c, const std::function<void(tx&)>& fn) {
+    std::unique_lock wl(write_mutex_, std::defer_lock);
+    if (single_writer_) {
+        wl.lock();
+    }
+    for (int attempt = 1;; ++attempt) {
+        c.exec_script(backend_->begin_write_sql());
         try {
-            s << "ROLLBACK";
+            tx t(c, kind_);
+            fn(t);
+            c.exec_script("COMMIT");
+            return;
+        } catch (const error& e) {
+            rollback_quietly(c);
+            if (e.kind != error_kind::retryable || attempt >= max_write_attempts) {
+                throw;
+            }
+            // Another writer won a conflict: back off a little (1, 2, 4 … ms) and run the transaction again.
+            std::this_thread::sleep_for(std::chrono::milliseconds(1 << std::min(attempt - 1, 6)));
         } catch (...) {
-            // The connection may already have rolled back (e.g. SQLITE_FULL); the original error matters more.
+            rollback_quietly(c);
+            throw;
         }
-        throw;
     }
 }
 
-void database::read_sync(const std::function<void(soci::session&)>& fn) {
+void database::read_sync(const std::function<void(tx&)>& fn) {
     lease l(*this);
-    fn(*l);
+    tx t(*l, kind_);
+    fn(t);
 }
 
-void database::write_sync(const std::function<void(soci::session&)>& fn) {
+void database::write_sync(const std::function<void(tx&)>& fn) {
     lease l(*this);
     run_write(*l, fn);
 }
 
-
-asio::awaitable<void> database::read(std::function<void(soci::session&)> fn) {
+asio::awaitable<void> database::read(std::function<void(tx&)> fn) {
     if (inline_reads_) {
         // No hop to a database thread and back: for a list route that round trip (two thread wake-ups on a
         // 2-core box) cost more than the query (bench/sync.mjs).
-        fn(thread_connection());
+        tx t(thread_connection(), kind_);
+        fn(t);
         co_return;
     }
     co_await util::run_on(*pool_, [this, &fn] { read_sync(fn); });
@@ -141,7 +183,7 @@ asio::awaitable<void> database::read(std::function<void(soci::session&)> fn) {
 /// One queued write: the caller's function and its completion, which resumes the awaiting coroutine on its
 /// own executor with the outcome.
 struct database::write_job {
-    const std::function<void(soci::session&)>* fn = nullptr;
+    const std::function<void(tx&)>* fn = nullptr;
     std::function<void(std::exception_ptr)> done;
     std::exception_ptr error;
 };
@@ -205,7 +247,16 @@ void database::drain_writes() {
     }
 }
 
-void database::run_group(soci::session& s, std::vector<std::unique_ptr<write_job>>& group) {
+void database::run_group(connection& c, std::vector<std::unique_ptr<write_job>>& group) {
+    if (group.size() == 1) {
+        // Alone: no savepoint needed, a failure rolls the transaction back.
+        try {
+            run_write(c, *group[0]->fn);
+        } catch (...) {
+            group[0]->error = std::current_exception();
+        }
+        return;
+    }
     std::lock_guard wl(write_mutex_);
     auto fail_all = [&](std::exception_ptr ep, bool keep_own) {
         for (auto& job : group) {
@@ -214,60 +265,46 @@ void database::run_group(soci::session& s, std::vector<std::unique_ptr<write_job
             }
         }
     };
-    auto rollback = [&] {
-        try {
-            s << "ROLLBACK";
-        } catch (...) {
-            // Already rolled back by SQLite (e.g. SQLITE_FULL); the original error matters more.
-        }
-    };
     try {
-        s << backend_->begin_write_sql();
+        c.exec_script(backend_->begin_write_sql());
     } catch (...) {
         fail_all(std::current_exception(), false);
         return;
     }
-    if (group.size() == 1) {
-        // Alone: no savepoint needed, a failure rolls the transaction back.
+    tx t(c, kind_);
+    for (auto& job : group) {
+        c.query("SAVEPOINT happy_write", {}, {});
         try {
-            (*group[0]->fn)(s);
+            (*job->fn)(t);
+            c.query("RELEASE happy_write", {}, {});
         } catch (...) {
-            group[0]->error = std::current_exception();
-            rollback();
-            return;
-        }
-    } else {
-        for (std::size_t i = 0; i < group.size(); ++i) {
-            auto& job = *group[i];
-            backend_->query(s, "SAVEPOINT happy_write", {}, {});
+            job->error = std::current_exception();
             try {
-                (*job.fn)(s);
-                backend_->query(s, "RELEASE happy_write", {}, {});
+                c.query("ROLLBACK TO happy_write", {}, {});
+                c.query("RELEASE happy_write", {}, {});
             } catch (...) {
-                job.error = std::current_exception();
-                try {
-                    backend_->query(s, "ROLLBACK TO happy_write", {}, {});
-                    backend_->query(s, "RELEASE happy_write", {}, {});
-                } catch (...) {
-                    // The error ended the whole transaction (I/O error, disk full): nothing of the group is
-                    // kept, so every member fails, the ones not run yet included.
-                    rollback();
-                    fail_all(job.error, true);
-                    return;
-                }
+                // The error ended the whole transaction (I/O error, disk full): nothing of the group is
+                // kept, so every member fails, the ones not run yet included.
+                rollback_quietly(c);
+                fail_all(job->error, true);
+                return;
             }
         }
     }
     try {
-        s << "COMMIT";
+        c.exec_script("COMMIT");
     } catch (...) {
         auto ep = std::current_exception();
-        rollback();
+        rollback_quietly(c);
         fail_all(ep, true);
     }
 }
 
-asio::awaitable<void> database::write(std::function<void(soci::session&)> fn) {
+asio::awaitable<void> database::write(std::function<void(tx&)> fn) {
+    if (!single_writer_) {
+        co_await util::run_on(*pool_, [this, &fn] { write_sync(fn); });
+        co_return;
+    }
     // The initiation is a named local with trivially copyable captures (g++ 12, see core/util/run_on.cpp).
     auto initiation = [this, &fn](auto handler) {
         auto job = std::make_unique<write_job>();
@@ -318,40 +355,37 @@ void database::migrate(std::vector<migration> all) {
     }
     int known_max = all.empty() ? 0 : all.back().version;
     lease l(*this);
-    soci::session& s = *l;
-    backend_->exec_script(s,
-                          "CREATE TABLE IF NOT EXISTS schema_migrations ("
-                          " version INTEGER PRIMARY KEY, name TEXT NOT NULL, module TEXT NOT NULL,"
-                          " applied_at BIGINT NOT NULL)");
-    std::map<int, std::string> applied;
-    {
-        soci::rowset<soci::row> rows = (s.prepare << "SELECT version, name FROM schema_migrations");
-        for (const auto& r : rows) {
-            applied[r.get<int>(0)] = r.get<std::string>(1);
+    connection& c = *l;
+    backend_->with_global_lock(c, "happy-server migrations", [&] {
+        c.exec_script(
+            "CREATE TABLE IF NOT EXISTS schema_migrations ("
+            " version INTEGER PRIMARY KEY, name TEXT NOT NULL, module TEXT NOT NULL,"
+            " applied_at BIGINT NOT NULL)");
+        std::map<std::int64_t, std::string> applied;
+        c.query("SELECT version, name FROM schema_migrations", {},
+                [&](const row_view& r) { applied[r.i64(0)] = r.str(1); });
+        if (!applied.empty() && applied.rbegin()->first > known_max) {
+            throw std::runtime_error(fmt::format(
+                "the database schema is at version {} ({}), newer than this happy-server binary supports (up to {}). "
+                "Run a newer happy-server, or restore a backup made with this version.",
+                applied.rbegin()->first, applied.rbegin()->second, known_max));
         }
-    }
-    if (!applied.empty() && applied.rbegin()->first > known_max) {
-        throw std::runtime_error(fmt::format(
-            "the database schema is at version {} ({}), newer than this happy-server binary supports (up to {}). "
-            "Run a newer happy-server, or restore a backup made with this version.",
-            applied.rbegin()->first, applied.rbegin()->second, known_max));
-    }
-    for (const auto& m : all) {
-        if (applied.count(m.version)) {
-            continue;
+        for (const auto& m : all) {
+            if (applied.count(m.version)) {
+                continue;
+            }
+            try {
+                run_write(c, [&](tx& t) {
+                    t.conn().exec_script(m.sql);
+                    t.exec("INSERT INTO schema_migrations (version, name, module, applied_at) VALUES (?, ?, ?, ?)",
+                           {std::int64_t{m.version}, m.name, m.module, now_ms()});
+                });
+            } catch (const std::exception& e) {
+                throw std::runtime_error(fmt::format("migration {} failed: {}", m.name, e.what()));
+            }
+            log::info("migration applied", {{"version", m.version}, {"name", m.name}, {"module", m.module}});
         }
-        try {
-            run_write(s, [&](soci::session& tx) {
-                backend_->exec_script(tx, m.sql);
-                std::int64_t now = now_ms();
-                tx << "INSERT INTO schema_migrations (version, name, module, applied_at) VALUES (:v, :n, :m, :t)",
-                    soci::use(m.version), soci::use(m.name), soci::use(m.module), soci::use(now);
-            });
-        } catch (const std::exception& e) {
-            throw std::runtime_error(fmt::format("migration {} failed: {}", m.name, e.what()));
-        }
-        log::info("migration applied", {{"version", m.version}, {"name", m.name}, {"module", m.module}});
-    }
+    });
 }
 
 void database::close() {
@@ -361,15 +395,53 @@ void database::close() {
     }
     std::lock_guard lock(mutex_);
     closed_ = true;
-    for (auto& s : free_) {
-        backend_->release(*s);
-    }
     free_.clear();
-    for (auto& s : thread_connections_) {
-        backend_->release(*s);
-    }
     thread_connections_.clear();
     cv_.notify_all();
+}
+
+// ---- transitional: modules not yet on db::tx ----
+
+namespace {
+thread_local connection* legacy_current = nullptr;
+thread_local tx* legacy_current_tx = nullptr;
+}  // namespace
+
+tx& legacy_tx() { return *legacy_current_tx; }
+
+std::function<void(tx&)> database::adapt(std::function<void(soci::session&)> fn) {
+    return [this, fn = std::move(fn)](tx& t) {
+        soci::session* s = backend_->legacy_session(t.conn());
+        if (s == nullptr) {
+            throw std::logic_error("this storage backend has no SOCI session for legacy code");
+        }
+        connection* saved = legacy_current;
+        tx* saved_tx = legacy_current_tx;
+        legacy_current = &t.conn();
+        legacy_current_tx = &t;
+        struct restore {
+            connection* v;
+            tx* t;
+            ~restore() {
+                legacy_current = v;
+                legacy_current_tx = t;
+            }
+        } r{saved, saved_tx};
+        fn(*s);
+    };
+}
+
+asio::awaitable<void> database::read(std::function<void(soci::session&)> fn) { co_await read(adapt(std::move(fn))); }
+asio::awaitable<void> database::write(std::function<void(soci::session&)> fn) {
+    co_await write(adapt(std::move(fn)));
+}
+void database::read_sync(const std::function<void(soci::session&)>& fn) { read_sync(adapt(fn)); }
+void database::write_sync(const std::function<void(soci::session&)>& fn) { write_sync(adapt(fn)); }
+std::int64_t database::query(soci::session&, std::string_view sql, std::initializer_list<param> params, row_fn fn) {
+    return legacy_current->query(sql, std::span<const param>(params.begin(), params.size()), fn);
+}
+std::int64_t database::query(soci::session&, std::string_view sql, std::span<const param> params, row_fn fn) {
+    return legacy_current->query(sql, params, fn);
 }
 
 }  // namespace happy::db

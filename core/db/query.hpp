@@ -1,13 +1,16 @@
 /// @file
-/// Prepared, cached statements for hot paths. `database::read/write` hand modules a SOCI session, and SOCI's
-/// dynamic row API costs more than the query itself for list routes (a prepare per call, a heap string per
-/// column). `database::query` runs SQL through the storage plugin instead: SQLite keeps one prepared statement
-/// per connection and SQL text and exposes columns as views into its own buffers, so a handler can write its
-/// response without intermediate copies. Backends without a fast path get a generic SOCI implementation.
+/// The storage API modules see: one placeholder style (`?`), typed parameters (integers, text, bytes, null), rows
+/// read through views, "rows affected", RETURNING. A storage plugin implements `connection`; `tx` is what
+/// `database::read`/`write` hand to module code. Nothing here names SOCI or a driver, so modules stay
+/// backend-neutral; SQL that must differ by dialect is written as a `sql_pair` next to the statement.
 #pragma once
 
 #include <cstdint>
+#include <initializer_list>
+#include <optional>
 #include <span>
+#include <stdexcept>
+#include <string>
 #include <string_view>
 #include <variant>
 
@@ -15,7 +18,9 @@
 
 namespace happy::db {
 
-/// Binary data bound as a BLOB (a plain string_view binds as TEXT).
+enum class dialect { sqlite, postgres };
+
+/// Binary data, bound as a BLOB (SQLite) or bytea (PostgreSQL); a plain string_view binds as TEXT.
 struct blob {
     std::string_view bytes;
 };
@@ -23,17 +28,120 @@ struct blob {
 /// One positional parameter (`?` in the SQL text, in order).
 using param = std::variant<std::nullptr_t, std::int64_t, std::string_view, blob>;
 
+/// An optional text value as a parameter: NULL when empty.
+inline param opt(const std::optional<std::string>& v) {
+    return v ? param(std::string_view(*v)) : param(nullptr);
+}
+/// An optional byte value as a parameter: NULL when empty.
+inline param opt_blob(const std::optional<std::string>& v) {
+    return v ? param(blob{*v}) : param(nullptr);
+}
+
 /// The current row of a query. Views stay valid until the callback returns.
 class row_view {
 public:
     virtual ~row_view() = default;
     virtual bool is_null(int col) const = 0;
+    /// An integer column (SQLite INTEGER; PostgreSQL int2/4/8 or boolean).
     virtual std::int64_t i64(int col) const = 0;
+    /// A text column (PostgreSQL JSON/JSONB read as its text). Empty for NULL.
     virtual std::string_view text(int col) const = 0;
-    /// Raw bytes of a BLOB column (empty for NULL).
+    /// Raw bytes of a BLOB / bytea column (empty for NULL).
     virtual std::string_view bytes(int col) const = 0;
+
+    std::string str(int col) const { return std::string(text(col)); }
+    std::optional<std::string> opt_str(int col) const {
+        return is_null(col) ? std::nullopt : std::optional<std::string>(std::string(text(col)));
+    }
+    std::optional<std::string> opt_bytes(int col) const {
+        return is_null(col) ? std::nullopt : std::optional<std::string>(std::string(bytes(col)));
+    }
+    std::optional<std::int64_t> opt_i64(int col) const {
+        return is_null(col) ? std::nullopt : std::optional<std::int64_t>(i64(col));
+    }
 };
 
 using row_fn = util::function_ref<void(const row_view&)>;
+
+/// SQL text per dialect, for the few statements that cannot be written once (e.g. GLOB vs LIKE … COLLATE "C").
+struct sql_pair {
+    std::string_view sqlite;
+    std::string_view postgres;
+};
+
+/// What went wrong, in terms module code can act on (SQLSTATE classes on PostgreSQL, result codes on SQLite).
+enum class error_kind {
+    other,
+    unique_violation,       ///< a UNIQUE / PRIMARY KEY constraint
+    foreign_key_violation,  ///< a REFERENCES constraint
+    retryable,              ///< serialization failure or deadlock: the whole transaction may be run again
+    unavailable,            ///< the database cannot be reached (connection lost, server down)
+};
+
+/// Every storage failure reaches module code as this type.
+struct error : std::runtime_error {
+    error(error_kind k, const std::string& what) : std::runtime_error(what), kind(k) {}
+    error_kind kind;
+};
+
+/// Thrown by storage code for "row not found" conditions handlers map to 404s.
+struct not_found : std::runtime_error {
+    using std::runtime_error::runtime_error;
+};
+
+/// One connection of a storage plugin. Used by one thread at a time.
+class connection {
+public:
+    virtual ~connection() = default;
+    /// Runs one statement with positional `?` parameters, calling `fn` (if any) per result row; returns the number
+    /// of rows changed by an INSERT/UPDATE/DELETE. Statements are prepared once per connection and SQL text.
+    virtual std::int64_t query(std::string_view sql, std::span<const param> params, row_fn fn) = 0;
+    /// Runs a multi-statement script without parameters (migrations, BEGIN/COMMIT).
+    virtual void exec_script(std::string_view sql) = 0;
+    /// True once the connection is known to be unusable (the server went away): the pool drops it and opens a
+    /// new one on demand instead of handing it out again.
+    virtual bool broken() const { return false; }
+};
+
+/// A connection inside `database::read` (a consistent read) or `database::write` (one atomic transaction).
+class tx {
+public:
+    tx(connection& c, dialect d) : c_(c), d_(d) {}
+    tx(const tx&) = delete;
+    tx& operator=(const tx&) = delete;
+
+    dialect kind() const { return d_; }
+    /// The connection underneath, for plugin-level code (migrations, tools); module code uses the calls below.
+    connection& conn() { return c_; }
+
+    /// Runs `sql`, calling `fn` per row; returns the rows affected (0 for a SELECT).
+    std::int64_t query(std::string_view sql, std::span<const param> params, row_fn fn = {}) {
+        return c_.query(sql, params, fn);
+    }
+    std::int64_t query(std::string_view sql, std::initializer_list<param> params, row_fn fn = {}) {
+        return c_.query(sql, std::span<const param>(params.begin(), params.size()), fn);
+    }
+    std::int64_t query(sql_pair sql, std::initializer_list<param> params, row_fn fn = {}) {
+        return query(pick(sql), params, fn);
+    }
+    std::int64_t query(sql_pair sql, std::span<const param> params, row_fn fn = {}) {
+        return query(pick(sql), params, fn);
+    }
+    /// A statement without result rows; returns the rows affected.
+    std::int64_t exec(std::string_view sql, std::initializer_list<param> params = {}) { return query(sql, params); }
+
+    /// The first column of the first row as an integer (nullopt: no row or NULL).
+    std::optional<std::int64_t> one_i64(std::string_view sql, std::initializer_list<param> params = {});
+    /// The first column of the first row as text (nullopt: no row or NULL).
+    std::optional<std::string> one_text(std::string_view sql, std::initializer_list<param> params = {});
+    /// True when `sql` yields at least one row.
+    bool exists(std::string_view sql, std::initializer_list<param> params = {});
+
+    std::string_view pick(sql_pair sql) const { return d_ == dialect::sqlite ? sql.sqlite : sql.postgres; }
+
+private:
+    connection& c_;
+    dialect d_;
+};
 
 }  // namespace happy::db

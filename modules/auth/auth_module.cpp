@@ -52,7 +52,7 @@ void auth_module::setup(module_context& ctx) {
             }
             std::string hex = crypto::hex_upper(public_key);
             std::string account_id;
-            co_await db.write([&](soci::session& s) { account_id = account_upsert(s, hex, now_ms()); });
+            co_await db.write([&](db::tx& t) { account_id = account_upsert(t, hex, now_ms()); });
             co_return response::json(json::object{{"success", true}, {"token", tokens.mint(account_id)}});
         },
     });
@@ -70,7 +70,7 @@ void auth_module::setup(module_context& ctx) {
             }
             std::string hex = crypto::hex_upper(key);
             pairing_request row;
-            co_await db.write([&](soci::session& s) { row = pairing_request_upsert(s, kind, hex, v2, now_ms()); });
+            co_await db.write([&](db::tx& t) { row = pairing_request_upsert(t, kind, hex, v2, now_ms()); });
             if (row.authorized()) {
                 // Terminal tokens carry the request id as an extra `session` claim (upstream authRoutes.ts).
                 json::object extras;
@@ -110,7 +110,7 @@ void auth_module::setup(module_context& ctx) {
             }
             std::string hex = crypto::hex_upper(key);
             std::optional<pairing_request> row;
-            co_await db.read([&](soci::session& s) { row = pairing_request_find(s, pairing::terminal, hex); });
+            co_await db.read([&](db::tx& t) { row = pairing_request_find(t, pairing::terminal, hex); });
             if (!row) {
                 co_return not_found;
             }
@@ -132,8 +132,8 @@ void auth_module::setup(module_context& ctx) {
             std::string hex = crypto::hex_upper(key);
             std::string answer = str(req.body, "response");
             bool found = false;
-            co_await db.write([&](soci::session& s) {
-                found = pairing_request_respond(s, kind, hex, answer, req.account_id, now_ms());
+            co_await db.write([&](db::tx& t) {
+                found = pairing_request_respond(t, kind, hex, answer, req.account_id, now_ms());
             });
             if (!found) {
                 co_return response::error(404, "Request not found");

@@ -5,6 +5,8 @@
 #include <string>
 #include <string_view>
 
+#include "core/db/query.hpp"
+
 namespace happy::db {
 class database;
 }
@@ -15,13 +17,16 @@ class session;
 namespace happy::mod::auth {
 
 /// Creates the account for a public key (uppercase hex) or touches its updated_at; returns the account id.
-std::string account_upsert(soci::session& s, std::string_view public_key_hex, std::int64_t now);
+std::string account_upsert(db::tx& t, std::string_view public_key_hex, std::int64_t now);
 
 /// Allocates the next per-account update sequence number (upstream allocateUserSeq: `seq = seq + 1` returning the
 /// new value, which also bumps updated_at as Prisma's @updatedAt does). Throws db::not_found for an unknown
-/// account. Call inside a write transaction; writers are serialized, so numbers never repeat or go backwards.
+/// /// account. Call inside a write transaction; one atomic UPDATE … RETURNING, so numbers never repeat or go backwards
+/// even with several writers.
+std::int64_t account_seq_allocate(db::tx& t, std::string_view account_id, std::int64_t now);
+// Transitional overloads for modules not yet on db::tx.
+std::string account_upsert(soci::session& s, std::string_view public_key_hex, std::int64_t now);
 std::int64_t account_seq_allocate(soci::session& s, std::string_view account_id, std::int64_t now);
-/// The same on a cached prepared statement (db.query): the hot write paths (message append) use this one.
 std::int64_t account_seq_allocate(db::database& db, soci::session& s, std::string_view account_id, std::int64_t now);
 
 /// Which pairing table: terminal (CLI) or account (device linking).
@@ -36,12 +41,12 @@ struct pairing_request {
 };
 
 /// Creates the request for a key if none exists (an existing row is not modified) and returns the row.
-pairing_request pairing_request_upsert(soci::session& s, pairing kind, std::string_view public_key_hex,
+pairing_request pairing_request_upsert(db::tx& t, pairing kind, std::string_view public_key_hex,
                                        bool supports_v2, std::int64_t now);
-std::optional<pairing_request> pairing_request_find(soci::session& s, pairing kind, std::string_view public_key_hex);
+std::optional<pairing_request> pairing_request_find(db::tx& t, pairing kind, std::string_view public_key_hex);
 /// First approver wins: sets response and account only if there is no response yet.
 /// Returns false when no request exists for the key.
-bool pairing_request_respond(soci::session& s, pairing kind, std::string_view public_key_hex,
+bool pairing_request_respond(db::tx& t, pairing kind, std::string_view public_key_hex,
                              std::string_view response, std::string_view account_id, std::int64_t now);
 
 }  // namespace happy::mod::auth

@@ -22,7 +22,7 @@ boost::asio::awaitable<std::int64_t> update_emit(db::database& db, events::emitt
                                                  events::recipients to, boost::json::object body,
                                                  std::string skip_socket_id) {
     std::int64_t seq = 0;
-    co_await db.write([&](soci::session& s) { seq = account_seq_allocate(db, s, account_id, now_ms()); });
+    co_await db.write([&](db::tx& t) { seq = account_seq_allocate(t, account_id, now_ms()); });
     out.emit_update(account_id, to, update_envelope_build(seq, std::move(body), now_ms()), skip_socket_id);
     co_return seq;
 }

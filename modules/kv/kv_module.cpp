@@ -38,7 +38,7 @@ boost::asio::awaitable<response> get_value(db::database& db, http::request& req)
     std::optional<kv_item> item;
     bool failed = false;
     try {
-        co_await db.read([&](soci::session& s) { item = kv_get(s, account, key); });
+        co_await db.read([&](db::tx& t) { item = kv_get(t, account, key); });
     } catch (const std::exception& e) {
         log::error("kv get failed", {{"error", e.what()}});
         failed = true;
@@ -62,7 +62,7 @@ boost::asio::awaitable<response> list_values(db::database& db, http::request& re
     std::vector<kv_item> items;
     bool failed = false;
     try {
-        co_await db.read([&](soci::session& s) { items = kv_list(s, account, prefix, limit); });
+        co_await db.read([&](db::tx& t) { items = kv_list(t, account, prefix, limit); });
     } catch (const std::exception& e) {
         log::error("kv list failed", {{"error", e.what()}});
         failed = true;
@@ -83,7 +83,7 @@ boost::asio::awaitable<response> bulk_get(db::database& db, http::request& req) 
     std::vector<kv_item> items;
     bool failed = false;
     try {
-        co_await db.read([&](soci::session& s) { items = kv_bulk_get(s, account, keys); });
+        co_await db.read([&](db::tx& t) { items = kv_bulk_get(t, account, keys); });
     } catch (const std::exception& e) {
         log::error("kv bulk get failed", {{"error", e.what()}});
         failed = true;
@@ -111,7 +111,7 @@ boost::asio::awaitable<response> mutate(db::database& db, events::emitter& out, 
     kv_mutate_result r;
     bool failed = false;
     try {
-        co_await db.write([&](soci::session& s) { r = kv_mutate(s, account, mutations, now_ms()); });
+        co_await db.write([&](db::tx& t) { r = kv_mutate(t, account, mutations, now_ms()); });
     } catch (const std::exception& e) {
         log::error("kv mutate failed", {{"error", e.what()}});
         failed = true;

@@ -1,8 +1,10 @@
 #include "modules/kv/kv_store.hpp"
 
-#include <soci/soci.h>
+#include <algorithm>
+#include <string>
 
 #include "core/crypto/base64.hpp"
+#include "core/db/query.hpp"
 
 namespace happy::mod::kv {
 
@@ -15,35 +17,16 @@ struct kv_row {
     std::int64_t version = 0;
 };
 
-/// Runs `SELECT key, value IS NULL, hex(value), version FROM user_kv <where>` with string arguments bound in order.
-/// The value is read through hex(): bytes with NULs and empty BLOBs survive the text round trip through SOCI.
-std::vector<kv_row> select_rows(soci::session& s, const std::string& where, std::vector<std::string> args) {
-    kv_row buf;
-    int is_null = 1;
-    std::string hex;
-    soci::indicator hex_ind = soci::i_null;
-    soci::statement st(s);
-    st.alloc();
-    st.prepare("SELECT key, value IS NULL, hex(value), version FROM user_kv " + where);
-    st.exchange(soci::into(buf.key));
-    st.exchange(soci::into(is_null));
-    st.exchange(soci::into(hex, hex_ind));
-    st.exchange(soci::into(buf.version));
-    for (auto& a : args) {
-        st.exchange(soci::use(a));
-    }
-    st.define_and_bind();
+constexpr std::string_view select_columns = "SELECT key, value, version FROM user_kv ";
+
+std::vector<kv_row> select_rows(db::tx& t, std::string_view sql, std::span<const db::param> params) {
     std::vector<kv_row> out;
-    if (st.execute(true)) {
-        do {
-            kv_row r{buf.key, std::nullopt, buf.version};
-            if (is_null == 0) {
-                r.value = crypto::hex_decode(hex_ind == soci::i_ok ? hex : "").value_or("");
-            }
-            out.push_back(std::move(r));
-        } while (st.fetch());
-    }
+    t.query(sql, params, [&](const db::row_view& r) { out.push_back({r.str(0), r.opt_bytes(1), r.i64(2)}); });
     return out;
+}
+
+std::vector<kv_row> select_rows(db::tx& t, std::string_view sql, std::initializer_list<db::param> params) {
+    return select_rows(t, sql, std::span<const db::param>(params.begin(), params.size()));
 }
 
 std::vector<kv_item> live(std::vector<kv_row> rows) {
@@ -86,42 +69,56 @@ std::string kv_prefix_glob(std::string_view prefix) {
     return glob;
 }
 
-std::optional<kv_item> kv_get(soci::session& s, std::string_view account_id, std::string_view key) {
-    auto rows = live(select_rows(s, "WHERE account_id = :a AND key = :k", {std::string(account_id), std::string(key)}));
+std::optional<kv_item> kv_get(db::tx& t, std::string_view account_id, std::string_view key) {
+    static const std::string sql = std::string(select_columns) + "WHERE account_id = ? AND key = ?";
+    auto rows = live(select_rows(t, sql, {account_id, key}));
     if (rows.empty()) {
         return std::nullopt;
     }
     return std::move(rows.front());
 }
 
-std::vector<kv_item> kv_list(soci::session& s, std::string_view account_id, std::string_view prefix, int limit) {
-    std::string tail = " AND value IS NOT NULL ORDER BY key LIMIT " + std::to_string(limit);
+std::vector<kv_item> kv_list(db::tx& t, std::string_view account_id, std::string_view prefix, int limit) {
+    const std::int64_t n = limit;
     if (prefix.empty()) {  // kvList.ts: `if (options?.prefix)`, so "" is no filter
-        return live(select_rows(s, "WHERE account_id = :a" + tail, {std::string(account_id)}));
+        static const std::string sql = std::string(select_columns) +
+                                       "WHERE account_id = ? AND value IS NOT NULL ORDER BY key LIMIT ?";
+        return live(select_rows(t, sql, {account_id, n}));
     }
-    return live(select_rows(s, "WHERE account_id = :a AND key GLOB :p" + tail,
-                            {std::string(account_id), kv_prefix_glob(prefix)}));
+    // Prisma's startsWith is `LIKE '<prefix>%'` with PostgreSQL's semantics: case-sensitive, `\` escapes. PostgreSQL
+    // runs exactly that (keys are COLLATE "C"); SQLite's LIKE folds ASCII case, so there the pattern becomes a GLOB.
+    static const std::string sqlite_sql = std::string(select_columns) +
+                                          "WHERE account_id = ? AND key GLOB ? AND value IS NOT NULL ORDER BY key "
+                                          "LIMIT ?";
+    static const std::string pg_sql = std::string(select_columns) +
+                                      "WHERE account_id = ? AND key LIKE ? AND value IS NOT NULL ORDER BY key LIMIT ?";
+    if (t.kind() == db::dialect::sqlite) {
+        std::string glob = kv_prefix_glob(prefix);
+        return live(select_rows(t, sqlite_sql, {account_id, std::string_view(glob), n}));
+    }
+    std::string like = std::string(prefix) + '%';
+    return live(select_rows(t, pg_sql, {account_id, std::string_view(like), n}));
 }
 
-std::vector<kv_item> kv_bulk_get(soci::session& s, std::string_view account_id, const std::vector<std::string>& keys) {
+std::vector<kv_item> kv_bulk_get(db::tx& t, std::string_view account_id, const std::vector<std::string>& keys) {
     // At most 100 keys (route schema): one `IN` list of placeholders.
-    std::string where = "WHERE account_id = :a AND value IS NOT NULL AND key IN (";
-    std::vector<std::string> args{std::string(account_id)};
+    std::string sql = std::string(select_columns) + "WHERE account_id = ? AND value IS NOT NULL AND key IN (";
+    std::vector<db::param> params{account_id};
     for (std::size_t i = 0; i < keys.size(); ++i) {
-        where += i ? ", :k" + std::to_string(i) : ":k0";
-        args.push_back(keys[i]);
+        sql += i ? ", ?" : "?";
+        params.emplace_back(std::string_view(keys[i]));
     }
-    where += ") ORDER BY key";
-    return live(select_rows(s, where, std::move(args)));
+    sql += ") ORDER BY key";
+    return live(select_rows(t, sql, params));
 }
 
-kv_mutate_result kv_mutate(soci::session& s, std::string_view account_id, const std::vector<kv_mutation>& mutations,
+kv_mutate_result kv_mutate(db::tx& t, std::string_view account_id, const std::vector<kv_mutation>& mutations,
                            std::int64_t now) {
     kv_mutate_result out;
-    std::string acc(account_id);
+    static const std::string find_sql = std::string(select_columns) + "WHERE account_id = ? AND key = ?";
     // Pass 1: every version against the state before the batch.
     for (const auto& m : mutations) {
-        auto rows = select_rows(s, "WHERE account_id = :a AND key = :k", {acc, m.key});
+        auto rows = select_rows(t, find_sql, {account_id, m.key});
         std::int64_t current = rows.empty() ? -1 : rows.front().version;
         if (static_cast<double>(current) != m.version) {
             kv_conflict c{m.key, current, std::nullopt};
@@ -134,18 +131,31 @@ kv_mutate_result kv_mutate(soci::session& s, std::string_view account_id, const 
     if (!out.errors.empty()) {
         return out;
     }
-    // Pass 2: apply in order.
-    for (const auto& m : mutations) {
+    // Pass 2: apply in order. Each write is a compare-and-set against the version pass 1 saw: another server
+    // process may have changed the row since (PostgreSQL, several instances). Then the whole transaction is run
+    // again (db::error retryable), and pass 1 reports the conflict as upstream's serializable transaction would.
+    auto lost_race = [&](const kv_mutation& m) {
+        return db::error(db::error_kind::retryable, "kv: key " + m.key + " changed concurrently");
+    };
+    for (std::size_t i = 0; i < mutations.size(); ++i) {
+        const auto& m = mutations[i];
         // `mutation.value ? … : null`: null and "" both store NULL.
         const bool has_value = m.value && !m.value->empty();
-        std::string key = m.key;
-        soci::indicator ind = has_value ? soci::i_ok : soci::i_null;
         if (m.version == -1) {
             // Insert path: Buffer.from(value, 'base64'), Node's lenient decoder.
             std::string bytes = has_value ? crypto::base64_decode_lenient(*m.value) : std::string();
-            s << "INSERT INTO user_kv (account_id, key, value, version, created_at, updated_at) "
-                 "VALUES (:a, :k, CAST(:v AS BLOB), 0, :c, :u)",
-                soci::use(acc), soci::use(key), soci::use(bytes, ind), soci::use(now), soci::use(now);
+            try {
+                t.exec("INSERT INTO user_kv (account_id, key, value, version, created_at, updated_at) "
+                       "VALUES (?, ?, ?, 0, ?, ?)",
+                       {account_id, m.key, has_value ? db::param(db::blob{bytes}) : db::param(nullptr), now, now});
+            } catch (const db::error& e) {
+                bool repeated = std::any_of(mutations.begin(), mutations.begin() + static_cast<std::ptrdiff_t>(i),
+                                            [&](const kv_mutation& o) { return o.key == m.key; });
+                if (e.kind != db::error_kind::unique_violation || repeated) {
+                    throw;  // a key twice in one batch violates the primary key, as upstream
+                }
+                throw lost_race(m);
+            }
             out.results.emplace_back(m.key, 0);
         } else {
             // Update path: privacyKit.decodeBase64, the strict decoder.
@@ -158,10 +168,24 @@ kv_mutate_result kv_mutate(soci::session& s, std::string_view account_id, const 
                 bytes = std::move(*decoded);
             }
             // The version matched an Int column, so it is integral.
-            std::int64_t next = static_cast<std::int64_t>(m.version) + 1;
-            s << "UPDATE user_kv SET value = CAST(:v AS BLOB), version = :n, updated_at = :u "
-                 "WHERE account_id = :a AND key = :k",
-                soci::use(bytes, ind), soci::use(next), soci::use(now), soci::use(acc), soci::use(key);
+            const auto expected = static_cast<std::int64_t>(m.version);
+            std::int64_t next = expected + 1;
+            std::int64_t changed =
+                t.exec("UPDATE user_kv SET value = ?, version = ?, updated_at = ? "
+                       "WHERE account_id = ? AND key = ? AND version = ?",
+                       {has_value ? db::param(db::blob{bytes}) : db::param(nullptr), next, now, account_id, m.key,
+                        expected});
+            if (changed != 1) {
+                bool repeated = std::any_of(mutations.begin(), mutations.begin() + static_cast<std::ptrdiff_t>(i),
+                                            [&](const kv_mutation& o) { return o.key == m.key; });
+                if (!repeated) {
+                    throw lost_race(m);
+                }
+                // The same key updated twice in one batch: upstream's second update matches no version check of
+                // its own (it updates by key), so it applies on top of the first.
+                t.exec("UPDATE user_kv SET value = ?, version = ?, updated_at = ? WHERE account_id = ? AND key = ?",
+                       {has_value ? db::param(db::blob{bytes}) : db::param(nullptr), next, now, account_id, m.key});
+            }
             out.results.emplace_back(m.key, next);
         }
     }

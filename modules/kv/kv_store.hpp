@@ -9,9 +9,7 @@
 #include <string_view>
 #include <vector>
 
-namespace soci {
-class session;
-}
+#include "core/db/query.hpp"
 
 namespace happy::mod::kv {
 
@@ -24,15 +22,15 @@ struct kv_item {
 };
 
 /// kvGet.ts: a missing row and a deleted (NULL) value are both "not found".
-std::optional<kv_item> kv_get(soci::session& s, std::string_view account_id, std::string_view key);
+std::optional<kv_item> kv_get(db::tx& t, std::string_view account_id, std::string_view key);
 
 /// kvList.ts: live entries ordered by key (bytewise), at most `limit`. A non-empty prefix filters like upstream's
 /// Prisma `startsWith`, which is an unescaped, case-sensitive SQL LIKE '<prefix>%': `_` matches any one character,
 /// `%` any run, and `\` escapes the next character (observed.md; prisma/prisma#19506).
-std::vector<kv_item> kv_list(soci::session& s, std::string_view account_id, std::string_view prefix, int limit);
+std::vector<kv_item> kv_list(db::tx& t, std::string_view account_id, std::string_view prefix, int limit);
 
 /// kvBulkGet.ts: the live entries among `keys` (missing/deleted keys are skipped), ordered by key.
-std::vector<kv_item> kv_bulk_get(soci::session& s, std::string_view account_id, const std::vector<std::string>& keys);
+std::vector<kv_item> kv_bulk_get(db::tx& t, std::string_view account_id, const std::vector<std::string>& keys);
 
 /// One mutation as sent: value is the client's base64 (nullopt = null), version the expected current version
 /// (a JSON number; -1 = "must not exist"; a fractional value never matches).
@@ -65,7 +63,7 @@ struct invalid_base64 : std::runtime_error {
 /// version -1 inserts with version 0 (value: Node's lenient decoder), any other version updates to version + 1
 /// (value: strict decoder, invalid_base64 on failure); a null or empty value stores NULL (= deleted).
 /// Duplicate keys are not detected (two inserts of one key violate the primary key and throw, as upstream).
-kv_mutate_result kv_mutate(soci::session& s, std::string_view account_id, const std::vector<kv_mutation>& mutations,
+kv_mutate_result kv_mutate(db::tx& t, std::string_view account_id, const std::vector<kv_mutation>& mutations,
                            std::int64_t now);
 
 /// Translates a LIKE prefix pattern (as above, plus the implicit trailing `%`) into an equivalent SQLite GLOB

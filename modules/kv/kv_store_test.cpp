@@ -1,7 +1,6 @@
 #include "modules/kv/kv_store.hpp"
 
 #include <gtest/gtest.h>
-#include <soci/soci.h>
 
 #include "core/crypto/base64.hpp"
 #include "modules/testing/store_fixture.hpp"
@@ -19,17 +18,17 @@ protected:
     }
     kv_mutate_result mutate(const std::string& account, std::vector<kv_mutation> m, std::int64_t now = 1000) {
         kv_mutate_result r;
-        db_->write_sync([&](soci::session& s) { r = kv_mutate(s, account, m, now); });
+        db_->write_sync([&](happy::db::tx& t) { r = kv_mutate(t, account, m, now); });
         return r;
     }
     std::optional<kv_item> get(const std::string& account, const std::string& key) {
         std::optional<kv_item> r;
-        db_->read_sync([&](soci::session& s) { r = kv_get(s, account, key); });
+        db_->read_sync([&](happy::db::tx& t) { r = kv_get(t, account, key); });
         return r;
     }
     std::vector<std::string> list_keys(const std::string& account, const std::string& prefix, int limit = 100) {
         std::vector<kv_item> items;
-        db_->read_sync([&](soci::session& s) { items = kv_list(s, account, prefix, limit); });
+        db_->read_sync([&](happy::db::tx& t) { items = kv_list(t, account, prefix, limit); });
         std::vector<std::string> keys;
         for (auto& i : items) {
             keys.push_back(i.key);
@@ -168,12 +167,12 @@ TEST_F(kv_store, bulk_get_returns_only_live_keys) {
     mutate(alice_, {{"a", base64_encode("1"), -1}, {"b", base64_encode("2"), -1}, {"c", base64_encode("3"), -1}});
     mutate(alice_, {{"b", std::nullopt, 0}});
     std::vector<kv_item> items;
-    db_->read_sync([&](soci::session& s) { items = kv_bulk_get(s, alice_, {"c", "b", "a", "zz", "a"}); });
+    db_->read_sync([&](happy::db::tx& t) { items = kv_bulk_get(t, alice_, {"c", "b", "a", "zz", "a"}); });
     ASSERT_EQ(items.size(), 2u);
     EXPECT_EQ(items[0].key, "a");
     EXPECT_EQ(items[0].value, "1");
     EXPECT_EQ(items[1].key, "c");
-    db_->read_sync([&](soci::session& s) { items = kv_bulk_get(s, bob_, {"a"}); });
+    db_->read_sync([&](happy::db::tx& t) { items = kv_bulk_get(t, bob_, {"a"}); });
     EXPECT_TRUE(items.empty());
 }
 

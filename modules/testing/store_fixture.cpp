@@ -1,7 +1,5 @@
 #include "modules/testing/store_fixture.hpp"
 
-#include <soci/soci.h>
-
 #include <unistd.h>
 #include <charconv>
 #include <stdexcept>
@@ -46,7 +44,7 @@ void store_fixture::open_store(std::initializer_list<std::string_view> names) {
 
 std::string store_fixture::create_account(std::string_view public_key) {
     std::string id;
-    db_->write_sync([&](soci::session& s) { id = mod::auth::account_upsert(s, public_key, 1); });
+    db_->write_sync([&](db::tx& t) { id = mod::auth::account_upsert(t, public_key, 1); });
     return id;
 }
 

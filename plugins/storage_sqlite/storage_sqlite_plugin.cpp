@@ -5,7 +5,6 @@
 #include <soci/sqlite3/soci-sqlite3.h>
 #include <cctype>
 #include <filesystem>
-#include <mutex>
 #include <stdexcept>
 #include <string>
 #include <unordered_map>
@@ -40,13 +39,15 @@ std::string database_uri(std::string_view path, bool exclusive) {
     return uri;
 }
 
-sqlite3* handle(soci::session& s) {
-    return static_cast<soci::sqlite3_session_backend*>(s.get_backend())->conn_;
-}
-
 [[noreturn]] void fail(sqlite3* db, std::string_view sql) {
-    // soci_error, like the SOCI path, so callers see one exception type for database failures.
-    throw soci::soci_error(fmt::format("sqlite3: {} (while running: {})", sqlite_api::sqlite3_errmsg(db), sql));
+    int code = sqlite_api::sqlite3_extended_errcode(db);
+    db::error_kind kind = db::error_kind::other;
+    if (code == SQLITE_CONSTRAINT_UNIQUE || code == SQLITE_CONSTRAINT_PRIMARYKEY) {
+        kind = db::error_kind::unique_violation;
+    } else if (code == SQLITE_CONSTRAINT_FOREIGNKEY) {
+        kind = db::error_kind::foreign_key_violation;
+    }
+    throw db::error(kind, fmt::format("sqlite3: {} (while running: {})", sqlite_api::sqlite3_errmsg(db), sql));
 }
 
 class stmt_row final : public db::row_view {
@@ -69,90 +70,48 @@ private:
     sqlite3_stmt* st_;
 };
 
-/// Prepared statements of one connection, by SQL text. A connection is used by one thread at a time, so only
-/// the map of connections needs a lock; `busy` covers a statement re-entered from its own row callback.
-struct stmt_cache {
-    struct entry {
-        sqlite3_stmt* stmt = nullptr;
-        bool busy = false;
-    };
-    struct hash {
-        using is_transparent = void;
-        std::size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
-    };
-    std::unordered_map<std::string, entry, hash, std::equal_to<>> by_sql;
-};
-
-class sqlite_backend final : public db::backend {
+/// One SQLite connection (opened through SOCI) with its prepared statements, by SQL text. A connection is used by
+/// one thread at a time; `busy` covers a statement re-entered from its own row callback.
+class sqlite_connection final : public db::connection {
 public:
-    explicit sqlite_backend(options o) : opts_(std::move(o)) {}
-
-    db::dialect kind() const override { return db::dialect::sqlite; }
-
-    std::unique_ptr<soci::session> open() override {
-        auto s = std::make_unique<soci::session>(
-            soci::sqlite3, fmt::format("db=\"{}\" shared_cache=false", database_uri(opts_.path, opts_.exclusive)));
-        *s << fmt::format("PRAGMA busy_timeout = {}", opts_.busy_timeout_ms);
-        std::string mode;
-        try {
-            *s << "PRAGMA journal_mode = WAL", soci::into(mode);  // the first statement that locks the file
-        } catch (const soci::soci_error& e) {
-            if (opts_.exclusive && std::string_view(e.what()).find("locked") != std::string_view::npos) {
-                throw std::runtime_error(fmt::format(
-                    "database {} is in use by another process (another happy-server on this data directory?); "
-                    "storage.sqlite.exclusive is on, so the server needs the file to itself",
-                    opts_.path));
-            }
-            throw;
+    explicit sqlite_connection(std::unique_ptr<soci::session> s)
+        : session_(std::move(s)), db_(static_cast<soci::sqlite3_session_backend*>(session_->get_backend())->conn_) {}
+    ~sqlite_connection() override {
+        for (auto& [sql, e] : by_sql_) {
+            sqlite_api::sqlite3_finalize(e.stmt);
         }
-        *s << "PRAGMA foreign_keys = ON";
-        *s << fmt::format("PRAGMA synchronous = {}", opts_.synchronous);
-        // Small page cache per connection: the working set of this server is small and RSS matters more.
-        *s << "PRAGMA cache_size = -2000";
-        *s << "PRAGMA temp_store = MEMORY";
-        // No checkpoint inside COMMIT: an automatic checkpoint stalls whichever request commits the 1000th WAL
-        // page. maintain() checkpoints from a database thread every second instead.
-        *s << "PRAGMA wal_autocheckpoint = 0";
-        return s;
     }
 
-    void maintain(soci::session& s) override {
-        // PASSIVE never blocks readers or writers; the WAL is rewound once a checkpoint completes with no reader.
-        int busy = 0, log_frames = 0, checkpointed = 0;
-        s << "PRAGMA wal_checkpoint(PASSIVE)", soci::into(busy), soci::into(log_frames), soci::into(checkpointed);
-    }
+    soci::session& session() { return *session_; }
+    sqlite3* handle() const { return db_; }
 
-    void exec_script(soci::session& s, std::string_view sql) override {
-        auto* be = static_cast<soci::sqlite3_session_backend*>(s.get_backend());
+    void exec_script(std::string_view sql) override {
         char* err = nullptr;
         std::string text(sql);
-        if (sqlite_api::sqlite3_exec(be->conn_, text.c_str(), nullptr, nullptr, &err) != SQLITE_OK) {
+        if (sqlite_api::sqlite3_exec(db_, text.c_str(), nullptr, nullptr, &err) != SQLITE_OK) {
             std::string msg = err ? err : "unknown error";
             sqlite_api::sqlite3_free(err);
-            throw std::runtime_error(msg);
+            int code = sqlite_api::sqlite3_extended_errcode(db_);
+            throw db::error(code == SQLITE_CONSTRAINT_UNIQUE || code == SQLITE_CONSTRAINT_PRIMARYKEY
+                                ? db::error_kind::unique_violation
+                                : db::error_kind::other,
+                            "sqlite3: " + msg);
         }
     }
 
-    std::string_view begin_write_sql() const override { return "BEGIN IMMEDIATE"; }
-
-    // WAL readers work on a snapshot and never wait for the writer; maintain() checkpoints PASSIVE only.
-    bool reads_never_wait() const override { return true; }
-
-    std::int64_t query(soci::session& s, std::string_view sql, std::span<const db::param> params,
-                       db::row_fn fn) override {
-        sqlite3* db = handle(s);
-        stmt_cache::entry* e = cached(db, sql);
+    std::int64_t query(std::string_view sql, std::span<const db::param> params, db::row_fn fn) override {
+        entry* e = cached(sql);
         sqlite3_stmt* st = e->stmt;
         bool temporary = false;
         if (e->busy) {  // re-entered from its own row callback: use a one-off statement
             temporary = true;
-            st = prepare(db, sql, 0);
+            st = prepare(sql, 0);
         } else {
             e->busy = true;
         }
         struct done {
             sqlite3_stmt* st;
-            stmt_cache::entry* e;
+            entry* e;
             bool temporary;
             ~done() {
                 if (temporary) {
@@ -184,7 +143,7 @@ public:
                 },
                 params[i]);
             if (rc != SQLITE_OK) {
-                fail(db, sql);
+                fail(db_, sql);
             }
         }
         stmt_row row(st);
@@ -197,53 +156,104 @@ public:
             } else if (rc == SQLITE_DONE) {
                 break;
             } else {
-                fail(db, sql);
+                fail(db_, sql);
             }
         }
-        return sqlite_api::sqlite3_stmt_readonly(st) ? 0 : sqlite_api::sqlite3_changes64(db);
+        return sqlite_api::sqlite3_stmt_readonly(st) ? 0 : sqlite_api::sqlite3_changes64(db_);
     }
 
-    void release(soci::session& s) override {
-        sqlite3* db = handle(s);
-        std::lock_guard lock(cache_mutex_);
-        auto it = caches_.find(db);
-        if (it == caches_.end()) {
-            return;
+private:
+    struct entry {
+        sqlite3_stmt* stmt = nullptr;
+        bool busy = false;
+    };
+    struct hash {
+        using is_transparent = void;
+        std::size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
+    };
+
+    sqlite3_stmt* prepare(std::string_view sql, unsigned flags) {
+        sqlite3_stmt* st = nullptr;
+        if (sqlite_api::sqlite3_prepare_v3(db_, sql.data(), static_cast<int>(sql.size()), flags, &st, nullptr) !=
+                SQLITE_OK ||
+            st == nullptr) {
+            fail(db_, sql);
         }
-        for (auto& [sql, e] : it->second.by_sql) {
-            sqlite_api::sqlite3_finalize(e.stmt);
+        return st;
+    }
+
+    entry* cached(std::string_view sql) {
+        auto it = by_sql_.find(sql);
+        if (it == by_sql_.end()) {
+            // PERSISTENT: the statement lives as long as the connection, so SQLite allocates it accordingly.
+            sqlite3_stmt* st = prepare(sql, SQLITE_PREPARE_PERSISTENT);
+            it = by_sql_.emplace(std::string(sql), entry{st, false}).first;
         }
-        caches_.erase(it);
+        return &it->second;  // node-based map: the address stays valid while the connection lives
+    }
+
+    std::unique_ptr<soci::session> session_;
+    sqlite3* db_;
+    std::unordered_map<std::string, entry, hash, std::equal_to<>> by_sql_;
+};
+
+class sqlite_backend final : public db::backend {
+public:
+    explicit sqlite_backend(options o) : opts_(std::move(o)) {}
+
+    db::dialect kind() const override { return db::dialect::sqlite; }
+
+    std::unique_ptr<db::connection> open() override {
+        auto s = std::make_unique<soci::session>(
+            soci::sqlite3, fmt::format("db=\"{}\" shared_cache=false", database_uri(opts_.path, opts_.exclusive)));
+        auto c = std::make_unique<sqlite_connection>(std::move(s));
+        // With exclusive on, a second server on this file fails at once instead of waiting out the busy timeout
+        // (the timeout applies from the next statement on).
+        c->exec_script(fmt::format("PRAGMA busy_timeout = {}", opts_.exclusive ? 0 : opts_.busy_timeout_ms));
+        try {
+            c->exec_script("PRAGMA journal_mode = WAL");  // the first statement that locks the file
+        } catch (const db::error& e) {
+            if (opts_.exclusive && std::string_view(e.what()).find("locked") != std::string_view::npos) {
+                throw std::runtime_error(fmt::format(
+                    "database {} is in use by another process (another happy-server on this data directory?); "
+                    "storage.sqlite.exclusive is on, so the server needs the file to itself",
+                    opts_.path));
+            }
+            throw;
+        }
+        if (opts_.exclusive) {
+            c->exec_script(fmt::format("PRAGMA busy_timeout = {}", opts_.busy_timeout_ms));
+        }
+        c->exec_script("PRAGMA foreign_keys = ON");
+        c->exec_script(fmt::format("PRAGMA synchronous = {}", opts_.synchronous));
+        // Small page cache per connection: the working set of this server is small and RSS matters more.
+        c->exec_script("PRAGMA cache_size = -2000");
+        c->exec_script("PRAGMA temp_store = MEMORY");
+        // No checkpoint inside COMMIT: an automatic checkpoint stalls whichever request commits the 1000th WAL
+        // page. maintain() checkpoints from a database thread every second instead.
+        c->exec_script("PRAGMA wal_autocheckpoint = 0");
+        return c;
+    }
+
+    void maintain(db::connection& c) override {
+        // PASSIVE never blocks readers or writers; the WAL is rewound once a checkpoint completes with no reader.
+        c.query("PRAGMA wal_checkpoint(PASSIVE)", {}, {});
+    }
+
+    std::string_view begin_write_sql() const override { return "BEGIN IMMEDIATE"; }
+
+    // WAL readers work on a snapshot and never wait for the writer; maintain() checkpoints PASSIVE only.
+    bool reads_never_wait() const override { return true; }
+    bool single_writer() const override { return true; }
+
+    soci::session* legacy_session(db::connection& c) override {
+        return &static_cast<sqlite_connection&>(c).session();
     }
 
     std::string describe() const override { return "sqlite:" + opts_.path; }
 
 private:
-    static sqlite3_stmt* prepare(sqlite3* db, std::string_view sql, unsigned flags) {
-        sqlite3_stmt* st = nullptr;
-        if (sqlite_api::sqlite3_prepare_v3(db, sql.data(), static_cast<int>(sql.size()), flags, &st, nullptr) !=
-                SQLITE_OK ||
-            st == nullptr) {
-            fail(db, sql);
-        }
-        return st;
-    }
-
-    stmt_cache::entry* cached(sqlite3* db, std::string_view sql) {
-        std::lock_guard lock(cache_mutex_);
-        auto& c = caches_[db];
-        auto it = c.by_sql.find(sql);
-        if (it == c.by_sql.end()) {
-            // PERSISTENT: the statement lives as long as the connection, so SQLite allocates it accordingly.
-            sqlite3_stmt* st = prepare(db, sql, SQLITE_PREPARE_PERSISTENT);
-            it = c.by_sql.emplace(std::string(sql), stmt_cache::entry{st, false}).first;
-        }
-        return &it->second;  // node-based map: the address stays valid while the connection lives
-    }
-
     options opts_;
-    std::mutex cache_mutex_;
-    std::unordered_map<sqlite3*, stmt_cache> caches_;
 };
 
 }  // namespace

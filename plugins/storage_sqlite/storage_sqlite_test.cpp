@@ -1,5 +1,4 @@
 #include <gtest/gtest.h>
-#include <soci/soci.h>
 
 #include <array>
 #include <atomic>
@@ -42,10 +41,10 @@ TEST(storage_sqlite, applies_migrations_once_and_records_them) {
                     mig(2, "0002_b", "CREATE TABLE b (y TEXT);")});
         db.migrate({mig(1, "0001_a", "CREATE TABLE a (x INTEGER); INSERT INTO a VALUES (1);"),
                     mig(2, "0002_b", "CREATE TABLE b (y TEXT);")});
-        int rows = 0, versions = 0;
-        db.read_sync([&](soci::session& s) {
-            s << "SELECT COUNT(*) FROM a", soci::into(rows);
-            s << "SELECT COUNT(*) FROM schema_migrations", soci::into(versions);
+        std::int64_t rows = 0, versions = 0;
+        db.read_sync([&](happy::db::tx& t) {
+            rows = t.one_i64("SELECT COUNT(*) FROM a").value_or(-1);
+            versions = t.one_i64("SELECT COUNT(*) FROM schema_migrations").value_or(-1);
         });
         EXPECT_EQ(rows, 1);  // the second migrate() did not re-run 0001
         EXPECT_EQ(versions, 2);
@@ -73,9 +72,9 @@ TEST(storage_sqlite, failed_migration_leaves_nothing_behind) {
     auto path = (dir.path / "t.sqlite").string();
     happy::db::database db(happy::plugin::storage_sqlite::make_backend({path}), 1);
     EXPECT_THROW(db.migrate({mig(1, "0001_bad", "CREATE TABLE c (x INTEGER); THIS IS NOT SQL;")}), std::runtime_error);
-    int tables = -1;
+    std::int64_t tables = -1;
     db.read_sync(
-        [&](soci::session& s) { s << "SELECT COUNT(*) FROM sqlite_master WHERE name = 'c'", soci::into(tables); });
+        [&](happy::db::tx& t) { tables = *t.one_i64("SELECT COUNT(*) FROM sqlite_master WHERE name = 'c'"); });
     EXPECT_EQ(tables, 0);
 }
 
@@ -84,10 +83,10 @@ TEST(storage_sqlite, enables_wal_and_foreign_keys) {
     auto path = (dir.path / "t.sqlite").string();
     happy::db::database db(happy::plugin::storage_sqlite::make_backend({path}), 1);
     std::string mode;
-    int fk = 0;
-    db.read_sync([&](soci::session& s) {
-        s << "PRAGMA journal_mode", soci::into(mode);
-        s << "PRAGMA foreign_keys", soci::into(fk);
+    std::int64_t fk = 0;
+    db.read_sync([&](happy::db::tx& t) {
+        mode = t.one_text("PRAGMA journal_mode").value_or("");
+        fk = t.one_i64("PRAGMA foreign_keys").value_or(0);
     });
     EXPECT_EQ(mode, "wal");
     EXPECT_EQ(fk, 1);
@@ -103,21 +102,11 @@ struct query_row {
     std::optional<std::string> b;
 };
 
-std::vector<query_row> select_all(happy::db::database& db, soci::session& s, bool generic) {
+std::vector<query_row> select_all(happy::db::tx& t) {
     std::vector<query_row> out;
-    auto fn = [&](const happy::db::row_view& r) {
-        out.push_back({r.i64(0), std::string(r.text(1)),
-                       r.is_null(2) ? std::nullopt : std::optional<std::string>(std::string(r.bytes(2)))});
-    };
-    constexpr std::string_view sql = "SELECT n, t, b FROM q WHERE n >= ? ORDER BY n";
-    if (generic) {
-        // The SOCI fallback every backend without a fast path gets (called on the sqlite backend's base class).
-        auto be = happy::plugin::storage_sqlite::make_backend({":memory:"});
-        std::array<happy::db::param, 1> p{std::int64_t{0}};
-        be->happy::db::backend::query(s, sql, p, fn);
-    } else {
-        db.query(s, sql, {std::int64_t{0}}, fn);
-    }
+    t.query("SELECT n, t, b FROM q WHERE n >= ? ORDER BY n", {std::int64_t{0}}, [&](const happy::db::row_view& r) {
+        out.push_back({r.i64(0), std::string(r.text(1)), r.opt_bytes(2)});
+    });
     return out;
 }
 
@@ -132,40 +121,38 @@ TEST(storage_sqlite, cached_queries_bind_every_parameter_kind_and_read_views) {
         "ab",
         5);
     std::int64_t inserted = 0, updated = 0, selected = 0;
-    db.write_sync([&](soci::session& s) {
+    db.write_sync([&](happy::db::tx& t) {
         for (int i = 0; i < 3; ++i) {  // the same SQL text three times: one cached statement, re-bound each time
-            inserted += db.query(s, "INSERT INTO q (n, t, b) VALUES (?, ?, ?)",
+            inserted += t.query("INSERT INTO q (n, t, b) VALUES (?, ?, ?)",
                                  {std::int64_t{i}, std::string_view("t'\"" + std::to_string(i)),
                                   happy::db::blob{bytes.substr(0, static_cast<std::size_t>(i) + 3)}});
         }
         inserted +=
-            db.query(s, "INSERT INTO q (n, t, b) VALUES (?, ?, ?)", {std::int64_t{9007199254740993LL}, "", nullptr});
+            t.query("INSERT INTO q (n, t, b) VALUES (?, ?, ?)", {std::int64_t{9007199254740993LL}, "", nullptr});
         inserted +=
-            db.query(s, "INSERT INTO q (n, t, b) VALUES (?, ?, ?)", {std::int64_t{-1}, "empty", happy::db::blob{}});
-        updated = db.query(s, "UPDATE q SET t = ? WHERE n < ?", {"low", std::int64_t{2}});
-        selected = db.query(s, "SELECT COUNT(*) FROM q", {});
+            t.query("INSERT INTO q (n, t, b) VALUES (?, ?, ?)", {std::int64_t{-1}, "empty", happy::db::blob{}});
+        updated = t.query("UPDATE q SET t = ? WHERE n < ?", {"low", std::int64_t{2}});
+        selected = t.query("SELECT COUNT(*) FROM q", {});
     });
     EXPECT_EQ(inserted, 5);
     EXPECT_EQ(updated, 3);   // n = -1, 0, 1
     EXPECT_EQ(selected, 0);  // a SELECT changes nothing
-    for (bool generic : {false, true}) {
+    {
         std::vector<query_row> rows;
-        db.read_sync([&](soci::session& s) { rows = select_all(db, s, generic); });
-        ASSERT_EQ(rows.size(), 4u) << generic;
+        db.read_sync([&](happy::db::tx& t) { rows = select_all(t); });
+        ASSERT_EQ(rows.size(), 4u);
         EXPECT_EQ(rows[0].n, 0);
         EXPECT_EQ(rows[0].t, "low");
         EXPECT_EQ(rows[2].t, "t'\"2");
         EXPECT_EQ(rows[3].n, 9007199254740993LL);
         EXPECT_EQ(rows[3].t, "");
         EXPECT_FALSE(rows[3].b);
-        if (!generic) {  // the generic path reads BLOBs as the driver's text form; only the fast path is exact
-            EXPECT_EQ(*rows[0].b, bytes.substr(0, 3));
-            EXPECT_EQ(*rows[2].b, bytes);
-        }
+        EXPECT_EQ(*rows[0].b, bytes.substr(0, 3));
+        EXPECT_EQ(*rows[2].b, bytes);
     }
     std::string empty_type;
-    db.read_sync([&](soci::session& s) {
-        db.query(s, "SELECT typeof(b) FROM q WHERE n = -1", {},
+    db.read_sync([&](happy::db::tx& t) {
+        t.query("SELECT typeof(b) FROM q WHERE n = -1", {},
                  [&](const happy::db::row_view& r) { empty_type = r.text(0); });
     });
     EXPECT_EQ(empty_type, "blob");  // an empty blob stays a blob, not NULL
@@ -177,19 +164,23 @@ TEST(storage_sqlite, a_query_reentered_from_its_own_row_callback_and_errors_leav
     db.migrate({mig(1, "0001_q", "CREATE TABLE q (n INTEGER PRIMARY KEY); INSERT INTO q VALUES (1), (2), (3);")});
     constexpr std::string_view sql = "SELECT n FROM q WHERE n >= ? ORDER BY n";
     std::vector<std::int64_t> pairs;
-    db.read_sync([&](soci::session& s) {
-        db.query(s, sql, {std::int64_t{2}}, [&](const happy::db::row_view& outer) {
+    db.read_sync([&](happy::db::tx& t) {
+        t.query(sql, {std::int64_t{2}}, [&](const happy::db::row_view& outer) {
             std::int64_t o = outer.i64(0);
-            db.query(s, sql, {o}, [&](const happy::db::row_view& inner) { pairs.push_back(o * 10 + inner.i64(0)); });
+            t.query(sql, {o}, [&](const happy::db::row_view& inner) { pairs.push_back(o * 10 + inner.i64(0)); });
         });
     });
     EXPECT_EQ(pairs, (std::vector<std::int64_t>{22, 23, 33}));
-    EXPECT_THROW(db.write_sync([&](soci::session& s) { db.query(s, "INSERT INTO q VALUES (?)", {std::int64_t{1}}); }),
-                 soci::soci_error);  // primary key violation
-    EXPECT_THROW(db.read_sync([&](soci::session& s) { db.query(s, "SELEC nonsense", {}); }), soci::soci_error);
+    try {
+        db.write_sync([&](happy::db::tx& t) { t.query("INSERT INTO q VALUES (?)", {std::int64_t{1}}); });
+        FAIL() << "expected a primary key violation";
+    } catch (const happy::db::error& e) {
+        EXPECT_EQ(e.kind, happy::db::error_kind::unique_violation) << e.what();
+    }
+    EXPECT_THROW(db.read_sync([&](happy::db::tx& t) { t.query("SELEC nonsense", {}); }), happy::db::error);
     std::int64_t count = 0;
     db.read_sync(
-        [&](soci::session& s) { db.query(s, sql, {std::int64_t{0}}, [&](const happy::db::row_view&) { ++count; }); });
+        [&](happy::db::tx& t) { t.query(sql, {std::int64_t{0}}, [&](const happy::db::row_view&) { ++count; }); });
     EXPECT_EQ(count, 3);
 }
 
@@ -198,8 +189,8 @@ namespace {
 boost::asio::awaitable<void> insert_row(happy::db::database& db, int n, bool fail, std::atomic<int>& ok,
                                         std::atomic<int>& failed) {
     try {
-        co_await db.write([&](soci::session& s) {
-            db.query(s, "INSERT INTO g (n) VALUES (?)", {std::int64_t{n}});
+        co_await db.write([&](happy::db::tx& t) {
+            t.query("INSERT INTO g (n) VALUES (?)", {std::int64_t{n}});
             if (fail) {
                 throw std::runtime_error("job " + std::to_string(n) + " fails after its insert");
             }
@@ -236,9 +227,9 @@ TEST(storage_sqlite, concurrent_writes_commit_in_groups_and_a_failing_one_is_rol
     EXPECT_EQ(failed.load(), expected_failed);
     EXPECT_EQ(ok.load(), jobs - expected_failed - 1);  // the duplicate key fails with a database error
     std::int64_t rows = 0, bad = 0;
-    db.read_sync([&](soci::session& s) {
-        db.query(s, "SELECT COUNT(*) FROM g", {}, [&](const happy::db::row_view& r) { rows = r.i64(0); });
-        db.query(s, "SELECT COUNT(*) FROM g WHERE n % 7 = 3", {},
+    db.read_sync([&](happy::db::tx& t) {
+        t.query("SELECT COUNT(*) FROM g", {}, [&](const happy::db::row_view& r) { rows = r.i64(0); });
+        t.query("SELECT COUNT(*) FROM g WHERE n % 7 = 3", {},
                  [&](const happy::db::row_view& r) { bad = r.i64(0); });
     });
     EXPECT_EQ(rows, ok.load());
@@ -256,8 +247,8 @@ TEST(storage_sqlite, opens_a_path_with_uri_characters_literally) {
         {
             happy::db::database db(happy::plugin::storage_sqlite::make_backend(o), 1);
             db.migrate({mig(1, "0001_a", "CREATE TABLE a (x INTEGER); INSERT INTO a VALUES (7);")});
-            int x = 0;
-            db.read_sync([&](soci::session& s) { s << "SELECT x FROM a", soci::into(x); });
+            std::int64_t x = 0;
+            db.read_sync([&](happy::db::tx& t) { x = *t.one_i64("SELECT x FROM a"); });
             EXPECT_EQ(x, 7);
         }
         EXPECT_TRUE(fs::exists(path)) << path;
