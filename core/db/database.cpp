@@ -227,6 +227,8 @@ void database::drain_writes() {
             for (auto& job : group) {
                 job->done(job->error);
             }
+            std::lock_guard wl(write_mutex_);
+            backend_->after_write(*l);
         }
     } catch (...) {
         // No connection (the database is closing): fail what is queued rather than leave callers waiting.
@@ -338,7 +340,10 @@ asio::awaitable<void> database::maintain() {
     try {
         co_await util::run_on(*pool_, [this] {
             lease l(*this);
-            backend_->maintain(*l);
+            if (backend_->maintain(*l)) {
+                std::lock_guard wl(write_mutex_);
+                backend_->maintain_paused(*l);
+            }
         });
     } catch (const std::exception& e) {
         log::warn("database maintenance failed", {{"error", e.what()}});

@@ -38,8 +38,13 @@ public:
     virtual std::string describe() const = 0;
     /// Cheap liveness check (SELECT 1); throws when the connection is unusable.
     virtual void ping(connection& c);
-    /// Periodic background work (SQLite: WAL checkpoint), run on a database thread off the request path.
-    virtual void maintain(connection& c) {}
+    /// Periodic background work (SQLite: WAL checkpoint), run on a database thread off the request path. Returns
+    /// true when maintain_paused() should run next, with this process's writes held back meanwhile.
+    virtual bool maintain(connection& c) { return false; }
+    virtual void maintain_paused(connection& c) {}
+    /// Single-writer backends: called on the writer's connection after each committed group, with writes held back
+    /// (SQLite: a checkpoint when the WAL has outgrown its limit).
+    virtual void after_write(connection& c) {}
     /// True when a read never waits for another connection (SQLite in WAL mode: readers see a snapshot and take
     /// no lock a writer holds). database::read() then runs on the calling thread with a connection of that
     /// thread's own, instead of a round trip through the database threads.
