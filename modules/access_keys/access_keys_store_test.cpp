@@ -18,9 +18,11 @@ protected:
     void SetUp() override {
         open_store({"0001_auth", "0002_sessions", "0003_machines", "0006_access_keys"});
         create_alice_and_bob();
+        db_->write_sync([&](happy::db::tx& t) {
+            sa_ = happy::mod::sessions::session_create(t, alice_, "tag", "meta", "", 1).id;
+            sb_ = happy::mod::sessions::session_create(t, bob_, "tag", "meta", "", 1).id;
+        });
         db_->write_sync([&](soci::session& s) {
-            sa_ = happy::mod::sessions::session_create(s, alice_, "tag", "meta", "", 1).id;
-            sb_ = happy::mod::sessions::session_create(s, bob_, "tag", "meta", "", 1).id;
             happy::mod::machines::machine_create_or_load(s, alice_, "ma", "m", std::nullopt, std::nullopt, 1);
             happy::mod::machines::machine_create_or_load(s, bob_, "mb", "m", std::nullopt, std::nullopt, 1);
         });
@@ -101,13 +103,14 @@ TEST_F(access_keys_store, session_delete_cascades_to_its_keys) {
         happy::mod::machines::machine_create_or_load(s, alice_, "ma2", "m", std::nullopt, std::nullopt, 1);
     });
     std::string sa2;
-    db_->write_sync([&](soci::session& s) { sa2 = happy::mod::sessions::session_create(s, alice_, "t2", "m", "", 1).id; });
+    db_->write_sync(
+        [&](happy::db::tx& t) { sa2 = happy::mod::sessions::session_create(t, alice_, "t2", "m", "", 1).id; });
     create(alice_, sa_, "ma");
     create(alice_, sa_, "ma2");
     create(alice_, sa2, "ma");
     ASSERT_EQ(count_keys(), 3);
     bool ok = false;
-    db_->write_sync([&](soci::session& s) { ok = happy::mod::sessions::session_delete(s, alice_, sa_); });
+    db_->write_sync([&](happy::db::tx& t) { ok = happy::mod::sessions::session_delete(t, alice_, sa_); });
     ASSERT_TRUE(ok);
     EXPECT_EQ(count_keys(), 1);
     EXPECT_TRUE(find(alice_, sa2, "ma"));
@@ -115,7 +118,8 @@ TEST_F(access_keys_store, session_delete_cascades_to_its_keys) {
 
 TEST_F(access_keys_store, machine_delete_cascades_to_its_keys) {
     std::string sa2;
-    db_->write_sync([&](soci::session& s) { sa2 = happy::mod::sessions::session_create(s, alice_, "t2", "m", "", 1).id; });
+    db_->write_sync(
+        [&](happy::db::tx& t) { sa2 = happy::mod::sessions::session_create(t, alice_, "t2", "m", "", 1).id; });
     db_->write_sync([&](soci::session& s) {
         happy::mod::machines::machine_create_or_load(s, alice_, "ma2", "m", std::nullopt, std::nullopt, 1);
     });

@@ -20,10 +20,10 @@ protected:
     void SetUp() override {
         open_store({"0001_auth", "0002_sessions", "0008_usage"});
         create_alice_and_bob();
-        db_->write_sync([&](soci::session& s) {
-            s1_ = happy::mod::sessions::session_create(s, alice_, "t1", "m", "", 1).id;
-            s2_ = happy::mod::sessions::session_create(s, alice_, "t2", "m", "", 1).id;
-            bob_s_ = happy::mod::sessions::session_create(s, bob_, "t1", "m", "", 1).id;
+        db_->write_sync([&](happy::db::tx& t) {
+            s1_ = happy::mod::sessions::session_create(t, alice_, "t1", "m", "", 1).id;
+            s2_ = happy::mod::sessions::session_create(t, alice_, "t2", "m", "", 1).id;
+            bob_s_ = happy::mod::sessions::session_create(t, bob_, "t1", "m", "", 1).id;
         });
     }
     usage_report upsert(const std::string& account, const std::string& sid, const std::string& key,
@@ -86,7 +86,7 @@ TEST_F(usage_store, session_delete_removes_its_reports) {
     upsert(alice_, s1_, "k", "{}", 1000);
     upsert(alice_, s2_, "k", "{}", 1000);
     bool deleted = false;
-    db_->write_sync([&](soci::session& s) { deleted = happy::mod::sessions::session_delete(s, alice_, s1_); });
+    db_->write_sync([&](happy::db::tx& t) { deleted = happy::mod::sessions::session_delete(t, alice_, s1_); });
     ASSERT_TRUE(deleted);
     auto rows = list(alice_);
     ASSERT_EQ(rows.size(), 1u);
