@@ -1,7 +1,6 @@
 #include "modules/usage/usage_store.hpp"
 
 #include <gtest/gtest.h>
-#include <soci/soci.h>
 
 #include <boost/json.hpp>
 #include <cstdlib>
@@ -29,22 +28,22 @@ protected:
     usage_report upsert(const std::string& account, const std::string& sid, const std::string& key,
                         const std::string& data, std::int64_t now) {
         usage_report r;
-        db_->write_sync([&](soci::session& s) { r = usage_report_upsert(s, account, sid, key, data, now); });
+        db_->write_sync([&](happy::db::tx& t) { r = usage_report_upsert(t, account, sid, key, data, now); });
         return r;
     }
     std::vector<usage_report> list(const std::string& account, usage_filter f = {}) {
         std::vector<usage_report> r;
-        db_->read_sync([&](soci::session& s) { r = usage_report_list(s, account, f); });
+        db_->read_sync([&](happy::db::tx& t) { r = usage_report_list(t, account, f); });
         return r;
     }
     std::string s1_, s2_, bob_s_;
 };
 
 TEST_F(usage_store, session_ownership) {
-    db_->read_sync([&](soci::session& s) {
-        EXPECT_TRUE(usage_session_owned(s, alice_, s1_));
-        EXPECT_FALSE(usage_session_owned(s, alice_, bob_s_));
-        EXPECT_FALSE(usage_session_owned(s, alice_, "nope"));
+    db_->read_sync([&](happy::db::tx& t) {
+        EXPECT_TRUE(usage_session_owned(t, alice_, s1_));
+        EXPECT_FALSE(usage_session_owned(t, alice_, bob_s_));
+        EXPECT_FALSE(usage_session_owned(t, alice_, "nope"));
     });
 }
 
