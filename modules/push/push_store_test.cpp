@@ -15,9 +15,9 @@ protected:
     void SetUp() override {
         open_store({"0001_auth", "0002_sessions", "0009_push"});
         create_alice_and_bob();
-        db_->write_sync([&](soci::session& s) {
-            s1_ = happy::mod::sessions::session_create(s, alice_, "t1", "m", "", 1).id;
-            bob_s_ = happy::mod::sessions::session_create(s, bob_, "t1", "m", "", 1).id;
+        db_->write_sync([&](happy::db::tx& t) {
+            s1_ = happy::mod::sessions::session_create(t, alice_, "t1", "m", "", 1).id;
+            bob_s_ = happy::mod::sessions::session_create(t, bob_, "t1", "m", "", 1).id;
         });
     }
     void upsert(const std::string& account, const std::string& token, std::int64_t now) {
