@@ -21,8 +21,10 @@ protected:
         db_->write_sync([&](soci::session& s) {
             sa_ = happy::mod::sessions::session_create(s, alice_, "tag", "meta", "", 1).id;
             sb_ = happy::mod::sessions::session_create(s, bob_, "tag", "meta", "", 1).id;
-            happy::mod::machines::machine_create_or_load(s, alice_, "ma", "m", std::nullopt, std::nullopt, 1);
-            happy::mod::machines::machine_create_or_load(s, bob_, "mb", "m", std::nullopt, std::nullopt, 1);
+            happy::mod::machines::machine_create_or_load(happy::db::legacy_tx(), alice_, "ma", "m", std::nullopt,
+                                                         std::nullopt, 1);
+            happy::mod::machines::machine_create_or_load(happy::db::legacy_tx(), bob_, "mb", "m", std::nullopt,
+                                                         std::nullopt, 1);
         });
     }
     access_key_create_result create(const std::string& account, const std::string& sid, const std::string& mid,
@@ -98,7 +100,8 @@ TEST_F(access_keys_store, update_is_versioned) {
 
 TEST_F(access_keys_store, session_delete_cascades_to_its_keys) {
     db_->write_sync([&](soci::session& s) {
-        happy::mod::machines::machine_create_or_load(s, alice_, "ma2", "m", std::nullopt, std::nullopt, 1);
+        happy::mod::machines::machine_create_or_load(happy::db::legacy_tx(), alice_, "ma2", "m", std::nullopt,
+                                                     std::nullopt, 1);
     });
     std::string sa2;
     db_->write_sync([&](soci::session& s) { sa2 = happy::mod::sessions::session_create(s, alice_, "t2", "m", "", 1).id; });
@@ -117,13 +120,15 @@ TEST_F(access_keys_store, machine_delete_cascades_to_its_keys) {
     std::string sa2;
     db_->write_sync([&](soci::session& s) { sa2 = happy::mod::sessions::session_create(s, alice_, "t2", "m", "", 1).id; });
     db_->write_sync([&](soci::session& s) {
-        happy::mod::machines::machine_create_or_load(s, alice_, "ma2", "m", std::nullopt, std::nullopt, 1);
+        happy::mod::machines::machine_create_or_load(happy::db::legacy_tx(), alice_, "ma2", "m", std::nullopt,
+                                                     std::nullopt, 1);
     });
     create(alice_, sa_, "ma");
     create(alice_, sa2, "ma");
     create(alice_, sa_, "ma2");
     bool ok = false;
-    db_->write_sync([&](soci::session& s) { ok = happy::mod::machines::machine_delete(s, alice_, "ma"); });
+    db_->write_sync(
+        [&](soci::session& s) { ok = happy::mod::machines::machine_delete(happy::db::legacy_tx(), alice_, "ma"); });
     ASSERT_TRUE(ok);
     EXPECT_EQ(count_keys(), 1);
     EXPECT_TRUE(find(alice_, sa_, "ma2"));
