@@ -5,6 +5,8 @@
 #include <boost/json.hpp>
 #include <stdexcept>
 
+#include "core/db/database.hpp"
+
 namespace happy::mod::social {
 
 namespace json = boost::json;
@@ -80,7 +82,8 @@ void notify(soci::session& s, std::string_view owner, std::string_view other, st
     if (!row || !notification_due(row->last_notified_at, row->status, now)) {
         return;
     }
-    posted.push_back(feed::feed_post(s, owner, body(other), std::string(kind) + "_" + std::string(other), now));
+    posted.push_back(
+        feed::feed_post(db::legacy_tx(), owner, body(other), std::string(kind) + "_" + std::string(other), now));
     std::string from(owner), to(other);
     s << "UPDATE user_relationship SET last_notified_at = :n, updated_at = :u "
          "WHERE from_user_id = :f AND to_user_id = :t",

@@ -50,7 +50,7 @@ protected:
     std::vector<std::string> feed(const std::string& account) {
         std::vector<std::string> out;
         db_->read_sync([&](soci::session& s) {
-            for (const auto& i : happy::mod::feed::feed_get(s, account, {}, {}, 100).items) {
+            for (const auto& i : happy::mod::feed::feed_get(happy::db::legacy_tx(), account, {}, {}, 100).items) {
                 out.push_back(i.body + "|" + i.repeat_key.value_or("-"));
             }
         });
