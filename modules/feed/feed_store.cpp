@@ -21,34 +21,29 @@ json::object feed_body_friend_accepted(std::string_view uid) {
     return json::object{{"uid", uid}, {"kind", "friend_accepted"}};
 }
 
-feed_item feed_post(soci::session& s, std::string_view account_id, const json::object& body,
+feed_item feed_post(db::tx& t, std::string_view account_id, const json::object& body,
                     const std::optional<std::string>& repeat_key, std::int64_t now) {
-    std::string user(account_id);
     const bool keyed = repeat_key && !repeat_key->empty();
     if (keyed) {
-        s << "DELETE FROM user_feed_item WHERE user_id = :u AND repeat_key = :k", soci::use(user),
-            soci::use(*repeat_key);
+        t.exec("DELETE FROM user_feed_item WHERE user_id = ? AND repeat_key = ?", {account_id, *repeat_key});
     }
-    s << "UPDATE account SET feed_seq = feed_seq + 1 WHERE id = :u", soci::use(user);
     feed_item item;
-    soci::indicator ind = soci::i_null;
-    s << "SELECT feed_seq FROM account WHERE id = :u", soci::use(user), soci::into(item.counter, ind);
-    if (!s.got_data() || ind != soci::i_ok) {
+    auto counter =
+        t.one_i64("UPDATE account SET feed_seq = feed_seq + 1 WHERE id = ? RETURNING feed_seq", {account_id});
+    if (!counter) {
         // upstream: account.update on a missing row throws (P2025).
         throw std::runtime_error("feed_post: account not found");
     }
+    item.counter = *counter;
     item.id = crypto::cuid();
-    item.user_id = user;
+    item.user_id = std::string(account_id);
     // upstream stores `repeatKey: repeatKey` as given; an empty string is stored, just never deduplicated.
     item.repeat_key = repeat_key;
     item.body = json::serialize(body);
     item.created_at = now;
-    std::string key = repeat_key.value_or("");
-    soci::indicator key_ind = repeat_key ? soci::i_ok : soci::i_null;
-    s << "INSERT INTO user_feed_item (id, user_id, counter, repeat_key, body, created_at, updated_at) "
-         "VALUES (:id, :u, :c, :k, :b, :t, :t2)",
-        soci::use(item.id), soci::use(user), soci::use(item.counter), soci::use(key, key_ind), soci::use(item.body),
-        soci::use(now), soci::use(now);
+    t.exec("INSERT INTO user_feed_item (id, user_id, counter, repeat_key, body, created_at, updated_at) "
+           "VALUES (?, ?, ?, ?, ?, ?, ?)",
+           {item.id, account_id, item.counter, db::opt(repeat_key), item.body, now, now});
     return item;
 }
 

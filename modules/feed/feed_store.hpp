@@ -10,6 +10,8 @@
 #include <string_view>
 #include <vector>
 
+#include "core/db/query.hpp"
+
 namespace soci {
 class session;
 }
@@ -33,7 +35,7 @@ boost::json::object feed_body_friend_accepted(std::string_view uid);
 /// feedPost.ts, inside the caller's write transaction: deletes the account's item with the same non-empty
 /// `repeat_key` (an empty key counts as none, as upstream's `if (repeatKey)`), takes counter = ++account.feed_seq
 /// and inserts the item. Throws std::runtime_error when the account does not exist.
-feed_item feed_post(soci::session& s, std::string_view account_id, const boost::json::object& body,
+feed_item feed_post(db::tx& t, std::string_view account_id, const boost::json::object& body,
                     const std::optional<std::string>& repeat_key, std::int64_t now);
 
 /// Thrown by feed_get for a cursor upstream cannot read (answered with the generic 500, observed.md).

@@ -21,7 +21,7 @@ protected:
     feed_item post(const std::string& account, const json::object& body, std::optional<std::string> key,
                    std::int64_t now = 1000) {
         feed_item item;
-        db_->write_sync([&](soci::session& s) { item = feed_post(s, account, body, key, now); });
+        db_->write_sync([&](happy::db::tx& t) { item = feed_post(t, account, body, key, now); });
         return item;
     }
     feed_page get(const std::string& account, std::optional<std::string> before = {},
