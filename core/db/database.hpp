@@ -15,9 +15,6 @@
 
 #include "core/db/query.hpp"
 
-namespace soci {
-class session;
-}
 namespace boost::asio {
 class thread_pool;
 }
@@ -56,8 +53,6 @@ public:
     /// Takes a lock that only one process holds at a time, for the duration of `fn` (PostgreSQL: an advisory lock,
     /// so that N instances starting together migrate once). The default runs `fn` directly.
     virtual void with_global_lock(connection& c, std::string_view name, const std::function<void()>& fn) { fn(); }
-    /// Transitional: the SOCI session under a connection, for code not yet on db::tx.
-    virtual soci::session* legacy_session(connection& c) { return nullptr; }
 };
 
 struct migration {
@@ -108,14 +103,6 @@ public:
     /// Waits for queued work, then closes every connection. Idempotent.
     void close();
 
-    // ---- transitional (modules not yet on db::tx) ----
-    boost::asio::awaitable<void> read(std::function<void(soci::session&)> fn);
-    boost::asio::awaitable<void> write(std::function<void(soci::session&)> fn);
-    void read_sync(const std::function<void(soci::session&)>& fn);
-    void write_sync(const std::function<void(soci::session&)>& fn);
-    std::int64_t query(soci::session& s, std::string_view sql, std::initializer_list<param> params, row_fn fn = {});
-    std::int64_t query(soci::session& s, std::string_view sql, std::span<const param> params, row_fn fn = {});
-
 private:
     class lease;
     std::unique_ptr<connection> acquire();
@@ -126,7 +113,6 @@ private:
     void run_group(connection& c, std::vector<std::unique_ptr<write_job>>& group);
     void release(std::unique_ptr<connection> c);
     void run_write(connection& c, const std::function<void(tx&)>& fn);
-    std::function<void(tx&)> adapt(std::function<void(soci::session&)> fn);
 
     std::unique_ptr<backend> backend_;
     dialect kind_;
@@ -146,8 +132,5 @@ private:
     std::vector<std::unique_ptr<write_job>> write_queue_;  ///< guarded by queue_mutex_
     bool writer_active_ = false;                           ///< a drain_writes() is queued or running
 };
-
-/// Transitional: the transaction a legacy (soci::session) function runs in on this thread.
-tx& legacy_tx();
 
 }  // namespace happy::db

@@ -87,7 +87,6 @@ public:
         }
     }
 
-    soci::session& session() { return *session_; }
     /// Frames in the WAL after this connection's last commit (0 after a checkpoint that truncated it).
     std::int64_t wal_frames() const { return wal_frames_; }
     void wal_truncated() { wal_frames_ = 0; }
@@ -276,10 +275,6 @@ public:
     // WAL readers work on a snapshot and never wait for the writer; maintain() checkpoints PASSIVE only.
     bool reads_never_wait() const override { return true; }
     bool single_writer() const override { return true; }
-
-    soci::session* legacy_session(db::connection& c) override {
-        return &static_cast<sqlite_connection&>(c).session();
-    }
 
     std::string describe() const override { return "sqlite:" + opts_.path; }
 
