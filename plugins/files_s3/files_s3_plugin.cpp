@@ -70,7 +70,9 @@ public:
                 fmt::format("{} bytes exceed the limit of {}", data.size(), opts_.max_file_size));
         }
         // minio-js putObject's default type; the store keeps it and serves it back on GET.
-        auto res = co_await send("PUT", key, {}, std::move(data), {{"content-type", "application/octet-stream"}});
+        // (Arguments with string literals are built outside co_await: g++ 12 rejects them inside.)
+        sigv4::pairs headers{{"content-type", "application/octet-stream"}};
+        auto res = co_await send("PUT", key, {}, std::move(data), std::move(headers));
         if (!res.ok()) {
             throw error_of("PUT", key, res);
         }
@@ -289,8 +291,9 @@ private:
         body += "</Delete>";
         // AWS requires Content-MD5 (or a checksum header) on DeleteObjects.
         std::string md5 = sigv4::md5_base64(body);
-        auto res = co_await send("POST", {}, {{"delete", ""}}, std::move(body),
-                                 {{"content-md5", md5}, {"content-type", "application/xml"}});
+        sigv4::pairs query{{"delete", ""}};
+        sigv4::pairs headers{{"content-md5", md5}, {"content-type", "application/xml"}};
+        auto res = co_await send("POST", {}, std::move(query), std::move(body), std::move(headers));
         if (res.status == 501) {
             std::uint64_t n = 0;
             for (const auto& k : keys) {
