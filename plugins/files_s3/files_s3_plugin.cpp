@@ -260,7 +260,7 @@ private:
         std::string token;
         // A page holds up to 1000 keys; the bound only stops a store that keeps answering "truncated".
         for (int page = 0; page < 100000; ++page) {
-            sigv4::pairs q{{"list-type", "2"}, {"prefix", prefix}};
+            sigv4::pairs q{{"list-type", "2"}, {"max-keys", std::to_string(opts_.list_page_size)}, {"prefix", prefix}};
             if (!token.empty()) {
                 q.emplace_back("continuation-token", token);
             }

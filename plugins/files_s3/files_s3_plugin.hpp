@@ -29,6 +29,7 @@ struct options {
     std::uint64_t max_file_size = 10485760;  ///< largest object put() sends and get() reads into memory
     std::chrono::milliseconds timeout{30000};  ///< bound on one request to the store
     std::string ca_file;                ///< extra PEM CA bundle for a store with a private CA
+    int list_page_size = 1000;          ///< ListObjectsV2 max-keys (S3's own maximum; tests page with less)
 };
 
 /// An S3 error response (or a response the plugin cannot use): the HTTP status and S3's error code and message.

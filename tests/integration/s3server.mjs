@@ -2,6 +2,8 @@
 // header and query signatures) on 127.0.0.1, a free port and a temporary directory of its own.
 //
 // Imported: `const s3 = await startS3({buckets: ['happy']}); … await s3.stop();`
+// s3rver encrypts ListObjectsV2 continuation tokens with DES: a listing longer than one page needs Node's
+// `--openssl-legacy-provider` (the C++ store tests pass it; the integration tests list short prefixes).
 // Run as a program (the C++ store tests do): `node tests/integration/s3server.mjs happy other` prints
 // `{"port":N,"accessKey":…,"secretKey":…}` on one line, then serves until its standard input closes.
 import fs from 'node:fs';
