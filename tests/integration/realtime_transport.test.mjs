@@ -3,6 +3,7 @@
 // Engine.IO HTTP errors (polling and upgrade requests) and CORS on the engine path.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import net from 'node:net';
 import { io } from 'socket.io-client';
 import WebSocket from 'ws';
 import {
@@ -212,6 +213,12 @@ test('Engine.IO polling errors: exact status, content-type, body and CORS', { ti
         ['POST', `${EP}?EIO=4&transport=polling`, 2, 'Bad handshake method'],
         ['PUT', `${EP}?EIO=4&transport=polling`, 2, 'Bad handshake method'],
         ['GET', `${EP}?EIO=4&transport=websocket`, 3, 'Bad request'],
+        // engine.io's order (verify, then handshake): transport, sid, method and websocket-without-upgrade are
+        // checked before the protocol revision, so a request without EIO fails those first.
+        ['GET', `${EP}`, 0, 'Transport unknown'],
+        ['POST', `${EP}?transport=polling`, 2, 'Bad handshake method'],
+        ['GET', `${EP}?transport=polling&sid=AAAAAAAAAAAAAAAAAAAA`, 1, 'Session ID unknown'],
+        ['GET', `${EP}?transport=websocket`, 3, 'Bad request'],
     ];
     for (const [method, path, code, message] of cases) {
         const r = await req(srv.url, method, path, { headers: { origin: 'https://x.example' } });
@@ -228,10 +235,9 @@ test('Engine.IO upgrade-request errors: raw "HTTP/1.1 400 Bad Request" with the 
     const upgrade = (query) => `GET ${EP}?${query} HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\n` +
         'Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n';
     const cases = [
-        ['transport=websocket', 'Unsupported protocol version'],
-        ['EIO=3&transport=websocket', 'Unsupported protocol version'],
         ['EIO=4&transport=websocket&sid=AAAAAAAAAAAAAAAAAAAA', 'Session ID unknown'],
         ['EIO=4&transport=foo', 'Transport unknown'],
+        ['transport=foo', 'Transport unknown'],
     ];
     for (const [query, message] of cases) {
         const r = await rawHttp(srv.url, upgrade(query), { waitClose: 500 });
@@ -242,6 +248,40 @@ test('Engine.IO upgrade-request errors: raw "HTTP/1.1 400 Bad Request" with the 
         assert.equal(r.closed, true, `${query}: connection must be closed`);
     }
     // The server is still fine
+    await assertHealthy(srv);
+});
+
+/** Writes `data` on a fresh TCP connection and collects every byte until the server closes it. */
+function rawExchange(url, data, timeoutMs = 3000) {
+    const u = new URL(url);
+    return new Promise((resolve, reject) => {
+        const sock = net.connect({ host: u.hostname, port: Number(u.port) });
+        const chunks = [];
+        const timer = setTimeout(() => { sock.destroy(); reject(new Error(`not closed within ${timeoutMs} ms: ${Buffer.concat(chunks).toString('latin1')}`)); }, timeoutMs);
+        sock.on('data', (d) => chunks.push(d));
+        sock.on('error', () => {}); // a reset after the close is still a close
+        sock.on('close', () => { clearTimeout(timer); resolve(Buffer.concat(chunks).toString('latin1')); });
+        sock.write(data);
+    });
+}
+
+test('WebSocket handshake without EIO (or EIO=3): 101, then upstream\'s raw 400 "Unsupported protocol version", closed', { timeout: TEST_TIMEOUT }, async () => {
+    // engine.io runs the protocol check in handshake(), after ws has already answered 101; its abortUpgrade()
+    // then writes a plain HTTP 400 onto the upgraded socket and destroys it.
+    const upgrade = (query) => `GET ${EP}?${query} HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\n` +
+        'Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n';
+    for (const query of ['transport=websocket', 'EIO=3&transport=websocket', 'EIO=5&transport=websocket']) {
+        const text = await rawExchange(srv.url, upgrade(query));
+        const end = text.indexOf('\r\n\r\n');
+        const head = text.slice(0, end).split('\r\n');
+        assert.equal(head[0], 'HTTP/1.1 101 Switching Protocols', `${query}: ${text}`);
+        assert.ok(head.includes('Sec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo='), `${query}: ${text}`);
+        assert.equal(text.slice(end + 4), 'HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-type: text/html\r\n' +
+            'Content-Length: 28\r\n\r\nUnsupported protocol version', query);
+    }
+    // No engine session was opened by them: a handshake with EIO=4 still works.
+    const c = await clients.open(srv.url);
+    parseOpenPacket(await c.next());
     await assertHealthy(srv);
 });
 
