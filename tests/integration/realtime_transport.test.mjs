@@ -8,7 +8,7 @@ import { io } from 'socket.io-client';
 import WebSocket from 'ws';
 import {
     TEST_TIMEOUT, HOOK_TIMEOUT, startServer, startRealtimeServer, authAccount, req, rawHttp, parseOpenPacket, SIO_ID_RE,
-    userAuth, machineAuth, waitConnect, waitEvent, sleep, assertKeyOrder, assertHealthy,
+    userAuth, machineAuth, waitConnect, waitEvent, sleep, assertKeyOrder, assertHealthy, bodies,
 } from './harness.mjs';
 import { clientsClosedAfterEach } from './clients.mjs';
 
@@ -90,10 +90,16 @@ test('two sockets of one client get different ids; reconnecting gives a new engi
     assert.notEqual(a.id, b.id);
     assert.notEqual(a.io.engine.id, b.io.engine.id);
     const firstId = a.id;
-    a.disconnect();
+    const firstEngineId = a.io.engine.id;
+    a.disconnect(); // the manager's last socket: the engine connection closes too
     a.connect();
     await waitConnect(a);
-    assert.notEqual(a.id, firstId);
+    assert.match(a.io.engine.id, SIO_ID_RE);
+    assert.notEqual(a.io.engine.id, firstEngineId, 'a new Engine.IO session');
+    assert.notEqual(a.io.engine.id, b.io.engine.id);
+    assert.match(a.id, SIO_ID_RE);
+    assert.notEqual(a.id, firstId, 'a new socket id');
+    assert.deepStrictEqual(await a.timeout(3000).emitWithAck('ping'), {});
 });
 
 test('polling-only socket.io-client connects; acks and server events flow over long-polling', { timeout: TEST_TIMEOUT }, async () => {
@@ -304,13 +310,15 @@ test('CORS preflight on the engine path: 204, empty body, allow-origin *, creden
 });
 
 test('the path without the trailing slash and other paths are not the engine (no OPEN packet)', { timeout: TEST_TIMEOUT }, async () => {
-    // realtime.md §1.1: /v1/updates?EIO=4... may either 404 (upstream) or be accepted; it must not crash.
-    const r = await req(srv.url, 'GET', '/v1/updates?EIO=4&transport=polling');
-    assert.ok(r.status === 404 || (r.status === 200 && r.text.startsWith('0{')), `${r.status} ${r.text}`);
-    const s = await req(srv.url, 'GET', '/socket.io/?EIO=4&transport=polling');
-    assert.equal(s.status, 404);
-    const js = await req(srv.url, 'GET', '/socket.io/socket.io.js');
-    assert.equal(js.status, 404);
+    // engine.io intercepts a request only when its URL starts with the normalised path "/v1/updates/"; anything
+    // else falls through to the REST router's 404 (upstream: fastify's not-found body).
+    for (const p of ['/v1/updates?EIO=4&transport=polling', '/v1/updatesX/?EIO=4&transport=polling',
+        '/socket.io/?EIO=4&transport=polling', '/socket.io/socket.io.js']) {
+        const r = await req(srv.url, 'GET', p);
+        assert.equal(r.status, 404, `${p}: ${r.status} ${r.text}`);
+        assert.deepStrictEqual(r.json, bodies.notFound(p, 'GET'), p);
+        assert.ok(!r.text.startsWith('0'), `${p}: no OPEN packet`);
+    }
 });
 
 test('polling responses of 1024 bytes or more are compressed per Accept-Encoding (engine.io httpCompression)', { timeout: TEST_TIMEOUT }, async () => {
