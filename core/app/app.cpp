@@ -6,6 +6,7 @@
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/address.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/json.hpp>
 #include <charconv>
@@ -120,7 +121,8 @@ void print_usage() {
                  "SQLite database, master secret and files in ./data.\n"
                  "\n"
                  "  --config FILE    JSON config file (comments allowed); also HAPPY_CONFIG\n"
-                 "  --check-config   validate the configuration and exit\n"
+                 "  --check-config   validate the configuration as start-up does (before opening or\n"
+                 "                   migrating anything) and exit: 0 if valid, 2 if not\n"
                  "  --version        print the version and exit\n"
                  "\n"
                  "Environment: HANDY_MASTER_SECRET, PORT, HOST, DATA_DIR, PUBLIC_URL, HAPPY_LOG_LEVEL,\n"
@@ -140,6 +142,65 @@ int migration_version(std::string_view name) {
         return -1;
     }
     return v;
+}
+
+std::string join_names(const std::vector<std::string>& names) {
+    std::string out;
+    for (const auto& n : names) {
+        out += (out.empty() ? "" : ", ") + n;
+    }
+    return out;
+}
+
+/// Everything start-up refuses in the configuration itself (beyond the schema), checked before anything is
+/// created, opened or migrated. --check-config runs this same function, so the check cannot pass a configuration
+/// that start-up then refuses. Marks each module enabled or not. Throws config::error naming the key.
+void check_settings(const json::object& cfg, const registry& reg, std::vector<loaded_module>& modules) {
+    std::string storage_kind = config::get_string(cfg, "storage.kind");
+    if (!reg.find_storage(storage_kind)) {
+        throw config::error(fmt::format("storage.kind: unknown storage plugin \"{}\" (compiled in: {})", storage_kind,
+                                        join_names(reg.storage_names())));
+    }
+    std::string files_kind = config::get_string(cfg, "files.kind");
+    if (!reg.find_file_store(files_kind)) {
+        throw config::error(fmt::format("files.kind: unknown file store plugin \"{}\" (compiled in: {})", files_kind,
+                                        join_names(reg.file_store_names())));
+    }
+    auto check_plugin = [&](std::string_view area, const std::string& kind, const registry::config_check* check) {
+        if (!check) {
+            return;
+        }
+        const auto* section = config::at(cfg, area).as_object().if_contains(kind);
+        try {
+            (*check)(section && section->is_object() ? section->get_object() : json::object());
+        } catch (const std::exception& e) {
+            throw config::error(fmt::format("{}.{}.{}", area, kind, e.what()));
+        }
+    };
+    check_plugin("storage", storage_kind, reg.storage_check(storage_kind));
+    check_plugin("files", files_kind, reg.file_store_check(files_kind));
+    // The listeners bind addresses, not names (no resolver at start-up): "localhost" would fail only at listen().
+    for (std::string_view key : {"server.host", "metrics.host"}) {
+        std::string host = config::get_string(cfg, key);
+        boost::system::error_code ec;
+        asio::ip::make_address(host, ec);
+        if (ec) {
+            throw config::error(
+                fmt::format("{}: must be an IP address such as 0.0.0.0, 127.0.0.1 or ::, got \"{}\"", key, host));
+        }
+    }
+    for (auto& m : modules) {
+        const auto& section = config::at(cfg, "modules").as_object().at(m.name).as_object();
+        m.enabled = section.at("enabled").as_bool();
+        if (!m.enabled) {
+            continue;
+        }
+        try {
+            m.impl->check_config(section);
+        } catch (const std::exception& e) {
+            throw config::error(fmt::format("modules.{}.{}", m.name, e.what()));
+        }
+    }
 }
 
 }  // namespace
@@ -240,44 +301,21 @@ int run_server(int argc, char** argv) {
                                                 text, e.what()));
             }
         }
+        check_settings(cfg, reg, modules);
     } catch (const std::exception& e) {
         std::cerr << "happy-server: configuration error: " << e.what() << "\n";
         return 2;
-    }
-    log::configure(*log::parse_level(config::get_string(cfg, "log.level")),
-                   config::get_string(cfg, "log.format") == "json" ? log::format::json : log::format::console);
-
-    std::string storage_kind = config::get_string(cfg, "storage.kind");
-    const auto* storage_factory = reg.find_storage(storage_kind);
-    if (!storage_factory) {
-        std::string known;
-        for (const auto& n : reg.storage_names()) {
-            known += (known.empty() ? "" : ", ") + n;
-        }
-        std::cerr << fmt::format("happy-server: configuration error: storage.kind: unknown storage plugin \"{}\" "
-                                 "(compiled in: {})\n",
-                                 storage_kind, known);
-        return 2;
-    }
-    std::string files_kind = config::get_string(cfg, "files.kind");
-    const auto* files_factory = reg.find_file_store(files_kind);
-    if (!files_factory) {
-        std::string known;
-        for (const auto& n : reg.file_store_names()) {
-            known += (known.empty() ? "" : ", ") + n;
-        }
-        std::cerr << fmt::format("happy-server: configuration error: files.kind: unknown file store plugin \"{}\" "
-                                 "(compiled in: {})\n",
-                                 files_kind, known);
-        return 2;
-    }
-    for (auto& m : modules) {
-        m.enabled = config::at(cfg, "modules").as_object().at(m.name).as_object().at("enabled").as_bool();
     }
     if (check_only) {
         std::cout << "configuration ok\n";
         return 0;
     }
+    log::configure(*log::parse_level(config::get_string(cfg, "log.level")),
+                   config::get_string(cfg, "log.format") == "json" ? log::format::json : log::format::console);
+    std::string storage_kind = config::get_string(cfg, "storage.kind");
+    const auto* storage_factory = reg.find_storage(storage_kind);
+    std::string files_kind = config::get_string(cfg, "files.kind");
+    const auto* files_factory = reg.find_file_store(files_kind);
 
     server_settings settings;
     settings.data_dir = config::get_string(cfg, "data_dir");

@@ -363,6 +363,16 @@ v::node vendor_params() { return v::object({{"vendor", v::enumeration({"openai",
 connect_module::connect_module() : state_(std::make_unique<connect_state>()) {}
 connect_module::~connect_module() = default;
 
+void connect_module::check_config(const boost::json::object& section) const {
+    // Typos in the GitHub endpoints or the app URL stop the start instead of breaking every OAuth callback.
+    http::client::check_url_settings(section, {"app_url"});
+    try {
+        http::client::check_url_settings(section.at("github").as_object(), {"oauth_url", "api_url"});
+    } catch (const std::exception& e) {
+        throw std::runtime_error(std::string("github.") + e.what());
+    }
+}
+
 void connect_module::setup(module_context& ctx) {
     connect_state& m = *state_;
     m.db = &ctx.db();

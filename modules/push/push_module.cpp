@@ -313,6 +313,12 @@ std::string_view push_module::config_schema() const {
     }})";
 }
 
+void push_module::check_config(const boost::json::object& section) const {
+    // A typo stops the server at start-up (and fails --check-config) instead of failing every push later; an
+    // empty URL is the operator turning delivery off.
+    http::client::check_url_settings(section, {"expo_url"}, /*empty_ok=*/true);
+}
+
 void push_module::setup(module_context& ctx) {
     auto m = impl_;
     m->db = &ctx.db();
@@ -322,14 +328,6 @@ void push_module::setup(module_context& ctx) {
     m->timeout = std::chrono::milliseconds(cfg.at("timeout_ms").to_number<std::int64_t>());
     m->retries = static_cast<int>(cfg.at("retries").to_number<std::int64_t>());
     m->retry_delay = std::chrono::milliseconds(cfg.at("retry_delay_ms").to_number<std::int64_t>());
-    if (!m->expo_url.empty()) {
-        // Validated at start-up so that a typo stops the server instead of failing every push.
-        try {
-            http::client::parse_url(m->expo_url);
-        } catch (const std::exception& e) {
-            throw std::runtime_error(std::string("modules.push.expo_url: ") + e.what());
-        }
-    }
     auto& db = ctx.db();
 
     ctx.add_route({
