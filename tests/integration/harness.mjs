@@ -91,6 +91,32 @@ export function cleanEnv(env = process.env) {
     return out;
 }
 
+/**
+ * No test server may reach the internet, and modules.push.expo_url defaults to Expo's real endpoint: unless the
+ * test's own config file says something about push delivery (expo_url, or the module's `enabled`), the server
+ * gets `"expo_url": ""` (delivery off) through a copy of that file. Returns the config file path to use.
+ */
+function withPushOff(configFile) {
+    let cfg = {};
+    if (configFile) {
+        const text = fs.readFileSync(configFile, 'utf8');
+        try {
+            cfg = JSON.parse(text);
+        } catch (e) {
+            throw new Error(`harness: ${configFile} is not plain JSON (${e.message}); set modules.push.expo_url in it ` +
+                'or pass keepPushDefault: true', { cause: e });
+        }
+    }
+    const push = cfg.modules?.push;
+    if (push && ('expo_url' in push || 'enabled' in push)) return configFile;
+    cfg = { ...cfg, modules: { ...cfg.modules, push: { ...push, expo_url: '' } } };
+    const dir = makeTempDir('happy-cfg-');
+    ownedDirs.add(dir);
+    const file = path.join(dir, 'config.json');
+    fs.writeFileSync(file, JSON.stringify(cfg));
+    return file;
+}
+
 export function makeTempDir(prefix = 'happy-it-') {
     return fs.mkdtempSync(path.join(os.tmpdir(), prefix));
 }
@@ -110,9 +136,11 @@ const LISTEN_RES = [
  * @param {object} [opts]
  * @param {Record<string,string|undefined|null>} [opts.env] extra env; undefined/null deletes a variable
  * @param {string} [opts.dataDir] DATA_DIR to use (caller owns it); default: fresh temp dir owned by the harness
+ * @param {boolean} [opts.keepPushDefault] leave modules.push.expo_url at its default (Expo itself) instead of
+ *   turning delivery off; only for tests that never trigger a push
  * @param {number} [opts.timeoutMs] readiness timeout (default 10 s)
  */
-export async function startServer({ env = {}, dataDir, timeoutMs = 10_000 } = {}) {
+export async function startServer({ env = {}, dataDir, keepPushDefault = false, timeoutMs = 10_000 } = {}) {
     if (!fs.existsSync(SERVER_BIN)) {
         throw new Error(`server binary not found at ${SERVER_BIN} (set HAPPY_SERVER_BIN)`);
     }
@@ -136,6 +164,7 @@ export async function startServer({ env = {}, dataDir, timeoutMs = 10_000 } = {}
         if (v === undefined || v === null) delete childEnv[k];
         else childEnv[k] = String(v);
     }
+    if (!keepPushDefault) childEnv.HAPPY_CONFIG = withPushOff(childEnv.HAPPY_CONFIG);
 
     const proc = spawn(SERVER_BIN, [], {
         cwd: dataDir,

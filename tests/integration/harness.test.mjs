@@ -1,5 +1,5 @@
 // The harness itself: the runner's environment cannot reach a test server (every HAPPY_* variable, the other
-// backends' DATABASE_URL / REDIS_URL / S3_*, upstream's service variables).
+// backends' DATABASE_URL / REDIS_URL / S3_*, upstream's service variables), and no test server can reach Expo.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
@@ -40,6 +40,7 @@ test('a server started by the harness sees none of the runner\'s server variable
         assert.equal((await req(srv.url, 'GET', '/')).status, 200);
         const lines = srv.stdoutLines.map((l) => JSON.parse(l));
         assert.notEqual(lines.find((j) => j.msg === 'listening').threads, 7, 'HAPPY_THREADS from the runner ignored');
+        assert.ok(lines.some((j) => j.msg.startsWith('push delivery off')), 'push delivery off by default in tests');
         assert.ok(!lines.some((j) => j.msg === 'metrics listening'));
     } finally {
         await srv.stop();
