@@ -51,8 +51,10 @@ export function post(port, p, body, headers = {}) {
     });
 }
 
-export function start(bin, dataDir, port, extraEnv = {}) {
-    return spawn(bin, [], {
+/** Starts the server; `prefix` runs it through another command, e.g. ['prlimit', '--nofile=1024:20000', '--']. */
+export function start(bin, dataDir, port, extraEnv = {}, prefix = []) {
+    const [command, ...args] = [...prefix, bin];
+    return spawn(command, args, {
         env: { ...process.env, PORT: String(port), HOST: '127.0.0.1', DATA_DIR: dataDir, HANDY_MASTER_SECRET: '', ...extraEnv },
         stdio: ['ignore', 'ignore', 'inherit'],
     });
@@ -85,6 +87,13 @@ export function signedLogin() {
     const challenge = crypto.randomBytes(32);
     const signature = crypto.sign(null, challenge, privateKey);
     return { publicKey: raw.toString('base64'), challenge: challenge.toString('base64'), signature: signature.toString('base64') };
+}
+
+/** Open-file limits of a running process, from /proc/<pid>/limits. */
+export function openFileLimits(pid) {
+    const m = /^Max open files\s+(\S+)\s+(\S+)/m.exec(fs.readFileSync(`/proc/${pid}/limits`, 'utf8'));
+    const num = (v) => (v === 'unlimited' ? v : Number(v));
+    return m ? { soft: num(m[1]), hard: num(m[2]) } : null;
 }
 
 export function writeResult(name, results) {

@@ -1,6 +1,7 @@
 #include "core/app/app.hpp"
 
 #include <malloc.h>
+#include <sys/resource.h>
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
@@ -133,6 +134,50 @@ int fail(std::string_view what) {
     // Before logging is configured, and for fatal start-up errors, write a plain line to stderr.
     std::cerr << "happy-server: " << what << "\n";
     return 1;
+}
+
+/// The open-file limit before and after raise_open_file_limit().
+struct file_limit {
+    rlim_t was = 0;
+    rlim_t soft = 0;
+    rlim_t hard = 0;
+};
+
+/// Every connection is a descriptor, and systemd (like most shells) starts services with a soft RLIMIT_NOFILE of
+/// 1024, so without this the server would stop accepting at about a thousand sockets however high the hard
+/// limit is. The soft limit may be raised up to the hard one without privileges. An unlimited hard limit is
+/// capped at fs.nr_open, the most the kernel lets one process set.
+file_limit raise_open_file_limit() {
+    file_limit out;
+    rlimit rl{};
+    if (::getrlimit(RLIMIT_NOFILE, &rl) != 0) {
+        return out;
+    }
+    out.was = out.soft = rl.rlim_cur;
+    out.hard = rl.rlim_max;
+    rlim_t target = rl.rlim_max;
+    if (target == RLIM_INFINITY) {
+        target = 1 << 20;  // the kernel's default nr_open
+        if (FILE* f = std::fopen("/proc/sys/fs/nr_open", "r")) {
+            unsigned long long n = 0;
+            if (std::fscanf(f, "%llu", &n) == 1 && n > 0) {
+                target = static_cast<rlim_t>(n);
+            }
+            std::fclose(f);
+        }
+    }
+    if (rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < target) {
+        rl.rlim_cur = target;
+        if (::setrlimit(RLIMIT_NOFILE, &rl) == 0) {
+            out.soft = target;
+        }
+    }
+    return out;
+}
+
+/// A limit as a log value: a number, or "unlimited".
+json::value limit_value(rlim_t v) {
+    return v == RLIM_INFINITY ? json::value("unlimited") : json::value(static_cast<std::uint64_t>(v));
 }
 
 int migration_version(std::string_view name) {
@@ -317,6 +362,17 @@ int run_server(int argc, char** argv) {
     std::string files_kind = config::get_string(cfg, "files.kind");
     const auto* files_factory = reg.find_file_store(files_kind);
 
+    auto fds = raise_open_file_limit();
+    log::info("open-file limit", {{"soft", limit_value(fds.soft)}, {"hard", limit_value(fds.hard)},
+                                  {"soft_at_start", limit_value(fds.was)}});
+    if (fds.soft != RLIM_INFINITY && fds.soft < 10240) {
+        // Each WebSocket or HTTP connection holds one descriptor (the database and the listeners a few more):
+        // below this the server cannot hold the 10,000 connections the README sizes it for.
+        log::warn("the open-file limit caps the connections this server can hold; raise the hard limit "
+                  "(LimitNOFILE= in the systemd unit, --ulimit nofile= for Docker)",
+                  {{"limit", limit_value(fds.soft)}});
+    }
+
     server_settings settings;
     settings.data_dir = config::get_string(cfg, "data_dir");
     settings.public_url = config::get_string(cfg, "server.public_url");
@@ -496,6 +552,10 @@ int run_server(int argc, char** argv) {
     gauges.add_callback("engineio_slow_client_disconnects_total",
                      "Clients disconnected for leaving more than realtime.max_queued_bytes unread", "counter",
                      [&eio] { return static_cast<double>(eio.slow_client_disconnects()); });
+    gauges.add_callback("http_accept_fd_exhausted_total",
+                     "accept() calls on the API port that failed for lack of file descriptors (EMFILE/ENFILE); "
+                     "the client waited in the backlog and existing connections were served meanwhile",
+                     "counter", [&srv] { return static_cast<double>(srv.accept_fd_exhausted()); });
     gauges.add_callback("process_resident_memory_bytes", "Resident memory size in bytes", "gauge",
                      [] { return metrics::resident_bytes(); });
     struct clear_callbacks {
