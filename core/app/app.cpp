@@ -116,7 +116,7 @@ private:
 };
 
 void print_usage() {
-    std::cout << "Usage: happy-server [--config FILE] [--check-config] [--version] [--help]\n"
+    std::cout << "Usage: happy-server [--config FILE] [--check-config] [--print-config-schema] [--version] [--help]\n"
                  "\n"
                  "Starts the Happy sync server. With no options it listens on 0.0.0.0:3005 and keeps its\n"
                  "SQLite database, master secret and files in ./data.\n"
@@ -124,10 +124,14 @@ void print_usage() {
                  "  --config FILE    JSON config file (comments allowed); also HAPPY_CONFIG\n"
                  "  --check-config   validate the configuration as start-up does (before opening or\n"
                  "                   migrating anything) and exit: 0 if valid, 2 if not\n"
+                 "  --print-config-schema\n"
+                 "                   print the JSON schema of every accepted key (with defaults and the\n"
+                 "                   environment variable of each) and exit\n"
                  "  --version        print the version and exit\n"
                  "\n"
                  "Environment: HANDY_MASTER_SECRET, PORT, HOST, DATA_DIR, PUBLIC_URL, HAPPY_LOG_LEVEL,\n"
-                 "HAPPY_LOG_FORMAT, HAPPY_THREADS. See README.md for every config key.\n";
+                 "HAPPY_LOG_FORMAT, HAPPY_THREADS, METRICS_ENABLED, METRICS_PORT and upstream's variables of\n"
+                 "the external services. See README.md for every config key.\n";
 }
 
 int fail(std::string_view what) {
@@ -274,6 +278,7 @@ int run_server(int argc, char** argv) {
 
     std::optional<std::string> config_file;
     bool check_only = false;
+    bool print_schema = false;
     for (int i = 1; i < argc; ++i) {
         std::string_view a = argv[i];
         if (a == "--help" || a == "-h") {
@@ -286,6 +291,8 @@ int run_server(int argc, char** argv) {
         }
         if (a == "--check-config") {
             check_only = true;
+        } else if (a == "--print-config-schema") {
+            print_schema = true;
         } else if (a == "--config" && i + 1 < argc) {
             config_file = argv[++i];
         } else if (a.starts_with("--config=")) {
@@ -330,11 +337,16 @@ int run_server(int argc, char** argv) {
         job_schemas.push_back({j.decl.name, j.decl.schedule});
     }
 
+    auto core_schema = resource_text("config/server.json").value_or("{}");
+    if (print_schema) {
+        std::cout << json::serialize(config::compose_schema(core_schema, schemas, job_schemas)) << "\n";
+        return 0;
+    }
+
     json::object cfg;
     std::vector<std::optional<sched::cron>> schedules;  // per job; empty when disabled
     try {
-        auto core_schema = resource_text("config/server.json");
-        cfg = config::load(config_file, env, core_schema.value_or("{}"), schemas, job_schemas);
+        cfg = config::load(config_file, env, core_schema, schemas, job_schemas);
         for (const auto& j : jobs) {
             const auto& section = config::at(cfg, "jobs").as_object().at(j.decl.name).as_object();
             std::string text(section.at("schedule").as_string());

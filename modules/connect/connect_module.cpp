@@ -166,7 +166,8 @@ void emit_connect_updates(const connect_state& m, const github_connect_result& r
         m.emit_account_update(r.displaced->account_id, r.displaced->seq, {{"github", nullptr}, {"username", nullptr}});
     }
     if (r.connected) {
-        // githubConnect sends the profile as GitHub returned it; the avatar is not imported here (no file storage).
+        // githubConnect sends the profile as GitHub returned it. Upstream also downloads the avatar into its file
+        // store; that import is not built here (README, compatibility table), so no `avatar` is sent.
         auto nullable = [](const std::optional<std::string>& v) { return v ? json::value(*v) : json::value(nullptr); };
         m.emit_account_update(account, r.connected->seq,
                               {{"github", user},

@@ -136,12 +136,13 @@ const LISTEN_RES = [
  * @param {object} [opts]
  * @param {Record<string,string|undefined|null>} [opts.env] extra env; undefined/null deletes a variable
  * @param {string} [opts.dataDir] DATA_DIR to use (caller owns it); default: fresh temp dir owned by the harness
+ * @param {string} [opts.cwd] working directory of the server (default: the data directory)
  * @param {string[]} [opts.prefix] command that runs the binary, e.g. ['prlimit', '--nofile=64:64', '--']
  * @param {boolean} [opts.keepPushDefault] leave modules.push.expo_url at its default (Expo itself) instead of
  *   turning delivery off; only for tests that never trigger a push
  * @param {number} [opts.timeoutMs] readiness timeout (default 10 s)
  */
-export async function startServer({ env = {}, dataDir, prefix = [], keepPushDefault = false, timeoutMs = 10_000 } = {}) {
+export async function startServer({ env = {}, dataDir, cwd, prefix = [], keepPushDefault = false, timeoutMs = 10_000 } = {}) {
     if (!fs.existsSync(SERVER_BIN)) {
         throw new Error(`server binary not found at ${SERVER_BIN} (set HAPPY_SERVER_BIN)`);
     }
@@ -169,7 +170,7 @@ export async function startServer({ env = {}, dataDir, prefix = [], keepPushDefa
 
     const [command, ...args] = [...prefix, SERVER_BIN];
     const proc = spawn(command, args, {
-        cwd: dataDir,
+        cwd: cwd ?? dataDir,
         env: childEnv,
         stdio: ['ignore', 'pipe', 'pipe'],
         detached: true, // own process group: stop() signals the group

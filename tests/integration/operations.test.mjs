@@ -224,12 +224,17 @@ test('a second server on a data directory in use is refused; exclusive: false le
     const srv = await startServer({ dataDir });
     try {
         await authAccount(srv.url);
-        // Default storage.sqlite.exclusive: the running server owns the file.
-        const second = spawnSync(SERVER_BIN, [], {
+        // Default storage.sqlite.exclusive: the running server owns the file. The refusal is immediate, not after
+        // the busy timeout: with one of 30 s configured, a wait would show as a kill by spawnSync's 20 s timeout.
+        const slowLock = writeConfig(tempDir(), { storage: { sqlite: { busy_timeout_ms: 30000 } } });
+        const t0 = Date.now();
+        const second = spawnSync(SERVER_BIN, ['--config', slowLock], {
             env: { PATH: process.env.PATH, PORT: '0', HOST: '127.0.0.1', DATA_DIR: dataDir }, encoding: 'utf8',
             timeout: 20_000, killSignal: 'SIGKILL',
         });
+        const took = Date.now() - t0;
         assert.equal(second.status, 1, second.stderr);
+        assert.ok(took < 2000, `refused after ${took} ms`);
         assert.match(second.stderr, /database .*happy\.sqlite is in use by another process \(another happy-server on this data directory\?\)/);
         const peek = spawnSync('sqlite3', [db, 'SELECT COUNT(*) FROM account'], { encoding: 'utf8' });
         assert.notEqual(peek.status, 0);
