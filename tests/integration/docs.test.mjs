@@ -121,3 +121,21 @@ test('deploy/config.example.json: accepted by --check-config, and every value in
     };
     walk(example, '');
 });
+
+test('every row of the benchmark table names the committed results it is read from', () => {
+    const rows = table('What');
+    assert.ok(rows.length > 10);
+    const resolve = (obj, key) => key.split(/\.|(?=\[)/).reduce((v, part) => {
+        const index = /^\[(\d+)\]$/.exec(part);
+        return v === undefined ? undefined : index ? v[Number(index[1])] : v[part];
+    }, obj);
+    for (const cells of rows) {
+        const [file, ...keys] = ticks(cells[2]);
+        assert.match(file ?? '', /\.json$/, `row "${cells[0]}" names no results file`);
+        const results = JSON.parse(fs.readFileSync(path.join(REPO_ROOT, 'bench/results', file), 'utf8'));
+        assert.ok(keys.length > 0, `row "${cells[0]}" names no key of ${file}`);
+        for (const key of keys) assert.notEqual(resolve(results, key), undefined, `${file} has no ${key}`);
+        // Measured from a commit (the file says which), not a hand-edited figure.
+        assert.match(results.source?.commit ?? '', /^[0-9a-f]{40}$/, `${file} records no source commit`);
+    }
+});
