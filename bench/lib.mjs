@@ -1,9 +1,10 @@
 // Shared helpers of the macro benchmarks: start/stop the server, wait for readiness, sample RSS, log in.
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import http from 'node:http';
 import net from 'node:net';
+import os from 'node:os';
 import path from 'node:path';
 
 export const root = path.resolve(import.meta.dirname, '..');
@@ -51,8 +52,10 @@ export function post(port, p, body, headers = {}) {
     });
 }
 
-export function start(bin, dataDir, port, extraEnv = {}) {
-    return spawn(bin, [], {
+/** Starts the server; `prefix` runs it through another command, e.g. ['prlimit', '--nofile=1024:20000', '--']. */
+export function start(bin, dataDir, port, extraEnv = {}, prefix = []) {
+    const [command, ...args] = [...prefix, bin];
+    return spawn(command, args, {
         env: { ...process.env, PORT: String(port), HOST: '127.0.0.1', DATA_DIR: dataDir, HANDY_MASTER_SECRET: '', ...extraEnv },
         stdio: ['ignore', 'ignore', 'inherit'],
     });
@@ -87,8 +90,28 @@ export function signedLogin() {
     return { publicKey: raw.toString('base64'), challenge: challenge.toString('base64'), signature: signature.toString('base64') };
 }
 
+/** The source the measured binary was built from: the commit, and whether the work tree differed from it. */
+export function sourceRevision() {
+    const git = (...a) => spawnSync('git', a, { cwd: root, encoding: 'utf8' });
+    const head = git('rev-parse', 'HEAD');
+    if (head.status !== 0) return null;
+    const dirty = git('status', '--porcelain', '--untracked-files=no', '--', 'core', 'modules', 'plugins', 'schemas',
+        'CMakeLists.txt').stdout.trim() !== '';
+    return { commit: head.stdout.trim(), dirty };
+}
+
+/** Open-file limits of a running process, from /proc/<pid>/limits. */
+export function openFileLimits(pid) {
+    const m = /^Max open files\s+(\S+)\s+(\S+)/m.exec(fs.readFileSync(`/proc/${pid}/limits`, 'utf8'));
+    const num = (v) => (v === 'unlimited' ? v : Number(v));
+    return m ? { soft: num(m[1]), hard: num(m[2]) } : null;
+}
+
 export function writeResult(name, results) {
     const outDir = path.join(root, 'bench', 'results');
     fs.mkdirSync(outDir, { recursive: true });
-    fs.writeFileSync(path.join(outDir, `${name}.json`), JSON.stringify(results, null, 2) + '\n');
+    // The load average over the last 1, 5 and 15 minutes when the run ended: on a shared machine, other work skews
+    // every figure (the machine has os.cpus().length cores).
+    const out = { ...results, source: sourceRevision(), load_average_at_end: os.loadavg().map((x) => Math.round(x * 100) / 100) };
+    fs.writeFileSync(path.join(outDir, `${name}.json`), JSON.stringify(out, null, 2) + '\n');
 }

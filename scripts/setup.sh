@@ -1,15 +1,24 @@
 #!/usr/bin/env bash
-# Idempotent set-up: installs the Debian packages the build and tests need, only when one is missing.
+# Idempotent set-up: installs the Debian packages the build and tests need, only when one is missing, and makes
+# sure a Node.js new enough for the tests is at hand (scripts/node.sh).
 # Called by scripts/run.sh and scripts/test.sh; safe to run any number of times.
+#   scripts/setup.sh               build, tests, benchmarks
+#   scripts/setup.sh --build-only  what building the server needs, nothing more (deploy/Dockerfile)
 set -euo pipefail
 
-packages=(
+build_packages=(
     build-essential cmake ninja-build ccache pkg-config
     libboost1.81-dev libboost-json1.81-dev libboost-url1.81-dev
-    libsoci-dev libsqlite3-dev sqlite3 libsodium-dev libfmt-dev
-    libgtest-dev libgmock-dev libbenchmark-dev clang libclang-rt-14-dev
-    libssl-dev zlib1g-dev openssl ca-certificates nodejs npm tmux
+    libsoci-dev libsqlite3-dev libsodium-dev libfmt-dev
+    libssl-dev zlib1g-dev ca-certificates
 )
+test_packages=(
+    sqlite3 libgtest-dev libgmock-dev libbenchmark-dev clang libclang-rt-14-dev openssl nodejs npm tmux
+)
+build_only=false
+[[ "${1:-}" == --build-only ]] && build_only=true
+packages=("${build_packages[@]}")
+$build_only || packages+=("${test_packages[@]}")
 
 missing=()
 for p in "${packages[@]}"; do
@@ -27,3 +36,6 @@ if ((${#missing[@]})); then
     "${sudo_cmd[@]}" apt-get update -qq
     "${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
+
+# Debian 12's nodejs is 18; the tests need 20.10 or newer. node.sh installs a pinned one when the system's is older.
+$build_only || "$(dirname "$0")/node.sh" >/dev/null

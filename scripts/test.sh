@@ -4,6 +4,10 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
+# The test runner needs Node >= 20.10 (--test-concurrency); scripts/node.sh picks the system's or a pinned one.
+node_bin=$(scripts/node.sh)
+# Child processes started by the tests (the happy CLI, its daemon) find the same Node first.
+export PATH="$(dirname "$node_bin"):$PATH"
 scripts/build.sh release
 # From npm, pinned in tests/package-lock.json: the real socket.io-client for the realtime tests, an S3-compatible
 # server (@20minutes/s3rver) for the S3 file store's unit and integration tests, and the AWS SDK's SigV4 signer
@@ -39,6 +43,6 @@ if [[ ! -f tests/e2e/node_modules/happy/package.json ]] || [[ tests/e2e/package-
     fi
     rm -f "$npm_log"
 fi
-HAPPY_SERVER_BIN="$PWD/build/release/happy-server" node --test --test-concurrency=1 tests/e2e/
+HAPPY_SERVER_BIN="$PWD/build/release/happy-server" "$node_bin" --test --test-concurrency=1 tests/e2e/
 # Last, so that its summary closes the output.
-HAPPY_SERVER_BIN="$PWD/build/release/happy-server" node --test --test-concurrency=1 tests/integration/
+HAPPY_SERVER_BIN="$PWD/build/release/happy-server" "$node_bin" --test --test-concurrency=1 tests/integration/

@@ -1,11 +1,13 @@
 #include "core/app/app.hpp"
 
 #include <malloc.h>
+#include <sys/resource.h>
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/address.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/json.hpp>
 #include <charconv>
@@ -114,23 +116,72 @@ private:
 };
 
 void print_usage() {
-    std::cout << "Usage: happy-server [--config FILE] [--check-config] [--version] [--help]\n"
+    std::cout << "Usage: happy-server [--config FILE] [--check-config] [--print-config-schema] [--version] [--help]\n"
                  "\n"
                  "Starts the Happy sync server. With no options it listens on 0.0.0.0:3005 and keeps its\n"
                  "SQLite database, master secret and files in ./data.\n"
                  "\n"
                  "  --config FILE    JSON config file (comments allowed); also HAPPY_CONFIG\n"
-                 "  --check-config   validate the configuration and exit\n"
+                 "  --check-config   validate the configuration as start-up does (before opening or\n"
+                 "                   migrating anything) and exit: 0 if valid, 2 if not\n"
+                 "  --print-config-schema\n"
+                 "                   print the JSON schema of every accepted key (with defaults and the\n"
+                 "                   environment variable of each) and exit\n"
                  "  --version        print the version and exit\n"
                  "\n"
                  "Environment: HANDY_MASTER_SECRET, PORT, HOST, DATA_DIR, PUBLIC_URL, HAPPY_LOG_LEVEL,\n"
-                 "HAPPY_LOG_FORMAT, HAPPY_THREADS. See README.md for every config key.\n";
+                 "HAPPY_LOG_FORMAT, HAPPY_THREADS, METRICS_ENABLED, METRICS_PORT and upstream's variables of\n"
+                 "the external services. See README.md for every config key.\n";
 }
 
 int fail(std::string_view what) {
     // Before logging is configured, and for fatal start-up errors, write a plain line to stderr.
     std::cerr << "happy-server: " << what << "\n";
     return 1;
+}
+
+/// The open-file limit before and after raise_open_file_limit().
+struct file_limit {
+    rlim_t was = 0;
+    rlim_t soft = 0;
+    rlim_t hard = 0;
+};
+
+/// Every connection is a descriptor, and systemd (like most shells) starts services with a soft RLIMIT_NOFILE of
+/// 1024, so without this the server would stop accepting at about a thousand sockets however high the hard
+/// limit is. The soft limit may be raised up to the hard one without privileges. An unlimited hard limit is
+/// capped at fs.nr_open, the most the kernel lets one process set.
+file_limit raise_open_file_limit() {
+    file_limit out;
+    rlimit rl{};
+    if (::getrlimit(RLIMIT_NOFILE, &rl) != 0) {
+        return out;
+    }
+    out.was = out.soft = rl.rlim_cur;
+    out.hard = rl.rlim_max;
+    rlim_t target = rl.rlim_max;
+    if (target == RLIM_INFINITY) {
+        target = 1 << 20;  // the kernel's default nr_open
+        if (FILE* f = std::fopen("/proc/sys/fs/nr_open", "r")) {
+            unsigned long long n = 0;
+            if (std::fscanf(f, "%llu", &n) == 1 && n > 0) {
+                target = static_cast<rlim_t>(n);
+            }
+            std::fclose(f);
+        }
+    }
+    if (rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < target) {
+        rl.rlim_cur = target;
+        if (::setrlimit(RLIMIT_NOFILE, &rl) == 0) {
+            out.soft = target;
+        }
+    }
+    return out;
+}
+
+/// A limit as a log value: a number, or "unlimited".
+json::value limit_value(rlim_t v) {
+    return v == RLIM_INFINITY ? json::value("unlimited") : json::value(static_cast<std::uint64_t>(v));
 }
 
 int migration_version(std::string_view name) {
@@ -140,6 +191,65 @@ int migration_version(std::string_view name) {
         return -1;
     }
     return v;
+}
+
+std::string join_names(const std::vector<std::string>& names) {
+    std::string out;
+    for (const auto& n : names) {
+        out += (out.empty() ? "" : ", ") + n;
+    }
+    return out;
+}
+
+/// Everything start-up refuses in the configuration itself (beyond the schema), checked before anything is
+/// created, opened or migrated. --check-config runs this same function, so the check cannot pass a configuration
+/// that start-up then refuses. Marks each module enabled or not. Throws config::error naming the key.
+void check_settings(const json::object& cfg, const registry& reg, std::vector<loaded_module>& modules) {
+    std::string storage_kind = config::get_string(cfg, "storage.kind");
+    if (!reg.find_storage(storage_kind)) {
+        throw config::error(fmt::format("storage.kind: unknown storage plugin \"{}\" (compiled in: {})", storage_kind,
+                                        join_names(reg.storage_names())));
+    }
+    std::string files_kind = config::get_string(cfg, "files.kind");
+    if (!reg.find_file_store(files_kind)) {
+        throw config::error(fmt::format("files.kind: unknown file store plugin \"{}\" (compiled in: {})", files_kind,
+                                        join_names(reg.file_store_names())));
+    }
+    auto check_plugin = [&](std::string_view area, const std::string& kind, const registry::config_check* check) {
+        if (!check) {
+            return;
+        }
+        const auto* section = config::at(cfg, area).as_object().if_contains(kind);
+        try {
+            (*check)(section && section->is_object() ? section->get_object() : json::object());
+        } catch (const std::exception& e) {
+            throw config::error(fmt::format("{}.{}.{}", area, kind, e.what()));
+        }
+    };
+    check_plugin("storage", storage_kind, reg.storage_check(storage_kind));
+    check_plugin("files", files_kind, reg.file_store_check(files_kind));
+    // The listeners bind addresses, not names (no resolver at start-up): "localhost" would fail only at listen().
+    for (std::string_view key : {"server.host", "metrics.host"}) {
+        std::string host = config::get_string(cfg, key);
+        boost::system::error_code ec;
+        asio::ip::make_address(host, ec);
+        if (ec) {
+            throw config::error(
+                fmt::format("{}: must be an IP address such as 0.0.0.0, 127.0.0.1 or ::, got \"{}\"", key, host));
+        }
+    }
+    for (auto& m : modules) {
+        const auto& section = config::at(cfg, "modules").as_object().at(m.name).as_object();
+        m.enabled = section.at("enabled").as_bool();
+        if (!m.enabled) {
+            continue;
+        }
+        try {
+            m.impl->check_config(section);
+        } catch (const std::exception& e) {
+            throw config::error(fmt::format("modules.{}.{}", m.name, e.what()));
+        }
+    }
 }
 
 }  // namespace
@@ -168,6 +278,7 @@ int run_server(int argc, char** argv) {
 
     std::optional<std::string> config_file;
     bool check_only = false;
+    bool print_schema = false;
     for (int i = 1; i < argc; ++i) {
         std::string_view a = argv[i];
         if (a == "--help" || a == "-h") {
@@ -180,6 +291,8 @@ int run_server(int argc, char** argv) {
         }
         if (a == "--check-config") {
             check_only = true;
+        } else if (a == "--print-config-schema") {
+            print_schema = true;
         } else if (a == "--config" && i + 1 < argc) {
             config_file = argv[++i];
         } else if (a.starts_with("--config=")) {
@@ -224,11 +337,16 @@ int run_server(int argc, char** argv) {
         job_schemas.push_back({j.decl.name, j.decl.schedule});
     }
 
+    auto core_schema = resource_text("config/server.json").value_or("{}");
+    if (print_schema) {
+        std::cout << json::serialize(config::compose_schema(core_schema, schemas, job_schemas)) << "\n";
+        return 0;
+    }
+
     json::object cfg;
     std::vector<std::optional<sched::cron>> schedules;  // per job; empty when disabled
     try {
-        auto core_schema = resource_text("config/server.json");
-        cfg = config::load(config_file, env, core_schema.value_or("{}"), schemas, job_schemas);
+        cfg = config::load(config_file, env, core_schema, schemas, job_schemas);
         for (const auto& j : jobs) {
             const auto& section = config::at(cfg, "jobs").as_object().at(j.decl.name).as_object();
             std::string text(section.at("schedule").as_string());
@@ -240,43 +358,31 @@ int run_server(int argc, char** argv) {
                                                 text, e.what()));
             }
         }
+        check_settings(cfg, reg, modules);
     } catch (const std::exception& e) {
         std::cerr << "happy-server: configuration error: " << e.what() << "\n";
         return 2;
     }
-    log::configure(*log::parse_level(config::get_string(cfg, "log.level")),
-                   config::get_string(cfg, "log.format") == "json" ? log::format::json : log::format::console);
-
-    std::string storage_kind = config::get_string(cfg, "storage.kind");
-    const auto* storage_factory = reg.find_storage(storage_kind);
-    if (!storage_factory) {
-        std::string known;
-        for (const auto& n : reg.storage_names()) {
-            known += (known.empty() ? "" : ", ") + n;
-        }
-        std::cerr << fmt::format("happy-server: configuration error: storage.kind: unknown storage plugin \"{}\" "
-                                 "(compiled in: {})\n",
-                                 storage_kind, known);
-        return 2;
-    }
-    std::string files_kind = config::get_string(cfg, "files.kind");
-    const auto* files_factory = reg.find_file_store(files_kind);
-    if (!files_factory) {
-        std::string known;
-        for (const auto& n : reg.file_store_names()) {
-            known += (known.empty() ? "" : ", ") + n;
-        }
-        std::cerr << fmt::format("happy-server: configuration error: files.kind: unknown file store plugin \"{}\" "
-                                 "(compiled in: {})\n",
-                                 files_kind, known);
-        return 2;
-    }
-    for (auto& m : modules) {
-        m.enabled = config::at(cfg, "modules").as_object().at(m.name).as_object().at("enabled").as_bool();
-    }
     if (check_only) {
         std::cout << "configuration ok\n";
         return 0;
+    }
+    log::configure(*log::parse_level(config::get_string(cfg, "log.level")),
+                   config::get_string(cfg, "log.format") == "json" ? log::format::json : log::format::console);
+    std::string storage_kind = config::get_string(cfg, "storage.kind");
+    const auto* storage_factory = reg.find_storage(storage_kind);
+    std::string files_kind = config::get_string(cfg, "files.kind");
+    const auto* files_factory = reg.find_file_store(files_kind);
+
+    auto fds = raise_open_file_limit();
+    log::info("open-file limit", {{"soft", limit_value(fds.soft)}, {"hard", limit_value(fds.hard)},
+                                  {"soft_at_start", limit_value(fds.was)}});
+    if (fds.soft != RLIM_INFINITY && fds.soft < 10240) {
+        // Each WebSocket or HTTP connection holds one descriptor (the database and the listeners a few more):
+        // below this the server cannot hold the 10,000 connections the README sizes it for.
+        log::warn("the open-file limit caps the connections this server can hold; raise the hard limit "
+                  "(LimitNOFILE= in the systemd unit, --ulimit nofile= for Docker)",
+                  {{"limit", limit_value(fds.soft)}});
     }
 
     server_settings settings;
@@ -459,6 +565,10 @@ int run_server(int argc, char** argv) {
     gauges.add_callback("engineio_slow_client_disconnects_total",
                      "Clients disconnected for leaving more than realtime.max_queued_bytes unread", "counter",
                      [&eio] { return static_cast<double>(eio.slow_client_disconnects()); });
+    gauges.add_callback("http_accept_fd_exhausted_total",
+                     "accept() calls on the API port that failed for lack of file descriptors (EMFILE/ENFILE); "
+                     "the client waited in the backlog and existing connections were served meanwhile",
+                     "counter", [&srv] { return static_cast<double>(srv.accept_fd_exhausted()); });
     gauges.add_callback("process_resident_memory_bytes", "Resident memory size in bytes", "gauge",
                      [] { return metrics::resident_bytes(); });
     struct clear_callbacks {

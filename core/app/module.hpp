@@ -87,6 +87,11 @@ public:
     virtual std::vector<job_decl> jobs() const { return {}; }
     /// JSON Schema (subset) of the module's config section; `enabled` is always accepted. Empty = no options.
     virtual std::string_view config_schema() const { return {}; }
+    /// Checks what the schema cannot express in the module's validated section (a URL's syntax, say) and throws
+    /// std::exception naming the key relative to the section ("expo_url: invalid URL ..."). Runs for every enabled
+    /// module before anything is opened or migrated, in --check-config exactly as at start-up, so setup() may rely
+    /// on a section that passed it.
+    virtual void check_config(const boost::json::object& section) const {}
     /// Reads config and registers routes and events. Called only when the module is enabled.
     virtual void setup(module_context& ctx) = 0;
     virtual boost::asio::awaitable<void> start() { co_return; }

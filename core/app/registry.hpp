@@ -31,12 +31,22 @@ public:
     using module_factory = std::function<std::unique_ptr<module>()>;
     using storage_factory = std::function<std::unique_ptr<db::backend>(const storage_options&)>;
     using file_store_factory = std::function<std::unique_ptr<files::file_store>(const file_store_options&)>;
+    /// Checks a plugin's config section (e.g. storage.sqlite) beyond its schema, without opening anything; throws
+    /// std::exception naming the key relative to the section. Runs before any migration, in --check-config too.
+    using config_check = std::function<void(const boost::json::object&)>;
 
     void add_module(std::string name, module_factory f) { modules_.emplace_back(std::move(name), std::move(f)); }
-    void add_storage(std::string name, storage_factory f) { storage_.emplace_back(std::move(name), std::move(f)); }
-    void add_file_store(std::string name, file_store_factory f) {
+    void add_storage(std::string name, storage_factory f, config_check check = {}) {
+        storage_checks_.emplace_back(name, std::move(check));
+        storage_.emplace_back(std::move(name), std::move(f));
+    }
+    void add_file_store(std::string name, file_store_factory f, config_check check = {}) {
+        file_store_checks_.emplace_back(name, std::move(check));
         file_stores_.emplace_back(std::move(name), std::move(f));
     }
+    /// The config check a storage or file-store plugin registered; nullptr when it has none.
+    const config_check* storage_check(std::string_view name) const { return find_check(storage_checks_, name); }
+    const config_check* file_store_check(std::string_view name) const { return find_check(file_store_checks_, name); }
 
     const std::vector<std::pair<std::string, module_factory>>& modules() const { return modules_; }
     const storage_factory* find_storage(std::string_view name) const {
@@ -72,7 +82,19 @@ public:
     }
 
 private:
+    static const config_check* find_check(const std::vector<std::pair<std::string, config_check>>& checks,
+                                          std::string_view name) {
+        for (const auto& [n, c] : checks) {
+            if (n == name) {
+                return c ? &c : nullptr;
+            }
+        }
+        return nullptr;
+    }
+
     std::vector<std::pair<std::string, module_factory>> modules_;
+    std::vector<std::pair<std::string, config_check>> storage_checks_;
+    std::vector<std::pair<std::string, config_check>> file_store_checks_;
     std::vector<std::pair<std::string, file_store_factory>> file_stores_;
     std::vector<std::pair<std::string, storage_factory>> storage_;
 };

@@ -121,6 +121,63 @@ json::value parse_env_value(const std::string& name, const std::string& raw, std
     return json::value(raw);
 }
 
+/// The schema node of a dotted key (`modules.push.expo_url`), or nullptr when the schema has no such key.
+json::value* schema_property(json::value& schema, std::string_view dotted) {
+    json::value* cur = &schema;
+    while (!dotted.empty()) {
+        auto dot = dotted.find('.');
+        auto* props = cur->is_object() ? cur->as_object().if_contains("properties") : nullptr;
+        cur = props && props->is_object() ? props->as_object().if_contains(dotted.substr(0, dot)) : nullptr;
+        if (!cur) {
+            return nullptr;
+        }
+        dotted = dot == std::string_view::npos ? std::string_view() : dotted.substr(dot + 1);
+    }
+    return cur;
+}
+
+// Environment overrides, upstream names first. Each maps to one key of the tree.
+struct env_binding {
+    const char* name;
+    const char* key;
+    const char* type;
+};
+constexpr env_binding bindings[] = {
+    {"HANDY_MASTER_SECRET", "auth.master_secret", "string"},
+    {"PORT", "server.port", "integer"},
+    {"HOST", "server.host", "string"},
+    {"PUBLIC_URL", "server.public_url", "string"},
+    {"DATA_DIR", "data_dir", "string"},
+    {"HAPPY_LOG_LEVEL", "log.level", "string"},
+    {"HAPPY_LOG_FORMAT", "log.format", "string"},
+    {"HAPPY_THREADS", "server.threads", "integer"},
+    {"METRICS_ENABLED", "metrics.enabled", "boolean"},
+    {"METRICS_PORT", "metrics.port", "integer"},
+    // Upstream's names for the external services (connectRoutes.ts, modules/github.ts, voiceRoutes.ts).
+    // Note GITHUB_REDIRECT_URL (OAuth params) and GITHUB_REDIRECT_URI (webhook set-up) are both read upstream.
+    {"GITHUB_CLIENT_ID", "modules.connect.github.client_id", "string"},
+    {"GITHUB_CLIENT_SECRET", "modules.connect.github.client_secret", "string"},
+    {"GITHUB_REDIRECT_URL", "modules.connect.github.redirect_url", "string"},
+    {"GITHUB_REDIRECT_URI", "modules.connect.github.redirect_uri", "string"},
+    {"GITHUB_APP_ID", "modules.connect.github.app_id", "string"},
+    {"GITHUB_PRIVATE_KEY", "modules.connect.github.private_key", "string"},
+    {"GITHUB_WEBHOOK_SECRET", "modules.connect.github.webhook_secret", "string"},
+    {"ELEVENLABS_API_KEY", "modules.voice.elevenlabs_api_key", "string"},
+    {"REVENUECAT_API_KEY", "modules.voice.revenuecat_api_key", "string"},
+    // upstream storage/files.ts: S3 mode whenever S3_HOST is set, with minio's settings from these.
+    {"S3_HOST", "files.kind", "select:s3"},
+    {"S3_HOST", "files.s3.host", "string"},
+    {"S3_PORT", "files.s3.port", "integer"},
+    {"S3_USE_SSL", "files.s3.use_ssl", "js_true"},
+    {"S3_REGION", "files.s3.region", "string"},
+    {"S3_ACCESS_KEY", "files.s3.access_key", "string"},
+    {"S3_SECRET_KEY", "files.s3.secret_key", "string"},
+    {"S3_BUCKET", "files.s3.bucket", "string"},
+    {"S3_PUBLIC_URL", "files.s3.public_url", "string"},
+    // Upstream devRoutes.ts/log.ts: any non-empty value turns the dev logging route on.
+    {"DANGEROUSLY_LOG_TO_SERVER_FOR_AI_AUTO_DEBUGGING", "modules.dev.enabled", "flag"},
+};
+
 }  // namespace
 
 void check_schema(const json::value& schema, json::value& inst, const std::string& where) {
@@ -223,34 +280,11 @@ env_map environment() {
     return m;
 }
 
-json::object load(const std::optional<std::string>& file, const env_map& env, std::string_view core_schema,
-                  const std::vector<module_schema>& modules, const std::vector<job_schema>& jobs) {
-    json::object root;
-    if (file) {
-        std::ifstream in(*file);
-        if (!in) {
-            throw error(fmt::format("config file {}: cannot be read", *file));
-        }
-        std::stringstream ss;
-        ss << in.rdbuf();
-        json::parse_options opts;
-        opts.allow_comments = true;
-        opts.allow_trailing_commas = true;
-        boost::system::error_code ec;
-        json::value v = json::parse(ss.str(), ec, {}, opts);
-        if (ec) {
-            throw error(fmt::format("config file {}: invalid JSON: {}", *file, ec.message()));
-        }
-        if (!v.is_object()) {
-            throw error(fmt::format("config file {}: the top level must be an object", *file));
-        }
-        root = std::move(v.get_object());
-    }
-
-    // Compose the full schema: the core sections plus `modules.<name>` for each compiled-in module.
+json::value compose_schema(std::string_view core_schema, const std::vector<module_schema>& modules,
+                           const std::vector<job_schema>& jobs) {
     json::value schema = json::parse(core_schema);
-    // Module sections may be declared in the core schema under modules.properties.<name> (one file holds every
-    // key, which keeps the README check simple); a section is kept only when its module is compiled in.
+    // Module sections may be declared in the core schema under modules.properties.<name>; a section is kept only
+    // when its module is compiled in.
     json::object declared;
     if (auto* mp = schema.as_object()["properties"].as_object().if_contains("modules")) {
         if (auto* props = mp->as_object().if_contains("properties")) {
@@ -287,67 +321,47 @@ json::object load(const std::optional<std::string>& file, const env_map& env, st
     }
     schema.as_object()["properties"].as_object()["jobs"] =
         json::object{{"type", "object"}, {"additionalProperties", false}, {"properties", std::move(job_props)}};
+    // Each key an environment variable sets names it (`"env"`, ignored by the validator), so that the schema the
+    // binary prints (--print-config-schema) documents the variables too.
+    for (const auto& b : bindings) {
+        if (auto* prop = schema_property(schema, b.key)) {
+            prop->as_object()["env"] = b.name;
+        }
+    }
+    return schema;
+}
 
-    // Environment overrides, upstream names first. Each maps to one key of the tree.
-    struct env_binding {
-        const char* name;
-        const char* key;
-        const char* type;
-    };
-    static constexpr env_binding bindings[] = {
-        {"HANDY_MASTER_SECRET", "auth.master_secret", "string"},
-        {"PORT", "server.port", "integer"},
-        {"HOST", "server.host", "string"},
-        {"PUBLIC_URL", "server.public_url", "string"},
-        {"DATA_DIR", "data_dir", "string"},
-        {"HAPPY_LOG_LEVEL", "log.level", "string"},
-        {"HAPPY_LOG_FORMAT", "log.format", "string"},
-        {"HAPPY_THREADS", "server.threads", "integer"},
-        {"METRICS_ENABLED", "metrics.enabled", "boolean"},
-        {"METRICS_PORT", "metrics.port", "integer"},
-        // Upstream's names for the external services (connectRoutes.ts, modules/github.ts, voiceRoutes.ts).
-        // Note GITHUB_REDIRECT_URL (OAuth params) and GITHUB_REDIRECT_URI (webhook set-up) are both read upstream.
-        {"GITHUB_CLIENT_ID", "modules.connect.github.client_id", "string"},
-        {"GITHUB_CLIENT_SECRET", "modules.connect.github.client_secret", "string"},
-        {"GITHUB_REDIRECT_URL", "modules.connect.github.redirect_url", "string"},
-        {"GITHUB_REDIRECT_URI", "modules.connect.github.redirect_uri", "string"},
-        {"GITHUB_APP_ID", "modules.connect.github.app_id", "string"},
-        {"GITHUB_PRIVATE_KEY", "modules.connect.github.private_key", "string"},
-        {"GITHUB_WEBHOOK_SECRET", "modules.connect.github.webhook_secret", "string"},
-        {"ELEVENLABS_API_KEY", "modules.voice.elevenlabs_api_key", "string"},
-        {"REVENUECAT_API_KEY", "modules.voice.revenuecat_api_key", "string"},
-        // upstream storage/files.ts: S3 mode whenever S3_HOST is set, with minio's settings from these.
-        {"S3_HOST", "files.kind", "select:s3"},
-        {"S3_HOST", "files.s3.host", "string"},
-        {"S3_PORT", "files.s3.port", "integer"},
-        {"S3_USE_SSL", "files.s3.use_ssl", "js_true"},
-        {"S3_REGION", "files.s3.region", "string"},
-        {"S3_ACCESS_KEY", "files.s3.access_key", "string"},
-        {"S3_SECRET_KEY", "files.s3.secret_key", "string"},
-        {"S3_BUCKET", "files.s3.bucket", "string"},
-        {"S3_PUBLIC_URL", "files.s3.public_url", "string"},
-        // Upstream devRoutes.ts/log.ts: any non-empty value turns the dev logging route on.
-        {"DANGEROUSLY_LOG_TO_SERVER_FOR_AI_AUTO_DEBUGGING", "modules.dev.enabled", "flag"},
-    };
-    auto compiled_in = [&](std::string_view key) {
-        if (!key.starts_with("modules.")) {
-            return true;
+json::object load(const std::optional<std::string>& file, const env_map& env, std::string_view core_schema,
+                  const std::vector<module_schema>& modules, const std::vector<job_schema>& jobs) {
+    json::object root;
+    if (file) {
+        std::ifstream in(*file);
+        if (!in) {
+            throw error(fmt::format("config file {}: cannot be read", *file));
         }
-        key.remove_prefix(8);
-        key = key.substr(0, key.find('.'));
-        for (const auto& m : modules) {
-            if (m.name == key) {
-                return true;
-            }
+        std::stringstream ss;
+        ss << in.rdbuf();
+        json::parse_options opts;
+        opts.allow_comments = true;
+        opts.allow_trailing_commas = true;
+        boost::system::error_code ec;
+        json::value v = json::parse(ss.str(), ec, {}, opts);
+        if (ec) {
+            throw error(fmt::format("config file {}: invalid JSON: {}", *file, ec.message()));
         }
-        return false;
-    };
+        if (!v.is_object()) {
+            throw error(fmt::format("config file {}: the top level must be an object", *file));
+        }
+        root = std::move(v.get_object());
+    }
+
+    json::value schema = compose_schema(core_schema, modules, jobs);
     origin_map origins;
     for (const auto& b : bindings) {
         auto it = env.find(b.name);
-        // An upstream variable for a module compiled out of this binary is ignored, as upstream ignores
-        // variables of features it does not use.
-        if (it == env.end() || it->second.empty() || !compiled_in(b.key)) {
+        // A variable whose key the schema lacks belongs to a module compiled out of this binary: ignored, as
+        // upstream ignores variables of features it does not use.
+        if (it == env.end() || it->second.empty() || !schema_property(schema, b.key)) {
             continue;
         }
         set_path(root, b.key, parse_env_value(b.name, it->second, b.type));

@@ -39,6 +39,12 @@ using env_map = std::map<std::string, std::string>;
 /// Snapshot of the process environment.
 env_map environment();
 
+/// The whole configuration schema: `core_schema` (schemas/config/server.json) with a `modules.<name>` section per
+/// compiled-in module (always accepting `enabled`, default true unless the module declares it) and a `jobs.<name>`
+/// section per job. Keys an environment variable sets carry `"env": "<NAME>"`.
+boost::json::value compose_schema(std::string_view core_schema, const std::vector<module_schema>& modules,
+                                  const std::vector<job_schema>& jobs);
+
 /// Builds the effective configuration: file (optional) → environment overrides → schema check with defaults.
 /// `core_schema` is the top-level schema (schemas/config/server.json); each module section lives under
 /// `modules.<name>` and always accepts `enabled` (default true unless the module declares it); each job lives under `jobs.<name>` (the cron

@@ -415,5 +415,28 @@ TEST(config_load, module_section_declared_in_core_schema_with_upstream_env_names
     EXPECT_FALSE(config::at(without, "modules").as_object().contains("connect"));
 }
 
+TEST(config_compose_schema, names_the_environment_variable_of_each_key_it_has) {
+    auto schema = compose_schema(core_schema(), {{"auth", ""}, {"connect", ""}}, {{"malloc-trim", "*/30 * * * * *"}});
+    auto prop = [&](std::initializer_list<std::string_view> path) {
+        const json::value* v = &schema;
+        for (auto k : path) {
+            v = &v->as_object().at("properties").as_object().at(k);
+        }
+        return v->as_object();
+    };
+    EXPECT_EQ(prop({"server", "port"}).at("env").as_string(), "PORT");
+    EXPECT_EQ(prop({"metrics", "enabled"}).at("env").as_string(), "METRICS_ENABLED");
+    EXPECT_EQ(prop({"modules", "connect", "github", "client_id"}).at("env").as_string(), "GITHUB_CLIENT_ID");
+    EXPECT_FALSE(prop({"server", "body_limit"}).contains("env"));
+    // Sections composed from the modules and jobs given, nothing else (voice is not compiled in here).
+    EXPECT_FALSE(prop({"modules"}).at("properties").as_object().contains("voice"));
+    EXPECT_TRUE(prop({"modules"}).at("properties").as_object().contains("connect"));
+    EXPECT_TRUE(prop({"modules", "auth", "enabled"}).at("default").as_bool());
+    EXPECT_EQ(prop({"jobs", "malloc-trim", "schedule"}).at("default").as_string(), "*/30 * * * * *");
+    // The validator ignores the annotation: the composed schema is what load() checks against.
+    auto cfg = load(std::nullopt, {{"PORT", "8080"}}, core_schema(), {{"auth", ""}, {"connect", ""}});
+    EXPECT_EQ(get_int(cfg, "server.port"), 8080);
+}
+
 }  // namespace
 }  // namespace happy::config

@@ -402,11 +402,18 @@ struct server::impl {
 
     /// A brand-new session over WebSocket (no sid).
     static asio::awaitable<void> ws_session(server& srv, socket::strand_type strand, tcp::socket sock,
-                                            bhttp::request<bhttp::string_body> req, open_info info) {
+                                            bhttp::request<bhttp::string_body> req, open_info info,
+                                            bool supported_protocol) {
         auto ws = std::make_shared<ws_stream>(drain::eio_stream(std::move(sock)));
         configure_ws(srv, *ws);
         auto [ec] = co_await ws->async_accept(req, asio::as_tuple(asio::use_awaitable));
         if (ec) {
+            co_return;
+        }
+        if (!supported_protocol) {
+            // As engine.io: its handshake() refuses the protocol revision only after ws has sent the 101, and its
+            // abortUpgrade() then writes the HTTP 400 text onto the upgraded connection and destroys it.
+            co_await abort_upgrade(ws->next_layer(), error_message(eio_error::unsupported_protocol_version));
             co_return;
         }
         auto s = std::make_shared<socket>(srv, make_sid(), strand);
@@ -653,10 +660,14 @@ asio::awaitable<bool> server::serve(http::exchange& ex) {
         if (transport == "websocket" && !is_upgrade) {
             co_return co_await reject(eio_error::bad_request);
         }
-        if (query_value(query, "EIO") != "4") {
+        // engine.io checks the protocol revision (a missing EIO counts as 3, and only 4 is allowed) in handshake(),
+        // after verify(): a polling handshake gets code 5, while a WebSocket handshake has been answered 101 by
+        // then, so ws_session() completes it and then sends the raw 400 (see there).
+        if (query_value(query, "EIO") != "4" && !is_upgrade) {
             co_return co_await reject(eio_error::unsupported_protocol_version);
         }
     }
+    const bool supported_protocol = query_value(query, "EIO") == "4";
 
     open_info info;
     info.remote_address = ex.remote_address;
@@ -682,7 +693,9 @@ asio::awaitable<bool> server::serve(http::exchange& ex) {
         if (existing) {
             asio::co_spawn(strand, impl::ws_upgrade(*this, existing, std::move(sock), std::move(request)), asio::detached);
         } else {
-            asio::co_spawn(strand, impl::ws_session(*this, strand, std::move(sock), std::move(request), std::move(info)),
+            asio::co_spawn(strand,
+                           impl::ws_session(*this, strand, std::move(sock), std::move(request), std::move(info),
+                                            supported_protocol),
                            asio::detached);
         }
         co_return false;

@@ -188,6 +188,21 @@ url_parts parse_url(std::string_view url) {
     return p;
 }
 
+void check_url_settings(const boost::json::object& section, std::initializer_list<std::string_view> keys,
+                        bool empty_ok) {
+    for (auto key : keys) {
+        std::string_view url = section.at(key).as_string();
+        if (empty_ok && url.empty()) {
+            continue;
+        }
+        try {
+            parse_url(url);
+        } catch (const std::exception& e) {
+            throw std::runtime_error(std::string(key) + ": " + e.what());
+        }
+    }
+}
+
 asio::awaitable<response> request(std::string method, std::string url, header_list headers, std::string body,
                                   std::chrono::milliseconds timeout) {
     options opts;

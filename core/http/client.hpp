@@ -6,7 +6,9 @@
 /// This header is deliberately light (no Beast, no OpenSSL): include it anywhere.
 #pragma once
 #include <boost/asio/awaitable.hpp>
+#include <boost/json/object.hpp>
 #include <chrono>
+#include <initializer_list>
 #include <cstddef>
 #include <stdexcept>
 #include <string>
@@ -78,5 +80,11 @@ struct url_parts {
 };
 /// @throws client::error(kind::invalid_url)
 url_parts parse_url(std::string_view url);
+
+/// Config check of the URL settings of a section (modules' check_config): each `keys` entry must hold an absolute
+/// http(s) URL that parse_url() accepts; with `empty_ok`, an empty string (the feature turned off) passes too.
+/// @throws std::runtime_error "<key>: invalid URL ..."
+void check_url_settings(const boost::json::object& section, std::initializer_list<std::string_view> keys,
+                        bool empty_ok = false);
 
 }  // namespace happy::http::client

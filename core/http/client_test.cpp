@@ -110,6 +110,19 @@ TEST(HttpClientUrl, Parses) {
     }
 }
 
+TEST(HttpClientUrl, CheckUrlSettingsNamesTheKey) {
+    boost::json::object section{{"ok", "https://exp.host/--/api/v2/push/send"}, {"bad", "exp.host/x"}, {"off", ""}};
+    EXPECT_NO_THROW(check_url_settings(section, {"ok"}));
+    EXPECT_NO_THROW(check_url_settings(section, {"ok", "off"}, /*empty_ok=*/true));
+    try {
+        check_url_settings(section, {"ok", "bad"});
+        ADD_FAILURE() << "bad URL accepted";
+    } catch (const std::runtime_error& e) {
+        EXPECT_STREQ(e.what(), "bad: invalid URL \"exp.host/x\": missing scheme");
+    }
+    EXPECT_THROW(check_url_settings(section, {"off"}), std::runtime_error);  // empty only where allowed
+}
+
 TEST(HttpClient, PostSendsHeadersAndBodyAndReadsResponse) {
     bhttp::request<bhttp::string_body> seen;
     local_server srv([&](tcp::socket& s) {

@@ -7,6 +7,7 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <mutex>
+#include <optional>
 #include <unordered_map>
 
 #include "core/http/exchange.hpp"
@@ -130,19 +131,49 @@ struct server::impl {
         return nullptr;
     }
 
+    /// accept() calls that failed because the process or the system had no file descriptor left.
+    std::atomic<std::uint64_t> fd_exhausted{0};
+
     asio::awaitable<void> accept_loop() {
+        // Out of descriptors (EMFILE: this process's RLIMIT_NOFILE; ENFILE: the whole system), the pending client
+        // stays in the listen backlog and every retry fails the same way until a connection closes. Existing
+        // connections are served meanwhile (they need no new descriptor); the loop waits with a doubling delay
+        // so that it does not spin, and logs once per interval so that a full table does not flood the log.
+        constexpr auto min_backoff = std::chrono::milliseconds(10);
+        constexpr auto max_backoff = std::chrono::milliseconds(500);
+        constexpr auto log_interval = std::chrono::seconds(10);
+        auto backoff = min_backoff;
+        std::optional<std::chrono::steady_clock::time_point> last_log;
+        std::uint64_t unlogged = 0;
         for (;;) {
             auto [ec, sock] = co_await acceptor.async_accept(asio::make_strand(ioc), asio::as_tuple(asio::use_awaitable));
             if (ec) {
                 if (stopping || !acceptor.is_open() || ec == asio::error::operation_aborted) {
                     co_return;
                 }
-                // Out of descriptors or a transient error: back off briefly instead of spinning.
-                log::warn("accept failed", {{"error", ec.message()}});
-                asio::steady_timer t(acceptor.get_executor(), std::chrono::milliseconds(20));
+                bool no_fd = ec == asio::error::no_descriptors || ec == boost::system::errc::too_many_files_open_in_system;
+                if (no_fd) {
+                    fd_exhausted.fetch_add(1, std::memory_order_relaxed);
+                }
+                ++unlogged;
+                auto now = std::chrono::steady_clock::now();
+                if (!last_log || now - *last_log >= log_interval) {
+                    boost::system::error_code ignored;
+                    log::warn(no_fd ? "accept failed: out of file descriptors; serving existing connections"
+                                    : "accept failed",
+                              {{"error", ec.message()},
+                               {"port", acceptor.local_endpoint(ignored).port()},
+                               {"connections", connection_count()},
+                               {"failures", unlogged}});
+                    last_log = now;
+                    unlogged = 0;
+                }
+                asio::steady_timer t(acceptor.get_executor(), backoff);
                 co_await t.async_wait(asio::as_tuple(asio::use_awaitable));
+                backoff = std::min(backoff * 2, max_backoff);
                 continue;
             }
+            backoff = min_backoff;
             boost::system::error_code ignored;
             sock.set_option(tcp::no_delay(true), ignored);
             auto c = std::make_shared<connection>(std::move(sock));
@@ -359,5 +390,7 @@ asio::awaitable<void> server::drain(std::chrono::milliseconds bound) {
 }
 
 std::size_t server::connection_count() const { return impl_->connection_count(); }
+
+std::uint64_t server::accept_fd_exhausted() const { return impl_->fd_exhausted.load(std::memory_order_relaxed); }
 
 }  // namespace happy::http

@@ -47,6 +47,8 @@ public:
     /// Waits until every connection is gone or `bound` elapsed, then force-closes what is left.
     boost::asio::awaitable<void> drain(std::chrono::milliseconds bound);
     std::size_t connection_count() const;
+    /// accept() calls that failed for lack of file descriptors (EMFILE/ENFILE); the listener retried each later.
+    std::uint64_t accept_fd_exhausted() const;
 
 private:
     struct impl;

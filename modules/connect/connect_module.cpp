@@ -158,7 +158,8 @@ void emit_connect_updates(const connect_state& m, const github_connect_result& r
         m.emit_account_update(r.displaced->account_id, r.displaced->seq, {{"github", nullptr}, {"username", nullptr}});
     }
     if (r.connected) {
-        // githubConnect sends the profile as GitHub returned it; the avatar is not imported here (no file storage).
+        // githubConnect sends the profile as GitHub returned it. Upstream also downloads the avatar into its file
+        // store; that import is not built here (README, compatibility table), so no `avatar` is sent.
         auto nullable = [](const std::optional<std::string>& v) { return v ? json::value(*v) : json::value(nullptr); };
         m.emit_account_update(account, r.connected->seq,
                               {{"github", user},
@@ -354,6 +355,16 @@ v::node vendor_params() { return v::object({{"vendor", v::enumeration({"openai",
 
 connect_module::connect_module() : state_(std::make_unique<connect_state>()) {}
 connect_module::~connect_module() = default;
+
+void connect_module::check_config(const boost::json::object& section) const {
+    // Typos in the GitHub endpoints or the app URL stop the start instead of breaking every OAuth callback.
+    http::client::check_url_settings(section, {"app_url"});
+    try {
+        http::client::check_url_settings(section.at("github").as_object(), {"oauth_url", "api_url"});
+    } catch (const std::exception& e) {
+        throw std::runtime_error(std::string("github.") + e.what());
+    }
+}
 
 void connect_module::setup(module_context& ctx) {
     connect_state& m = *state_;

@@ -20,6 +20,7 @@ public:
     connect_module();
     ~connect_module() override;
     std::vector<std::string> migrations() const override { return {"0012_connect"}; }
+    void check_config(const boost::json::object& section) const override;
     void setup(module_context& ctx) override;
 
 private:

@@ -119,7 +119,7 @@ std::string_view dev_module::config_schema() const {
         "enabled": {"type": "boolean", "default": false,
                     "description": "Serve the dev logging route (env DANGEROUSLY_LOG_TO_SERVER_FOR_AI_AUTO_DEBUGGING)."},
         "log_dir": {"type": "string", "minLength": 1, "default": ".logs",
-                    "description": "Directory of the log file, relative to the working directory (upstream: ./.logs)."}
+                    "description": "Directory of the log file, relative to data_dir unless absolute (upstream: ./.logs in its working directory)."}
     }})";
 }
 
@@ -132,7 +132,12 @@ void dev_module::setup(module_context& ctx) {
     }
     // log.ts: the directory and the file name are fixed once at start-up; a failure leaves the route answering
     // success without writing (upstream's "file logger unavailable" branch).
+    // Under data_dir unless absolute: upstream's ./.logs is relative to the working directory, which is / under
+    // systemd and in the Docker image (not writable there, or not where anyone would look).
     std::filesystem::path dir(std::string(ctx.config().at("log_dir").as_string()));
+    if (dir.is_relative()) {
+        dir = std::filesystem::path(ctx.settings().data_dir) / dir;
+    }
     std::error_code ec;
     std::filesystem::create_directories(dir, ec);
     m.path = (dir / dev_log_file_name(now_ms())).string();

@@ -16,6 +16,7 @@ public:
     ~push_module() override;
     std::vector<std::string> migrations() const override { return {"0009_push"}; }
     std::string_view config_schema() const override;
+    void check_config(const boost::json::object& section) const override;
     void setup(module_context& ctx) override;
     boost::asio::awaitable<void> stop() override;
 

@@ -209,6 +209,11 @@ std::string without_trailing_slash(std::string s) {
 voice_module::voice_module() : state_(std::make_unique<voice_state>()) {}
 voice_module::~voice_module() = default;
 
+void voice_module::check_config(const boost::json::object& section) const {
+    // A typo in a vendor endpoint stops the start instead of failing every voice request.
+    http::client::check_url_settings(section, {"elevenlabs_url", "revenuecat_url"});
+}
+
 void voice_module::setup(module_context& ctx) {
     voice_state& m = *state_;
     const auto& cfg = ctx.config();

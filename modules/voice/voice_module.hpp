@@ -20,6 +20,7 @@ public:
     ~voice_module() override;
     /// The VoiceConversation table upstream keeps (unused by its current routes).
     std::vector<std::string> migrations() const override { return {"0013_voice"}; }
+    void check_config(const boost::json::object& section) const override;
     void setup(module_context& ctx) override;
 
 private:

@@ -30,6 +30,8 @@ for (const mode of MODES) {
         let app;
         let cli;
         let failed = null; // first failed step: later steps are skipped
+        let steps = 0; // steps declared
+        let skipped = 0; // steps skipped because an earlier one failed
         let machineId;
         let machineKey; // {type, key} used for the machine's records and RPCs
         let sessionId;
@@ -38,8 +40,8 @@ for (const mode of MODES) {
         let proxy;
 
         /** Wraps a step: skipped when an earlier one failed; dumps diagnostics on failure. */
-        const step = (name, fn, { todo } = {}) => it(name, { timeout: STEP_TIMEOUT, todo }, async (t) => {
-            if (failed) { t.skip(`earlier step failed: ${failed}`); return; }
+        const step = (name, fn, { todo } = {}) => (steps++, it(name, { timeout: STEP_TIMEOUT, todo }, async (t) => {
+            if (failed) { skipped++; t.skip(`earlier step failed: ${failed}`); return; }
             const t0 = Date.now();
             try {
                 await fn(t);
@@ -57,7 +59,7 @@ for (const mode of MODES) {
                 ].join('\n');
                 throw new Error(`${e.message}\n${diag}`, { cause: e });
             }
-        });
+        }));
 
         before(async () => {
             assert.ok(fs.existsSync(path.join(HAPPY_PKG, 'package.json')),
@@ -75,7 +77,14 @@ for (const mode of MODES) {
             } });
         });
 
-        after(async () => {
+        after(async (t) => {
+            if (failed) {
+                // The per-step "skipped" lines are easy to miss among the diagnostics of the failure: say how much
+                // of the flow never ran.
+                const note = `${skipped} of ${steps} steps skipped after "${failed}" failed`;
+                if (typeof t?.diagnostic === 'function') t.diagnostic(note);
+                console.error(`[e2e ${mode}] ${note}`);
+            }
             app?.close();
             await cli?.cleanup({ keep: KEEP });
             if (KEEP) console.error(`[e2e] kept ${cli?.root}`);

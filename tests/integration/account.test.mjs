@@ -5,7 +5,8 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import {
     TEST_TIMEOUT, HOOK_TIMEOUT, LONG_HEARTBEAT_REALTIME, startRealtimeServer, authAccount, req, authReq, bearer, bodies,
-    assertJson, machineAuth, sessionAuth, recordEvents, sleep, TEST_SECRET, named, until, assertEnvelope, ghostToken,
+    assertJson, machineAuth, sessionAuth, recordEvents, TEST_SECRET, named, until, assertEnvelope, ghostToken,
+    roundTrip,
 } from './harness.mjs';
 import { clientsClosedAfterEach } from './clients.mjs';
 
@@ -82,7 +83,9 @@ test('POST /v1/account/settings: versioned update, GET reflects it, update-accou
     await until(() => named(uiEv, 'update').length === 2, 3000, 'second update');
     assertEnvelope(named(uiEv, 'update')[1], 2, { t: 'update-account', id: A.sub, settings: { value: 'enc-v2', version: 2 } });
 
-    await sleep(150);
+    // Both updates were fanned out before their responses: once each socket has answered a ping, it has
+    // received everything queued for it.
+    await Promise.all([cliSock, daemon, otherUi].map((sock) => roundTrip(sock)));
     assert.deepStrictEqual(cliEv, [], 'session-scoped sockets get nothing');
     assert.deepStrictEqual(daemonEv, [], 'machine-scoped sockets get nothing');
     assert.deepStrictEqual(otherEv, [], 'other accounts get nothing');
@@ -137,7 +140,7 @@ test('POST /v1/account/settings: concurrent writers with the same expected versi
         else assertJson(r, 200, { success: false, error: 'version-mismatch', currentVersion: 1, currentSettings: `w${winner}` });
     }
     assertJson(await getSettings(A), 200, { settings: `w${winner}`, settingsVersion: 1 });
-    await sleep(200);
+    await roundTrip(ui); // every answer is in, so every update that was emitted has reached the app by now
     assert.equal(named(uiEv, 'update').length, 1);
     assert.equal(named(uiEv, 'update')[0].body.settings.value, `w${winner}`);
 });

@@ -7,8 +7,8 @@ import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
 import {
     TEST_TIMEOUT, HOOK_TIMEOUT, startServer, authAccount, req, authReq, bearer, bodies, assertJson, decodeJwt,
-    ed25519FromSeed, verifyJwtSignature, nowSec, userAuth, machineAuth, recordEvents, sleep, TEST_SECRET,
-    writeConfigFile, sql, sqlHex, sqlBytes, named,
+    ed25519FromSeed, verifyJwtSignature, nowSec, userAuth, machineAuth, recordEvents, TEST_SECRET,
+    writeConfigFile, sql, sqlHex, sqlBytes, named, until, roundTrip,
 } from './harness.mjs';
 import { clientsClosedAfterEach } from './clients.mjs';
 import { startReceiver, closedPortUrl } from './receiver.mjs';
@@ -255,12 +255,11 @@ test('GitHub link: profile shows it; DELETE unlinks and emits update-account to 
     const appEvents = recordEvents(app);
     const cliEvents = recordEvents(cli);
     assertJson(await authReq(conf.url, 'DELETE', '/v1/connect/github', a), 200, { success: true });
-    for (let i = 0; i < 100 && !appEvents.some((e) => e.event === 'update'); i++) await sleep(20);
+    await Promise.all([roundTrip(app), roundTrip(cli)]); // the update was fanned out before the response
     const updates = named(appEvents, 'update');
     assert.equal(updates.length, 1);
     assert.deepEqual(Object.keys(updates[0]), ['id', 'seq', 'body', 'createdAt']);
     assert.equal(JSON.stringify(updates[0].body), JSON.stringify({ t: 'update-account', id: a.sub, github: null, username: null }));
-    await sleep(100);
     assert.equal(named(cliEvents, 'update').length, 0, 'user-scoped only');
 
     const after = (await authReq(conf.url, 'GET', '/v1/account/profile', a)).json;
@@ -270,7 +269,7 @@ test('GitHub link: profile shows it; DELETE unlinks and emits update-account to 
     assert.equal(sql(conf, "SELECT count(*) FROM github_user WHERE id = '583231'"), '0');
     // Not linked any more: a no-op, no update.
     assertJson(await authReq(conf.url, 'DELETE', '/v1/connect/github', a), 200, { success: true });
-    await sleep(100);
+    await roundTrip(app);
     assert.equal(named(appEvents, 'update').length, 1);
     assertJson(await req(conf.url, 'DELETE', '/v1/connect/github'), 401, bodies.missingAuth);
 });
@@ -295,8 +294,9 @@ function githubReplies({ token = { access_token: 'gho_SECRET_token_123', token_t
     gh.on('GET', '/api/user', { status: userStatus, json: user });
 }
 
+/** The app's updates once there are `n` of them (fails after 3 s). */
 async function updatesOf(events, n = 1) {
-    for (let i = 0; i < 150 && named(events, 'update').length < n; i++) await sleep(20);
+    await until(() => named(events, 'update').length >= n, 3000, `${n} update(s)`);
     return named(events, 'update');
 }
 
@@ -344,8 +344,8 @@ test('GitHub callback: code exchange, user fetch, link, update-account, token en
     githubReplies();
     const again = await req(conf.url, 'GET', `/v1/connect/github/callback?code=c2&state=${await stateFor(conf, a)}`);
     assert.equal(again.headers.location, 'https://app.happy.engineering?github=connected&user=octo%20cat');
-    await sleep(150);
-    assert.equal((await updatesOf(events)).length, 1);
+    await roundTrip(app);
+    assert.equal(named(events, 'update').length, 1);
 
     // Another account takes the GitHub user over: the first one is disconnected (its own update).
     const b = await authAccount(conf.url);

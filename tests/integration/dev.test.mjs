@@ -1,6 +1,7 @@
 // Dev logging (http-api.md §3.16; upstream devRoutes.ts + utils/log.ts): the route exists only when
 // DANGEROUSLY_LOG_TO_SERVER_FOR_AI_AUTO_DEBUGGING is non-empty (or modules.dev.enabled), is public, validates its
-// body and appends one pino-style JSON line per call to ./.logs/<MM-DD-HH-mm-ss>.log (cwd = the data dir here).
+// body and appends one pino-style JSON line per call to <data_dir>/.logs/<MM-DD-HH-mm-ss>.log (upstream: ./.logs in
+// its working directory, which is / under systemd and in a container; here relative to data_dir unless absolute).
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
@@ -66,5 +67,23 @@ test('enabled by modules.dev with a custom directory', T, async () => {
         assert.equal(JSON.parse(fs.readFileSync(path.join(logDir, files[0]), 'utf8')).msg, 'socket reconnect');
     } finally {
         fs.rmSync(logDir, { recursive: true, force: true });
+    }
+});
+
+test('the log directory is under data_dir, whatever the working directory', T, async () => {
+    const cwd = fs.mkdtempSync(path.join(os.tmpdir(), 'happy-devcwd-'));
+    try {
+        const srv = await start({ cwd, env: { DANGEROUSLY_LOG_TO_SERVER_FOR_AI_AUTO_DEBUGGING: '1' } });
+        assertJson(await req(srv.url, 'POST', ROUTE, { body: entry }), 200, { success: true });
+        assert.equal(fs.readdirSync(path.join(srv.dataDir, '.logs')).length, 1);
+        assert.deepEqual(fs.readdirSync(cwd), [], 'nothing written to the working directory');
+
+        const file = writeConfigFile({ modules: { dev: { enabled: true, log_dir: 'debug/logs' } } });
+        const nested = await start({ cwd, env: { HAPPY_CONFIG: file } });
+        assertJson(await req(nested.url, 'POST', ROUTE, { body: entry }), 200, { success: true });
+        assert.equal(fs.readdirSync(path.join(nested.dataDir, 'debug', 'logs')).length, 1);
+        assert.deepEqual(fs.readdirSync(cwd), []);
+    } finally {
+        fs.rmSync(cwd, { recursive: true, force: true });
     }
 });

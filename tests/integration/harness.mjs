@@ -69,16 +69,53 @@ for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP']) {
     process.once(sig, () => { killAllSync(); process.exit(128 + (os.constants.signals[sig] || 1)); });
 }
 
-// Variables the server reads (http-api.md Appendix B + harness contract). They are removed from the
-// inherited environment so the runner's own environment cannot change what the tests see.
+// Variables the server reads (http-api.md Appendix B + harness contract), and every HAPPY_* variable (the server's
+// own: HAPPY_CONFIG, HAPPY_LOG_LEVEL, ...; `HAPPY_LOG_LEVEL=warn` in the runner's environment would hide the
+// "listening" line every start waits for). They are removed from the inherited environment so the runner's own
+// environment cannot change what the tests see; DATABASE_URL, REDIS_URL and S3_* would select other backends.
 const SERVER_ENV_VARS = [
-    'PORT', 'HOST', 'DATA_DIR', 'HANDY_MASTER_SECRET', 'HAPPY_LOG_FORMAT', 'DB_PROVIDER', 'DATABASE_URL',
-    'PGLITE_DIR', 'REDIS_URL', 'PUBLIC_URL', 'S3_HOST', 'S3_PORT', 'S3_USE_SSL', 'S3_ACCESS_KEY',
-    'S3_SECRET_KEY', 'S3_REGION', 'S3_BUCKET', 'S3_PUBLIC_URL', 'GITHUB_CLIENT_ID', 'GITHUB_CLIENT_SECRET',
+    'PORT', 'HOST', 'DATA_DIR', 'HANDY_MASTER_SECRET', 'DB_PROVIDER', 'DATABASE_URL',
+    'PGLITE_DIR', 'REDIS_URL', 'PUBLIC_URL', 'GITHUB_CLIENT_ID', 'GITHUB_CLIENT_SECRET',
     'GITHUB_REDIRECT_URL', 'GITHUB_APP_ID', 'GITHUB_PRIVATE_KEY', 'GITHUB_REDIRECT_URI',
     'GITHUB_WEBHOOK_SECRET', 'ELEVENLABS_API_KEY', 'REVENUECAT_API_KEY', 'METRICS_ENABLED', 'METRICS_PORT',
-    'DANGEROUSLY_LOG_TO_SERVER_FOR_AI_AUTO_DEBUGGING', 'HAPPY_STATIC_DIR', 'HAPPY_INJECT_HTML_CONFIG',
+    'DANGEROUSLY_LOG_TO_SERVER_FOR_AI_AUTO_DEBUGGING',
 ];
+const SERVER_ENV_PREFIXES = ['HAPPY_', 'S3_'];
+
+/** The runner's environment without anything that would configure the server. */
+export function cleanEnv(env = process.env) {
+    const out = { ...env };
+    for (const k of Object.keys(out)) {
+        if (SERVER_ENV_VARS.includes(k) || SERVER_ENV_PREFIXES.some((p) => k.startsWith(p))) delete out[k];
+    }
+    return out;
+}
+
+/**
+ * No test server may reach the internet, and modules.push.expo_url defaults to Expo's real endpoint: unless the
+ * test's own config file says something about push delivery (expo_url, or the module's `enabled`), the server
+ * gets `"expo_url": ""` (delivery off) through a copy of that file. Returns the config file path to use.
+ */
+function withPushOff(configFile) {
+    let cfg = {};
+    if (configFile) {
+        const text = fs.readFileSync(configFile, 'utf8');
+        try {
+            cfg = JSON.parse(text);
+        } catch (e) {
+            throw new Error(`harness: ${configFile} is not plain JSON (${e.message}); set modules.push.expo_url in it ` +
+                'or pass keepPushDefault: true', { cause: e });
+        }
+    }
+    const push = cfg.modules?.push;
+    if (push && ('expo_url' in push || 'enabled' in push)) return configFile;
+    cfg = { ...cfg, modules: { ...cfg.modules, push: { ...push, expo_url: '' } } };
+    const dir = makeTempDir('happy-cfg-');
+    ownedDirs.add(dir);
+    const file = path.join(dir, 'config.json');
+    fs.writeFileSync(file, JSON.stringify(cfg));
+    return file;
+}
 
 export function makeTempDir(prefix = 'happy-it-') {
     return fs.mkdtempSync(path.join(os.tmpdir(), prefix));
@@ -99,9 +136,13 @@ const LISTEN_RES = [
  * @param {object} [opts]
  * @param {Record<string,string|undefined|null>} [opts.env] extra env; undefined/null deletes a variable
  * @param {string} [opts.dataDir] DATA_DIR to use (caller owns it); default: fresh temp dir owned by the harness
+ * @param {string} [opts.cwd] working directory of the server (default: the data directory)
+ * @param {string[]} [opts.prefix] command that runs the binary, e.g. ['prlimit', '--nofile=64:64', '--']
+ * @param {boolean} [opts.keepPushDefault] leave modules.push.expo_url at its default (Expo itself) instead of
+ *   turning delivery off; only for tests that never trigger a push
  * @param {number} [opts.timeoutMs] readiness timeout (default 10 s)
  */
-export async function startServer({ env = {}, dataDir, timeoutMs = 10_000 } = {}) {
+export async function startServer({ env = {}, dataDir, cwd, prefix = [], keepPushDefault = false, timeoutMs = 10_000 } = {}) {
     if (!fs.existsSync(SERVER_BIN)) {
         throw new Error(`server binary not found at ${SERVER_BIN} (set HAPPY_SERVER_BIN)`);
     }
@@ -112,8 +153,7 @@ export async function startServer({ env = {}, dataDir, timeoutMs = 10_000 } = {}
         ownedDirs.add(dataDir);
     }
 
-    const childEnv = { ...process.env };
-    for (const k of SERVER_ENV_VARS) delete childEnv[k];
+    const childEnv = cleanEnv();
     Object.assign(childEnv, {
         PORT: '0',
         HOST: '127.0.0.1',
@@ -131,9 +171,11 @@ export async function startServer({ env = {}, dataDir, timeoutMs = 10_000 } = {}
         if (v === undefined || v === null) delete childEnv[k];
         else childEnv[k] = String(v);
     }
+    if (!keepPushDefault) childEnv.HAPPY_CONFIG = withPushOff(childEnv.HAPPY_CONFIG);
 
-    const proc = spawn(SERVER_BIN, [], {
-        cwd: dataDir,
+    const [command, ...args] = [...prefix, SERVER_BIN];
+    const proc = spawn(command, args, {
+        cwd: cwd ?? dataDir,
         env: childEnv,
         stdio: ['ignore', 'pipe', 'pipe'],
         detached: true, // own process group: stop() signals the group
@@ -779,6 +821,26 @@ export function waitEvent(emitter, name, timeoutMs = 5_000) {
         }, timeoutMs);
         emitter.once(name, h);
     });
+}
+
+/**
+ * A barrier on one socket: resolves once the server has answered a `ping` sent now. The server handles a socket's
+ * packets in order and writes each socket's frames in order, so after this resolves the socket has received
+ * everything the server queued for it before, e.g. the fan-out of a REST call whose response came back earlier,
+ * and every event it sent before (an `app-state`) has been applied. Waiting for this instead of a fixed sleep
+ * makes "this socket got nothing" a statement about the server rather than about timing.
+ */
+export async function roundTrip(socket, timeoutMs = 5_000) {
+    assert.deepStrictEqual(await socket.timeout(timeoutMs).emitWithAck('ping'), {});
+}
+
+/**
+ * Resolves once the clock has moved past the current millisecond. Server and tests read the same clock, so a
+ * row the server stamped before a response that has come back is older than anything it stamps after this.
+ */
+export async function nextMillisecond() {
+    const t = Date.now();
+    while (Date.now() <= t) await new Promise((r) => setImmediate(r));
 }
 
 /** Record every event a socket.io-client Socket receives: [{event, args, t}]. */

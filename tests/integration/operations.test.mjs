@@ -20,14 +20,17 @@ function writeConfig(dir, obj) {
     return file;
 }
 
-/** Runs the binary to completion (it must exit by itself: configuration errors). */
+/**
+ * Runs the binary to completion (it must exit by itself: configuration errors) on a fresh data directory;
+ * `created` lists what the run left in it.
+ */
 function runToExit(env, args = []) {
     const dataDir = tempDir();
     const r = spawnSync(SERVER_BIN, args, {
         env: { PATH: process.env.PATH, PORT: '0', HOST: '127.0.0.1', DATA_DIR: dataDir, ...env },
         encoding: 'utf8', timeout: 10_000, killSignal: 'SIGKILL',
     });
-    return { code: r.status, stderr: r.stderr, stdout: r.stdout };
+    return { code: r.status, stderr: r.stderr, stdout: r.stdout, created: fs.readdirSync(dataDir) };
 }
 
 test('configuration errors stop start-up with exit code 2 and name the key', { timeout: TEST_TIMEOUT }, () => {
@@ -64,6 +67,58 @@ test('configuration errors stop start-up with exit code 2 and name the key', { t
         ['--check-config']);
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stdout, /configuration ok/);
+});
+
+test('--check-config refuses exactly what start-up refuses: exit code 2, same message, nothing created or migrated',
+    { timeout: TEST_TIMEOUT }, async () => {
+    const dir = tempDir();
+    // Each is refused by start-up; several passed --check-config before (it checked the schema only).
+    const invalid = [
+        [{ modules: { push: { expo_url: 'not a url' } } }, /modules\.push\.expo_url: invalid URL "not a url": missing scheme/],
+        [{ modules: { push: { expo_url: 'ftp://exp.host/--/api/v2/push/send' } } }, /modules\.push\.expo_url: invalid URL .*only http and https/],
+        [{ modules: { connect: { github: { api_url: 'api.github.com' } } } }, /modules\.connect\.github\.api_url: invalid URL "api\.github\.com"/],
+        [{ modules: { connect: { app_url: 'app.happy.engineering' } } }, /modules\.connect\.app_url: invalid URL/],
+        [{ modules: { voice: { revenuecat_url: 'https://' } } }, /modules\.voice\.revenuecat_url: invalid URL "https:\/\/": missing host/],
+        [{ metrics: { host: 'metrics.internal' } }, /metrics\.host: must be an IP address/],
+        [{ storage: { kind: 'postgresql' } }, /storage\.kind: unknown storage plugin "postgresql" \(compiled in: sqlite\)/],
+        [{ files: { kind: 's3' } }, /files\.kind: unknown file store plugin "s3" \(compiled in: local\)/],
+        [{ jobs: { 'malloc-trim': { schedule: '*/0 * * * *' } } }, /jobs\.malloc-trim\.schedule: invalid cron expression/],
+        [{ metrics: { port: 70000 } }, /metrics\.port: must be <= 65535, got 70000/],
+        [{ modules: { push: { retries: -1 } } }, /modules\.push\.retries: must be >= 0, got -1/],
+    ];
+    for (const [config, message] of invalid) {
+        const file = writeConfig(dir, config);
+        const what = JSON.stringify(config);
+        const check = runToExit({}, ['--config', file, '--check-config']);
+        assert.equal(check.code, 2, `--check-config ${what}: ${check.stderr}`);
+        assert.match(check.stderr, message, what);
+        assert.deepEqual(check.created, [], `--check-config ${what} created files`);
+        const start = runToExit({}, ['--config', file]);
+        assert.equal(start.code, 2, `start ${what}: ${start.stderr}`);
+        assert.equal(start.stderr, check.stderr, `the same message at start-up: ${what}`);
+        // Refused before the master secret, the database or its migrations were touched.
+        assert.deepEqual(start.created, [], `start ${what} created ${start.created}`);
+    }
+    // Through the environment (runToExit sets HOST, which wins over a file's server.host).
+    const check = runToExit({ HOST: 'localhost' }, ['--check-config']);
+    assert.equal(check.code, 2);
+    assert.match(check.stderr, /server\.host: must be an IP address such as 0\.0\.0\.0, 127\.0\.0\.1 or ::, got "localhost"/);
+    const start = runToExit({ HOST: 'localhost' }, []);
+    assert.equal(start.code, 2);
+    assert.equal(start.stderr, check.stderr);
+    assert.deepEqual(start.created, []);
+
+    // A module that is switched off is not set up, so its settings are not checked either (by both).
+    const offConfig = writeConfig(dir, { modules: { push: { enabled: false, expo_url: 'x' } } });
+    const off = runToExit({}, ['--config', offConfig, '--check-config']);
+    assert.equal(off.code, 0, off.stderr);
+    const offServer = await startServer({ env: { HAPPY_CONFIG: offConfig } });
+    assert.equal(await offServer.stop(), 0);
+    // Valid: the check creates nothing either.
+    const ok = runToExit({}, ['--config', writeConfig(dir, { modules: { push: { expo_url: '' } } }), '--check-config']);
+    assert.equal(ok.code, 0, ok.stderr);
+    assert.equal(ok.stdout, 'configuration ok\n');
+    assert.deepEqual(ok.created, []);
 });
 
 test('a disabled module answers 404 on its routes; the others keep working', { timeout: TEST_TIMEOUT }, async () => {
@@ -169,12 +224,17 @@ test('a second server on a data directory in use is refused; exclusive: false le
     const srv = await startServer({ dataDir });
     try {
         await authAccount(srv.url);
-        // Default storage.sqlite.exclusive: the running server owns the file.
-        const second = spawnSync(SERVER_BIN, [], {
+        // Default storage.sqlite.exclusive: the running server owns the file. The refusal is immediate, not after
+        // the busy timeout: with one of 30 s configured, a wait would show as a kill by spawnSync's 20 s timeout.
+        const slowLock = writeConfig(tempDir(), { storage: { sqlite: { busy_timeout_ms: 30000 } } });
+        const t0 = Date.now();
+        const second = spawnSync(SERVER_BIN, ['--config', slowLock], {
             env: { PATH: process.env.PATH, PORT: '0', HOST: '127.0.0.1', DATA_DIR: dataDir }, encoding: 'utf8',
             timeout: 20_000, killSignal: 'SIGKILL',
         });
+        const took = Date.now() - t0;
         assert.equal(second.status, 1, second.stderr);
+        assert.ok(took < 2000, `refused after ${took} ms`);
         assert.match(second.stderr, /database .*happy\.sqlite is in use by another process \(another happy-server on this data directory\?\)/);
         const peek = spawnSync('sqlite3', [db, 'SELECT COUNT(*) FROM account'], { encoding: 'utf8' });
         assert.notEqual(peek.status, 0);

@@ -7,7 +7,8 @@ import assert from 'node:assert/strict';
 import http from 'node:http';
 import {
     TEST_TIMEOUT, HOOK_TIMEOUT, FAST_REALTIME, startRealtimeServer, authAccount, req, authReq, bearer, bodies,
-    assertJson, userAuth, recordEvents, sleep, expectStatus, CUID_RE, createSession, named,
+    assertJson, userAuth, recordEvents, sleep, expectStatus, CUID_RE, createSession, named, until, roundTrip,
+    nextMillisecond,
 } from './harness.mjs';
 import { clientsClosedAfterEach } from './clients.mjs';
 
@@ -63,13 +64,36 @@ function startExpo() {
     });
 }
 
+const RETRY_DELAY_MS = 300;
 let srv;
 before(async () => {
     await startExpo();
     srv = await startRealtimeServer(FAST_REALTIME, {
-        config: { modules: { push: { expo_url: expo.url, timeout_ms: 700, retries: 2, retry_delay_ms: 300 } } },
+        config: { modules: { push: { expo_url: expo.url, timeout_ms: 700, retries: 2, retry_delay_ms: RETRY_DELAY_MS } } },
     });
 }, { timeout: HOOK_TIMEOUT });
+
+/**
+ * An absence check, not a synchronisation: a re-send would reach Expo RETRY_DELAY_MS after the route answered
+ * (the first of them), so after twice that with no further request there is none.
+ */
+async function assertNoResend(count, why) {
+    await sleep(2 * RETRY_DELAY_MS);
+    assert.equal(expo.requests.length, count, why);
+}
+
+/** Waits for the server's log line `msg` about session `sid` (the push module logs each retry decision). */
+const logged = (msg, sid, extra = () => true) => until(() => srv.stdoutLines.some((l) => {
+    if (!l.includes(`"msg":"${msg}"`)) return false;
+    const j = JSON.parse(l);
+    return j.sessionId === sid && extra(j);
+}), 5000, `log line "${msg}" for ${sid}`);
+
+/** Sends app-state from an app socket and waits until the server has applied it (roundTrip()). */
+async function appState(ui, state) {
+    ui.emit('app-state', { state });
+    await roundTrip(ui);
+}
 after(async () => {
     if (srv) await srv.stop();
     expo.server?.closeAllConnections?.();
@@ -101,7 +125,7 @@ test('push tokens: register (upsert), list newest first, delete (idempotent), pe
     const a = await authAccount(srv.url);
     const b = await authAccount(srv.url);
     assertJson(await addToken(a, 'ExponentPushToken[one]'), 200, { success: true });
-    await sleep(5);
+    await nextMillisecond(); // "newest first" needs distinct timestamps
     assertJson(await addToken(a, 'ExponentPushToken[two]'), 200, { success: true });
     let tokens = await listTokens(a);
     assert.deepEqual(tokens.map((t) => t.token), ['ExponentPushToken[two]', 'ExponentPushToken[one]']);
@@ -111,7 +135,7 @@ test('push tokens: register (upsert), list newest first, delete (idempotent), pe
         assert.equal(t.createdAt, t.updatedAt);
     }
     const one = tokens[1];
-    await sleep(5);
+    await nextMillisecond();
     assertJson(await addToken(a, 'ExponentPushToken[one]'), 200, { success: true });
     const again = (await listTokens(a)).find((t) => t.token === 'ExponentPushToken[one]');
     assert.equal(again.id, one.id);
@@ -171,7 +195,8 @@ test('push-event without tokens: session-event to the session\'s listeners, no_t
     const otherEvents = recordEvents(otherCli);
     const before = Date.now();
     assertJson(await pushEvent(a, sid, doneEvent(sid)), 200, { success: true, result: 'no_tokens' });
-    await sleep(200);
+    await until(() => named(appEvents, 'ephemeral').length && named(cliEvents, 'ephemeral').length, 3000, 'session-event');
+    await Promise.all([appSock, cliSock, otherCli].map((s) => roundTrip(s)));
     for (const evs of [appEvents, cliEvents]) {
         const got = named(evs, 'ephemeral');
         assert.equal(got.length, 1);
@@ -188,7 +213,7 @@ test('push-event with tokens: exact Expo request, result sent', T, async () => {
     const a = await authAccount(srv.url);
     const sid = await newSessionId(a);
     await addToken(a, 'ExponentPushToken[aaa]');
-    await sleep(5);
+    await nextMillisecond();
     await addToken(a, 'ExponentPushToken[bbb]');
     // A daemon, a CLI and an app that never reported its state are not proof of attention.
     await daemon(a, 'm1');
@@ -208,8 +233,7 @@ test('push-event with tokens: exact Expo request, result sent', T, async () => {
         data: { sessionId: 'spoofed', kind: 'permission', extra: { n: 1 } }, sound: 'default', channelId: 'messages',
     }));
     assert.equal(r.text, JSON.stringify(expected));
-    await sleep(600);
-    assert.equal(expo.requests.length, 1, 'no retry after success');
+    await assertNoResend(1, 'no retry after success');
 });
 
 test('push-event is suppressed while an app is focused (handshake appState or app-state event)', T, async () => {
@@ -219,17 +243,20 @@ test('push-event is suppressed while an app is focused (handshake appState or ap
     const ui = await connect({ ...userAuth(a), appState: 'active' });
     assertJson(await pushEvent(a, sid, doneEvent(sid)), 200, { success: true, result: 'suppressed', reason: 'active-ui-client' });
     assert.equal(expo.requests.length, 0);
-    ui.emit('app-state', { state: 'background' });
-    await sleep(150);
+    await appState(ui, 'background');
     assertJson(await pushEvent(a, sid, doneEvent(sid)), 200, { success: true, result: 'sent', tokens: 1 });
     assert.equal(expo.requests.length, 1);
     assert.equal(expo.requests[0].text, JSON.stringify([expoMessage('ExponentPushToken[focus]', sid, doneEvent(sid))]));
-    ui.emit('app-state', { state: 'active' });
-    await sleep(150);
+    await appState(ui, 'active');
     assertJson(await pushEvent(a, sid, doneEvent(sid)), 200, { success: true, result: 'suppressed', reason: 'active-ui-client' });
     ui.disconnect();
-    await sleep(150);
-    assertJson(await pushEvent(a, sid, doneEvent(sid)), 200, { success: true, result: 'sent', tokens: 1 });
+    // The server notices the disconnect on its own time: push until it stops suppressing (a suppressed push sends
+    // nothing, so Expo sees exactly one more request).
+    const after = await until(async () => {
+        const r = await pushEvent(a, sid, doneEvent(sid));
+        return r.json?.result !== 'suppressed' && r;
+    }, 3000, 'the disconnected app no longer counts as focused');
+    assertJson(after, 200, { success: true, result: 'sent', tokens: 1 });
     assert.equal(expo.requests.length, 2);
 });
 
@@ -237,7 +264,7 @@ test('Expo answers 500: failed with HTTP 500, then re-sent in the background unt
     const a = await authAccount(srv.url);
     const sid = await newSessionId(a);
     await addToken(a, 'ExponentPushToken[r1]');
-    await sleep(5);
+    await nextMillisecond();
     await addToken(a, 'ExponentPushToken[r2]');
     expo.queue.push(500);
     const started = Date.now();
@@ -245,7 +272,8 @@ test('Expo answers 500: failed with HTTP 500, then re-sent in the background unt
     const reqs = await expo.waitRequests(2, 3000);
     assert.ok(Date.now() - started >= 250, 'retried after the configured delay');
     assert.equal(reqs[1].text, reqs[0].text, 'the same messages are re-sent');
-    await sleep(800);
+    // The retry loop logs each round; "pending": 0 means it has ended.
+    await logged('push retry', sid, (j) => j.delivered === 2 && j.pending === 0);
     assert.equal(expo.requests.length, 2, 'delivered: no further retry');
 });
 
@@ -260,16 +288,15 @@ test('Expo hangs: Network error after the deadline, re-sent with back-off, then 
     assert.ok(took >= 600 && took < 3000, `answered after the 700 ms deadline (${took} ms)`);
     // retries: 2 (after 300 ms, then 600 ms), both refused with 503: three requests in all, then nothing.
     await expo.waitRequests(3, 4000);
-    await sleep(1500);
+    await logged('push delivery gave up', sid);
     assert.equal(expo.requests.length, 3);
-    assert.ok(srv.stdoutLines.some((l) => l.includes('push delivery gave up')));
 });
 
 test('DeviceNotRegistered removes the token; partial result; 4xx is not retried', T, async () => {
     const a = await authAccount(srv.url);
     const sid = await newSessionId(a);
     await addToken(a, 'ExponentPushToken[gone]');
-    await sleep(5);
+    await nextMillisecond();
     await addToken(a, 'ExponentPushToken[fine]');
     expo.queue.push((msgs) => msgs.map((m) => (m.to === 'ExponentPushToken[gone]'
         ? { status: 'error', message: '"ExponentPushToken[gone]" is not a registered push notification recipient', details: { error: 'DeviceNotRegistered' } }
@@ -279,8 +306,7 @@ test('DeviceNotRegistered removes the token; partial result; 4xx is not retried'
     assert.deepEqual((await listTokens(a)).map((t) => t.token), ['ExponentPushToken[fine]']);
     expo.queue.push(400);
     assertJson(await pushEvent(a, sid, doneEvent(sid)), 200, { success: true, result: 'failed', reason: 'HTTP 400' });
-    await sleep(700);
-    assert.equal(expo.requests.length, 2, 'HTTP 400 is not re-sent');
+    await assertNoResend(2, 'HTTP 400 is not re-sent');
 });
 
 test('a retry is dropped when the user has focused an app meanwhile', T, async () => {
@@ -290,7 +316,7 @@ test('a retry is dropped when the user has focused an app meanwhile', T, async (
     expo.queue.push(502);
     assertJson(await pushEvent(a, sid, doneEvent(sid)), 200, { success: true, result: 'failed', reason: 'HTTP 502' });
     await connect({ ...userAuth(a), appState: 'active' });
-    await sleep(1200);
+    await logged('push retry dropped: user active', sid);
     assert.equal(expo.requests.length, 1);
 });
 
@@ -298,14 +324,14 @@ test('a re-send skips tokens deleted meanwhile', T, async () => {
     const a = await authAccount(srv.url);
     const sid = await newSessionId(a);
     await addToken(a, 'ExponentPushToken[keep]');
-    await sleep(5);
+    await nextMillisecond();
     await addToken(a, 'ExponentPushToken[drop]');
     expo.queue.push(500);
     assertJson(await pushEvent(a, sid, doneEvent(sid)), 200, { success: true, result: 'failed', reason: 'HTTP 500, HTTP 500' });
     assertJson(await authReq(srv.url, 'DELETE', `/v1/push-tokens/${encodeURIComponent('ExponentPushToken[drop]')}`, a), 200, { success: true });
     const reqs = await expo.waitRequests(2, 3000);
     assert.deepEqual(reqs[1].json.map((m) => m.to), ['ExponentPushToken[keep]']);
-    await sleep(700);
+    await logged('push retry', sid, (j) => j.delivered === 1 && j.pending === 0);
     assert.equal(expo.requests.length, 2);
 });
 

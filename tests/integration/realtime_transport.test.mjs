@@ -3,11 +3,12 @@
 // Engine.IO HTTP errors (polling and upgrade requests) and CORS on the engine path.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import net from 'node:net';
 import { io } from 'socket.io-client';
 import WebSocket from 'ws';
 import {
     TEST_TIMEOUT, HOOK_TIMEOUT, startServer, startRealtimeServer, authAccount, req, rawHttp, parseOpenPacket, SIO_ID_RE,
-    userAuth, machineAuth, waitConnect, waitEvent, sleep, assertKeyOrder, assertHealthy,
+    userAuth, machineAuth, waitConnect, waitEvent, sleep, assertKeyOrder, assertHealthy, bodies,
 } from './harness.mjs';
 import { clientsClosedAfterEach } from './clients.mjs';
 
@@ -89,10 +90,16 @@ test('two sockets of one client get different ids; reconnecting gives a new engi
     assert.notEqual(a.id, b.id);
     assert.notEqual(a.io.engine.id, b.io.engine.id);
     const firstId = a.id;
-    a.disconnect();
+    const firstEngineId = a.io.engine.id;
+    a.disconnect(); // the manager's last socket: the engine connection closes too
     a.connect();
     await waitConnect(a);
-    assert.notEqual(a.id, firstId);
+    assert.match(a.io.engine.id, SIO_ID_RE);
+    assert.notEqual(a.io.engine.id, firstEngineId, 'a new Engine.IO session');
+    assert.notEqual(a.io.engine.id, b.io.engine.id);
+    assert.match(a.id, SIO_ID_RE);
+    assert.notEqual(a.id, firstId, 'a new socket id');
+    assert.deepStrictEqual(await a.timeout(3000).emitWithAck('ping'), {});
 });
 
 test('polling-only socket.io-client connects; acks and server events flow over long-polling', { timeout: TEST_TIMEOUT }, async () => {
@@ -212,6 +219,12 @@ test('Engine.IO polling errors: exact status, content-type, body and CORS', { ti
         ['POST', `${EP}?EIO=4&transport=polling`, 2, 'Bad handshake method'],
         ['PUT', `${EP}?EIO=4&transport=polling`, 2, 'Bad handshake method'],
         ['GET', `${EP}?EIO=4&transport=websocket`, 3, 'Bad request'],
+        // engine.io's order (verify, then handshake): transport, sid, method and websocket-without-upgrade are
+        // checked before the protocol revision, so a request without EIO fails those first.
+        ['GET', `${EP}`, 0, 'Transport unknown'],
+        ['POST', `${EP}?transport=polling`, 2, 'Bad handshake method'],
+        ['GET', `${EP}?transport=polling&sid=AAAAAAAAAAAAAAAAAAAA`, 1, 'Session ID unknown'],
+        ['GET', `${EP}?transport=websocket`, 3, 'Bad request'],
     ];
     for (const [method, path, code, message] of cases) {
         const r = await req(srv.url, method, path, { headers: { origin: 'https://x.example' } });
@@ -228,10 +241,9 @@ test('Engine.IO upgrade-request errors: raw "HTTP/1.1 400 Bad Request" with the 
     const upgrade = (query) => `GET ${EP}?${query} HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\n` +
         'Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n';
     const cases = [
-        ['transport=websocket', 'Unsupported protocol version'],
-        ['EIO=3&transport=websocket', 'Unsupported protocol version'],
         ['EIO=4&transport=websocket&sid=AAAAAAAAAAAAAAAAAAAA', 'Session ID unknown'],
         ['EIO=4&transport=foo', 'Transport unknown'],
+        ['transport=foo', 'Transport unknown'],
     ];
     for (const [query, message] of cases) {
         const r = await rawHttp(srv.url, upgrade(query), { waitClose: 500 });
@@ -242,6 +254,40 @@ test('Engine.IO upgrade-request errors: raw "HTTP/1.1 400 Bad Request" with the 
         assert.equal(r.closed, true, `${query}: connection must be closed`);
     }
     // The server is still fine
+    await assertHealthy(srv);
+});
+
+/** Writes `data` on a fresh TCP connection and collects every byte until the server closes it. */
+function rawExchange(url, data, timeoutMs = 3000) {
+    const u = new URL(url);
+    return new Promise((resolve, reject) => {
+        const sock = net.connect({ host: u.hostname, port: Number(u.port) });
+        const chunks = [];
+        const timer = setTimeout(() => { sock.destroy(); reject(new Error(`not closed within ${timeoutMs} ms: ${Buffer.concat(chunks).toString('latin1')}`)); }, timeoutMs);
+        sock.on('data', (d) => chunks.push(d));
+        sock.on('error', () => {}); // a reset after the close is still a close
+        sock.on('close', () => { clearTimeout(timer); resolve(Buffer.concat(chunks).toString('latin1')); });
+        sock.write(data);
+    });
+}
+
+test('WebSocket handshake without EIO (or EIO=3): 101, then upstream\'s raw 400 "Unsupported protocol version", closed', { timeout: TEST_TIMEOUT }, async () => {
+    // engine.io runs the protocol check in handshake(), after ws has already answered 101; its abortUpgrade()
+    // then writes a plain HTTP 400 onto the upgraded socket and destroys it.
+    const upgrade = (query) => `GET ${EP}?${query} HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\n` +
+        'Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n';
+    for (const query of ['transport=websocket', 'EIO=3&transport=websocket', 'EIO=5&transport=websocket']) {
+        const text = await rawExchange(srv.url, upgrade(query));
+        const end = text.indexOf('\r\n\r\n');
+        const head = text.slice(0, end).split('\r\n');
+        assert.equal(head[0], 'HTTP/1.1 101 Switching Protocols', `${query}: ${text}`);
+        assert.ok(head.includes('Sec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo='), `${query}: ${text}`);
+        assert.equal(text.slice(end + 4), 'HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-type: text/html\r\n' +
+            'Content-Length: 28\r\n\r\nUnsupported protocol version', query);
+    }
+    // No engine session was opened by them: a handshake with EIO=4 still works.
+    const c = await clients.open(srv.url);
+    parseOpenPacket(await c.next());
     await assertHealthy(srv);
 });
 
@@ -264,13 +310,15 @@ test('CORS preflight on the engine path: 204, empty body, allow-origin *, creden
 });
 
 test('the path without the trailing slash and other paths are not the engine (no OPEN packet)', { timeout: TEST_TIMEOUT }, async () => {
-    // realtime.md §1.1: /v1/updates?EIO=4... may either 404 (upstream) or be accepted; it must not crash.
-    const r = await req(srv.url, 'GET', '/v1/updates?EIO=4&transport=polling');
-    assert.ok(r.status === 404 || (r.status === 200 && r.text.startsWith('0{')), `${r.status} ${r.text}`);
-    const s = await req(srv.url, 'GET', '/socket.io/?EIO=4&transport=polling');
-    assert.equal(s.status, 404);
-    const js = await req(srv.url, 'GET', '/socket.io/socket.io.js');
-    assert.equal(js.status, 404);
+    // engine.io intercepts a request only when its URL starts with the normalised path "/v1/updates/"; anything
+    // else falls through to the REST router's 404 (upstream: fastify's not-found body).
+    for (const p of ['/v1/updates?EIO=4&transport=polling', '/v1/updatesX/?EIO=4&transport=polling',
+        '/socket.io/?EIO=4&transport=polling', '/socket.io/socket.io.js']) {
+        const r = await req(srv.url, 'GET', p);
+        assert.equal(r.status, 404, `${p}: ${r.status} ${r.text}`);
+        assert.deepStrictEqual(r.json, bodies.notFound(p, 'GET'), p);
+        assert.ok(!r.text.startsWith('0'), `${p}: no OPEN packet`);
+    }
 });
 
 test('polling responses of 1024 bytes or more are compressed per Accept-Encoding (engine.io httpCompression)', { timeout: TEST_TIMEOUT }, async () => {
