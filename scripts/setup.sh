@@ -6,7 +6,7 @@ set -euo pipefail
 packages=(
     build-essential cmake ninja-build ccache pkg-config
     libboost1.81-dev libboost-json1.81-dev libboost-url1.81-dev
-    libsoci-dev libsqlite3-dev sqlite3 libsodium-dev libfmt-dev
+    libsoci-dev libsqlite3-dev sqlite3 libsodium-dev libfmt-dev postgresql libpq-dev
     libgtest-dev libgmock-dev libbenchmark-dev clang libclang-rt-14-dev
     libssl-dev zlib1g-dev openssl ca-certificates nodejs npm tmux
 )
