@@ -12,7 +12,9 @@
 #       Stops the cluster started in DIR and removes DIR.
 #
 # The cluster has one superuser, `happy`, with a random password (scram-sha-256 over TCP, so wrong-password paths can
-# be tested), fsync off (throwaway data), and its Unix socket in its own directory (no /var/run/postgresql).
+# be tested), fsync off (throwaway data), its Unix socket in its own directory (no /var/run/postgresql), and TLS on
+# with a self-signed certificate: libpq's default sslmode=prefer then takes every test connection through OpenSSL,
+# as a production sslmode=require would.
 # initdb and postgres refuse to run as root: as root (CI, the dev container) they run as the `postgres` system user
 # created by Debian's postgresql package. PG_BIN overrides /usr/lib/postgresql/15/bin.
 set -euo pipefail
@@ -63,6 +65,16 @@ start_cluster() {
         die "initdb failed"
     fi
     rm -f "$dir/pwfile"
+    if ! openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 2 -subj /CN=127.0.0.1 \
+        -keyout "$dir/data/server.key" -out "$dir/data/server.crt" >"$dir/openssl.log" 2>&1; then
+        cat "$dir/openssl.log" >&2
+        stop_cluster "$dir"
+        die "openssl could not make the test certificate"
+    fi
+    chmod 600 "$dir/data/server.key"
+    if [[ $(id -u) -eq 0 ]]; then
+        chown postgres "$dir/data/server.key" "$dir/data/server.crt"
+    fi
     # A free port: pick one at random in the ephemeral range and let the server's bind decide; another process
     # taking it between the pick and the bind only costs a retry.
     local attempt
@@ -70,7 +82,7 @@ start_cluster() {
         port=$((20000 + (RANDOM * 32768 + RANDOM) % 40000))
         if as_pg "$pg_bin/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 30 \
             -o "-p $port -c listen_addresses=127.0.0.1 -c unix_socket_directories=$dir -c fsync=off \
-                -c synchronous_commit=off -c full_page_writes=off -c max_connections=200" \
+                -c synchronous_commit=off -c full_page_writes=off -c max_connections=200 -c ssl=on" \
             start >/dev/null 2>&1; then
             url="postgresql://happy:$password@127.0.0.1:$port/postgres"
             return 0
