@@ -5,8 +5,12 @@
 // storage.sqlite.synchronous "normal" (the default: survives a process crash) and "full" (also power loss).
 // wrk drives the load from this same machine. Reports numbers; asserts nothing.
 //
+// `--part wal` instead measures the SQLite WAL under sustained appends (8 connections, 10 messages a request, for
+// --duration seconds): its largest size, sampled every 200 ms, then kills the server with SIGKILL under that load and
+// times the restart to the first 200 (crash recovery replays the WAL).
+//
 //   node bench/sync.mjs [--bin build/release/happy-server] [--hello build/release/bench/happy_beast_hello]
-//                       [--duration 10] [--sessions 20] [--threads 2] [--part all|get|append] [--out sync]
+//                       [--duration 10] [--sessions 20] [--threads 2] [--part all|get|append|wal] [--out sync]
 import { spawn, spawnSync } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
@@ -25,15 +29,22 @@ const threads = Number(args.threads ?? os.cpus().length);
 const connectionSets = [1, 50, 200];
 const part = args.part ?? 'all';
 
-function wrk(url, connections, luaBody) {
+function wrkArgs(url, connections, luaBody) {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'happy-wrk-'));
     const script = path.join(dir, 's.lua');
     fs.writeFileSync(script, luaBody ?? '');
-    const r = spawnSync('wrk', [`-t${Math.min(2, connections)}`, `-c${connections}`, `-d${duration}s`, '--latency',
-        '-s', script, url], { encoding: 'utf8' });
+    return { dir, argv: [`-t${Math.min(2, connections)}`, `-c${connections}`, `-d${duration}s`, '--latency', '-s', script, url] };
+}
+
+function wrk(url, connections, luaBody) {
+    const { dir, argv } = wrkArgs(url, connections, luaBody);
+    const r = spawnSync('wrk', argv, { encoding: 'utf8' });
     fs.rmSync(dir, { recursive: true, force: true });
     if (r.error) throw new Error(`wrk not available (${r.error.code}); apt-get install wrk`);
-    const out = r.stdout;
+    return wrkParse(r.stdout, connections);
+}
+
+function wrkParse(out, connections) {
     const num = (re) => { const m = out.match(re); return m ? m[1] : null; };
     const toMs = (s) => (s == null ? null : s.endsWith('us') ? parseFloat(s) / 1000 : s.endsWith('ms') ? parseFloat(s) : parseFloat(s) * 1000);
     return {
@@ -134,7 +145,7 @@ const results = { date: new Date().toISOString(), machine: `${os.cpus().length} 
 // 1. GET /v1/sessions for accounts with 0, 5 and `sessionCount` sessions vs the raw Beast hello, interleaved per
 // connection count so all see the same machine state. A hello answering as many bytes as the largest list is
 // measured too: how much of the gap is moving the bytes rather than producing them.
-if (part !== 'append') {
+if (part === 'all' || part === 'get') {
     const srv = await startServer({}, [0, 5, sessionCount]);
     const hello = await startHello();
     results.get_sessions = [];
@@ -168,7 +179,7 @@ if (part !== 'append') {
 // 2. v3 append throughput. Committed messages are counted from the server afterwards (the session's last seq),
 // not from wrk's request count, so nothing unacknowledged is credited.
 results.append = [];
-for (const sync of part === 'get' ? [] : ['normal', 'full']) {
+for (const sync of part === 'all' || part === 'append' ? ['normal', 'full'] : []) {
     for (const batch of [1, 10]) {
         const srv = await startServer({ HAPPY_CONFIG: writeSyncConfig(sync) });
         const r = wrk(`http://127.0.0.1:${srv.port}`, 50, appendLua(srv.token, srv.appendSession, batch));
@@ -182,6 +193,42 @@ for (const sync of part === 'get' ? [] : ['normal', 'full']) {
             ` (${r.rps.toFixed(0)} req/s, p99 ${r.p99_ms} ms, non-2xx ${r.non_2xx})`);
         await stopServer(srv);
     }
+}
+
+// 3. The WAL under sustained writes, and crash recovery (--part wal).
+if (part === 'wal') {
+    const srv = await startServer({});
+    const wal = path.join(srv.dataDir, 'happy.sqlite-wal');
+    const walBytes = () => { try { return fs.statSync(wal).size; } catch { return 0; } };
+    const { dir, argv } = wrkArgs(`http://127.0.0.1:${srv.port}`, 8, appendLua(srv.token, srv.appendSession, 10));
+    const load = spawn('wrk', argv, { stdio: 'ignore' });
+    const t0 = Date.now();
+    let maxWal = 0;
+    const samples = [];
+    while (Date.now() - t0 < duration * 1000) {
+        await sleep(200);
+        const b = walBytes();
+        maxWal = Math.max(maxWal, b);
+        if (samples.length === 0 || Date.now() - samples[samples.length - 1].t >= 5000) samples.push({ t: Date.now(), s: (Date.now() - t0) / 1000, wal_bytes: b });
+    }
+    // Still under load: SIGKILL, then restart on the same data directory and time the first 200.
+    const walAtKill = walBytes();
+    srv.p.kill('SIGKILL');
+    await new Promise((r) => srv.p.once('exit', r));
+    load.kill('SIGTERM');
+    fs.rmSync(dir, { recursive: true, force: true });
+    const dbBytes = fs.statSync(path.join(srv.dataDir, 'happy.sqlite')).size;
+    const t1 = process.hrtime.bigint();
+    srv.p = startBin(bin, srv.dataDir, srv.port, { HAPPY_THREADS: String(threads) });
+    const restartMs = await waitReady(srv.port, t1);
+    const last = await request(srv.port, 'GET', `/v3/sessions/${srv.appendSession}/messages?before_seq=1000000000&limit=1`, srv.token);
+    results.wal = { connections: 8, batch: 10, duration_s: duration, max_wal_bytes: maxWal, wal_bytes_at_kill: walAtKill,
+        db_bytes: dbBytes, messages_committed: last.json.messages[0]?.seq ?? 0, restart_to_first_200_ms: Number(restartMs.toFixed(1)),
+        samples: samples.map(({ s: at, wal_bytes }) => ({ at_s: Number(at.toFixed(1)), wal_bytes })) };
+    console.log(`wal: max ${(maxWal / 1048576).toFixed(1)} MiB over ${duration} s, ${(walAtKill / 1048576).toFixed(1)} MiB at SIGKILL;` +
+        ` database ${(dbBytes / 1048576).toFixed(1)} MiB, ${results.wal.messages_committed} messages;` +
+        ` restart to first 200: ${restartMs.toFixed(1)} ms`);
+    await stopServer(srv);
 }
 
 function writeSyncConfig(sync) {

@@ -227,6 +227,8 @@ void database::drain_writes() {
             for (auto& job : group) {
                 job->done(job->error);
             }
+            std::lock_guard wl(write_mutex_);
+            backend_->after_write(*l);
         }
     } catch (...) {
         // No connection (the database is closing): fail what is queued rather than leave callers waiting.
@@ -338,7 +340,10 @@ asio::awaitable<void> database::maintain() {
     try {
         co_await util::run_on(*pool_, [this] {
             lease l(*this);
-            backend_->maintain(*l);
+            if (backend_->maintain(*l)) {
+                std::lock_guard wl(write_mutex_);
+                backend_->maintain_paused(*l);
+            }
         });
     } catch (const std::exception& e) {
         log::warn("database maintenance failed", {{"error", e.what()}});
@@ -398,50 +403,6 @@ void database::close() {
     free_.clear();
     thread_connections_.clear();
     cv_.notify_all();
-}
-
-// ---- transitional: modules not yet on db::tx ----
-
-namespace {
-thread_local connection* legacy_current = nullptr;
-thread_local tx* legacy_current_tx = nullptr;
-}  // namespace
-
-tx& legacy_tx() { return *legacy_current_tx; }
-
-std::function<void(tx&)> database::adapt(std::function<void(soci::session&)> fn) {
-    return [this, fn = std::move(fn)](tx& t) {
-        soci::session* s = backend_->legacy_session(t.conn());
-        if (s == nullptr) {
-            throw std::logic_error("this storage backend has no SOCI session for legacy code");
-        }
-        connection* saved = legacy_current;
-        tx* saved_tx = legacy_current_tx;
-        legacy_current = &t.conn();
-        legacy_current_tx = &t;
-        struct restore {
-            connection* v;
-            tx* t;
-            ~restore() {
-                legacy_current = v;
-                legacy_current_tx = t;
-            }
-        } r{saved, saved_tx};
-        fn(*s);
-    };
-}
-
-asio::awaitable<void> database::read(std::function<void(soci::session&)> fn) { co_await read(adapt(std::move(fn))); }
-asio::awaitable<void> database::write(std::function<void(soci::session&)> fn) {
-    co_await write(adapt(std::move(fn)));
-}
-void database::read_sync(const std::function<void(soci::session&)>& fn) { read_sync(adapt(fn)); }
-void database::write_sync(const std::function<void(soci::session&)>& fn) { write_sync(adapt(fn)); }
-std::int64_t database::query(soci::session&, std::string_view sql, std::initializer_list<param> params, row_fn fn) {
-    return legacy_current->query(sql, std::span<const param>(params.begin(), params.size()), fn);
-}
-std::int64_t database::query(soci::session&, std::string_view sql, std::span<const param> params, row_fn fn) {
-    return legacy_current->query(sql, params, fn);
 }
 
 }  // namespace happy::db

@@ -15,9 +15,6 @@
 
 #include "core/db/query.hpp"
 
-namespace soci {
-class session;
-}
 namespace boost::asio {
 class thread_pool;
 }
@@ -38,8 +35,13 @@ public:
     virtual std::string describe() const = 0;
     /// Cheap liveness check (SELECT 1); throws when the connection is unusable.
     virtual void ping(connection& c);
-    /// Periodic background work (SQLite: WAL checkpoint), run on a database thread off the request path.
-    virtual void maintain(connection& c) {}
+    /// Periodic background work (SQLite: WAL checkpoint), run on a database thread off the request path. Returns
+    /// true when maintain_paused() should run next, with this process's writes held back meanwhile.
+    virtual bool maintain(connection& c) { return false; }
+    virtual void maintain_paused(connection& c) {}
+    /// Single-writer backends: called on the writer's connection after each committed group, with writes held back
+    /// (SQLite: a checkpoint when the WAL has outgrown its limit).
+    virtual void after_write(connection& c) {}
     /// True when a read never waits for another connection (SQLite in WAL mode: readers see a snapshot and take
     /// no lock a writer holds). database::read() then runs on the calling thread with a connection of that
     /// thread's own, instead of a round trip through the database threads.
@@ -51,8 +53,6 @@ public:
     /// Takes a lock that only one process holds at a time, for the duration of `fn` (PostgreSQL: an advisory lock,
     /// so that N instances starting together migrate once). The default runs `fn` directly.
     virtual void with_global_lock(connection& c, std::string_view name, const std::function<void()>& fn) { fn(); }
-    /// Transitional: the SOCI session under a connection, for code not yet on db::tx.
-    virtual soci::session* legacy_session(connection& c) { return nullptr; }
 };
 
 struct migration {
@@ -103,14 +103,6 @@ public:
     /// Waits for queued work, then closes every connection. Idempotent.
     void close();
 
-    // ---- transitional (modules not yet on db::tx) ----
-    boost::asio::awaitable<void> read(std::function<void(soci::session&)> fn);
-    boost::asio::awaitable<void> write(std::function<void(soci::session&)> fn);
-    void read_sync(const std::function<void(soci::session&)>& fn);
-    void write_sync(const std::function<void(soci::session&)>& fn);
-    std::int64_t query(soci::session& s, std::string_view sql, std::initializer_list<param> params, row_fn fn = {});
-    std::int64_t query(soci::session& s, std::string_view sql, std::span<const param> params, row_fn fn = {});
-
 private:
     class lease;
     std::unique_ptr<connection> acquire();
@@ -121,7 +113,6 @@ private:
     void run_group(connection& c, std::vector<std::unique_ptr<write_job>>& group);
     void release(std::unique_ptr<connection> c);
     void run_write(connection& c, const std::function<void(tx&)>& fn);
-    std::function<void(tx&)> adapt(std::function<void(soci::session&)> fn);
 
     std::unique_ptr<backend> backend_;
     dialect kind_;
@@ -141,8 +132,5 @@ private:
     std::vector<std::unique_ptr<write_job>> write_queue_;  ///< guarded by queue_mutex_
     bool writer_active_ = false;                           ///< a drain_writes() is queued or running
 };
-
-/// Transitional: the transaction a legacy (soci::session) function runs in on this thread.
-tx& legacy_tx();
 
 }  // namespace happy::db

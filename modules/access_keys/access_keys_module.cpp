@@ -37,10 +37,10 @@ boost::asio::awaitable<response> get_key(db::database& db, http::request& req) {
     std::optional<access_key> key;
     bool failed = false;
     try {
-        co_await db.read([&](soci::session& s) {
-            owned = access_key_scope_owned(s, account, sid, mid);
+        co_await db.read([&](db::tx& t) {
+            owned = access_key_scope_owned(t, account, sid, mid);
             if (owned) {
-                key = access_key_find(s, account, sid, mid);
+                key = access_key_find(t, account, sid, mid);
             }
         });
     } catch (const std::exception& e) {
@@ -64,7 +64,7 @@ boost::asio::awaitable<response> create_key(db::database& db, http::request& req
     access_key_create_result r;
     bool failed = false;
     try {
-        co_await db.write([&](soci::session& s) { r = access_key_create(s, account, sid, mid, data, now_ms()); });
+        co_await db.write([&](db::tx& t) { r = access_key_create(t, account, sid, mid, data, now_ms()); });
     } catch (const std::exception& e) {
         log::error("access key create failed", {{"error", e.what()}});
         failed = true;
@@ -93,8 +93,7 @@ boost::asio::awaitable<response> update_key(db::database& db, http::request& req
     access_key_update_result r;
     bool failed = false;
     try {
-        co_await db.write(
-            [&](soci::session& s) { r = access_key_update(s, account, sid, mid, data, expected, now_ms()); });
+        co_await db.write([&](db::tx& t) { r = access_key_update(t, account, sid, mid, data, expected, now_ms()); });
     } catch (const std::exception& e) {
         log::error("access key update failed", {{"error", e.what()}});
         failed = true;
@@ -148,10 +147,10 @@ boost::asio::awaitable<std::optional<json::value>> on_access_key_get(db::databas
     std::optional<access_key> key;
     bool failed = false;
     try {
-        co_await db.read([&](soci::session& s) {
-            owned = access_key_scope_owned(s, account, session_id, machine_id);
+        co_await db.read([&](db::tx& t) {
+            owned = access_key_scope_owned(t, account, session_id, machine_id);
             if (owned) {
-                key = access_key_find(s, account, session_id, machine_id);
+                key = access_key_find(t, account, session_id, machine_id);
             }
         });
     } catch (const std::exception& e) {

@@ -8,9 +8,7 @@
 #include <string>
 #include <string_view>
 
-namespace soci {
-class session;
-}
+#include "core/db/query.hpp"
 
 namespace happy::mod::access_keys {
 
@@ -23,10 +21,10 @@ struct access_key {
 };
 
 /// Whether both the session and the machine belong to the account (GET, POST and access-key-get require it).
-bool access_key_scope_owned(soci::session& s, std::string_view account_id, std::string_view session_id,
+bool access_key_scope_owned(db::tx& t, std::string_view account_id, std::string_view session_id,
                             std::string_view machine_id);
 
-std::optional<access_key> access_key_find(soci::session& s, std::string_view account_id, std::string_view session_id,
+std::optional<access_key> access_key_find(db::tx& t, std::string_view account_id, std::string_view session_id,
                                           std::string_view machine_id);
 
 struct access_key_create_result {
@@ -34,8 +32,9 @@ struct access_key_create_result {
     access_key row;  ///< the created row
 };
 
-/// POST: the session and machine must be the caller's; an existing key is not replaced. Creates data version 1.
-access_key_create_result access_key_create(soci::session& s, std::string_view account_id, std::string_view session_id,
+/// POST: the session and machine must be the caller's; an existing key is not replaced (the UNIQUE (account, machine,
+/// session) key decides, also between concurrent writers). Creates data version 1.
+access_key_create_result access_key_create(db::tx& t, std::string_view account_id, std::string_view session_id,
                                            std::string_view machine_id, std::string_view data, std::int64_t now);
 
 struct access_key_update_result {
@@ -45,8 +44,9 @@ struct access_key_update_result {
 };
 
 /// PUT: only the key row is looked up (session/machine ownership is not checked, as upstream). Sets data and
-/// dataVersion = expected + 1 when the stored version equals `expected_version`.
-access_key_update_result access_key_update(soci::session& s, std::string_view account_id, std::string_view session_id,
+/// dataVersion = expected + 1 when the stored version equals `expected_version` (compare-and-set: losing to another
+/// writer between the read and the write makes the transaction run again, db::error retryable).
+access_key_update_result access_key_update(db::tx& t, std::string_view account_id, std::string_view session_id,
                                            std::string_view machine_id, std::string_view data,
                                            std::int64_t expected_version, std::int64_t now);
 

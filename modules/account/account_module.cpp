@@ -18,11 +18,10 @@ using http::response;
 
 namespace {
 
-boost::asio::awaitable<response> get_profile(db::database& db, const server_settings& settings,
-                                             const bool& with_connect, http::request& req) {
+boost::asio::awaitable<response> get_profile(db::database& db, const server_settings& settings, http::request& req) {
     std::string account = req.account_id;
     std::optional<profile> p;
-    co_await db.read([&](soci::session& s) { p = account_profile_get(s, account, with_connect); });
+    co_await db.read([&](db::tx& t) { p = account_profile_get(t, account); });
     if (!p) {
         // upstream findUniqueOrThrow: a token whose account is gone gets the generic 500.
         co_return response::internal_error();
@@ -35,7 +34,7 @@ boost::asio::awaitable<response> get_settings(db::database& db, http::request& r
     std::optional<settings> row;
     bool failed = false;
     try {
-        co_await db.read([&](soci::session& s) { row = account_settings_get(s, account); });
+        co_await db.read([&](db::tx& t) { row = account_settings_get(t, account); });
     } catch (const std::exception& e) {
         log::error("account settings read failed", {{"error", e.what()}});
         failed = true;
@@ -66,11 +65,12 @@ boost::asio::awaitable<response> post_settings(db::database& db, events::emitter
     try {
         // The seq is allocated in the same transaction as the change (upstream: right after it); a token whose
         // account is gone fails either way.
-        co_await db.write([&](soci::session& s) {
+        co_await db.write([&](db::tx& t) {
             const std::int64_t now = now_ms();
-            r = account_settings_update(s, account, expected, value, now);
+            seq = 0;  // a rerun after a lost compare-and-set starts afresh
+            r = account_settings_update(t, account, expected, value, now);
             if (r.st == settings_update_result::status::success) {
-                seq = auth::account_seq_allocate(db, s, account, now);
+                seq = auth::account_seq_allocate(t, account, now);
             }
         });
     } catch (const std::exception& e) {
@@ -105,15 +105,8 @@ boost::asio::awaitable<response> post_settings(db::database& db, events::emitter
 
 }  // namespace
 
-boost::asio::awaitable<void> account_module::start() {
-    bool exists = false;
-    co_await db_->read([&](soci::session& s) { exists = account_connect_tables_exist(s); });
-    with_connect_ = exists;
-}
-
 void account_module::setup(module_context& ctx) {
     auto& db = ctx.db();
-    db_ = &db;
     auto& out = ctx.events();
     // The bound port is known only after setup; the settings object lives for the whole run.
     const server_settings& settings = ctx.settings();
@@ -122,7 +115,7 @@ void account_module::setup(module_context& ctx) {
         .method = http::verb::get,
         .path = "/v1/account/profile",
         .auth = http::auth_mode::bearer,
-        .fn = [&db, &settings, this](http::request& req) { return get_profile(db, settings, with_connect_, req); },
+        .fn = [&db, &settings](http::request& req) { return get_profile(db, settings, req); },
     });
     ctx.add_route({
         .method = http::verb::get,

@@ -1,7 +1,5 @@
 #include "modules/account/account_store.hpp"
 
-#include <soci/soci.h>
-
 #include <algorithm>
 #include <boost/json.hpp>
 #include <vector>
@@ -11,10 +9,6 @@ namespace happy::mod::account {
 namespace json = boost::json;
 
 namespace {
-
-std::optional<std::string> opt(const std::string& v, soci::indicator ind) {
-    return ind == soci::i_ok ? std::optional<std::string>(v) : std::nullopt;
-}
 
 /// PostgreSQL JSONB stores object keys shorter-first, then bytewise, and returns them in that order; upstream
 /// reads its Json columns back that way. Applied to every nested object.
@@ -53,45 +47,23 @@ json::value nullable(const std::optional<std::string>& s) { return s ? json::val
 
 }  // namespace
 
-bool account_connect_tables_exist(soci::session& s) {
-    int n = 0;
-    s << "SELECT count(*) FROM sqlite_master WHERE type = 'table' "
-         "AND name IN ('github_user', 'service_account_token')",
-        soci::into(n);
-    return n == 2;
-}
-
-std::optional<profile> account_profile_get(soci::session& s, std::string_view account_id, bool with_connect) {
-    std::string id(account_id);
-    std::string first, last, user, avatar, github;
-    soci::indicator fi = soci::i_null, li = soci::i_null, ui = soci::i_null, ai = soci::i_null, gi = soci::i_null;
-    s << "SELECT first_name, last_name, username, avatar, github_user_id FROM account WHERE id = :id", soci::use(id),
-        soci::into(first, fi), soci::into(last, li), soci::into(user, ui), soci::into(avatar, ai),
-        soci::into(github, gi);
-    if (!s.got_data()) {
-        return std::nullopt;
-    }
-    profile p{opt(first, fi), opt(last, li), opt(user, ui), opt(avatar, ai), opt(github, gi), std::nullopt, {}};
-    if (!with_connect) {
+std::optional<profile> account_profile_get(db::tx& t, std::string_view account_id) {
+    // upstream: findUniqueOrThrow with `githubUser: true`; avatar and the GitHub profile are JSON columns, read as
+    // their text.
+    std::optional<profile> p;
+    t.query("SELECT a.first_name, a.last_name, a.username, a.avatar, a.github_user_id, g.profile FROM account a "
+            "LEFT JOIN github_user g ON g.id = a.github_user_id WHERE a.id = ?",
+            {account_id}, [&](const db::row_view& r) {
+                p = profile{r.opt_str(0), r.opt_str(1), r.opt_str(2), r.opt_str(3), r.opt_str(4), r.opt_str(5), {}};
+            });
+    if (!p) {
         return p;
     }
-    if (p.github_user_id) {
-        std::string gh_profile;
-        s << "SELECT profile FROM github_user WHERE id = :g", soci::use(*p.github_user_id), soci::into(gh_profile);
-        if (s.got_data()) {
-            p.github_profile = std::move(gh_profile);
-        }
-    }
-    // upstream: `new Set(tokens.map(t => t.vendor))` over a findMany without ORDER BY; oldest first here.
-    std::string vendor;
-    soci::statement st = (s.prepare << "SELECT vendor FROM service_account_token WHERE account_id = :a "
-                                       "ORDER BY created_at, rowid",
-                          soci::use(id), soci::into(vendor));
-    if (st.execute(true)) {
-        do {
-            p.connected_services.push_back(vendor);
-        } while (st.fetch());
-    }
+    // upstream: `new Set(tokens.map(t => t.vendor))` over a findMany without ORDER BY; oldest first here (cuids
+    // of one process grow, so the id keeps insertion order within one millisecond). One row per vendor
+    // (UNIQUE (account_id, vendor)).
+    t.query("SELECT vendor FROM service_account_token WHERE account_id = ? ORDER BY created_at, id", {account_id},
+            [&](const db::row_view& r) { p->connected_services.push_back(r.str(0)); });
     return p;
 }
 
@@ -136,25 +108,17 @@ json::object account_profile_json(std::string_view account_id, const profile& p,
     return o;
 }
 
-std::optional<settings> account_settings_get(soci::session& s, std::string_view account_id) {
-    std::string id(account_id);
-    std::string value;
-    soci::indicator vi = soci::i_null;
-    settings out;
-    s << "SELECT settings, settings_version FROM account WHERE id = :id", soci::use(id), soci::into(value, vi),
-        soci::into(out.version);
-    if (!s.got_data()) {
-        return std::nullopt;
-    }
-    out.value = opt(value, vi);
+std::optional<settings> account_settings_get(db::tx& t, std::string_view account_id) {
+    std::optional<settings> out;
+    t.query("SELECT settings, settings_version FROM account WHERE id = ?", {account_id},
+            [&](const db::row_view& r) { out = settings{r.opt_str(0), r.i64(1)}; });
     return out;
 }
 
-settings_update_result account_settings_update(soci::session& s, std::string_view account_id,
-                                               std::int64_t expected_version, const std::optional<std::string>& value,
-                                               std::int64_t now) {
+settings_update_result account_settings_update(db::tx& t, std::string_view account_id, std::int64_t expected_version,
+                                               const std::optional<std::string>& value, std::int64_t now) {
     settings_update_result r;
-    auto current = account_settings_get(s, account_id);
+    auto current = account_settings_get(t, account_id);
     if (!current) {
         return r;
     }
@@ -164,13 +128,14 @@ settings_update_result account_settings_update(soci::session& s, std::string_vie
         r.current = current->value;
         return r;
     }
-    std::string id(account_id);
-    std::string v = value.value_or("");
-    soci::indicator vi = value ? soci::i_ok : soci::i_null;
     std::int64_t next = expected_version + 1;
-    s << "UPDATE account SET settings = :s, settings_version = :n, updated_at = :u "
-         "WHERE id = :id AND settings_version = :e",
-        soci::use(v, vi), soci::use(next), soci::use(now), soci::use(id), soci::use(expected_version);
+    std::int64_t changed = t.exec("UPDATE account SET settings = ?, settings_version = ?, updated_at = ? "
+                                  "WHERE id = ? AND settings_version = ?",
+                                  {db::opt(value), next, now, account_id, expected_version});
+    if (changed != 1) {
+        // Another writer changed the settings (or removed the account) since the read: decide again from scratch.
+        throw db::error(db::error_kind::retryable, "account settings changed concurrently");
+    }
     r.st = settings_update_result::status::success;
     r.version = next;
     return r;

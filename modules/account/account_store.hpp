@@ -10,9 +10,7 @@
 #include <string_view>
 #include <vector>
 
-namespace soci {
-class session;
-}
+#include "core/db/query.hpp"
 
 namespace happy::mod::account {
 
@@ -27,12 +25,10 @@ struct profile {
     std::vector<std::string> connected_services;  ///< vendors with a stored token (connect module)
 };
 
-/// The caller's profile row, or nullopt when the account does not exist. `with_connect`: the connect module's
-/// tables (github_user, service_account_token) exist, so the GitHub profile and the vendors are read too.
-std::optional<profile> account_profile_get(soci::session& s, std::string_view account_id, bool with_connect = false);
-
-/// True when the connect module's tables exist (it may be compiled out of the binary).
-bool account_connect_tables_exist(soci::session& s);
+/// The caller's profile row with its linked GitHub profile and the vendors with a stored token (the connect
+/// module's tables github_user and service_account_token, there whether or not that module is enabled), or nullopt
+/// when the account does not exist.
+std::optional<profile> account_profile_get(db::tx& t, std::string_view account_id);
 
 /// The response body of GET /v1/account/profile, in upstream's key order:
 /// {id, timestamp, firstName, lastName, username, avatar, github, connectedServices}.
@@ -48,7 +44,7 @@ struct settings {
 };
 
 /// The caller's settings blob and version, or nullopt when the account does not exist.
-std::optional<settings> account_settings_get(soci::session& s, std::string_view account_id);
+std::optional<settings> account_settings_get(db::tx& t, std::string_view account_id);
 
 /// Outcome of POST /v1/account/settings.
 struct settings_update_result {
@@ -59,9 +55,10 @@ struct settings_update_result {
 
 /// Versioned update: when the stored settingsVersion equals `expected_version`, stores `value` with version
 /// expected + 1 (and updatedAt = now). Upstream reads, compares and then runs a conditional updateMany; here the
-/// three happen in the caller's write transaction, so the race upstream answers with a re-read cannot occur.
-settings_update_result account_settings_update(soci::session& s, std::string_view account_id,
-                                               std::int64_t expected_version, const std::optional<std::string>& value,
-                                               std::int64_t now);
+/// update is a compare-and-set on the version read, and when another writer changed it in between (the race
+/// upstream answers with a re-read) it throws db::error retryable, so that database::write runs the caller's
+/// function again and that run answers from the new version.
+settings_update_result account_settings_update(db::tx& t, std::string_view account_id, std::int64_t expected_version,
+                                               const std::optional<std::string>& value, std::int64_t now);
 
 }  // namespace happy::mod::account

@@ -102,7 +102,7 @@ boost::asio::awaitable<response> list_artifacts(db::database& db, http::request&
     std::vector<artifact> rows;
     bool failed = false;
     try {
-        co_await db.read([&](soci::session& s) { rows = artifact_list(s, account, 200); });
+        co_await db.read([&](db::tx& t) { rows = artifact_list(t, account, 200); });
     } catch (const std::exception& e) {
         log::error("artifact list failed", {{"error", e.what()}});
         failed = true;
@@ -124,7 +124,7 @@ boost::asio::awaitable<response> get_artifact(db::database& db, http::request& r
     std::optional<artifact> row;
     bool failed = false;
     try {
-        co_await db.read([&](soci::session& s) { row = artifact_find(s, account, id); });
+        co_await db.read([&](db::tx& t) { row = artifact_find(t, account, id); });
     } catch (const std::exception& e) {
         log::error("artifact get failed", {{"error", e.what()}});
         failed = true;
@@ -148,8 +148,8 @@ boost::asio::awaitable<response> create_artifact(db::database& db, events::emitt
     artifact_create_result r;
     bool failed = false;
     try {
-        co_await db.write([&](soci::session& s) {
-            r = artifact_create_or_load(s, account, id, header, content, key, now_ms());
+        co_await db.write([&](db::tx& t) {
+            r = artifact_create_or_load(t, account, id, header, content, key, now_ms());
         });
         if (r.st == artifact_create_result::status::created) {
             co_await auth::update_emit(db, out, account, events::recipients::user_scoped_only(),
@@ -186,7 +186,7 @@ boost::asio::awaitable<response> update_artifact(db::database& db, events::emitt
     artifact_update_result r;
     bool failed = false;
     try {
-        co_await db.write([&](soci::session& s) { r = artifact_update(s, account, id, header, content, now_ms()); });
+        co_await db.write([&](db::tx& t) { r = artifact_update(t, account, id, header, content, now_ms()); });
         if (r.st == artifact_update_result::status::success) {
             co_await auth::update_emit(db, out, account, events::recipients::user_scoped_only(),
                                        update_artifact_body(id, header, content, r));
@@ -237,7 +237,7 @@ boost::asio::awaitable<response> delete_artifact(db::database& db, events::emitt
     bool deleted = false;
     bool failed = false;
     try {
-        co_await db.write([&](soci::session& s) { deleted = artifact_delete(s, account, id); });
+        co_await db.write([&](db::tx& t) { deleted = artifact_delete(t, account, id); });
         if (deleted) {
             co_await auth::update_emit(db, out, account, events::recipients::user_scoped_only(),
                                        delete_artifact_body(id));
@@ -298,7 +298,7 @@ boost::asio::awaitable<ack> on_artifact_read(db::database& db, events::socket_ct
     std::optional<artifact> row;
     bool failed = false;
     try {
-        co_await db.read([&](soci::session& s) { row = artifact_find(s, account, aid); });
+        co_await db.read([&](db::tx& t) { row = artifact_find(t, account, aid); });
     } catch (const std::exception& e) {
         log::error("artifact-read failed", {{"error", e.what()}});
         failed = true;
@@ -340,7 +340,7 @@ boost::asio::awaitable<ack> on_artifact_create(db::database& db, events::emitter
     artifact_create_result r;
     bool failed = false;
     try {
-        co_await db.write([&](soci::session& s) { r = artifact_create_or_load(s, account, aid, h, b, k, now_ms()); });
+        co_await db.write([&](db::tx& t) { r = artifact_create_or_load(t, account, aid, h, b, k, now_ms()); });
         if (r.st == artifact_create_result::status::created) {
             co_await auth::update_emit(db, out, account, events::recipients::user_scoped_only(),
                                        new_artifact_body(r.row));
@@ -407,7 +407,7 @@ boost::asio::awaitable<ack> on_artifact_update(db::database& db, events::emitter
     artifact_update_result r;
     bool failed = false;
     try {
-        co_await db.write([&](soci::session& s) { r = artifact_update(s, account, aid, header, body, now_ms()); });
+        co_await db.write([&](db::tx& t) { r = artifact_update(t, account, aid, header, body, now_ms()); });
         if (r.st == artifact_update_result::status::success) {
             co_await auth::update_emit(db, out, account, events::recipients::user_scoped_only(),
                                        update_artifact_body(aid, header, body, r));
@@ -469,7 +469,7 @@ boost::asio::awaitable<ack> on_artifact_delete(db::database& db, events::emitter
     bool deleted = false;
     bool failed = false;
     try {
-        co_await db.write([&](soci::session& s) { deleted = artifact_delete(s, account, aid); });
+        co_await db.write([&](db::tx& t) { deleted = artifact_delete(t, account, aid); });
         if (deleted) {
             co_await auth::update_emit(db, out, account, events::recipients::user_scoped_only(),
                                        delete_artifact_body(aid));

@@ -10,9 +10,7 @@
 #include <string_view>
 #include <vector>
 
-namespace soci {
-class session;
-}
+#include "core/db/query.hpp"
 
 namespace happy::mod::artifacts {
 
@@ -37,9 +35,9 @@ struct invalid_base64 : std::runtime_error {
 };
 
 /// The caller's artifacts, most recently updated first, at most `limit`, bodies not read.
-std::vector<artifact> artifact_list(soci::session& s, std::string_view account_id, int limit);
+std::vector<artifact> artifact_list(db::tx& t, std::string_view account_id, int limit);
 
-std::optional<artifact> artifact_find(soci::session& s, std::string_view account_id, std::string_view id);
+std::optional<artifact> artifact_find(db::tx& t, std::string_view account_id, std::string_view id);
 
 struct artifact_create_result {
     enum class status { created, existing, conflict } st = status::created;
@@ -49,7 +47,8 @@ struct artifact_create_result {
 /// POST /v1/artifacts and artifact-create: an id owned by another account is a conflict; the caller's own id
 /// returns the stored row untouched (inputs ignored, not even decoded); otherwise the three strict-base64 inputs
 /// are decoded (invalid_base64 on failure, nothing written) and the row is created with versions 1 and seq 0.
-artifact_create_result artifact_create_or_load(soci::session& s, std::string_view account_id, std::string_view id,
+/// An id another writer creates in between throws db::error retryable (the rerun loads it or reports the conflict).
+artifact_create_result artifact_create_or_load(db::tx& t, std::string_view account_id, std::string_view id,
                                                std::string_view header_b64, std::string_view body_b64,
                                                std::string_view key_b64, std::int64_t now);
 
@@ -73,12 +72,13 @@ struct artifact_update_result {
 /// nothing changes (version_mismatch, with the mismatching parts flagged). Otherwise the given parts are decoded
 /// (strict base64; invalid_base64 on failure, nothing written) and stored with version expected + 1, and in every
 /// case seq += 1 and updatedAt = now — even when no part is given (upstream artifactsRoutes.ts).
-/// Read and write happen in the caller's write transaction, so upstream's lost-CAS branch cannot occur.
-artifact_update_result artifact_update(soci::session& s, std::string_view account_id, std::string_view id,
+/// The write is a compare-and-set on the versions read: when another writer changed them in between (upstream's
+/// lost-CAS branch), throws db::error retryable, and the rerun of the caller's write answers from the new row.
+artifact_update_result artifact_update(db::tx& t, std::string_view account_id, std::string_view id,
                                        const std::optional<artifact_part>& header,
                                        const std::optional<artifact_part>& body, std::int64_t now);
 
 /// Deletes the caller's artifact; false when it does not exist for this account.
-bool artifact_delete(soci::session& s, std::string_view account_id, std::string_view id);
+bool artifact_delete(db::tx& t, std::string_view account_id, std::string_view id);
 
 }  // namespace happy::mod::artifacts

@@ -1,7 +1,6 @@
 #include "modules/artifacts/artifacts_store.hpp"
 
 #include <gtest/gtest.h>
-#include <soci/soci.h>
 
 #include "core/crypto/base64.hpp"
 #include "modules/testing/store_fixture.hpp"
@@ -24,19 +23,19 @@ protected:
                                   const std::string& body = base64_encode("body"),
                                   const std::string& key = base64_encode("key")) {
         artifact_create_result r;
-        db_->write_sync([&](soci::session& s) { r = artifact_create_or_load(s, account, id, header, body, key, now); });
+        db_->write_sync([&](happy::db::tx& t) { r = artifact_create_or_load(t, account, id, header, body, key, now); });
         return r;
     }
     artifact_update_result update(const std::string& account, const std::string& id,
                                   std::optional<artifact_part> header, std::optional<artifact_part> body,
                                   std::int64_t now = 2000) {
         artifact_update_result r;
-        db_->write_sync([&](soci::session& s) { r = artifact_update(s, account, id, header, body, now); });
+        db_->write_sync([&](happy::db::tx& t) { r = artifact_update(t, account, id, header, body, now); });
         return r;
     }
     std::optional<artifact> find(const std::string& account, const std::string& id) {
         std::optional<artifact> r;
-        db_->read_sync([&](soci::session& s) { r = artifact_find(s, account, id); });
+        db_->read_sync([&](happy::db::tx& t) { r = artifact_find(t, account, id); });
         return r;
     }
 };
@@ -143,7 +142,7 @@ TEST_F(artifacts_store, list_is_newest_first_per_account_without_bodies_and_limi
     create(bob_, "b1", 4000);
     update(alice_, "a1", std::nullopt, std::nullopt, 5000);
     std::vector<artifact> rows;
-    db_->read_sync([&](soci::session& s) { rows = artifact_list(s, alice_, 200); });
+    db_->read_sync([&](happy::db::tx& t) { rows = artifact_list(t, alice_, 200); });
     ASSERT_EQ(rows.size(), 3u);
     EXPECT_EQ(rows[0].id, "a1");
     EXPECT_EQ(rows[1].id, "a3");
@@ -151,19 +150,19 @@ TEST_F(artifacts_store, list_is_newest_first_per_account_without_bodies_and_limi
     EXPECT_EQ(rows[0].header, "head");
     EXPECT_EQ(rows[0].body, "");
     EXPECT_EQ(rows[0].data_encryption_key, "key");
-    db_->read_sync([&](soci::session& s) { rows = artifact_list(s, alice_, 2); });
+    db_->read_sync([&](happy::db::tx& t) { rows = artifact_list(t, alice_, 2); });
     EXPECT_EQ(rows.size(), 2u);
 }
 
 TEST_F(artifacts_store, delete_only_the_callers_artifact) {
     create(alice_, "a1");
     bool ok = true;
-    db_->write_sync([&](soci::session& s) { ok = artifact_delete(s, bob_, "a1"); });
+    db_->write_sync([&](happy::db::tx& t) { ok = artifact_delete(t, bob_, "a1"); });
     EXPECT_FALSE(ok);
-    db_->write_sync([&](soci::session& s) { ok = artifact_delete(s, alice_, "a1"); });
+    db_->write_sync([&](happy::db::tx& t) { ok = artifact_delete(t, alice_, "a1"); });
     EXPECT_TRUE(ok);
     EXPECT_FALSE(find(alice_, "a1"));
-    db_->write_sync([&](soci::session& s) { ok = artifact_delete(s, alice_, "a1"); });
+    db_->write_sync([&](happy::db::tx& t) { ok = artifact_delete(t, alice_, "a1"); });
     EXPECT_FALSE(ok);
     // The id is free again for anyone.
     EXPECT_EQ(create(bob_, "a1").st, create_st::created);

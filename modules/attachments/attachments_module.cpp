@@ -1,6 +1,5 @@
 #include "modules/attachments/attachments_module.hpp"
 
-#include <soci/soci.h>
 #include <boost/json.hpp>
 #include <cctype>
 
@@ -33,12 +32,11 @@ response file_too_large() {
 
 /// upstream: `db.session.findFirst({where: {id: sessionId, accountId: userId}})`.
 asio::awaitable<bool> session_owned(db::database& db, const std::string& account, const std::string& sid) {
-    int n = 0;
-    co_await db.read([&](soci::session& s) {
-        s << "SELECT COUNT(*) FROM session WHERE id = :id AND account_id = :a", soci::use(sid), soci::use(account),
-            soci::into(n);
+    bool owned = false;
+    co_await db.read([&](db::tx& t) {
+        owned = t.exists("SELECT 1 FROM session WHERE id = ? AND account_id = ?", {sid, account});
     });
-    co_return n > 0;
+    co_return owned;
 }
 
 std::string base_of(const state& st, const http::request& req) {

@@ -73,14 +73,4 @@ bool pairing_request_respond(db::tx& t, pairing kind, std::string_view public_ke
     return true;
 }
 
-std::string account_upsert(soci::session&, std::string_view public_key_hex, std::int64_t now) {
-    return account_upsert(db::legacy_tx(), public_key_hex, now);
-}
-std::int64_t account_seq_allocate(soci::session&, std::string_view account_id, std::int64_t now) {
-    return account_seq_allocate(db::legacy_tx(), account_id, now);
-}
-std::int64_t account_seq_allocate(db::database&, soci::session&, std::string_view account_id, std::int64_t now) {
-    return account_seq_allocate(db::legacy_tx(), account_id, now);
-}
-
 }  // namespace happy::mod::auth

@@ -7,12 +7,6 @@
 
 #include "core/db/query.hpp"
 
-namespace happy::db {
-class database;
-}
-namespace soci {
-class session;
-}
 
 namespace happy::mod::auth {
 
@@ -24,10 +18,6 @@ std::string account_upsert(db::tx& t, std::string_view public_key_hex, std::int6
 /// /// account. Call inside a write transaction; one atomic UPDATE … RETURNING, so numbers never repeat or go backwards
 /// even with several writers.
 std::int64_t account_seq_allocate(db::tx& t, std::string_view account_id, std::int64_t now);
-// Transitional overloads for modules not yet on db::tx.
-std::string account_upsert(soci::session& s, std::string_view public_key_hex, std::int64_t now);
-std::int64_t account_seq_allocate(soci::session& s, std::string_view account_id, std::int64_t now);
-std::int64_t account_seq_allocate(db::database& db, soci::session& s, std::string_view account_id, std::int64_t now);
 
 /// Which pairing table: terminal (CLI) or account (device linking).
 enum class pairing { terminal, account };

@@ -235,7 +235,7 @@ boost::asio::awaitable<std::optional<std::string>> github_oauth_complete(const c
     profile.profile_json = json::serialize(user);
     std::string sealed = m.derived().tree.encrypt(github_token_path(account), access_token);
     github_connect_result r;
-    co_await m.db->write([&](soci::session& s) { r = github_connect(s, account, profile, sealed, now_ms()); });
+    co_await m.db->write([&](db::tx& t) { r = github_connect(t, account, profile, sealed, now_ms()); });
     emit_connect_updates(m, r, account, user, profile.login);
     log_connected(account, profile.id);
     std::string done = m.app_url + "?github=connected&user=" + uri_component(profile.login);
@@ -288,7 +288,7 @@ boost::asio::awaitable<response> github_delete(const connect_state& m, http::req
     std::optional<github_change> change;
     bool failed = false;
     try {
-        co_await m.db->write([&](soci::session& s) { change = github_disconnect(s, account, now_ms()); });
+        co_await m.db->write([&](db::tx& t) { change = github_disconnect(t, account, now_ms()); });
     } catch (const std::exception& e) {
         log::error("github disconnect failed", {{"error", e.what()}});
         failed = true;
@@ -310,7 +310,7 @@ boost::asio::awaitable<response> vendor_register(const connect_state& m, http::r
     std::string sealed =
         m.derived().tree.encrypt(vendor_token_path(account, vendor), req.body.at("token").as_string());
     // No handler-level catch upstream: a failure (e.g. a token whose account is gone: FK) is the generic 500.
-    co_await m.db->write([&](soci::session& s) { vendor_token_upsert(s, account, vendor, sealed, now_ms()); });
+    co_await m.db->write([&](db::tx& t) { vendor_token_upsert(t, account, vendor, sealed, now_ms()); });
     co_return response::json(json::object{{"success", true}});
 }
 
@@ -318,7 +318,7 @@ boost::asio::awaitable<response> vendor_token(const connect_state& m, http::requ
     std::string account = req.account_id;
     std::string vendor(req.param("vendor"));
     std::optional<std::string> sealed;
-    co_await m.db->read([&](soci::session& s) { sealed = vendor_token_get(s, account, vendor); });
+    co_await m.db->read([&](db::tx& t) { sealed = vendor_token_get(t, account, vendor); });
     if (!sealed) {
         co_return response::json(json::object{{"token", nullptr}});
     }
@@ -333,7 +333,7 @@ boost::asio::awaitable<response> vendor_delete(const connect_state& m, http::req
     std::string account = req.account_id;
     std::string vendor(req.param("vendor"));
     bool deleted = false;
-    co_await m.db->write([&](soci::session& s) { deleted = vendor_token_delete(s, account, vendor); });
+    co_await m.db->write([&](db::tx& t) { deleted = vendor_token_delete(t, account, vendor); });
     if (!deleted) {
         // Prisma delete of a missing row throws P2025: upstream answers the generic 500, not a 404.
         co_return response::internal_error();
@@ -344,7 +344,7 @@ boost::asio::awaitable<response> vendor_delete(const connect_state& m, http::req
 boost::asio::awaitable<response> vendor_list(const connect_state& m, http::request& req) {
     std::string account = req.account_id;
     std::vector<std::pair<std::string, std::string>> rows;
-    co_await m.db->read([&](soci::session& s) { rows = vendor_token_list(s, account); });
+    co_await m.db->read([&](db::tx& t) { rows = vendor_token_list(t, account); });
     json::array tokens;
     for (const auto& [vendor, sealed] : rows) {
         auto plain = m.derived().tree.decrypt(vendor_token_path(account, vendor), sealed);

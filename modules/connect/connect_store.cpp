@@ -1,10 +1,6 @@
 #include "modules/connect/connect_store.hpp"
 
-#include <soci/soci.h>
-
-#include "core/crypto/base64.hpp"
 #include "core/crypto/ids.hpp"
-#include "core/db/database.hpp"
 #include "modules/auth/auth_store.hpp"
 
 namespace happy::mod::connect {
@@ -41,6 +37,21 @@ std::size_t js_space(std::string_view s, std::size_t i) {
     return 0;
 }
 
+/// githubDisconnect for a link read earlier in the transaction: a compare-and-set on account.github_user_id, so that
+/// a link another writer changed meanwhile (several server processes) is not cleared; then the transaction is run
+/// again from the start.
+github_change github_unlink(db::tx& t, std::string_view account_id, std::string_view github_id, std::int64_t now) {
+    std::int64_t changed = t.exec("UPDATE account SET github_user_id = NULL, username = NULL, updated_at = ? "
+                                  "WHERE id = ? AND github_user_id = ?",
+                                  {now, account_id, github_id});
+    if (changed != 1) {
+        throw db::error(db::error_kind::retryable,
+                        "github link of " + std::string(account_id) + " changed concurrently");
+    }
+    t.exec("DELETE FROM github_user WHERE id = ?", {github_id});
+    return github_change{std::string(account_id), auth::account_seq_allocate(t, account_id, now)};
+}
+
 }  // namespace
 
 std::vector<std::string> vendor_token_path(std::string_view account_id, std::string_view vendor) {
@@ -51,53 +62,31 @@ std::vector<std::string> github_token_path(std::string_view account_id) {
     return {"user", std::string(account_id), "github", "token"};
 }
 
-void vendor_token_upsert(soci::session& s, std::string_view account_id, std::string_view vendor,
+void vendor_token_upsert(db::tx& t, std::string_view account_id, std::string_view vendor,
                          std::string_view encrypted, std::int64_t now) {
     std::string id = crypto::cuid();
-    std::string acc(account_id);
-    std::string ven(vendor);
-    std::string tok(encrypted);
-    s << "INSERT INTO service_account_token (id, account_id, vendor, token, created_at, updated_at) "
-         "VALUES (:id, :a, :v, CAST(:t AS BLOB), :c, :u) "
-         "ON CONFLICT (account_id, vendor) DO UPDATE SET token = excluded.token, updated_at = excluded.updated_at",
-        soci::use(id), soci::use(acc), soci::use(ven), soci::use(tok), soci::use(now), soci::use(now);
+    t.exec("INSERT INTO service_account_token (id, account_id, vendor, token, created_at, updated_at) "
+           "VALUES (?, ?, ?, ?, ?, ?) "
+           "ON CONFLICT (account_id, vendor) DO UPDATE SET token = excluded.token, updated_at = excluded.updated_at",
+           {id, account_id, vendor, db::blob{encrypted}, now, now});
 }
 
-std::optional<std::string> vendor_token_get(soci::session& s, std::string_view account_id, std::string_view vendor) {
-    std::string acc(account_id);
-    std::string ven(vendor);
-    std::string hex;
-    // Read through hex(): the ciphertext starts with a NUL byte, which a text column round trip would cut.
-    s << "SELECT hex(token) FROM service_account_token WHERE account_id = :a AND vendor = :v", soci::use(acc),
-        soci::use(ven), soci::into(hex);
-    if (!s.got_data()) {
-        return std::nullopt;
-    }
-    return crypto::hex_decode(hex).value_or("");
+std::optional<std::string> vendor_token_get(db::tx& t, std::string_view account_id, std::string_view vendor) {
+    // Bytes, not text: the ciphertext starts with a NUL byte.
+    std::optional<std::string> out;
+    t.query("SELECT token FROM service_account_token WHERE account_id = ? AND vendor = ?", {account_id, vendor},
+            [&](const db::row_view& r) { out = std::string(r.bytes(0)); });
+    return out;
 }
 
-bool vendor_token_delete(soci::session& s, std::string_view account_id, std::string_view vendor) {
-    std::string acc(account_id);
-    std::string ven(vendor);
-    soci::statement st = (s.prepare << "DELETE FROM service_account_token WHERE account_id = :a AND vendor = :v",
-                          soci::use(acc), soci::use(ven));
-    st.execute(true);
-    return st.get_affected_rows() > 0;
+bool vendor_token_delete(db::tx& t, std::string_view account_id, std::string_view vendor) {
+    return t.exec("DELETE FROM service_account_token WHERE account_id = ? AND vendor = ?", {account_id, vendor}) > 0;
 }
 
-std::vector<std::pair<std::string, std::string>> vendor_token_list(soci::session& s, std::string_view account_id) {
-    std::string acc(account_id);
-    std::string vendor;
-    std::string hex;
-    soci::statement st = (s.prepare << "SELECT vendor, hex(token) FROM service_account_token WHERE account_id = :a "
-                                       "ORDER BY created_at, rowid",
-                          soci::use(acc), soci::into(vendor), soci::into(hex));
+std::vector<std::pair<std::string, std::string>> vendor_token_list(db::tx& t, std::string_view account_id) {
     std::vector<std::pair<std::string, std::string>> out;
-    if (st.execute(true)) {
-        do {
-            out.emplace_back(vendor, crypto::hex_decode(hex).value_or(""));
-        } while (st.fetch());
-    }
+    t.query("SELECT vendor, token FROM service_account_token WHERE account_id = ? ORDER BY created_at, id",
+            {account_id}, [&](const db::row_view& r) { out.emplace_back(r.str(0), std::string(r.bytes(1))); });
     return out;
 }
 
@@ -131,58 +120,66 @@ std::pair<std::optional<std::string>, std::optional<std::string>> name_separate(
     return {parts[0], last};
 }
 
-std::optional<github_change> github_disconnect(soci::session& s, std::string_view account_id, std::int64_t now) {
-    std::string acc(account_id);
-    std::string gh;
-    soci::indicator gi = soci::i_null;
-    s << "SELECT github_user_id FROM account WHERE id = :id", soci::use(acc), soci::into(gh, gi);
-    if (!s.got_data() || gi != soci::i_ok) {
+std::optional<github_change> github_disconnect(db::tx& t, std::string_view account_id, std::int64_t now) {
+    auto github_id = t.one_text("SELECT github_user_id FROM account WHERE id = ?", {account_id});
+    if (!github_id) {
         return std::nullopt;
     }
-    s << "UPDATE account SET github_user_id = NULL, username = NULL, updated_at = :u WHERE id = :id", soci::use(now),
-        soci::use(acc);
-    s << "DELETE FROM github_user WHERE id = :g", soci::use(gh);
-    return github_change{acc, auth::account_seq_allocate(s, acc, now)};
+    return github_unlink(t, account_id, *github_id, now);
 }
 
-github_connect_result github_connect(soci::session& s, std::string_view account_id, const github_profile& profile,
+github_connect_result github_connect(db::tx& t, std::string_view account_id, const github_profile& profile,
                                      std::string_view encrypted_token, std::int64_t now) {
     github_connect_result r;
-    std::string acc(account_id);
-    std::string current;
-    soci::indicator ci = soci::i_null;
-    s << "SELECT github_user_id FROM account WHERE id = :id", soci::use(acc), soci::into(current, ci);
-    if (!s.got_data()) {
+    bool found = false;
+    std::optional<std::string> current;
+    t.query("SELECT github_user_id FROM account WHERE id = ?", {account_id}, [&](const db::row_view& row) {
+        found = true;
+        current = row.opt_str(0);
+    });
+    if (!found) {
         throw db::not_found("account not found");  // upstream findFirstOrThrow
     }
-    if (ci == soci::i_ok && current == profile.id) {
+    if (current == profile.id) {
         return r;
     }
-    std::string other;
-    s << "SELECT id FROM account WHERE github_user_id = :g AND id <> :id", soci::use(profile.id), soci::use(acc),
-        soci::into(other);
-    if (s.got_data()) {
-        r.displaced = github_disconnect(s, other, now);
+    if (auto other =
+            t.one_text("SELECT id FROM account WHERE github_user_id = ? AND id <> ?", {profile.id, account_id})) {
+        r.displaced = github_unlink(t, *other, profile.id, now);
     }
-    std::string tok(encrypted_token);
-    s << "INSERT INTO github_user (id, profile, token, created_at, updated_at) "
-         "VALUES (:id, :p, CAST(:t AS BLOB), :c, :u) "
-         "ON CONFLICT (id) DO UPDATE SET profile = excluded.profile, token = excluded.token, "
-         "updated_at = excluded.updated_at",
-        soci::use(profile.id), soci::use(profile.profile_json), soci::use(tok), soci::use(now), soci::use(now);
+    t.exec("INSERT INTO github_user (id, profile, token, created_at, updated_at) VALUES (?, ?, ?, ?, ?) "
+           "ON CONFLICT (id) DO UPDATE SET profile = excluded.profile, token = excluded.token, "
+           "updated_at = excluded.updated_at",
+           {profile.id, profile.profile_json, db::blob{encrypted_token}, now, now});
     auto [first, last] = profile.name ? name_separate(*profile.name)
                                       : std::pair<std::optional<std::string>, std::optional<std::string>>{};
     r.first_name = first;
     r.last_name = last;
-    std::string f = first.value_or("");
-    std::string l = last.value_or("");
-    soci::indicator fi = first ? soci::i_ok : soci::i_null;
-    soci::indicator li = last ? soci::i_ok : soci::i_null;
-    s << "UPDATE account SET github_user_id = :g, username = :n, first_name = :f, last_name = :l, updated_at = :u "
-         "WHERE id = :id",
-        soci::use(profile.id), soci::use(profile.login), soci::use(f, fi), soci::use(l, li), soci::use(now),
-        soci::use(acc);
-    r.connected = github_change{acc, auth::account_seq_allocate(s, acc, now)};
+    // Another account holding the login as its username makes the link fail (upstream: a unique-constraint error).
+    // Any other unique violation is a link or username another writer set since the reads above: run again.
+    const bool username_taken =
+        t.exists("SELECT 1 FROM account WHERE username = ? AND id <> ?", {profile.login, account_id});
+    std::int64_t linked = 0;
+    try {
+        // A compare-and-set on the link read above: another writer may have linked the caller meanwhile.
+        linked = current ? t.exec("UPDATE account SET github_user_id = ?, username = ?, first_name = ?, "
+                                  "last_name = ?, updated_at = ? WHERE id = ? AND github_user_id = ?",
+                                  {profile.id, profile.login, db::opt(first), db::opt(last), now, account_id,
+                                   *current})
+                         : t.exec("UPDATE account SET github_user_id = ?, username = ?, first_name = ?, "
+                                  "last_name = ?, updated_at = ? WHERE id = ? AND github_user_id IS NULL",
+                                  {profile.id, profile.login, db::opt(first), db::opt(last), now, account_id});
+    } catch (const db::error& e) {
+        if (e.kind != db::error_kind::unique_violation || username_taken) {
+            throw;
+        }
+        throw db::error(db::error_kind::retryable, "github link of " + profile.id + " changed concurrently");
+    }
+    if (linked != 1) {
+        throw db::error(db::error_kind::retryable,
+                        "github link of " + std::string(account_id) + " changed concurrently");
+    }
+    r.connected = github_change{std::string(account_id), auth::account_seq_allocate(t, account_id, now)};
     return r;
 }
 

@@ -11,9 +11,7 @@
 #include <utility>
 #include <vector>
 
-namespace soci {
-class session;
-}
+#include "core/db/query.hpp"
 
 namespace happy::mod::connect {
 
@@ -22,14 +20,15 @@ std::vector<std::string> vendor_token_path(std::string_view account_id, std::str
 std::vector<std::string> github_token_path(std::string_view account_id);
 
 /// Upsert of (account, vendor): a new row (cuid id) or a new token and updated_at for the existing one.
-void vendor_token_upsert(soci::session& s, std::string_view account_id, std::string_view vendor,
+void vendor_token_upsert(db::tx& t, std::string_view account_id, std::string_view vendor,
                          std::string_view encrypted, std::int64_t now);
 /// The stored (encrypted) token, or nullopt.
-std::optional<std::string> vendor_token_get(soci::session& s, std::string_view account_id, std::string_view vendor);
+std::optional<std::string> vendor_token_get(db::tx& t, std::string_view account_id, std::string_view vendor);
 /// Deletes the row; false when there was none (upstream's Prisma delete then throws: a 500).
-bool vendor_token_delete(soci::session& s, std::string_view account_id, std::string_view vendor);
-/// (vendor, encrypted token) of every stored token, oldest first (upstream has no ORDER BY).
-std::vector<std::pair<std::string, std::string>> vendor_token_list(soci::session& s, std::string_view account_id);
+bool vendor_token_delete(db::tx& t, std::string_view account_id, std::string_view vendor);
+/// (vendor, encrypted token) of every stored token, oldest first (upstream has no ORDER BY); rows of one millisecond
+/// by id (a cuid: time, then a per-process counter).
+std::vector<std::pair<std::string, std::string>> vendor_token_list(db::tx& t, std::string_view account_id);
 
 /// upstream separateName: trim, split on whitespace runs; first word / the rest joined by one space.
 std::pair<std::optional<std::string>, std::optional<std::string>> name_separate(std::string_view full_name);
@@ -60,12 +59,14 @@ struct github_connect_result {
 /// githubConnect without the avatar import: in one transaction, disconnects another account linked to the same
 /// GitHub user, upserts the GitHub user (profile, encrypted token) and links the caller (github_user_id, username
 /// = login, first/last name from the GitHub name). Allocates the seqs of the updates to emit. Throws
-/// db::not_found when the caller's account does not exist.
-github_connect_result github_connect(soci::session& s, std::string_view account_id, const github_profile& profile,
+/// db::not_found when the caller's account does not exist, and db::error (retryable) when another writer changed
+/// one of the links it read meanwhile (database::write then runs it again).
+github_connect_result github_connect(db::tx& t, std::string_view account_id, const github_profile& profile,
                                      std::string_view encrypted_token, std::int64_t now);
 
 /// githubDisconnect: when linked, clears github_user_id and username (names and avatar stay), deletes the GitHub
-/// user row and allocates the seq of the `update-account` update; nullopt when the account has no link.
-std::optional<github_change> github_disconnect(soci::session& s, std::string_view account_id, std::int64_t now);
+/// user row and allocates the seq of the `update-account` update; nullopt when the account has no link. Throws
+/// db::error (retryable) when the link changed since it was read.
+std::optional<github_change> github_disconnect(db::tx& t, std::string_view account_id, std::int64_t now);
 
 }  // namespace happy::mod::connect

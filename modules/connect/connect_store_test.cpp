@@ -1,7 +1,6 @@
 #include "modules/connect/connect_store.hpp"
 
 #include <gtest/gtest.h>
-#include <soci/soci.h>
 
 #include "core/crypto/key_tree.hpp"
 #include "modules/connect/github_webhook.hpp"
@@ -10,6 +9,7 @@
 namespace {
 
 using namespace happy::mod::connect;
+namespace db = happy::db;
 
 class connect_store : public happy::test::store_fixture {
 protected:
@@ -19,7 +19,7 @@ protected:
     }
     template <class F>
     void write(F f) {
-        db_->write_sync([&](soci::session& s) { f(s); });
+        db_->write_sync([&](db::tx& t) { f(t); });
     }
     struct account_row {
         std::string github, username, first, last;
@@ -27,22 +27,22 @@ protected:
     };
     account_row account(const std::string& id) {
         account_row r;
-        db_->read_sync([&](soci::session& s) {
-            soci::indicator a, b, c, d;
-            s << "SELECT github_user_id, username, first_name, last_name, seq FROM account WHERE id = :id",
-                soci::use(id), soci::into(r.github, a), soci::into(r.username, b), soci::into(r.first, c),
-                soci::into(r.last, d), soci::into(r.seq);
-            if (a != soci::i_ok) r.github = "<null>";
-            if (b != soci::i_ok) r.username = "<null>";
-            if (c != soci::i_ok) r.first = "<null>";
-            if (d != soci::i_ok) r.last = "<null>";
+        db_->read_sync([&](db::tx& t) {
+            t.query("SELECT github_user_id, username, first_name, last_name, seq FROM account WHERE id = ?", {id},
+                    [&](const db::row_view& row) {
+                        r.github = row.opt_str(0).value_or("<null>");
+                        r.username = row.opt_str(1).value_or("<null>");
+                        r.first = row.opt_str(2).value_or("<null>");
+                        r.last = row.opt_str(3).value_or("<null>");
+                        r.seq = row.i64(4);
+                    });
         });
         return r;
     }
     int count(const std::string& sql) {
-        int n = 0;
-        db_->read_sync([&](soci::session& s) { s << sql, soci::into(n); });
-        return n;
+        std::int64_t n = 0;
+        db_->read_sync([&](db::tx& t) { n = t.one_i64(sql).value_or(0); });
+        return static_cast<int>(n);
     }
 };
 
@@ -50,35 +50,35 @@ TEST_F(connect_store, vendor_tokens_upsert_get_list_delete) {
     // Binary ciphertext with NULs must survive the round trip.
     const std::string sealed1("\0\x01secret\0\xff", 10);
     const std::string sealed2("\0second", 7);
-    write([&](soci::session& s) { vendor_token_upsert(s, alice_, "openai", sealed1, 10); });
-    write([&](soci::session& s) { vendor_token_upsert(s, alice_, "gemini", sealed2, 11); });
+    write([&](db::tx& t) { vendor_token_upsert(t, alice_, "openai", sealed1, 10); });
+    write([&](db::tx& t) { vendor_token_upsert(t, alice_, "gemini", sealed2, 11); });
     std::optional<std::string> got;
-    db_->read_sync([&](soci::session& s) { got = vendor_token_get(s, alice_, "openai"); });
+    db_->read_sync([&](db::tx& t) { got = vendor_token_get(t, alice_, "openai"); });
     EXPECT_EQ(got, sealed1);
-    db_->read_sync([&](soci::session& s) { got = vendor_token_get(s, bob_, "openai"); });
+    db_->read_sync([&](db::tx& t) { got = vendor_token_get(t, bob_, "openai"); });
     EXPECT_FALSE(got);
 
     // Upsert replaces the token of the same (account, vendor), keeps the row.
-    write([&](soci::session& s) { vendor_token_upsert(s, alice_, "openai", sealed2, 12); });
+    write([&](db::tx& t) { vendor_token_upsert(t, alice_, "openai", sealed2, 12); });
     EXPECT_EQ(count("SELECT count(*) FROM service_account_token"), 2);
     std::vector<std::pair<std::string, std::string>> list;
-    db_->read_sync([&](soci::session& s) { list = vendor_token_list(s, alice_); });
+    db_->read_sync([&](db::tx& t) { list = vendor_token_list(t, alice_); });
     ASSERT_EQ(list.size(), 2u);
     EXPECT_EQ(list[0], (std::pair<std::string, std::string>{"openai", sealed2}));
     EXPECT_EQ(list[1], (std::pair<std::string, std::string>{"gemini", sealed2}));
 
     bool deleted = false;
-    write([&](soci::session& s) { deleted = vendor_token_delete(s, alice_, "openai"); });
+    write([&](db::tx& t) { deleted = vendor_token_delete(t, alice_, "openai"); });
     EXPECT_TRUE(deleted);
-    write([&](soci::session& s) { deleted = vendor_token_delete(s, alice_, "openai"); });
+    write([&](db::tx& t) { deleted = vendor_token_delete(t, alice_, "openai"); });
     EXPECT_FALSE(deleted);
-    db_->read_sync([&](soci::session& s) { list = vendor_token_list(s, bob_); });
+    db_->read_sync([&](db::tx& t) { list = vendor_token_list(t, bob_); });
     EXPECT_TRUE(list.empty());
 }
 
 TEST_F(connect_store, vendor_tokens_cascade_with_account) {
-    write([&](soci::session& s) { vendor_token_upsert(s, alice_, "openai", std::string("\0x", 2), 10); });
-    write([&](soci::session& s) { s << "DELETE FROM account WHERE id = :id", soci::use(alice_); });
+    write([&](db::tx& t) { vendor_token_upsert(t, alice_, "openai", std::string("\0x", 2), 10); });
+    write([&](db::tx& t) { t.exec("DELETE FROM account WHERE id = ?", {alice_}); });
     EXPECT_EQ(count("SELECT count(*) FROM service_account_token"), 0);
 }
 
@@ -94,7 +94,7 @@ TEST_F(connect_store, name_separate_like_upstream) {
 TEST_F(connect_store, github_connect_disconnect_and_takeover) {
     github_profile p{"42", "octo", "Octo Cat", R"({"id":42,"login":"octo","name":"Octo Cat"})"};
     github_connect_result r;
-    write([&](soci::session& s) { r = github_connect(s, alice_, p, std::string("\0tok", 4), 100); });
+    write([&](db::tx& t) { r = github_connect(t, alice_, p, std::string("\0tok", 4), 100); });
     ASSERT_TRUE(r.connected);
     EXPECT_FALSE(r.displaced);
     EXPECT_EQ(r.connected->seq, 1);
@@ -107,12 +107,12 @@ TEST_F(connect_store, github_connect_disconnect_and_takeover) {
     EXPECT_EQ(a.last, "Cat");
 
     // Same GitHub user again: nothing changes, no seq.
-    write([&](soci::session& s) { r = github_connect(s, alice_, p, "x", 101); });
+    write([&](db::tx& t) { r = github_connect(t, alice_, p, "x", 101); });
     EXPECT_FALSE(r.connected);
     EXPECT_EQ(account(alice_).seq, 1);
 
     // Bob links the same GitHub user: Alice is disconnected first.
-    write([&](soci::session& s) { r = github_connect(s, bob_, p, "y", 102); });
+    write([&](db::tx& t) { r = github_connect(t, bob_, p, "y", 102); });
     ASSERT_TRUE(r.displaced);
     EXPECT_EQ(r.displaced->account_id, alice_);
     EXPECT_EQ(r.displaced->seq, 2);
@@ -126,12 +126,26 @@ TEST_F(connect_store, github_connect_disconnect_and_takeover) {
     EXPECT_EQ(count("SELECT count(*) FROM github_user"), 1);
 
     std::optional<github_change> d;
-    write([&](soci::session& s) { d = github_disconnect(s, bob_, 103); });
+    write([&](db::tx& t) { d = github_disconnect(t, bob_, 103); });
     ASSERT_TRUE(d);
     EXPECT_EQ(count("SELECT count(*) FROM github_user"), 0);
-    write([&](soci::session& s) { d = github_disconnect(s, bob_, 104); });
+    write([&](db::tx& t) { d = github_disconnect(t, bob_, 104); });
     EXPECT_FALSE(d);
-    EXPECT_THROW(write([&](soci::session& s) { github_connect(s, "nobody", p, "z", 105); }), std::exception);
+    EXPECT_THROW(write([&](db::tx& t) { github_connect(t, "nobody", p, "z", 105); }), std::exception);
+}
+
+TEST_F(connect_store, github_connect_fails_when_the_login_is_another_accounts_username) {
+    write([&](db::tx& t) { t.exec("UPDATE account SET username = 'octo' WHERE id = ?", {bob_}); });
+    github_profile p{"42", "octo", std::nullopt, R"({"id":42,"login":"octo"})"};
+    try {
+        write([&](db::tx& t) { github_connect(t, alice_, p, "x", 100); });
+        ADD_FAILURE() << "github_connect succeeded";
+    } catch (const db::error& e) {
+        EXPECT_EQ(e.kind, db::error_kind::unique_violation);  // not retried: running it again cannot succeed
+    }
+    EXPECT_EQ(account(alice_).github, "<null>");
+    EXPECT_EQ(account(alice_).seq, 0);
+    EXPECT_EQ(count("SELECT count(*) FROM github_user"), 0);
 }
 
 TEST(github_webhook, signature_and_handlers) {

@@ -1,6 +1,6 @@
 /// @file
 /// The `new-feed-post` update that follows every committed feed post (upstream feedPost.ts: afterTx →
-/// allocateUserSeq(owner) → emitUpdate user-scoped-only). Used by the modules that post (social).
+/// allocateUserSeq(owner) → emitUpdate user-scoped-only). Used by the modules that post (the friend routes).
 #pragma once
 #include <boost/asio/awaitable.hpp>
 #include <vector>

@@ -28,7 +28,7 @@ boost::asio::awaitable<response> get_feed(db::database& db, http::request& req) 
     // feedRoutes.ts has no try/catch: a malformed cursor (invalid_cursor) or a database error reaches fastify's
     // error handler, i.e. the generic 500 (observed.md).
     feed_page page;
-    co_await db.read([&](soci::session& s) { page = feed_get(s, account, before, after, limit); });
+    co_await db.read([&](db::tx& t) { page = feed_get(t, account, before, after, limit); });
     json::array items;
     items.reserve(page.items.size());
     for (const auto& item : page.items) {

@@ -1,6 +1,6 @@
 /// @file
 /// The account's feed: GET /v1/feed (cursor "0-<counter>", newest first). Items are posted by other modules
-/// (social: friend requests and acceptances) through feed_store.hpp / feed_events.hpp, which also emit the
+/// (the friend routes: requests and acceptances) through feed_store.hpp / feed_events.hpp, which also emit the
 /// `new-feed-post` update. Needs the auth module (account table, seq). Upstream:
 /// packages/happy-server/sources/app/api/routes/feedRoutes.ts and sources/app/feed/*.
 #pragma once

@@ -1,7 +1,5 @@
 #include "modules/feed/feed_store.hpp"
 
-#include <soci/soci.h>
-
 #include <boost/json.hpp>
 #include <limits>
 
@@ -21,34 +19,39 @@ json::object feed_body_friend_accepted(std::string_view uid) {
     return json::object{{"uid", uid}, {"kind", "friend_accepted"}};
 }
 
-feed_item feed_post(soci::session& s, std::string_view account_id, const json::object& body,
+feed_item feed_post(db::tx& t, std::string_view account_id, const json::object& body,
                     const std::optional<std::string>& repeat_key, std::int64_t now) {
-    std::string user(account_id);
     const bool keyed = repeat_key && !repeat_key->empty();
     if (keyed) {
-        s << "DELETE FROM user_feed_item WHERE user_id = :u AND repeat_key = :k", soci::use(user),
-            soci::use(*repeat_key);
+        t.exec("DELETE FROM user_feed_item WHERE user_id = ? AND repeat_key = ?", {account_id, *repeat_key});
     }
-    s << "UPDATE account SET feed_seq = feed_seq + 1 WHERE id = :u", soci::use(user);
-    feed_item item;
-    soci::indicator ind = soci::i_null;
-    s << "SELECT feed_seq FROM account WHERE id = :u", soci::use(user), soci::into(item.counter, ind);
-    if (!s.got_data() || ind != soci::i_ok) {
+    // One atomic statement: concurrent posts (several server processes) each get their own counter.
+    auto counter =
+        t.one_i64("UPDATE account SET feed_seq = feed_seq + 1 WHERE id = ? RETURNING feed_seq", {account_id});
+    if (!counter) {
         // upstream: account.update on a missing row throws (P2025).
-        throw std::runtime_error("feed_post: account not found");
+        throw db::not_found("feed_post: account not found");
     }
+    feed_item item;
     item.id = crypto::cuid();
-    item.user_id = user;
+    item.user_id = std::string(account_id);
+    item.counter = *counter;
     // upstream stores `repeatKey: repeatKey` as given; an empty string is stored, just never deduplicated.
     item.repeat_key = repeat_key;
     item.body = json::serialize(body);
     item.created_at = now;
-    std::string key = repeat_key.value_or("");
-    soci::indicator key_ind = repeat_key ? soci::i_ok : soci::i_null;
-    s << "INSERT INTO user_feed_item (id, user_id, counter, repeat_key, body, created_at, updated_at) "
-         "VALUES (:id, :u, :c, :k, :b, :t, :t2)",
-        soci::use(item.id), soci::use(user), soci::use(item.counter), soci::use(key, key_ind), soci::use(item.body),
-        soci::use(now), soci::use(now);
+    try {
+        t.exec("INSERT INTO user_feed_item (id, user_id, counter, repeat_key, body, created_at, updated_at) "
+               "VALUES (?, ?, ?, ?, ?, ?, ?)",
+               {item.id, account_id, item.counter, db::opt(repeat_key), item.body, now, now});
+    } catch (const db::error& e) {
+        if (e.kind != db::error_kind::unique_violation || !keyed) {
+            throw;
+        }
+        // UNIQUE (user_id, repeat_key): another writer posted an item with this key after the DELETE above; the
+        // rerun deletes that one instead. (An empty key is never deleted first, so its duplicate stays an error.)
+        throw db::error(db::error_kind::retryable, "feed_post: repeat key posted concurrently");
+    }
     return item;
 }
 
@@ -89,53 +92,31 @@ std::optional<std::int64_t> feed_cursor_parse(std::string_view cursor) {
 
 std::string feed_cursor(std::int64_t counter) { return "0-" + std::to_string(counter); }
 
-feed_page feed_get(soci::session& s, std::string_view account_id, const std::optional<std::string>& before,
+feed_page feed_get(db::tx& t, std::string_view account_id, const std::optional<std::string>& before,
                    const std::optional<std::string>& after, std::int64_t limit) {
-    std::string where = "WHERE user_id = :u";
-    std::int64_t bound = 0;
-    if (before) {
-        auto n = feed_cursor_parse(*before);
-        if (!n) {
-            throw invalid_cursor("Invalid cursor format");
-        }
-        bound = *n;
-        where += " AND counter < :n";
-    } else if (after) {
-        auto n = feed_cursor_parse(*after);
-        if (!n) {
-            throw invalid_cursor("Invalid cursor format");
-        }
-        bound = *n;
-        where += " AND counter > :n";
-    }
-    std::string user(account_id);
-    std::int64_t take = limit + 1;
-    feed_item buf;
-    std::string key;
-    soci::indicator key_ind = soci::i_null;
-    soci::statement st(s);
-    st.alloc();
-    st.prepare("SELECT id, counter, repeat_key, body, created_at FROM user_feed_item " + where +
-               " ORDER BY counter DESC LIMIT :l");
-    st.exchange(soci::into(buf.id));
-    st.exchange(soci::into(buf.counter));
-    st.exchange(soci::into(key, key_ind));
-    st.exchange(soci::into(buf.body));
-    st.exchange(soci::into(buf.created_at));
-    st.exchange(soci::use(user));
-    if (before || after) {
-        st.exchange(soci::use(bound));
-    }
-    st.exchange(soci::use(take));
-    st.define_and_bind();
+    const std::int64_t take = limit + 1;
     feed_page page;
-    if (st.execute(true)) {
-        do {
-            feed_item item = buf;
-            item.user_id = user;
-            item.repeat_key = key_ind == soci::i_ok ? std::optional<std::string>(key) : std::nullopt;
-            page.items.push_back(std::move(item));
-        } while (st.fetch());
+    auto read = [&](const db::row_view& r) {
+        page.items.push_back({r.str(0), std::string(account_id), r.i64(1), r.opt_str(2), r.str(3), r.i64(4)});
+    };
+    if (before || after) {
+        auto n = feed_cursor_parse(before ? *before : *after);
+        if (!n) {
+            throw invalid_cursor("Invalid cursor format");
+        }
+        if (before) {
+            t.query("SELECT id, counter, repeat_key, body, created_at FROM user_feed_item "
+                    "WHERE user_id = ? AND counter < ? ORDER BY counter DESC LIMIT ?",
+                    {account_id, *n, take}, read);
+        } else {
+            t.query("SELECT id, counter, repeat_key, body, created_at FROM user_feed_item "
+                    "WHERE user_id = ? AND counter > ? ORDER BY counter DESC LIMIT ?",
+                    {account_id, *n, take}, read);
+        }
+    } else {
+        t.query("SELECT id, counter, repeat_key, body, created_at FROM user_feed_item "
+                "WHERE user_id = ? ORDER BY counter DESC LIMIT ?",
+                {account_id, take}, read);
     }
     if (static_cast<std::int64_t>(page.items.size()) > limit) {
         page.has_more = true;

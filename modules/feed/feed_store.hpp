@@ -10,9 +10,7 @@
 #include <string_view>
 #include <vector>
 
-namespace soci {
-class session;
-}
+#include "core/db/query.hpp"
 
 namespace happy::mod::feed {
 
@@ -26,14 +24,16 @@ struct feed_item {
     std::int64_t created_at = 0;
 };
 
-/// The FeedBody variants upstream posts (feed/types.ts; only the social flows post, never `text`).
+/// The FeedBody variants upstream posts (feed/types.ts; only the friend flows post, never `text`).
 boost::json::object feed_body_friend_request(std::string_view uid);
 boost::json::object feed_body_friend_accepted(std::string_view uid);
 
 /// feedPost.ts, inside the caller's write transaction: deletes the account's item with the same non-empty
 /// `repeat_key` (an empty key counts as none, as upstream's `if (repeatKey)`), takes counter = ++account.feed_seq
-/// and inserts the item. Throws std::runtime_error when the account does not exist.
-feed_item feed_post(soci::session& s, std::string_view account_id, const boost::json::object& body,
+/// and inserts the item. Throws db::not_found (a std::runtime_error) when the account does not exist, and
+/// db::error retryable when another writer posted an item with the same key in between (database::write then runs
+/// the caller's function again).
+feed_item feed_post(db::tx& t, std::string_view account_id, const boost::json::object& body,
                     const std::optional<std::string>& repeat_key, std::int64_t now);
 
 /// Thrown by feed_get for a cursor upstream cannot read (answered with the generic 500, observed.md).
@@ -57,7 +57,7 @@ struct feed_page {
 /// feedGet.ts: the account's items newest first (counter descending), at most `limit`; `before` (which wins when
 /// both are given) keeps counters below its value, `after` counters above it — still newest first, so `after`
 /// returns the newest items, not those right after the cursor. Throws invalid_cursor.
-feed_page feed_get(soci::session& s, std::string_view account_id, const std::optional<std::string>& before,
+feed_page feed_get(db::tx& t, std::string_view account_id, const std::optional<std::string>& before,
                    const std::optional<std::string>& after, std::int64_t limit);
 
 /// One item of GET /v1/feed: {id, body, repeatKey, cursor, createdAt}, `body` in FeedBodySchema key order

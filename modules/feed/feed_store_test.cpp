@@ -1,7 +1,6 @@
 #include "modules/feed/feed_store.hpp"
 
 #include <gtest/gtest.h>
-#include <soci/soci.h>
 
 #include <boost/json.hpp>
 
@@ -21,13 +20,13 @@ protected:
     feed_item post(const std::string& account, const json::object& body, std::optional<std::string> key,
                    std::int64_t now = 1000) {
         feed_item item;
-        db_->write_sync([&](soci::session& s) { item = feed_post(s, account, body, key, now); });
+        db_->write_sync([&](happy::db::tx& t) { item = feed_post(t, account, body, key, now); });
         return item;
     }
     feed_page get(const std::string& account, std::optional<std::string> before = {},
                   std::optional<std::string> after = {}, std::int64_t limit = 50) {
         feed_page p;
-        db_->read_sync([&](soci::session& s) { p = feed_get(s, account, before, after, limit); });
+        db_->read_sync([&](happy::db::tx& t) { p = feed_get(t, account, before, after, limit); });
         return p;
     }
     static std::vector<std::int64_t> counters(const feed_page& p) {

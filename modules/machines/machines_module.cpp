@@ -128,9 +128,9 @@ boost::asio::awaitable<std::optional<json::value>> on_machine_update(db::databas
     machine_cas_result r;
     bool failed = false;
     try {
-        co_await db.write([&](soci::session& s) {
-            r = daemon ? machine_daemon_state_update(s, account, id, expected_version, new_value, now_ms())
-                       : machine_metadata_update(s, account, id, expected_version, new_value, now_ms());
+        co_await db.write([&](db::tx& t) {
+            r = daemon ? machine_daemon_state_update(t, account, id, expected_version, new_value, now_ms())
+                       : machine_metadata_update(t, account, id, expected_version, new_value, now_ms());
         });
     } catch (const std::exception& e) {
         log::error("machine update failed", {{"event", daemon ? "machine-update-state" : "machine-update-metadata"},
@@ -208,7 +208,7 @@ boost::asio::awaitable<std::optional<json::value>> on_machine_alive(db::database
     if (!cache.cached_valid(key, account, now)) {
         std::optional<machine> row;
         try {
-            co_await db.read([&](soci::session& s) { row = machine_find(s, account, id); });
+            co_await db.read([&](db::tx& t) { row = machine_find(t, account, id); });
         } catch (const std::exception& e) {
             log::error("machine-alive failed", {{"machineId", id}, {"error", e.what()}});
             co_return std::nullopt;
@@ -243,16 +243,16 @@ boost::asio::awaitable<response> post_machine(db::database& db, events::emitter&
     std::string account = req.account_id;
     const std::int64_t now = now_ms();
     machine_create_result res;
-    co_await db.write([&](soci::session& s) {
-        res = machine_create_or_load(s, account, id, metadata, daemon_state, key, now);
+    co_await db.write([&](db::tx& t) {
+        res = machine_create_or_load(t, account, id, metadata, daemon_state, key, now);
     });
     if (res.created) {
         // Two seqs: new-machine for the apps, then update-machine {metadata v1} for the machine's own sockets
         // ("backward compatibility" upstream); both are allocated before either is emitted, as upstream does.
         std::int64_t seq1 = 0, seq2 = 0;
-        co_await db.write([&](soci::session& s) {
-            seq1 = auth::account_seq_allocate(db, s, account, now_ms());
-            seq2 = auth::account_seq_allocate(db, s, account, now_ms());
+        co_await db.write([&](db::tx& t) {
+            seq1 = auth::account_seq_allocate(t, account, now_ms());
+            seq2 = auth::account_seq_allocate(t, account, now_ms());
         });
         out.emit_update(account, events::recipients::user_scoped_only(),
                         auth::update_envelope_build(seq1, new_machine_body(res.row), now_ms()));
@@ -270,7 +270,7 @@ boost::asio::awaitable<response> post_machine(db::database& db, events::emitter&
 boost::asio::awaitable<response> list_machines(db::database& db, http::request& req) {
     std::string account = req.account_id;
     std::vector<machine> rows;
-    co_await db.read([&](soci::session& s) { rows = machine_list(s, account); });
+    co_await db.read([&](db::tx& t) { rows = machine_list(t, account); });
     json::array out;
     out.reserve(rows.size());
     for (const auto& m : rows) {
@@ -283,7 +283,7 @@ boost::asio::awaitable<response> get_machine(db::database& db, http::request& re
     std::string account = req.account_id;
     std::string id(req.param("id"));
     std::optional<machine> row;
-    co_await db.read([&](soci::session& s) { row = machine_find(s, account, id); });
+    co_await db.read([&](db::tx& t) { row = machine_find(t, account, id); });
     if (!row) {
         co_return response::error(404, "Machine not found");
     }
@@ -294,7 +294,7 @@ boost::asio::awaitable<response> delete_machine(db::database& db, events::emitte
     std::string account = req.account_id;
     std::string id(req.param("id"));
     bool deleted = false;
-    co_await db.write([&](soci::session& s) { deleted = machine_delete(s, account, id); });
+    co_await db.write([&](db::tx& t) { deleted = machine_delete(t, account, id); });
     if (!deleted) {
         co_return response::error(404, "Machine not found");
     }
@@ -321,10 +321,10 @@ boost::asio::awaitable<void> flush_activity(db::database& db, presence::activity
         co_return;
     }
     try {
-        co_await db.write([&](soci::session& s) {
+        co_await db.write([&](db::tx& t) {
             const std::int64_t now = now_ms();
             for (const auto& w : writes) {
-                machine_activity_set(s, w.account, std::string_view(w.key).substr(w.account.size() + 1), w.t, now);
+                machine_activity_set(t, w.account, std::string_view(w.key).substr(w.account.size() + 1), w.t, now);
             }
         });
         log::debug("machine activity flushed", {{"machines", writes.size()}});
@@ -338,9 +338,9 @@ boost::asio::awaitable<void> flush_activity(db::database& db, presence::activity
 boost::asio::awaitable<void> sweep_inactive(db::database& db, events::emitter& out) {
     constexpr std::int64_t inactive_after_ms = 10 * 60 * 1000;
     std::vector<machine_timeout> swept;
-    co_await db.write([&](soci::session& s) {
+    co_await db.write([&](db::tx& t) {
         const std::int64_t now = now_ms();
-        swept = machine_sweep_inactive(s, now - inactive_after_ms, now);
+        swept = machine_sweep_inactive(t, now - inactive_after_ms, now);
     });
     for (const auto& m : swept) {
         out.emit_ephemeral(

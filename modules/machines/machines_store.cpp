@@ -1,79 +1,44 @@
 #include "modules/machines/machines_store.hpp"
 
-#include <soci/soci.h>
-
-#include <cstdlib>
-
-#include "core/crypto/base64.hpp"
+#include <algorithm>
+#include <string>
 
 namespace happy::mod::machines {
 
 namespace {
 
-// The key is read through hex(): a zero-length BLOB and bytes with NULs survive the text round trip through SOCI,
-// and `IS NULL` keeps "no key" apart from "empty key".
-constexpr const char* k_columns =
-    "id, account_id, metadata, metadata_version, daemon_state, daemon_state_version, "
-    "data_encryption_key IS NULL, hex(data_encryption_key), seq, active, last_active_at, created_at, updated_at";
+constexpr std::string_view k_columns =
+    "id, account_id, metadata, metadata_version, daemon_state, daemon_state_version, data_encryption_key, seq, "
+    "active, last_active_at, created_at, updated_at";
 
-/// Buffers one SELECT of k_columns binds into, so single-row and multi-row reads share the conversion.
-struct row_buffer {
+/// `SELECT k_columns FROM machine <where>`, built once per statement.
+std::string select_sql(std::string_view where) {
+    return "SELECT " + std::string(k_columns) + " FROM machine " + std::string(where);
+}
+
+/// One row of k_columns. The key is a BLOB: NULL is "no key", a zero-length value an empty key.
+machine read_machine(const db::row_view& r) {
     machine m;
-    std::string daemon_state;
-    soci::indicator daemon_state_ind = soci::i_null;
-    int key_null = 1;
-    std::string key_hex;
-    soci::indicator key_hex_ind = soci::i_null;
-    int active = 0;
+    m.id = r.str(0);
+    m.account_id = r.str(1);
+    m.metadata = r.str(2);
+    m.metadata_version = r.i64(3);
+    m.daemon_state = r.opt_str(4);
+    m.daemon_state_version = r.i64(5);
+    m.data_encryption_key = r.opt_bytes(6);
+    m.seq = r.i64(7);
+    m.active = r.i64(8) != 0;
+    m.last_active_at = r.i64(9);
+    m.created_at = r.i64(10);
+    m.updated_at = r.i64(11);
+    return m;
+}
 
-    void bind(soci::statement& st) {
-        st.exchange(soci::into(m.id));
-        st.exchange(soci::into(m.account_id));
-        st.exchange(soci::into(m.metadata));
-        st.exchange(soci::into(m.metadata_version));
-        st.exchange(soci::into(daemon_state, daemon_state_ind));
-        st.exchange(soci::into(m.daemon_state_version));
-        st.exchange(soci::into(key_null));
-        st.exchange(soci::into(key_hex, key_hex_ind));
-        st.exchange(soci::into(m.seq));
-        st.exchange(soci::into(active));
-        st.exchange(soci::into(m.last_active_at));
-        st.exchange(soci::into(m.created_at));
-        st.exchange(soci::into(m.updated_at));
-    }
-
-    machine take() {
-        machine out = m;
-        out.daemon_state = daemon_state_ind == soci::i_ok ? std::optional<std::string>(daemon_state) : std::nullopt;
-        if (key_null == 0) {
-            out.data_encryption_key = crypto::hex_decode(key_hex_ind == soci::i_ok ? key_hex : "").value_or("");
-        } else {
-            out.data_encryption_key = std::nullopt;
-        }
-        out.active = active != 0;
-        return out;
-    }
-};
-
-/// Runs `SELECT k_columns FROM machine <where>` with the account (and optionally the id) bound.
-std::vector<machine> select_machines(soci::session& s, const std::string& where, std::string account_id,
-                                     std::optional<std::string> id) {
-    row_buffer buf;
-    soci::statement st(s);
-    st.alloc();
-    st.prepare(std::string("SELECT ") + k_columns + " FROM machine " + where);
-    buf.bind(st);
-    st.exchange(soci::use(account_id));
-    if (id) {
-        st.exchange(soci::use(*id));
-    }
-    st.define_and_bind();
-    std::vector<machine> out;
-    if (st.execute(true)) {
-        do {
-            out.push_back(buf.take());
-        } while (st.fetch());
-    }
+/// The machine with this id, whoever owns it.
+std::optional<machine> find_any(db::tx& t, std::string_view id) {
+    std::optional<machine> out;
+    static const std::string sql = select_sql("WHERE id = ?");
+    t.query(sql, {id}, [&](const db::row_view& r) { out = read_machine(r); });
     return out;
 }
 
@@ -82,62 +47,75 @@ bool version_matches(std::int64_t stored, double expected) { return static_cast<
 
 }  // namespace
 
-std::optional<machine> machine_find(soci::session& s, std::string_view account_id, std::string_view id) {
-    auto rows = select_machines(s, "WHERE account_id = :a AND id = :id", std::string(account_id), std::string(id));
-    if (rows.empty()) {
-        return std::nullopt;
-    }
-    return std::move(rows.front());
+std::optional<machine> machine_find(db::tx& t, std::string_view account_id, std::string_view id) {
+    std::optional<machine> out;
+    static const std::string sql = select_sql("WHERE account_id = ? AND id = ?");
+    t.query(sql, {account_id, id}, [&](const db::row_view& r) { out = read_machine(r); });
+    return out;
 }
 
-std::vector<machine> machine_list(soci::session& s, std::string_view account_id) {
+std::vector<machine> machine_list(db::tx& t, std::string_view account_id) {
     // upstream machinesRoutes.ts: findMany({ where: { accountId }, orderBy: { lastActiveAt: 'desc' } }); ties are
     // unordered there, the id makes ours deterministic.
-    return select_machines(s, "WHERE account_id = :a ORDER BY last_active_at DESC, id", std::string(account_id),
-                           std::nullopt);
+    static const std::string sql = select_sql("WHERE account_id = ? ORDER BY last_active_at DESC, id");
+    std::vector<machine> out;
+    t.query(sql, {account_id}, [&](const db::row_view& r) { out.push_back(read_machine(r)); });
+    return out;
 }
 
-machine_create_result machine_create_or_load(soci::session& s, std::string_view account_id, std::string_view id,
+machine_create_result machine_create_or_load(db::tx& t, std::string_view account_id, std::string_view id,
                                              std::string_view metadata, std::optional<std::string> daemon_state,
                                              std::optional<std::string> data_encryption_key, std::int64_t now) {
-    if (auto existing = machine_find(s, account_id, id)) {
-        return {std::move(*existing), false};
-    }
     // upstream: daemonState: daemonState || null, daemonStateVersion: daemonState ? 1 : 0.
     if (daemon_state && daemon_state->empty()) {
         daemon_state.reset();
     }
-    std::string mid(id), acc(account_id), meta(metadata);
-    std::string ds = daemon_state.value_or("");
-    soci::indicator ds_ind = daemon_state ? soci::i_ok : soci::i_null;
-    std::int64_t ds_version = daemon_state ? 1 : 0;
-    std::string key = data_encryption_key.value_or("");
-    soci::indicator key_ind = data_encryption_key ? soci::i_ok : soci::i_null;
-    // No "ON CONFLICT": an id taken by another account must fail like upstream's unique violation.
-    s << "INSERT INTO machine (id, account_id, metadata, metadata_version, daemon_state, daemon_state_version, "
-         "data_encryption_key, seq, active, last_active_at, created_at, updated_at) "
-         "VALUES (:id, :a, :m, 1, :ds, :dsv, CAST(:k AS BLOB), 0, 0, :t1, :t2, :t3)",
-        soci::use(mid), soci::use(acc), soci::use(meta), soci::use(ds, ds_ind), soci::use(ds_version),
-        soci::use(key, key_ind), soci::use(now), soci::use(now), soci::use(now);
-    return {*machine_find(s, account_id, id), true};
+    const std::int64_t ds_version = daemon_state ? 1 : 0;
+    // The primary key decides who creates the id: an insert that finds it taken does nothing, and the row is read
+    // back. That holds with several writers as well (two creates of one id: one inserts, the other loads).
+    static const std::string insert_sql =
+        "INSERT INTO machine (id, account_id, metadata, metadata_version, daemon_state, daemon_state_version, "
+        "data_encryption_key, seq, active, last_active_at, created_at, updated_at) "
+        "VALUES (?, ?, ?, 1, ?, ?, ?, 0, 0, ?, ?, ?) ON CONFLICT (id) DO NOTHING RETURNING " +
+        std::string(k_columns);
+    machine_create_result out;
+    bool inserted = false;
+    t.query(insert_sql,
+            {id, account_id, metadata, db::opt(daemon_state), ds_version, db::opt_blob(data_encryption_key), now, now,
+             now},
+            [&](const db::row_view& r) {
+                out.row = read_machine(r);
+                inserted = true;
+            });
+    if (inserted) {
+        out.created = true;
+        return out;
+    }
+    auto existing = find_any(t, id);
+    if (!existing) {
+        // Deleted between the insert and the read by another writer: decide again from scratch.
+        throw db::error(db::error_kind::retryable, "machine " + std::string(id) + " deleted concurrently");
+    }
+    if (existing->account_id != account_id) {
+        // Another account's id: upstream's create violates the primary key (answered 500).
+        throw db::error(db::error_kind::unique_violation, "machine id " + std::string(id) + " is taken");
+    }
+    out.row = std::move(*existing);
+    out.created = false;
+    return out;
 }
 
-bool machine_delete(soci::session& s, std::string_view account_id, std::string_view id) {
-    if (!machine_find(s, account_id, id)) {
-        return false;
-    }
+bool machine_delete(db::tx& t, std::string_view account_id, std::string_view id) {
     // Upstream also deletes the caller's AccessKey rows for this machine first (same transaction); here the
     // access_key foreign key (0006_access_keys.sql) is ON DELETE CASCADE, so this DELETE removes them.
-    std::string mid(id), acc(account_id);
-    s << "DELETE FROM machine WHERE account_id = :a AND id = :id", soci::use(acc), soci::use(mid);
-    return true;
+    return t.exec("DELETE FROM machine WHERE account_id = ? AND id = ?", {account_id, id}) > 0;
 }
 
 namespace {
 
-machine_cas_result cas_update(soci::session& s, std::string_view account_id, std::string_view id,
-                              double expected_version, std::string_view value, std::int64_t now, bool daemon) {
-    auto row = machine_find(s, account_id, id);
+machine_cas_result cas_update(db::tx& t, std::string_view account_id, std::string_view id, double expected_version,
+                              std::string_view value, std::int64_t now, bool daemon) {
+    auto row = machine_find(t, account_id, id);
     machine_cas_result r;
     if (!row) {
         return r;
@@ -149,67 +127,59 @@ machine_cas_result cas_update(soci::session& s, std::string_view account_id, std
         r.value = daemon ? row->daemon_state : std::optional<std::string>(row->metadata);
         return r;
     }
-    // Upstream does the read and a conditional updateMany separately and answers a lost race with a re-read;
-    // here both run in one serialized write transaction, so the condition always holds.
+    // Upstream does the read and a conditional updateMany separately and answers a lost race with a re-read; here
+    // the update is a compare-and-set on the version just read, and a lost race runs the whole write again, which
+    // then answers from the winner's row (a version mismatch, or not found after a delete).
     std::int64_t next = stored + 1;
-    std::string mid(id), acc(account_id), val(value);
+    std::int64_t changed = 0;
     if (daemon) {
-        s << "UPDATE machine SET daemon_state = :v, daemon_state_version = :n, active = 1, last_active_at = :t, "
-             "updated_at = :t2 WHERE account_id = :a AND id = :id AND daemon_state_version = :e",
-            soci::use(val), soci::use(next), soci::use(now), soci::use(now), soci::use(acc), soci::use(mid),
-            soci::use(stored);
+        changed = t.exec("UPDATE machine SET daemon_state = ?, daemon_state_version = ?, active = 1, "
+                         "last_active_at = ?, updated_at = ? "
+                         "WHERE account_id = ? AND id = ? AND daemon_state_version = ?",
+                         {value, next, now, now, account_id, id, stored});
     } else {
-        s << "UPDATE machine SET metadata = :v, metadata_version = :n, updated_at = :t "
-             "WHERE account_id = :a AND id = :id AND metadata_version = :e",
-            soci::use(val), soci::use(next), soci::use(now), soci::use(acc), soci::use(mid), soci::use(stored);
+        changed = t.exec("UPDATE machine SET metadata = ?, metadata_version = ?, updated_at = ? "
+                         "WHERE account_id = ? AND id = ? AND metadata_version = ?",
+                         {value, next, now, account_id, id, stored});
+    }
+    if (changed != 1) {
+        throw db::error(db::error_kind::retryable, "machine " + std::string(id) + " changed concurrently");
     }
     r.st = machine_cas_result::status::success;
     r.version = next;
-    r.value = val;
+    r.value = std::string(value);
     return r;
 }
 
 }  // namespace
 
-machine_cas_result machine_metadata_update(soci::session& s, std::string_view account_id, std::string_view id,
+machine_cas_result machine_metadata_update(db::tx& t, std::string_view account_id, std::string_view id,
                                            double expected_version, std::string_view metadata, std::int64_t now) {
-    return cas_update(s, account_id, id, expected_version, metadata, now, false);
+    return cas_update(t, account_id, id, expected_version, metadata, now, false);
 }
 
-machine_cas_result machine_daemon_state_update(soci::session& s, std::string_view account_id, std::string_view id,
+machine_cas_result machine_daemon_state_update(db::tx& t, std::string_view account_id, std::string_view id,
                                                double expected_version, std::string_view daemon_state,
                                                std::int64_t now) {
-    return cas_update(s, account_id, id, expected_version, daemon_state, now, true);
+    return cas_update(t, account_id, id, expected_version, daemon_state, now, true);
 }
 
-void machine_activity_set(soci::session& s, std::string_view account_id, std::string_view id, std::int64_t t,
+void machine_activity_set(db::tx& t, std::string_view account_id, std::string_view id, std::int64_t active_at,
                           std::int64_t now) {
-    std::string mid(id), acc(account_id);
-    s << "UPDATE machine SET last_active_at = :t, active = 1, updated_at = :now WHERE account_id = :a AND id = :id",
-        soci::use(t), soci::use(now), soci::use(acc), soci::use(mid);
+    t.exec("UPDATE machine SET last_active_at = ?, active = 1, updated_at = ? WHERE account_id = ? AND id = ?",
+           {active_at, now, account_id, id});
 }
 
-std::vector<machine_timeout> machine_sweep_inactive(soci::session& s, std::int64_t cutoff, std::int64_t now) {
+std::vector<machine_timeout> machine_sweep_inactive(db::tx& t, std::int64_t cutoff, std::int64_t now) {
+    // Upstream re-checks `active` per row (updateManyAndReturn where active: true). One UPDATE … RETURNING does the
+    // select and the switch-off at once, so a row another writer reactivated or switched off meanwhile is neither
+    // changed nor reported.
     std::vector<machine_timeout> out;
-    {
-        machine_timeout buf;
-        soci::statement st = (s.prepare << "SELECT account_id, id, last_active_at FROM machine "
-                                           "WHERE active = 1 AND last_active_at <= :c ORDER BY id",
-                              soci::into(buf.account_id), soci::into(buf.id), soci::into(buf.last_active_at),
-                              soci::use(cutoff));
-        if (st.execute(true)) {
-            do {
-                out.push_back(buf);
-            } while (st.fetch());
-        }
-    }
-    // Upstream re-checks `active` per row (updateManyAndReturn where active: true); inside this write transaction
-    // nothing can change in between, so every selected row is switched off.
-    for (const auto& m : out) {
-        std::string id = m.id;
-        s << "UPDATE machine SET active = 0, updated_at = :now WHERE id = :id AND active = 1", soci::use(now),
-            soci::use(id);
-    }
+    t.query("UPDATE machine SET active = 0, updated_at = ? WHERE active = 1 AND last_active_at <= ? "
+            "RETURNING account_id, id, last_active_at",
+            {now, cutoff}, [&](const db::row_view& r) { out.push_back({r.str(0), r.str(1), r.i64(2)}); });
+    // RETURNING has no order: the ephemerals go out by id, as before.
+    std::sort(out.begin(), out.end(), [](const machine_timeout& a, const machine_timeout& b) { return a.id < b.id; });
     return out;
 }
 

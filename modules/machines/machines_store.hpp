@@ -9,9 +9,7 @@
 #include <string_view>
 #include <vector>
 
-namespace soci {
-class session;
-}
+#include "core/db/query.hpp"
 
 namespace happy::mod::machines {
 
@@ -40,18 +38,19 @@ struct machine_create_result {
 
 /// POST /v1/machines: returns the caller's machine with this id unchanged, or creates it with metadataVersion 1,
 /// daemonState (empty ⇒ NULL) with version 1 if given else 0, active false, every time = now.
-/// An id owned by another account violates the primary key and throws (upstream answers 500).
-machine_create_result machine_create_or_load(soci::session& s, std::string_view account_id, std::string_view id,
+/// An id owned by another account violates the primary key and throws db::error unique_violation (upstream answers
+/// 500).
+machine_create_result machine_create_or_load(db::tx& t, std::string_view account_id, std::string_view id,
                                              std::string_view metadata, std::optional<std::string> daemon_state,
                                              std::optional<std::string> data_encryption_key, std::int64_t now);
 
-std::optional<machine> machine_find(soci::session& s, std::string_view account_id, std::string_view id);
+std::optional<machine> machine_find(db::tx& t, std::string_view account_id, std::string_view id);
 
 /// The caller's machines, most recently active first (upstream orderBy lastActiveAt desc).
-std::vector<machine> machine_list(soci::session& s, std::string_view account_id);
+std::vector<machine> machine_list(db::tx& t, std::string_view account_id);
 
 /// Deletes the caller's machine; false when it does not exist for this account.
-bool machine_delete(soci::session& s, std::string_view account_id, std::string_view id);
+bool machine_delete(db::tx& t, std::string_view account_id, std::string_view id);
 
 /// Outcome of a versioned (compare-and-set) update of metadata or daemon state.
 struct machine_cas_result {
@@ -62,18 +61,20 @@ struct machine_cas_result {
 
 /// machine-update-metadata: sets metadata and metadataVersion = expected + 1 if the stored version equals
 /// `expected_version` (a JSON number: a fractional value never matches). Does not touch active/lastActiveAt.
-machine_cas_result machine_metadata_update(soci::session& s, std::string_view account_id, std::string_view id,
+/// The write is a compare-and-set on the version read: when another writer changed it in between, throws db::error
+/// retryable so that database::write runs the caller's function again.
+machine_cas_result machine_metadata_update(db::tx& t, std::string_view account_id, std::string_view id,
                                            double expected_version, std::string_view metadata, std::int64_t now);
 
 /// machine-update-state: like machine_metadata_update for daemonState, and also marks the machine active with
 /// lastActiveAt = now.
-machine_cas_result machine_daemon_state_update(soci::session& s, std::string_view account_id, std::string_view id,
+machine_cas_result machine_daemon_state_update(db::tx& t, std::string_view account_id, std::string_view id,
                                                double expected_version, std::string_view daemon_state,
                                                std::int64_t now);
 
-/// A batched machine-alive heartbeat (upstream sessionCache.ts flushPendingUpdates): lastActiveAt = t, active =
-/// true, updatedAt = now. A machine that no longer exists updates nothing.
-void machine_activity_set(soci::session& s, std::string_view account_id, std::string_view id, std::int64_t t,
+/// A batched machine-alive heartbeat (upstream sessionCache.ts flushPendingUpdates): lastActiveAt = active_at,
+/// active = true, updatedAt = now. A machine that no longer exists updates nothing.
+void machine_activity_set(db::tx& t, std::string_view account_id, std::string_view id, std::int64_t active_at,
                           std::int64_t now);
 
 /// A machine the inactivity sweeper switched off.
@@ -85,6 +86,6 @@ struct machine_timeout {
 
 /// presence/timeout.ts: every active machine with lastActiveAt <= cutoff becomes inactive (updatedAt bumped, as
 /// Prisma's @updatedAt does); returns the rows actually changed, for the `machine-activity` false ephemerals.
-std::vector<machine_timeout> machine_sweep_inactive(soci::session& s, std::int64_t cutoff, std::int64_t now);
+std::vector<machine_timeout> machine_sweep_inactive(db::tx& t, std::int64_t cutoff, std::int64_t now);
 
 }  // namespace happy::mod::machines

@@ -1,7 +1,6 @@
 #include "modules/machines/machines_store.hpp"
 
 #include <gtest/gtest.h>
-#include <soci/soci.h>
 
 #include "modules/testing/store_fixture.hpp"
 
@@ -20,7 +19,8 @@ protected:
                                  std::optional<std::string> daemon = std::nullopt,
                                  std::optional<std::string> key = std::nullopt) {
         machine_create_result r;
-        db_->write_sync([&](soci::session& s) { r = machine_create_or_load(s, account, id, "meta", daemon, key, now); });
+        db_->write_sync(
+            [&](happy::db::tx& t) { r = machine_create_or_load(t, account, id, "meta", daemon, key, now); });
         return r;
     }
 };
@@ -59,8 +59,8 @@ TEST_F(machines_store, key_bytes_round_trip_and_empty_is_not_null) {
     ASSERT_TRUE(e.row.data_encryption_key);
     EXPECT_EQ(*e.row.data_encryption_key, "");
     std::string type;
-    db_->read_sync([&](soci::session& s) {
-        s << "SELECT typeof(data_encryption_key) FROM machine WHERE id = 'k1'", soci::into(type);
+    db_->read_sync([&](happy::db::tx& t) {
+        type = t.one_text("SELECT typeof(data_encryption_key) FROM machine WHERE id = 'k1'").value_or("");
     });
     EXPECT_EQ(type, "blob");
 }
@@ -68,8 +68,8 @@ TEST_F(machines_store, key_bytes_round_trip_and_empty_is_not_null) {
 TEST_F(machines_store, existing_machine_is_returned_unchanged) {
     create(alice_, "m1", 1000, std::string("ds"));
     machine_create_result again;
-    db_->write_sync([&](soci::session& s) {
-        again = machine_create_or_load(s, alice_, "m1", "other", std::nullopt, std::string("k"), 5000);
+    db_->write_sync([&](happy::db::tx& t) {
+        again = machine_create_or_load(t, alice_, "m1", "other", std::nullopt, std::string("k"), 5000);
     });
     EXPECT_FALSE(again.created);
     EXPECT_EQ(again.row.metadata, "meta");
@@ -81,19 +81,24 @@ TEST_F(machines_store, existing_machine_is_returned_unchanged) {
 TEST_F(machines_store, ids_are_global_and_scoped_by_account_on_read) {
     create(alice_, "m1");
     EXPECT_THROW(create(bob_, "m1"), std::exception);  // upstream: unique violation → 500
+    try {
+        create(bob_, "m1");
+    } catch (const happy::db::error& e) {
+        EXPECT_EQ(e.kind, happy::db::error_kind::unique_violation);
+    }
     std::optional<machine> as_bob;
     std::vector<machine> bobs;
     bool deleted = true;
-    db_->write_sync([&](soci::session& s) {
-        as_bob = machine_find(s, bob_, "m1");
-        bobs = machine_list(s, bob_);
-        deleted = machine_delete(s, bob_, "m1");
+    db_->write_sync([&](happy::db::tx& t) {
+        as_bob = machine_find(t, bob_, "m1");
+        bobs = machine_list(t, bob_);
+        deleted = machine_delete(t, bob_, "m1");
     });
     EXPECT_FALSE(as_bob);
     EXPECT_TRUE(bobs.empty());
     EXPECT_FALSE(deleted);
     std::optional<machine> still;
-    db_->read_sync([&](soci::session& s) { still = machine_find(s, alice_, "m1"); });
+    db_->read_sync([&](happy::db::tx& t) { still = machine_find(t, alice_, "m1"); });
     EXPECT_TRUE(still);
 }
 
@@ -102,31 +107,31 @@ TEST_F(machines_store, list_orders_by_last_active_desc_and_delete_removes) {
     create(alice_, "new", 3000);
     create(alice_, "mid", 2000);
     std::vector<machine> rows;
-    db_->read_sync([&](soci::session& s) { rows = machine_list(s, alice_); });
+    db_->read_sync([&](happy::db::tx& t) { rows = machine_list(t, alice_); });
     ASSERT_EQ(rows.size(), 3u);
     EXPECT_EQ(rows[0].id, "new");
     EXPECT_EQ(rows[1].id, "mid");
     EXPECT_EQ(rows[2].id, "old");
     bool deleted = false, again = true;
-    db_->write_sync([&](soci::session& s) {
-        deleted = machine_delete(s, alice_, "mid");
-        again = machine_delete(s, alice_, "mid");
+    db_->write_sync([&](happy::db::tx& t) {
+        deleted = machine_delete(t, alice_, "mid");
+        again = machine_delete(t, alice_, "mid");
     });
     EXPECT_TRUE(deleted);
     EXPECT_FALSE(again);
-    db_->read_sync([&](soci::session& s) { rows = machine_list(s, alice_); });
+    db_->read_sync([&](happy::db::tx& t) { rows = machine_list(t, alice_); });
     EXPECT_EQ(rows.size(), 2u);
 }
 
 TEST_F(machines_store, metadata_cas) {
     create(alice_, "m1", 1000);
     machine_cas_result ok, stale, frac, missing, foreign;
-    db_->write_sync([&](soci::session& s) {
-        ok = machine_metadata_update(s, alice_, "m1", 1, "meta2", 2000);
-        stale = machine_metadata_update(s, alice_, "m1", 1, "meta3", 3000);
-        frac = machine_metadata_update(s, alice_, "m1", 2.5, "meta3", 3000);
-        missing = machine_metadata_update(s, alice_, "nope", 0, "x", 3000);
-        foreign = machine_metadata_update(s, bob_, "m1", 2, "x", 3000);
+    db_->write_sync([&](happy::db::tx& t) {
+        ok = machine_metadata_update(t, alice_, "m1", 1, "meta2", 2000);
+        stale = machine_metadata_update(t, alice_, "m1", 1, "meta3", 3000);
+        frac = machine_metadata_update(t, alice_, "m1", 2.5, "meta3", 3000);
+        missing = machine_metadata_update(t, alice_, "nope", 0, "x", 3000);
+        foreign = machine_metadata_update(t, bob_, "m1", 2, "x", 3000);
     });
     EXPECT_EQ(ok.st, cas::success);
     EXPECT_EQ(ok.version, 2);
@@ -138,7 +143,7 @@ TEST_F(machines_store, metadata_cas) {
     EXPECT_EQ(missing.st, cas::not_found);
     EXPECT_EQ(foreign.st, cas::not_found);
     std::optional<machine> m;
-    db_->read_sync([&](soci::session& s) { m = machine_find(s, alice_, "m1"); });
+    db_->read_sync([&](happy::db::tx& t) { m = machine_find(t, alice_, "m1"); });
     EXPECT_EQ(m->metadata, "meta2");
     EXPECT_EQ(m->metadata_version, 2);
     EXPECT_EQ(m->updated_at, 2000);
@@ -149,9 +154,9 @@ TEST_F(machines_store, metadata_cas) {
 TEST_F(machines_store, daemon_state_cas_marks_active) {
     create(alice_, "m1", 1000);
     machine_cas_result stale, ok;
-    db_->write_sync([&](soci::session& s) {
-        stale = machine_daemon_state_update(s, alice_, "m1", 1, "ds", 2000);
-        ok = machine_daemon_state_update(s, alice_, "m1", 0, "ds", 2000);
+    db_->write_sync([&](happy::db::tx& t) {
+        stale = machine_daemon_state_update(t, alice_, "m1", 1, "ds", 2000);
+        ok = machine_daemon_state_update(t, alice_, "m1", 0, "ds", 2000);
     });
     EXPECT_EQ(stale.st, cas::version_mismatch);
     EXPECT_EQ(stale.version, 0);
@@ -159,7 +164,7 @@ TEST_F(machines_store, daemon_state_cas_marks_active) {
     EXPECT_EQ(ok.st, cas::success);
     EXPECT_EQ(ok.version, 1);
     std::optional<machine> m;
-    db_->read_sync([&](soci::session& s) { m = machine_find(s, alice_, "m1"); });
+    db_->read_sync([&](happy::db::tx& t) { m = machine_find(t, alice_, "m1"); });
     EXPECT_EQ(m->daemon_state, "ds");
     EXPECT_TRUE(m->active);
     EXPECT_EQ(m->last_active_at, 2000);
@@ -168,16 +173,16 @@ TEST_F(machines_store, daemon_state_cas_marks_active) {
 TEST_F(machines_store, activity_set_marks_active_for_the_owner_only) {
     create(alice_, "m1", 1000);
     std::optional<machine> m;
-    db_->write_sync([&](soci::session& s) {
-        machine_activity_set(s, bob_, "m1", 1500, 1600);  // not bob's: nothing changes
-        m = machine_find(s, alice_, "m1");
+    db_->write_sync([&](happy::db::tx& t) {
+        machine_activity_set(t, bob_, "m1", 1500, 1600);  // not bob's: nothing changes
+        m = machine_find(t, alice_, "m1");
     });
     EXPECT_FALSE(m->active);
     EXPECT_EQ(m->last_active_at, 1000);
-    db_->write_sync([&](soci::session& s) {
-        machine_activity_set(s, alice_, "m1", 1500, 1600);
-        machine_activity_set(s, alice_, "gone", 1500, 1600);  // a deleted machine updates no row
-        m = machine_find(s, alice_, "m1");
+    db_->write_sync([&](happy::db::tx& t) {
+        machine_activity_set(t, alice_, "m1", 1500, 1600);
+        machine_activity_set(t, alice_, "gone", 1500, 1600);  // a deleted machine updates no row
+        m = machine_find(t, alice_, "m1");
     });
     EXPECT_TRUE(m->active);
     EXPECT_EQ(m->last_active_at, 1500);
@@ -188,14 +193,14 @@ TEST_F(machines_store, sweeper_switches_off_machines_idle_for_the_cutoff) {
     create(alice_, "idle", 1000);
     create(bob_, "fresh", 1000);
     create(alice_, "never-active", 1000);
-    db_->write_sync([&](soci::session& s) {
-        machine_activity_set(s, alice_, "idle", 5000, 5000);
-        machine_activity_set(s, bob_, "fresh", 9000, 9000);
+    db_->write_sync([&](happy::db::tx& t) {
+        machine_activity_set(t, alice_, "idle", 5000, 5000);
+        machine_activity_set(t, bob_, "fresh", 9000, 9000);
     });
     std::vector<machine_timeout> swept, again;
-    db_->write_sync([&](soci::session& s) {
-        swept = machine_sweep_inactive(s, 5000, 20'000);  // lastActiveAt <= cutoff, inclusive
-        again = machine_sweep_inactive(s, 5000, 21'000);
+    db_->write_sync([&](happy::db::tx& t) {
+        swept = machine_sweep_inactive(t, 5000, 20'000);  // lastActiveAt <= cutoff, inclusive
+        again = machine_sweep_inactive(t, 5000, 21'000);
     });
     ASSERT_EQ(swept.size(), 1u);
     EXPECT_EQ(swept[0].account_id, alice_);
@@ -203,14 +208,33 @@ TEST_F(machines_store, sweeper_switches_off_machines_idle_for_the_cutoff) {
     EXPECT_EQ(swept[0].last_active_at, 5000);
     EXPECT_TRUE(again.empty());  // already inactive rows are not reported twice
     std::optional<machine> idle, fresh;
-    db_->read_sync([&](soci::session& s) {
-        idle = machine_find(s, alice_, "idle");
-        fresh = machine_find(s, bob_, "fresh");
+    db_->read_sync([&](happy::db::tx& t) {
+        idle = machine_find(t, alice_, "idle");
+        fresh = machine_find(t, bob_, "fresh");
     });
     EXPECT_FALSE(idle->active);
     EXPECT_EQ(idle->last_active_at, 5000);
     EXPECT_EQ(idle->updated_at, 20'000);
     EXPECT_TRUE(fresh->active);
+}
+
+TEST_F(machines_store, sweeper_reports_in_id_order) {
+    create(alice_, "zz", 1000);
+    create(bob_, "aa", 1000);
+    create(alice_, "mm", 1000);
+    db_->write_sync([&](happy::db::tx& t) {
+        machine_activity_set(t, alice_, "zz", 100, 100);
+        machine_activity_set(t, bob_, "aa", 200, 200);
+        machine_activity_set(t, alice_, "mm", 300, 300);
+    });
+    std::vector<machine_timeout> swept;
+    db_->write_sync([&](happy::db::tx& t) { swept = machine_sweep_inactive(t, 1000, 2000); });
+    ASSERT_EQ(swept.size(), 3u);
+    EXPECT_EQ(swept[0].id, "aa");
+    EXPECT_EQ(swept[0].account_id, bob_);
+    EXPECT_EQ(swept[0].last_active_at, 200);
+    EXPECT_EQ(swept[1].id, "mm");
+    EXPECT_EQ(swept[2].id, "zz");
 }
 
 }  // namespace

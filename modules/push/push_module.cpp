@@ -55,7 +55,7 @@ asio::awaitable<response> register_token(db::database& db, http::request& req) {
     std::string token(req.body.at("token").as_string());
     bool failed = false;
     try {
-        co_await db.write([&](soci::session& s) { push_token_upsert(s, account, token, now_ms()); });
+        co_await db.write([&](db::tx& t) { push_token_upsert(t, account, token, now_ms()); });
     } catch (const std::exception& e) {
         log::error("push token register failed", {{"error", e.what()}});
         failed = true;
@@ -71,7 +71,7 @@ asio::awaitable<response> delete_token(db::database& db, http::request& req) {
     std::string token(req.param("token"));
     bool failed = false;
     try {
-        co_await db.write([&](soci::session& s) { push_token_delete(s, account, token); });
+        co_await db.write([&](db::tx& t) { push_token_delete(t, account, token); });
     } catch (const std::exception& e) {
         log::error("push token delete failed", {{"error", e.what()}});
         failed = true;
@@ -87,7 +87,7 @@ asio::awaitable<response> list_tokens(db::database& db, http::request& req) {
     std::vector<push_token> tokens;
     bool failed = false;
     try {
-        co_await db.read([&](soci::session& s) { tokens = push_token_list(s, account); });
+        co_await db.read([&](db::tx& t) { tokens = push_token_list(t, account); });
     } catch (const std::exception& e) {
         log::error("push token list failed", {{"error", e.what()}});
         failed = true;
@@ -109,9 +109,9 @@ asio::awaitable<void> forget_unregistered(db::database& db, std::vector<std::str
         co_return;
     }
     try {
-        co_await db.write([&](soci::session& s) {
+        co_await db.write([&](db::tx& t) {
             for (const auto& id : ids) {
-                push_token_delete_by_id(s, id);
+                push_token_delete_by_id(t, id);
             }
         });
         log::info("push tokens removed (DeviceNotRegistered)", {{"count", count(ids.size())}});
@@ -158,7 +158,7 @@ asio::awaitable<void> retry_attempts(std::shared_ptr<push_module::impl> m, std::
         }
         // Only tokens still registered: a device unregistered meanwhile (logout) gets nothing more.
         std::vector<push_token> current;
-        co_await m->db->read([&](soci::session& s) { current = push_token_list(s, account); });
+        co_await m->db->read([&](db::tx& t) { current = push_token_list(t, account); });
         std::erase_if(pending, [&](const expo_message& msg) {
             return std::none_of(current.begin(), current.end(), [&](const push_token& t) { return t.id == msg.token_id; });
         });
@@ -213,7 +213,7 @@ asio::awaitable<outcome> dispatch(std::shared_ptr<push_module::impl> m, std::str
         co_return outcome{"suppressed", std::nullopt, std::nullopt, "active-ui-client"};
     }
     std::vector<push_token> tokens;
-    co_await m->db->read([&](soci::session& s) { tokens = push_token_list(s, account); });
+    co_await m->db->read([&](db::tx& t) { tokens = push_token_list(t, account); });
     if (tokens.empty()) {
         log::info("push skipped: no tokens", {{"sessionId", session_id}});
         m->no_tokens += 1;
@@ -270,7 +270,7 @@ asio::awaitable<response> push_event(std::shared_ptr<push_module::impl> m, http:
     const json::value* client_data = b.if_contains("data");
 
     bool owned = false;
-    co_await m->db->read([&](soci::session& s) { owned = push_session_owned(s, account, session_id); });
+    co_await m->db->read([&](db::tx& t) { owned = push_session_owned(t, account, session_id); });
     if (!owned) {
         co_return response::error(404, "Session not found");
     }

@@ -7,9 +7,7 @@
 #include <string_view>
 #include <vector>
 
-namespace soci {
-class session;
-}
+#include "core/db/query.hpp"
 
 namespace happy::mod::push {
 
@@ -21,18 +19,18 @@ struct push_token {
 };
 
 /// Registers a token for the account; an existing (account, token) row only gets updatedAt = now.
-void push_token_upsert(soci::session& s, std::string_view account_id, std::string_view token, std::int64_t now);
+void push_token_upsert(db::tx& t, std::string_view account_id, std::string_view token, std::int64_t now);
 
 /// Deletes the account's rows with this token (idempotent). Returns how many were deleted.
-int push_token_delete(soci::session& s, std::string_view account_id, std::string_view token);
+int push_token_delete(db::tx& t, std::string_view account_id, std::string_view token);
 
 /// Deletes one row by id (a token Expo reported as DeviceNotRegistered).
-void push_token_delete_by_id(soci::session& s, std::string_view id);
+void push_token_delete_by_id(db::tx& t, std::string_view id);
 
 /// The account's tokens, newest first (createdAt desc).
-std::vector<push_token> push_token_list(soci::session& s, std::string_view account_id);
+std::vector<push_token> push_token_list(db::tx& t, std::string_view account_id);
 
 /// True when the session exists and belongs to the account.
-bool push_session_owned(soci::session& s, std::string_view account_id, std::string_view session_id);
+bool push_session_owned(db::tx& t, std::string_view account_id, std::string_view session_id);
 
 }  // namespace happy::mod::push

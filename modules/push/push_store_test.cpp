@@ -1,41 +1,44 @@
 #include "modules/push/push_store.hpp"
 
 #include <gtest/gtest.h>
-#include <soci/soci.h>
 
-#include "modules/sessions/sessions_store.hpp"
 #include "modules/testing/store_fixture.hpp"
 
 namespace {
 
 using namespace happy::mod::push;
+namespace db = happy::db;
 
 class push_store : public happy::test::store_fixture {
 protected:
     void SetUp() override {
         open_store({"0001_auth", "0002_sessions", "0009_push"});
         create_alice_and_bob();
-        db_->write_sync([&](soci::session& s) {
-            s1_ = happy::mod::sessions::session_create(s, alice_, "t1", "m", "", 1).id;
-            bob_s_ = happy::mod::sessions::session_create(s, bob_, "t1", "m", "", 1).id;
+        // A session row of each account, as the sessions module would create it (only id and owner matter here).
+        db_->write_sync([&](db::tx& t) {
+            for (const auto& [id, account] : {std::pair{s1_, alice_}, std::pair{bob_s_, bob_}}) {
+                t.exec("INSERT INTO session (id, tag, account_id, metadata, last_active_at, created_at, updated_at) "
+                       "VALUES (?, 't1', ?, 'm', 1, 1, 1)",
+                       {id, account});
+            }
         });
     }
     void upsert(const std::string& account, const std::string& token, std::int64_t now) {
-        db_->write_sync([&](soci::session& s) { push_token_upsert(s, account, token, now); });
+        db_->write_sync([&](db::tx& t) { push_token_upsert(t, account, token, now); });
     }
     std::vector<push_token> list(const std::string& account) {
         std::vector<push_token> r;
-        db_->read_sync([&](soci::session& s) { r = push_token_list(s, account); });
+        db_->read_sync([&](db::tx& t) { r = push_token_list(t, account); });
         return r;
     }
-    std::string s1_, bob_s_;
+    std::string s1_ = "session-alice", bob_s_ = "session-bob";
 };
 
 TEST_F(push_store, session_ownership) {
-    db_->read_sync([&](soci::session& s) {
-        EXPECT_TRUE(push_session_owned(s, alice_, s1_));
-        EXPECT_FALSE(push_session_owned(s, alice_, bob_s_));
-        EXPECT_FALSE(push_session_owned(s, alice_, "nope"));
+    db_->read_sync([&](db::tx& t) {
+        EXPECT_TRUE(push_session_owned(t, alice_, s1_));
+        EXPECT_FALSE(push_session_owned(t, alice_, bob_s_));
+        EXPECT_FALSE(push_session_owned(t, alice_, "nope"));
     });
 }
 
@@ -63,14 +66,14 @@ TEST_F(push_store, delete_is_per_account_and_idempotent) {
     upsert(alice_, "t", 1000);
     upsert(bob_, "t", 1000);
     int n = -1;
-    db_->write_sync([&](soci::session& s) { n = push_token_delete(s, alice_, "t"); });
+    db_->write_sync([&](db::tx& t) { n = push_token_delete(t, alice_, "t"); });
     EXPECT_EQ(n, 1);
-    db_->write_sync([&](soci::session& s) { n = push_token_delete(s, alice_, "t"); });
+    db_->write_sync([&](db::tx& t) { n = push_token_delete(t, alice_, "t"); });
     EXPECT_EQ(n, 0);
     EXPECT_TRUE(list(alice_).empty());
     ASSERT_EQ(list(bob_).size(), 1u);
     const std::string id = list(bob_)[0].id;  // read before the write: one pooled connection
-    db_->write_sync([&](soci::session& s) { push_token_delete_by_id(s, id); });
+    db_->write_sync([&](db::tx& t) { push_token_delete_by_id(t, id); });
     EXPECT_TRUE(list(bob_).empty());
 }
 

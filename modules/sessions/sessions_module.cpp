@@ -198,9 +198,8 @@ struct sessions_module::impl {
     // route is polled by every app and its cost is mostly copying (see bench/sync.mjs).
     asio::awaitable<response> list_v1(http::request& req) {
         std::string body;
-        co_await db->read([&](soci::session& s) {
-            body = sessions_array_json([&](auto item) { session_list_recent(*db, s, req.account_id, 150, item); },
-                                       true);
+        co_await db->read([&](db::tx& t) {
+            body = sessions_array_json([&](auto item) { session_list_recent(t, req.account_id, 150, item); }, true);
         });
         co_return response::json_text(std::move(body));
     }
@@ -210,9 +209,9 @@ struct sessions_module::impl {
         int limit = static_cast<int>(int_of(req.query.at("limit")));
         std::int64_t since = now_ms() - 15 * 60 * 1000;
         std::string body;
-        co_await db->read([&](soci::session& s) {
-            body = sessions_array_json(
-                [&](auto item) { session_list_active(*db, s, req.account_id, since, limit, item); }, false);
+        co_await db->read([&](db::tx& t) {
+            body = sessions_array_json([&](auto item) { session_list_active(t, req.account_id, since, limit, item); },
+                                       false);
         });
         co_return response::json_text(std::move(body));
     }
@@ -238,7 +237,7 @@ struct sessions_module::impl {
         }
         std::string body;
         body.reserve(list_body_reserve);
-        co_await db->read([&](soci::session& s) {
+        co_await db->read([&](db::tx& t) {
             json_text::writer w(body);
             w.begin_object();
             w.key("sessions");
@@ -246,7 +245,7 @@ struct sessions_module::impl {
             // One row more than the page: its presence is hasNext, and the cursor is the last id written.
             int seen = 0;
             std::string last_id;
-            session_list_page(*db, s, req.account_id, before, changed, limit + 1, [&](const session_view& v) {
+            session_list_page(t, req.account_id, before, changed, limit + 1, [&](const session_view& v) {
                 if (++seen > limit) {
                     return;
                 }
@@ -278,35 +277,65 @@ struct sessions_module::impl {
             key = k->get_string();
         }
         std::optional<session_row> found;
-        co_await db->read([&](soci::session& s) { found = session_find_by_tag(s, req.account_id, tag); });
+        co_await db->read([&](db::tx& t) { found = session_find_by_tag(t, req.account_id, tag); });
         session_row row;
         if (found) {
             // Found: returned unchanged, no event; a restarting session's heartbeats count again at once.
             activity.resume(found->id);
             row = std::move(*found);
         } else {
-            row = co_await create_new(req.account_id, tag, metadata, key);
+            auto made = co_await create_new(req.account_id, tag, metadata, key);
+            if (!made.created) {
+                activity.resume(made.row.id);  // found after all
+            }
+            row = std::move(made.row);
         }
         json::object o = session_create_json(row);
         o["lastMessage"] = nullptr;
         co_return response::json(json::object{{"session", std::move(o)}});
     }
 
-    asio::awaitable<session_row> create_new(std::string account, std::string tag, std::string metadata,
-                                            std::string key) {
+    struct create_outcome {
+        session_row row;
+        bool created = true;
+    };
+
+    /// Creates the session and emits its new-session update. When a concurrent request (possibly on another server
+    /// process) created a session with this tag since the caller's lookup, the UNIQUE (account_id, tag) key rejects
+    /// this insert and that session is the answer: `created` false, no event.
+    asio::awaitable<create_outcome> create_new(std::string account, std::string tag, std::string metadata,
+                                               std::string key) {
         // Upstream allocates the update seq first, then inserts (a failed insert leaves a seq gap).
         std::int64_t seq = 0;
-        co_await db->write([&](soci::session& s) { seq = auth::account_seq_allocate(*db, s, account, now_ms()); });
-        session_row row;
-        co_await db->write([&](soci::session& s) { row = session_create(s, account, tag, metadata, key, now_ms()); });
+        co_await db->write([&](db::tx& t) { seq = auth::account_seq_allocate(t, account, now_ms()); });
+        create_outcome out;
+        std::exception_ptr taken;
+        try {
+            co_await db->write([&](db::tx& t) { out.row = session_create(t, account, tag, metadata, key, now_ms()); });
+        } catch (const db::error& e) {
+            if (e.kind != db::error_kind::unique_violation) {
+                throw;
+            }
+            taken = std::current_exception();
+        }
+        if (taken) {
+            std::optional<session_row> found;
+            co_await db->read([&](db::tx& t) { found = session_find_by_tag(t, account, tag); });
+            if (!found) {
+                std::rethrow_exception(taken);  // deleted again meanwhile: fail as the insert did
+            }
+            out.row = std::move(*found);
+            out.created = false;
+            co_return out;
+        }
         ev->emit_update(account, recipients::user_scoped_only(),
-                        auth::update_envelope_build(seq, new_session_body(row), now_ms()));
-        co_return row;
+                        auth::update_envelope_build(seq, new_session_body(out.row), now_ms()));
+        co_return out;
     }
 
     asio::awaitable<bool> owned(const std::string& account, const std::string& sid) {
         bool ok = false;
-        co_await db->read([&](soci::session& s) { ok = session_find(s, account, sid).has_value(); });
+        co_await db->read([&](db::tx& t) { ok = session_find(t, account, sid).has_value(); });
         co_return ok;
     }
 
@@ -314,9 +343,9 @@ struct sessions_module::impl {
     asio::awaitable<response> messages_v1(http::request& req) {
         std::string sid(req.param("sessionId"));
         std::optional<std::vector<message_row>> rows;
-        co_await db->read([&](soci::session& s) {
-            if (session_find(s, req.account_id, sid)) {
-                rows = message_list_latest(s, sid, 150);
+        co_await db->read([&](db::tx& t) {
+            if (session_find(t, req.account_id, sid)) {
+                rows = message_list_latest(t, sid, 150);
             }
         });
         if (!rows) {
@@ -335,7 +364,7 @@ struct sessions_module::impl {
         std::int64_t now = now_ms();
         activity.stop(sid, now);  // before the ownership check, as upstream does
         bool ok = false;
-        co_await db->write([&](soci::session& s) { ok = session_archive(s, req.account_id, sid, now); });
+        co_await db->write([&](db::tx& t) { ok = session_archive(t, req.account_id, sid, now); });
         if (!ok) {
             co_return response::error(404, "Session not found");
         }
@@ -352,7 +381,7 @@ struct sessions_module::impl {
         std::string sid(req.param("sessionId"));
         activity.stop(sid, now_ms());
         bool ok = false;
-        co_await db->write([&](soci::session& s) { ok = session_delete(s, req.account_id, sid); });
+        co_await db->write([&](db::tx& t) { ok = session_delete(t, req.account_id, sid); });
         if (!ok) {
             co_return response::error(404, "Session not found or not owned by user");
         }
@@ -377,12 +406,12 @@ struct sessions_module::impl {
         const json::value* before = req.query.if_contains("before_seq");
         const json::value* after = req.query.if_contains("after_seq");
         std::optional<std::vector<message_row>> rows;
-        co_await db->read([&](soci::session& s) {
-            if (!session_find(s, req.account_id, sid)) {
+        co_await db->read([&](db::tx& t) {
+            if (!session_find(t, req.account_id, sid)) {
                 return;
             }
-            rows = before ? message_list_before(s, sid, int_of(*before), limit + 1)
-                          : message_list_after(s, sid, after ? int_of(*after) : 0, limit + 1);
+            rows = before ? message_list_before(t, sid, int_of(*before), limit + 1)
+                          : message_list_after(t, sid, after ? int_of(*after) : 0, limit + 1);
         });
         if (!rows) {
             co_return response::error(404, "Session not found");
@@ -409,12 +438,14 @@ struct sessions_module::impl {
         // the seqs after commit, one write each; the numbers and the updates are the same).
         std::optional<append_result> result;
         std::vector<std::int64_t> update_seqs;
-        co_await db->write([&](soci::session& s) {
-            if (session_owned(*db, s, req.account_id, sid)) {
+        co_await db->write([&](db::tx& t) {
+            result.reset();  // a rerun (db::error retryable) starts over
+            update_seqs.clear();
+            if (session_owned(t, req.account_id, sid)) {
                 std::int64_t now = now_ms();
-                result = message_append_batch(*db, s, sid, batch, now);
+                result = message_append_batch(t, sid, batch, now);
                 for (std::size_t i = 0; i < result->created.size(); ++i) {
-                    update_seqs.push_back(auth::account_seq_allocate(*db, s, req.account_id, now));
+                    update_seqs.push_back(auth::account_seq_allocate(t, req.account_id, now));
                 }
             }
         });
@@ -449,7 +480,7 @@ struct sessions_module::impl {
                 co_return json::object{{"result", "error"}};
             }
             std::optional<session_row> row;
-            co_await db->read([&](soci::session& s) { row = session_find(s, ctx.account_id, *sid); });
+            co_await db->read([&](db::tx& t) { row = session_find(t, ctx.account_id, *sid); });
             if (!row) {
                 co_return std::nullopt;  // upstream returns without calling the ack (the caller hangs)
             }
@@ -462,7 +493,7 @@ struct sessions_module::impl {
             std::string value(metadata->get_string());
             bool ok = false;
             co_await db->write(
-                [&](soci::session& s) { ok = session_metadata_cas(s, *sid, row->metadata_version, value, now_ms()); });
+                [&](db::tx& t) { ok = session_metadata_cas(t, *sid, row->metadata_version, value, now_ms()); });
             if (!ok) {
                 co_return mismatch;  // lost the race: upstream echoes the values it read before the CAS
             }
@@ -491,7 +522,7 @@ struct sessions_module::impl {
                 co_return json::object{{"result", "error"}};
             }
             std::optional<session_row> row;
-            co_await db->read([&](soci::session& s) { row = session_find(s, ctx.account_id, *sid); });
+            co_await db->read([&](db::tx& t) { row = session_find(t, ctx.account_id, *sid); });
             if (!row) {
                 co_return json::object{{"result", "error"}};  // unlike update-metadata, an ack is sent
             }
@@ -506,9 +537,8 @@ struct sessions_module::impl {
                 value = std::string(state->get_string());
             }
             bool ok = false;
-            co_await db->write([&](soci::session& s) {
-                ok = session_agent_state_cas(s, *sid, row->agent_state_version, value, now_ms());
-            });
+            co_await db->write(
+                [&](db::tx& t) { ok = session_agent_state_cas(t, *sid, row->agent_state_version, value, now_ms()); });
             if (!ok) {
                 co_return mismatch;
             }
@@ -540,22 +570,19 @@ struct sessions_module::impl {
                 local_id = std::string(l->get_string());
             }
             bool ok = false;
-            co_await db->read([&](soci::session& s) { ok = session_find(s, ctx.account_id, *sid).has_value(); });
+            co_await db->read([&](db::tx& t) { ok = session_find(t, ctx.account_id, *sid).has_value(); });
             if (!ok) {
                 co_return std::nullopt;
             }
             // Both seqs are taken before the duplicate check, so a duplicate leaves gaps (as upstream).
             std::int64_t update_seq = 0;
             std::optional<message_row> created;
-            co_await db->write([&](soci::session& s) {
+            co_await db->write([&](db::tx& t) {
                 std::int64_t now = now_ms();
-                update_seq = auth::account_seq_allocate(*db, s, ctx.account_id, now);
-                std::int64_t seq = session_seq_allocate(*db, s, *sid, 1, now);
-                if (local_id && message_find_by_local_id(*db, s, *sid, *local_id)) {
-                    return;
-                }
-                created = message_insert(*db, s, *sid, seq, local_id, json::object{{"t", "encrypted"}, {"c", *text}},
-                                         now);
+                update_seq = auth::account_seq_allocate(t, ctx.account_id, now);
+                std::int64_t seq = session_seq_allocate(t, *sid, 1, now);
+                // A localId the session already has inserts nothing (nullopt): the unique key decides.
+                created = message_insert(t, *sid, seq, local_id, json::object{{"t", "encrypted"}, {"c", *text}}, now);
             });
             if (!created) {
                 co_return std::nullopt;
@@ -573,9 +600,9 @@ struct sessions_module::impl {
 
     asio::awaitable<std::optional<json::value>> session_alive(events::socket_ctx& ctx, json::array args) {
         std::int64_t now = now_ms();
-        auto t = heartbeat_time(field(args, "time"), now);
+        auto at = heartbeat_time(field(args, "time"), now);
         auto sid = sid_of(args);
-        if (!t || !sid) {
+        if (!at || !sid) {
             co_return std::nullopt;
         }
         if (activity.stopped(*sid, now)) {
@@ -583,7 +610,7 @@ struct sessions_module::impl {
         }
         if (!activity.cached_valid(*sid, ctx.account_id, now)) {
             std::optional<session_row> row;
-            co_await db->read([&](soci::session& s) { row = session_find(s, ctx.account_id, *sid); });
+            co_await db->read([&](db::tx& t) { row = session_find(t, ctx.account_id, *sid); });
             if (!row || activity.stopped(*sid, now_ms())) {
                 co_return std::nullopt;
             }
@@ -592,10 +619,10 @@ struct sessions_module::impl {
         }
         // Queued (only past the 30 s threshold) and written by the next session-activity-flush; the write
         // re-activates a session that was marked inactive.
-        activity.queue(*sid, t->first, now_ms());
+        activity.queue(*sid, at->first, now_ms());
         const json::value* thinking = field(args, "thinking");
         ev->emit_ephemeral(ctx.account_id, recipients::user_scoped_only(),
-                           activity_event(*sid, true, t->second, truthy(thinking) ? *thinking : json::value(false)));
+                           activity_event(*sid, true, at->second, truthy(thinking) ? *thinking : json::value(false)));
         co_return std::nullopt;
     }
 
@@ -611,10 +638,10 @@ struct sessions_module::impl {
             co_return;
         }
         try {
-            co_await db->write([&](soci::session& s) {
+            co_await db->write([&](db::tx& t) {
                 std::int64_t now = now_ms();
                 for (const auto& w : writes) {
-                    session_activity_set(s, w.key, w.t, true, now);
+                    session_activity_set(t, w.key, w.t, true, now);
                 }
             });
             log::debug("session activity flushed", {{"sessions", writes.size()}});
@@ -628,9 +655,9 @@ struct sessions_module::impl {
     asio::awaitable<void> sweep() {
         constexpr std::int64_t inactive_after_ms = 10 * 60 * 1000;
         std::vector<session_timeout> swept;
-        co_await db->write([&](soci::session& s) {
+        co_await db->write([&](db::tx& t) {
             std::int64_t now = now_ms();
-            swept = session_sweep_inactive(s, now - inactive_after_ms, now);
+            swept = session_sweep_inactive(t, now - inactive_after_ms, now);
         });
         for (const auto& t : swept) {
             ev->emit_ephemeral(t.account_id, recipients::user_scoped_only(),
@@ -640,20 +667,21 @@ struct sessions_module::impl {
 
     asio::awaitable<std::optional<json::value>> session_end(events::socket_ctx& ctx, json::array args) {
         std::int64_t now = now_ms();
-        auto t = heartbeat_time(field(args, "time"), now);
+        auto at = heartbeat_time(field(args, "time"), now);
         auto sid = sid_of(args);
-        if (!t || !sid) {
+        if (!at || !sid) {
             co_return std::nullopt;
         }
         try {
             bool ok = false;
-            co_await db->read([&](soci::session& s) { ok = session_find(s, ctx.account_id, *sid).has_value(); });
+            co_await db->read([&](db::tx& t) { ok = session_find(t, ctx.account_id, *sid).has_value(); });
             if (!ok) {
                 co_return std::nullopt;
             }
             activity.stop(*sid, now_ms());
-            co_await db->write([&](soci::session& s) { session_activity_set(s, *sid, t->first, false, now_ms()); });
-            ev->emit_ephemeral(ctx.account_id, recipients::user_scoped_only(), activity_event(*sid, false, t->second, false));
+            co_await db->write([&](db::tx& t) { session_activity_set(t, *sid, at->first, false, now_ms()); });
+            ev->emit_ephemeral(ctx.account_id, recipients::user_scoped_only(),
+                               activity_event(*sid, false, at->second, false));
         } catch (const std::exception& e) {
             log::error("session-end failed", {{"error", e.what()}});
         }

@@ -1,7 +1,7 @@
 /// @file
 /// Storage functions of the sessions module: sessions and their messages (upstream prisma Session,
-/// SessionMessage). Callable without sockets or HTTP; every function runs on a caller-provided SOCI session
-/// (wrap writes in db.write so that they share one transaction).
+/// SessionMessage). Callable without sockets or HTTP; every function runs on the caller's db::tx (wrap writes in
+/// db.write so that they share one transaction).
 #pragma once
 #include <boost/json/value.hpp>
 #include <cstdint>
@@ -11,14 +11,8 @@
 #include <utility>
 #include <vector>
 
+#include "core/db/query.hpp"
 #include "core/util/function_ref.hpp"
-
-namespace soci {
-class session;
-}
-namespace happy::db {
-class database;
-}
 
 namespace happy::mod::sessions {
 
@@ -52,13 +46,14 @@ struct message_row {
 boost::json::value jsonb_order(const boost::json::value& v);
 
 /// The caller's session with this id (a session of another account is "not found").
-std::optional<session_row> session_find(soci::session& s, std::string_view account_id, std::string_view id);
-std::optional<session_row> session_find_by_tag(soci::session& s, std::string_view account_id, std::string_view tag);
+std::optional<session_row> session_find(db::tx& t, std::string_view account_id, std::string_view id);
+std::optional<session_row> session_find_by_tag(db::tx& t, std::string_view account_id, std::string_view tag);
 
 /// Inserts a new session (metadataVersion 0, agentState null/0, seq 0, active, lastActiveAt now).
-/// An empty key is stored as NULL, like upstream's `dataEncryptionKey ? … : undefined`.
-session_row session_create(soci::session& s, std::string_view account_id, std::string_view tag,
-                           std::string_view metadata, std::string_view data_encryption_key, std::int64_t now);
+/// An empty key is stored as NULL, like upstream's `dataEncryptionKey ? … : undefined`. A tag the account already
+/// uses violates UNIQUE (account_id, tag): db::error with kind unique_violation.
+session_row session_create(db::tx& t, std::string_view account_id, std::string_view tag, std::string_view metadata,
+                           std::string_view data_encryption_key, std::int64_t now);
 
 /// A session row as views into the database's buffers, valid during the visitor call: the list routes write
 /// their JSON straight from it (the hot path of the app's start-up and refresh).
@@ -78,31 +73,29 @@ struct session_view {
 using session_visit = util::function_ref<void(const session_view&)>;
 
 /// GET /v1/sessions: newest `updated_at` first.
-void session_list_recent(db::database& db, soci::session& s, std::string_view account_id, int limit,
-                         session_visit fn);
+void session_list_recent(db::tx& t, std::string_view account_id, int limit, session_visit fn);
 /// GET /v2/sessions/active: active and last_active_at > since, newest activity first.
-void session_list_active(db::database& db, soci::session& s, std::string_view account_id, std::int64_t since,
-                         int limit, session_visit fn);
+void session_list_active(db::tx& t, std::string_view account_id, std::int64_t since, int limit, session_visit fn);
 /// GET /v2/sessions: id descending, optionally `id < before_id` and `updated_at > changed_since`.
-void session_list_page(db::database& db, soci::session& s, std::string_view account_id,
-                       std::optional<std::string_view> before_id, std::optional<std::int64_t> changed_since,
-                       int limit, session_visit fn);
+void session_list_page(db::tx& t, std::string_view account_id, std::optional<std::string_view> before_id,
+                       std::optional<std::int64_t> changed_since, int limit, session_visit fn);
 
 /// Sets active=false, last_active_at=now for the caller's session. False when it is not the caller's.
-bool session_archive(soci::session& s, std::string_view account_id, std::string_view id, std::int64_t now);
+bool session_archive(db::tx& t, std::string_view account_id, std::string_view id, std::int64_t now);
 
-/// Deletes the caller's session and its messages. False when it is not the caller's.
-bool session_delete(soci::session& s, std::string_view account_id, std::string_view id);
+/// Deletes the caller's session and its messages. False when it is not the caller's (or already gone). A message
+/// appended concurrently by another writer makes the transaction run again (db::error retryable).
+bool session_delete(db::tx& t, std::string_view account_id, std::string_view id);
 
 /// Compare-and-set of the metadata: writes version expected+1 only if the stored version is still `expected`.
-bool session_metadata_cas(soci::session& s, std::string_view id, std::int64_t expected, std::string_view metadata,
+bool session_metadata_cas(db::tx& t, std::string_view id, std::int64_t expected, std::string_view metadata,
                           std::int64_t now);
 /// Same for the agent state (null allowed).
-bool session_agent_state_cas(soci::session& s, std::string_view id, std::int64_t expected,
+bool session_agent_state_cas(db::tx& t, std::string_view id, std::int64_t expected,
                              const std::optional<std::string>& agent_state, std::int64_t now);
 
-/// Presence write: last_active_at := t, active := flag (bumps updated_at like Prisma's @updatedAt).
-void session_activity_set(soci::session& s, std::string_view id, std::int64_t t, bool active, std::int64_t now);
+/// Presence write: last_active_at := at, active := flag (bumps updated_at like Prisma's @updatedAt).
+void session_activity_set(db::tx& t, std::string_view id, std::int64_t at, bool active, std::int64_t now);
 
 /// A session the inactivity sweeper switched off.
 struct session_timeout {
@@ -112,33 +105,32 @@ struct session_timeout {
 };
 
 /// Inactivity sweep (upstream app/presence/timeout.ts): active sessions with last_active_at <= cutoff become
-/// inactive, each only if still active at the write; returns the rows actually changed.
-std::vector<session_timeout> session_sweep_inactive(soci::session& s, std::int64_t cutoff, std::int64_t now);
+/// inactive in one statement (so a session another writer refreshed or switched off meanwhile is left alone);
+/// returns the rows actually changed.
+std::vector<session_timeout> session_sweep_inactive(db::tx& t, std::int64_t cutoff, std::int64_t now);
 
 /// Reserves `count` message seqs at once (upstream allocateSessionSeqBatch: `seq += count`); returns the first
 /// new seq. Throws db::not_found when the session does not exist.
-std::int64_t session_seq_allocate(db::database& db, soci::session& s, std::string_view id, std::int64_t count,
-                                  std::int64_t now);
+std::int64_t session_seq_allocate(db::tx& t, std::string_view id, std::int64_t count, std::int64_t now);
 
 /// True when the session exists and belongs to the account (the cheap check of the append path).
-bool session_owned(db::database& db, soci::session& s, std::string_view account_id, std::string_view id);
+bool session_owned(db::tx& t, std::string_view account_id, std::string_view id);
 
 /// Legacy list: newest `created_at` first.
-std::vector<message_row> message_list_latest(soci::session& s, std::string_view session_id, int limit);
+std::vector<message_row> message_list_latest(db::tx& t, std::string_view session_id, int limit);
 /// seq > after, ascending.
-std::vector<message_row> message_list_after(soci::session& s, std::string_view session_id, std::int64_t after,
-                                            int limit);
+std::vector<message_row> message_list_after(db::tx& t, std::string_view session_id, std::int64_t after, int limit);
 /// seq < before, descending.
-std::vector<message_row> message_list_before(soci::session& s, std::string_view session_id, std::int64_t before,
-                                             int limit);
+std::vector<message_row> message_list_before(db::tx& t, std::string_view session_id, std::int64_t before, int limit);
 
-std::optional<message_row> message_find_by_local_id(db::database& db, soci::session& s, std::string_view session_id,
-                                                    std::string_view local_id);
+std::optional<message_row> message_find_by_local_id(db::tx& t, std::string_view session_id, std::string_view local_id);
 
-/// Inserts one message with the given (already allocated) seq; `content` is serialized as given.
-message_row message_insert(db::database& db, soci::session& s, std::string_view session_id, std::int64_t seq,
-                           const std::optional<std::string>& local_id, const boost::json::value& content,
-                           std::int64_t now);
+/// Inserts one message with the given (already allocated) seq; `content` is serialized as given. Nothing is
+/// inserted (nullopt) when the session already has a message with this local_id: the UNIQUE (session_id, local_id)
+/// key decides, so two writers racing with one localId store it once.
+std::optional<message_row> message_insert(db::tx& t, std::string_view session_id, std::int64_t seq,
+                                          const std::optional<std::string>& local_id, const boost::json::value& content,
+                                          std::int64_t now);
 
 struct append_result {
     std::vector<message_row> all;      ///< existing + created, seq ascending (content not needed by the caller)
@@ -146,8 +138,10 @@ struct append_result {
 };
 
 /// POST /v3 …/messages: `batch` is (localId, content) pairs. Duplicate localIds inside the batch keep the first;
-/// localIds that already exist are returned unchanged; the rest get contiguous seqs in batch order.
-append_result message_append_batch(db::database& db, soci::session& s, std::string_view session_id,
+/// localIds that already exist are returned unchanged; the rest get contiguous seqs in batch order. A localId
+/// another writer stores between the check and the insert makes the transaction run again (db::error retryable),
+/// so that it is then returned as existing.
+append_result message_append_batch(db::tx& t, std::string_view session_id,
                                    const std::vector<std::pair<std::string, std::string>>& batch, std::int64_t now);
 
 }  // namespace happy::mod::sessions

@@ -28,10 +28,10 @@ boost::asio::awaitable<response> get_user(db::database& db, const server_setting
     std::string id(req.param("id"));
     std::optional<user_row> user;
     relationship_status status = relationship_status::none;
-    co_await db.read([&](soci::session& s) {
-        user = user_get(s, id);
+    co_await db.read([&](db::tx& t) {
+        user = user_get(t, id);
         if (user) {
-            status = relationship_get(s, caller, id);
+            status = relationship_get(t, caller, id);
         }
     });
     if (!user) {
@@ -44,9 +44,9 @@ boost::asio::awaitable<response> search_users(db::database& db, const server_set
     std::string caller = req.account_id;
     std::string query(req.query.at("query").as_string());
     std::vector<std::pair<user_row, relationship_status>> found;
-    co_await db.read([&](soci::session& s) {
-        for (auto& u : user_search(s, query, 10)) {
-            auto st = relationship_get(s, caller, u.id);
+    co_await db.read([&](db::tx& t) {
+        for (auto& u : user_search(t, query, 10)) {
+            auto st = relationship_get(t, caller, u.id);
             found.emplace_back(std::move(u), st);
         }
     });
@@ -64,7 +64,7 @@ boost::asio::awaitable<response> add_friend(db::database& db, events::emitter& o
     std::string caller = req.account_id;
     std::string uid(req.body.at("uid").as_string());
     friend_result r;
-    co_await db.write([&](soci::session& s) { r = friend_add(s, caller, uid, now_ms()); });
+    co_await db.write([&](db::tx& t) { r = friend_add(t, caller, uid, now_ms()); });
     // After the commit, each posted item's owner gets `new-feed-post` (feedPost.ts afterTx).
     co_await feed::feed_posts_emit(db, out, std::move(r.posted));
     co_return response::json(json::object{{"user", profile_or_null(r, settings)}});
@@ -74,14 +74,14 @@ boost::asio::awaitable<response> remove_friend(db::database& db, const server_se
     std::string caller = req.account_id;
     std::string uid(req.body.at("uid").as_string());
     friend_result r;
-    co_await db.write([&](soci::session& s) { r = friend_remove(s, caller, uid, now_ms()); });
+    co_await db.write([&](db::tx& t) { r = friend_remove(t, caller, uid, now_ms()); });
     co_return response::json(json::object{{"user", profile_or_null(r, settings)}});
 }
 
 boost::asio::awaitable<response> list_friends(db::database& db, const server_settings& settings, http::request& req) {
     std::string caller = req.account_id;
     std::vector<std::pair<user_row, relationship_status>> rows;
-    co_await db.read([&](soci::session& s) { rows = friend_list(s, caller); });
+    co_await db.read([&](db::tx& t) { rows = friend_list(t, caller); });
     json::array friends;
     friends.reserve(rows.size());
     const std::string base = settings.files_base_url();

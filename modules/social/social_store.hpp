@@ -18,11 +18,8 @@
 #include <string_view>
 #include <vector>
 
+#include "core/db/query.hpp"
 #include "modules/feed/feed_store.hpp"
-
-namespace soci {
-class session;
-}
 
 namespace happy::mod::social {
 
@@ -39,27 +36,28 @@ struct user_row {
     std::optional<std::string> last_name;
     std::optional<std::string> username;
     std::optional<std::string> avatar;  ///< JSON ImageRef {path, width, height, thumbhash}
-    // The linked GitHub profile's login and bio (GithubUser.profile). GitHub connect is not built yet, so no account
-    // has one and both stay nullopt; upstream then falls back to "" for the username and null for the bio.
+    // The linked GitHub profile's login and bio (GithubUser.profile, string values only); nullopt without a link,
+    // and upstream then falls back to "" for the username and null for the bio.
     std::optional<std::string> github_login;
     std::optional<std::string> github_bio;
 };
 
 /// The account, or nullopt when it does not exist.
-std::optional<user_row> user_get(soci::session& s, std::string_view id);
+std::optional<user_row> user_get(db::tx& t, std::string_view id);
 
 /// userRoutes.ts /v1/user/search: accounts whose username starts with `query` ignoring case, ordered by username
 /// (bytewise), at most `limit`. Like upstream's Prisma `startsWith` + `mode: 'insensitive'` (an unescaped ILIKE
 /// '<query>%'), `_` and `%` in the query are wildcards and `\` escapes the next character; accounts without a
-/// username never match. Case folding is SQLite's (ASCII letters only; PostgreSQL also folds other scripts).
-std::vector<user_row> user_search(soci::session& s, std::string_view query, int limit = 10);
+/// username never match. Case folding is the backend's: SQLite folds ASCII letters only, PostgreSQL (as upstream)
+/// also other scripts.
+std::vector<user_row> user_search(db::tx& t, std::string_view query, int limit = 10);
 
 /// relationshipGet.ts: the status of (from → to), none without a row.
-relationship_status relationship_get(soci::session& s, std::string_view from, std::string_view to);
+relationship_status relationship_get(db::tx& t, std::string_view from, std::string_view to);
 
 /// relationshipSet.ts: upserts (from → to) with `status`; acceptedAt = now for `friend`, else cleared;
 /// lastNotifiedAt is kept.
-void relationship_set(soci::session& s, std::string_view from, std::string_view to, relationship_status status,
+void relationship_set(db::tx& t, std::string_view from, std::string_view to, relationship_status status,
                       std::int64_t now);
 
 /// The full row of (from → to), for tests and the notification rule.
@@ -70,7 +68,7 @@ struct relationship_row {
     std::optional<std::int64_t> accepted_at;
     std::optional<std::int64_t> last_notified_at;
 };
-std::optional<relationship_row> relationship_row_get(soci::session& s, std::string_view from, std::string_view to);
+std::optional<relationship_row> relationship_row_get(db::tx& t, std::string_view from, std::string_view to);
 
 /// friendNotification.ts shouldSendNotification: not for `rejected`; otherwise when never notified or last notified
 /// more than 24 h before `now`.
@@ -89,16 +87,18 @@ struct friend_result {
 /// requested the caller: both rows become `friend` and each side whose row is due gets a `friend_accepted` feed item
 /// (caller first). Else if caller → target is none/rejected: it becomes `requested`, target → caller becomes
 /// `pending` when it was none, and the target gets a `friend_request` item when its row is due. Else unchanged.
-friend_result friend_add(soci::session& s, std::string_view caller, std::string_view uid, std::int64_t now);
+/// Every change is a compare-and-set against the rows as read, which the change's decision also rests on: when
+/// another writer changed one meanwhile, throws db::error (retryable) and database::write runs it again.
+friend_result friend_add(db::tx& t, std::string_view caller, std::string_view uid, std::int64_t now);
 
 /// friendRemove.ts, inside the caller's write transaction (self is allowed). requested → rejected;
 /// friend → caller pending / target requested (the caller's profile reports `requested`, sic); pending → none on
-/// both sides unless the target's row is `rejected`; else unchanged. Posts nothing.
-friend_result friend_remove(soci::session& s, std::string_view caller, std::string_view uid, std::int64_t now);
+/// both sides unless the target's row is `rejected`; else unchanged. Posts nothing. Compare-and-set as friend_add.
+friend_result friend_remove(db::tx& t, std::string_view caller, std::string_view uid, std::int64_t now);
 
-/// friendList.ts: the accounts the caller has a `friend`, `pending` or `requested` row to (in row insertion order;
-/// upstream leaves the order to the database), with that status.
-std::vector<std::pair<user_row, relationship_status>> friend_list(soci::session& s, std::string_view caller);
+/// friendList.ts: the accounts the caller has a `friend`, `pending` or `requested` row to (oldest row first, by
+/// created_at then account id; upstream leaves the order to the database), with that status.
+std::vector<std::pair<user_row, relationship_status>> friend_list(db::tx& t, std::string_view caller);
 
 /// type.ts buildUserProfile through userRoutes.ts' UserProfileSchema (which fixes the key order):
 /// {id, firstName, lastName, avatar, username, bio, status}. firstName "" when unset; avatar

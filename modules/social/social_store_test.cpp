@@ -1,7 +1,6 @@
 #include "modules/social/social_store.hpp"
 
 #include <gtest/gtest.h>
-#include <soci/soci.h>
 
 #include <boost/json.hpp>
 
@@ -11,6 +10,7 @@
 namespace {
 
 namespace json = boost::json;
+namespace db = happy::db;
 using namespace happy::mod::social;
 using rs = relationship_status;
 using happy::mod::feed::feed_item;
@@ -20,46 +20,46 @@ constexpr std::int64_t day = 24LL * 60 * 60 * 1000;
 class social_store : public happy::test::store_fixture {
 protected:
     void SetUp() override {
-        open_store({"0001_auth", "0010_social", "0011_feed"});
+        open_store({"0001_auth", "0010_social", "0011_feed", "0012_connect"});
         a_ = create_account("A1");
         b_ = create_account("B1");
         c_ = create_account("C1");
     }
     friend_result add(const std::string& from, const std::string& to, std::int64_t now = t0) {
         friend_result r;
-        db_->write_sync([&](soci::session& s) { r = friend_add(s, from, to, now); });
+        db_->write_sync([&](db::tx& t) { r = friend_add(t, from, to, now); });
         return r;
     }
     friend_result remove(const std::string& from, const std::string& to, std::int64_t now = t0) {
         friend_result r;
-        db_->write_sync([&](soci::session& s) { r = friend_remove(s, from, to, now); });
+        db_->write_sync([&](db::tx& t) { r = friend_remove(t, from, to, now); });
         return r;
     }
     rs rel(const std::string& from, const std::string& to) {
         rs r = rs::none;
-        db_->read_sync([&](soci::session& s) { r = relationship_get(s, from, to); });
+        db_->read_sync([&](db::tx& t) { r = relationship_get(t, from, to); });
         return r;
     }
     std::optional<relationship_row> row(const std::string& from, const std::string& to) {
         std::optional<relationship_row> r;
-        db_->read_sync([&](soci::session& s) { r = relationship_row_get(s, from, to); });
+        db_->read_sync([&](db::tx& t) { r = relationship_row_get(t, from, to); });
         return r;
     }
     /// Both directions at once: {a→b, b→a}.
     std::pair<rs, rs> pair(const std::string& x, const std::string& y) { return {rel(x, y), rel(y, x)}; }
     std::vector<std::string> feed(const std::string& account) {
         std::vector<std::string> out;
-        db_->read_sync([&](soci::session& s) {
-            for (const auto& i : happy::mod::feed::feed_get(s, account, {}, {}, 100).items) {
-                out.push_back(i.body + "|" + i.repeat_key.value_or("-"));
-            }
+        // The items as feed_get lists them (newest first), read directly: this test needs only what was stored.
+        db_->read_sync([&](db::tx& t) {
+            t.query("SELECT body, repeat_key FROM user_feed_item WHERE user_id = ? ORDER BY counter DESC", {account},
+                    [&](const db::row_view& r) { out.push_back(r.str(0) + "|" + r.opt_str(1).value_or("-")); });
         });
         return out;
     }
     std::vector<std::pair<std::string, rs>> friends(const std::string& account) {
         std::vector<std::pair<std::string, rs>> out;
-        db_->read_sync([&](soci::session& s) {
-            for (auto& [u, st] : friend_list(s, account)) {
+        db_->read_sync([&](db::tx& t) {
+            for (auto& [u, st] : friend_list(t, account)) {
                 out.emplace_back(u.id, st);
             }
         });
@@ -67,14 +67,10 @@ protected:
     }
     void set_profile(const std::string& id, const char* username, const char* first = nullptr,
                      const char* last = nullptr, const char* avatar = nullptr) {
-        db_->write_sync([&](soci::session& s) {
-            std::string u = username ? username : "", f = first ? first : "", l = last ? last : "",
-                        a = avatar ? avatar : "";
-            soci::indicator ui = username ? soci::i_ok : soci::i_null, fi = first ? soci::i_ok : soci::i_null,
-                            li = last ? soci::i_ok : soci::i_null, ai = avatar ? soci::i_ok : soci::i_null;
-            std::string acc = id;
-            s << "UPDATE account SET username = :u, first_name = :f, last_name = :l, avatar = :a WHERE id = :id",
-                soci::use(u, ui), soci::use(f, fi), soci::use(l, li), soci::use(a, ai), soci::use(acc);
+        db_->write_sync([&](db::tx& t) {
+            auto text = [](const char* v) { return v ? db::param(std::string_view(v)) : db::param(nullptr); };
+            t.exec("UPDATE account SET username = ?, first_name = ?, last_name = ?, avatar = ? WHERE id = ?",
+                   {text(username), text(first), text(last), text(avatar), id});
         });
     }
     std::string request_body(const std::string& uid) {
@@ -322,14 +318,14 @@ TEST_F(social_store, every_state_pair_under_add_and_remove) {
     int k = 0;
     auto fresh_pair = [&](rs mine, rs theirs) {
         std::string x, y;
-        db_->write_sync([&](soci::session& s) {
-            x = happy::mod::auth::account_upsert(s, "T" + std::to_string(++k), 1);
-            y = happy::mod::auth::account_upsert(s, "T" + std::to_string(++k), 1);
+        db_->write_sync([&](db::tx& t) {
+            x = happy::mod::auth::account_upsert(t, "T" + std::to_string(++k), 1);
+            y = happy::mod::auth::account_upsert(t, "T" + std::to_string(++k), 1);
             if (mine != n) {
-                relationship_set(s, x, y, mine, 1);
+                relationship_set(t, x, y, mine, 1);
             }
             if (theirs != n) {
-                relationship_set(s, y, x, theirs, 1);
+                relationship_set(t, y, x, theirs, 1);
             }
         });
         return std::make_pair(x, y);
@@ -362,9 +358,9 @@ TEST_F(social_store, search_is_a_case_insensitive_prefix_match) {
     set_profile(b_, "Alfred");
     set_profile(c_, "bob");
     std::vector<std::string> more;
-    db_->write_sync([&](soci::session& s) {
+    db_->write_sync([&](db::tx& t) {
         for (int i = 0; i < 12; ++i) {
-            more.push_back(happy::mod::auth::account_upsert(s, "X" + std::to_string(i), 1));
+            more.push_back(happy::mod::auth::account_upsert(t, "X" + std::to_string(i), 1));
         }
     });
     for (int i = 0; i < 12; ++i) {
@@ -372,8 +368,8 @@ TEST_F(social_store, search_is_a_case_insensitive_prefix_match) {
     }
     auto names = [&](std::string_view q) {
         std::vector<std::string> out;
-        db_->read_sync([&](soci::session& s) {
-            for (const auto& u : user_search(s, q)) {
+        db_->read_sync([&](db::tx& t) {
+            for (const auto& u : user_search(t, q)) {
                 out.push_back(*u.username);
             }
         });
@@ -404,12 +400,12 @@ TEST_F(social_store, search_is_a_case_insensitive_prefix_match) {
 
 TEST_F(social_store, profile_json) {
     std::optional<user_row> u;
-    db_->read_sync([&](soci::session& s) { u = user_get(s, a_); });
+    db_->read_sync([&](db::tx& t) { u = user_get(t, a_); });
     ASSERT_TRUE(u);
     EXPECT_EQ(json::serialize(user_profile_json(*u, rs::none, "http://h/files")),
               R"({"id":")" + a_ + R"(","firstName":"","lastName":null,"avatar":null,"username":"","bio":null,"status":"none"})");
     set_profile(a_, "alice", "Alice", "Liddell", R"({"thumbhash":"th","width":10,"path":"public/a.png","height":20})");
-    db_->read_sync([&](soci::session& s) { u = user_get(s, a_); });
+    db_->read_sync([&](db::tx& t) { u = user_get(t, a_); });
     EXPECT_EQ(json::serialize(user_profile_json(*u, rs::friend_, "http://h/files")),
               R"({"id":")" + a_ +
                   R"(","firstName":"Alice","lastName":"Liddell","avatar":{"path":"public/a.png","url":"http://h/files/public/a.png","width":10,"height":20,"thumbhash":"th"},"username":"alice","bio":null,"status":"friend"})");
@@ -423,6 +419,42 @@ TEST_F(social_store, profile_json) {
                   R"(","firstName":"Alice","lastName":"Liddell","avatar":{"path":"p","url":"B/p"},"username":"octo","bio":"hi","status":"pending"})");
     EXPECT_FALSE(relationship_status_parse("accepted"));
     EXPECT_EQ(relationship_status_parse("rejected"), rs::rejected);
+}
+
+TEST_F(social_store, linked_github_profile_fills_login_and_bio) {
+    db_->write_sync([&](db::tx& t) {
+        t.exec("INSERT INTO github_user (id, profile, created_at, updated_at) VALUES ('42', ?, 1, 1)",
+               {R"({"id":42,"login":"octo","bio":"hi","name":null})"});
+        t.exec("INSERT INTO github_user (id, profile, created_at, updated_at) VALUES ('43', ?, 1, 1)",
+               {R"({"id":43,"login":"cat","bio":null})"});
+        t.exec("UPDATE account SET github_user_id = '42' WHERE id = ?", {a_});
+        t.exec("UPDATE account SET github_user_id = '43' WHERE id = ?", {b_});
+    });
+    std::optional<user_row> a, b, c;
+    db_->read_sync([&](db::tx& t) {
+        a = user_get(t, a_);
+        b = user_get(t, b_);
+        c = user_get(t, c_);
+    });
+    ASSERT_TRUE(a && b && c);
+    EXPECT_EQ(a->github_login, "octo");
+    EXPECT_EQ(a->github_bio, "hi");
+    EXPECT_EQ(b->github_login, "cat");
+    EXPECT_FALSE(b->github_bio);
+    EXPECT_FALSE(c->github_login);
+    EXPECT_FALSE(c->github_bio);
+    // Search and the friend list read the same columns.
+    set_profile(a_, "alice");
+    std::vector<user_row> found;
+    db_->read_sync([&](db::tx& t) { found = user_search(t, "ali"); });
+    ASSERT_EQ(found.size(), 1u);
+    EXPECT_EQ(found[0].github_login, "octo");
+    add(a_, b_);
+    std::vector<std::pair<user_row, rs>> list;
+    db_->read_sync([&](db::tx& t) { list = friend_list(t, a_); });
+    ASSERT_EQ(list.size(), 1u);
+    EXPECT_EQ(list[0].first.github_login, "cat");
+    EXPECT_EQ(list[0].second, rs::requested);
 }
 
 }  // namespace

@@ -72,10 +72,10 @@ boost::asio::awaitable<json::value> report(usage_module::impl& m, events::socket
     usage_report row;
     bool failed = false;
     try {
-        co_await m.db->write([&](soci::session& s) {
-            owned = usage_session_owned(s, account, sid);
+        co_await m.db->write([&](db::tx& t) {
+            owned = usage_session_owned(t, account, sid);
             if (owned) {
-                row = usage_report_upsert(s, account, sid, k, stored, now_ms());
+                row = usage_report_upsert(t, account, sid, k, stored, now_ms());
             }
         });
     } catch (const std::exception& e) {
@@ -157,12 +157,12 @@ boost::asio::awaitable<response> post_query(db::database& db, http::request& req
     std::vector<usage_report> rows;
     bool failed = false;
     try {
-        co_await db.read([&](soci::session& s) {
+        co_await db.read([&](db::tx& t) {
             if (f.session_id) {
-                owned = usage_session_owned(s, account, *f.session_id);
+                owned = usage_session_owned(t, account, *f.session_id);
             }
             if (owned && !invalid_date) {
-                rows = usage_report_list(s, account, f);
+                rows = usage_report_list(t, account, f);
             }
         });
     } catch (const std::exception& e) {

@@ -1,8 +1,7 @@
 #include "modules/usage/usage_store.hpp"
 
-#include <soci/soci.h>
-
 #include <algorithm>
+#include <array>
 #include <boost/json.hpp>
 #include <cmath>
 #include <ctime>
@@ -15,78 +14,72 @@ namespace happy::mod::usage {
 
 namespace json = boost::json;
 
-bool usage_session_owned(soci::session& s, std::string_view account_id, std::string_view session_id) {
+bool usage_session_owned(db::tx& t, std::string_view account_id, std::string_view session_id) {
     // The session table belongs to the sessions module; a plain query keeps this module free of its symbols.
-    std::string a(account_id), sid(session_id);
-    int n = 0;
-    s << "SELECT count(*) FROM session WHERE id = :id AND account_id = :a", soci::use(sid), soci::use(a),
-        soci::into(n);
-    return n > 0;
+    return t.exists("SELECT 1 FROM session WHERE id = ? AND account_id = ?", {session_id, account_id});
 }
 
-usage_report usage_report_upsert(soci::session& s, std::string_view account_id, std::string_view session_id,
+usage_report usage_report_upsert(db::tx& t, std::string_view account_id, std::string_view session_id,
                                  std::string_view key, std::string_view data, std::int64_t now) {
     usage_report r;
     r.session_id = std::string(session_id);
     r.key = std::string(key);
     r.data = std::string(data);
     std::string id = crypto::cuid();
-    std::string a(account_id);
-    s << "INSERT INTO usage_report (id, key, account_id, session_id, data, created_at, updated_at) "
-         "VALUES (:id, :k, :a, :s, :d, :c, :u) "
-         "ON CONFLICT (account_id, session_id, key) DO UPDATE SET data = excluded.data, updated_at = excluded.updated_at "
-         "RETURNING id, created_at, updated_at",
-        soci::use(id), soci::use(r.key), soci::use(a), soci::use(*r.session_id), soci::use(r.data), soci::use(now),
-        soci::use(now), soci::into(r.id), soci::into(r.created_at), soci::into(r.updated_at);
+    // One atomic upsert on the unique key: concurrent reports for one key (several server processes) update one row.
+    t.query("INSERT INTO usage_report (id, key, account_id, session_id, data, created_at, updated_at) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?) "
+            "ON CONFLICT (account_id, session_id, key) DO UPDATE SET data = excluded.data, "
+            "updated_at = excluded.updated_at "
+            "RETURNING id, created_at, updated_at",
+            {id, key, account_id, session_id, data, now, now}, [&](const db::row_view& row) {
+                r.id = row.str(0);
+                r.created_at = row.i64(1);
+                r.updated_at = row.i64(2);
+            });
     return r;
 }
 
-std::vector<usage_report> usage_report_list(soci::session& s, std::string_view account_id, const usage_filter& f) {
-    std::string sql = "SELECT id, key, session_id, data, created_at, updated_at FROM usage_report WHERE account_id = :a";
+std::vector<usage_report> usage_report_list(db::tx& t, std::string_view account_id, const usage_filter& f) {
+    // One SQL text per combination of filters, built once: each is prepared once per connection.
+    enum : unsigned { by_session = 1, by_from = 2, by_to = 4 };
+    static const std::array<std::string, 8> sqls = [] {
+        std::array<std::string, 8> out;
+        for (unsigned m = 0; m < out.size(); ++m) {
+            std::string sql =
+                "SELECT id, key, session_id, data, created_at, updated_at FROM usage_report WHERE account_id = ?";
+            if (m & by_session) {
+                sql += " AND session_id = ?";
+            }
+            if (m & by_from) {
+                sql += " AND created_at >= ?";
+            }
+            if (m & by_to) {
+                sql += " AND created_at <= ?";
+            }
+            sql += " ORDER BY created_at DESC, id DESC";
+            out[m] = std::move(sql);
+        }
+        return out;
+    }();
+    unsigned mask = 0;
+    std::vector<db::param> params{account_id};
     if (f.session_id) {
-        sql += " AND session_id = :s";
+        mask |= by_session;
+        params.emplace_back(std::string_view(*f.session_id));
     }
     if (f.from_ms) {
-        sql += " AND created_at >= :f";
+        mask |= by_from;
+        params.emplace_back(*f.from_ms);
     }
     if (f.to_ms) {
-        sql += " AND created_at <= :t";
+        mask |= by_to;
+        params.emplace_back(*f.to_ms);
     }
-    sql += " ORDER BY created_at DESC, id DESC";
-
-    std::string a(account_id);
-    usage_report row;
-    std::string sid;
-    soci::indicator sid_ind = soci::i_null;
-    soci::statement st(s);
-    st.alloc();
-    st.prepare(sql);
-    st.exchange(soci::into(row.id));
-    st.exchange(soci::into(row.key));
-    st.exchange(soci::into(sid, sid_ind));
-    st.exchange(soci::into(row.data));
-    st.exchange(soci::into(row.created_at));
-    st.exchange(soci::into(row.updated_at));
-    st.exchange(soci::use(a));
-    std::string filter_sid = f.session_id.value_or("");
-    std::int64_t from = f.from_ms.value_or(0), to = f.to_ms.value_or(0);
-    if (f.session_id) {
-        st.exchange(soci::use(filter_sid));
-    }
-    if (f.from_ms) {
-        st.exchange(soci::use(from));
-    }
-    if (f.to_ms) {
-        st.exchange(soci::use(to));
-    }
-    st.define_and_bind();
     std::vector<usage_report> out;
-    if (st.execute(true)) {
-        do {
-            row.session_id = sid_ind == soci::i_ok ? std::optional<std::string>(sid) : std::nullopt;
-            out.push_back(row);
-        } while (st.fetch());
-    }
+    t.query(sqls[mask], params, [&](const db::row_view& r) {
+        out.push_back({r.str(0), r.str(1), r.opt_str(2), r.str(3), r.i64(4), r.i64(5)});
+    });
     return out;
 }
 

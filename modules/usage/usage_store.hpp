@@ -10,9 +10,7 @@
 #include <string_view>
 #include <vector>
 
-namespace soci {
-class session;
-}
+#include "core/db/query.hpp"
 
 namespace happy::mod::usage {
 
@@ -27,11 +25,11 @@ struct usage_report {
 };
 
 /// True when the session exists and belongs to the account (another account's session is "not found").
-bool usage_session_owned(soci::session& s, std::string_view account_id, std::string_view session_id);
+bool usage_session_owned(db::tx& t, std::string_view account_id, std::string_view session_id);
 
 /// Upsert keyed by (account, session, key): a new row (createdAt = updatedAt = now), or the existing row with
 /// `data` replaced and updatedAt = now (id and createdAt kept). Returns the row as stored.
-usage_report usage_report_upsert(soci::session& s, std::string_view account_id, std::string_view session_id,
+usage_report usage_report_upsert(db::tx& t, std::string_view account_id, std::string_view session_id,
                                  std::string_view key, std::string_view data, std::int64_t now);
 
 struct usage_filter {
@@ -41,7 +39,7 @@ struct usage_filter {
 };
 
 /// The account's reports matching the filter, newest first (upstream orderBy createdAt desc; ties by id here).
-std::vector<usage_report> usage_report_list(soci::session& s, std::string_view account_id, const usage_filter& f);
+std::vector<usage_report> usage_report_list(db::tx& t, std::string_view account_id, const usage_filter& f);
 
 enum class usage_group { hour, day };
 

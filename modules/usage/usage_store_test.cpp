@@ -1,7 +1,6 @@
 #include "modules/usage/usage_store.hpp"
 
 #include <gtest/gtest.h>
-#include <soci/soci.h>
 
 #include <boost/json.hpp>
 #include <cstdlib>
@@ -20,31 +19,31 @@ protected:
     void SetUp() override {
         open_store({"0001_auth", "0002_sessions", "0008_usage"});
         create_alice_and_bob();
-        db_->write_sync([&](soci::session& s) {
-            s1_ = happy::mod::sessions::session_create(s, alice_, "t1", "m", "", 1).id;
-            s2_ = happy::mod::sessions::session_create(s, alice_, "t2", "m", "", 1).id;
-            bob_s_ = happy::mod::sessions::session_create(s, bob_, "t1", "m", "", 1).id;
+        db_->write_sync([&](happy::db::tx& t) {
+            s1_ = happy::mod::sessions::session_create(t, alice_, "t1", "m", "", 1).id;
+            s2_ = happy::mod::sessions::session_create(t, alice_, "t2", "m", "", 1).id;
+            bob_s_ = happy::mod::sessions::session_create(t, bob_, "t1", "m", "", 1).id;
         });
     }
     usage_report upsert(const std::string& account, const std::string& sid, const std::string& key,
                         const std::string& data, std::int64_t now) {
         usage_report r;
-        db_->write_sync([&](soci::session& s) { r = usage_report_upsert(s, account, sid, key, data, now); });
+        db_->write_sync([&](happy::db::tx& t) { r = usage_report_upsert(t, account, sid, key, data, now); });
         return r;
     }
     std::vector<usage_report> list(const std::string& account, usage_filter f = {}) {
         std::vector<usage_report> r;
-        db_->read_sync([&](soci::session& s) { r = usage_report_list(s, account, f); });
+        db_->read_sync([&](happy::db::tx& t) { r = usage_report_list(t, account, f); });
         return r;
     }
     std::string s1_, s2_, bob_s_;
 };
 
 TEST_F(usage_store, session_ownership) {
-    db_->read_sync([&](soci::session& s) {
-        EXPECT_TRUE(usage_session_owned(s, alice_, s1_));
-        EXPECT_FALSE(usage_session_owned(s, alice_, bob_s_));
-        EXPECT_FALSE(usage_session_owned(s, alice_, "nope"));
+    db_->read_sync([&](happy::db::tx& t) {
+        EXPECT_TRUE(usage_session_owned(t, alice_, s1_));
+        EXPECT_FALSE(usage_session_owned(t, alice_, bob_s_));
+        EXPECT_FALSE(usage_session_owned(t, alice_, "nope"));
     });
 }
 
@@ -86,7 +85,7 @@ TEST_F(usage_store, session_delete_removes_its_reports) {
     upsert(alice_, s1_, "k", "{}", 1000);
     upsert(alice_, s2_, "k", "{}", 1000);
     bool deleted = false;
-    db_->write_sync([&](soci::session& s) { deleted = happy::mod::sessions::session_delete(s, alice_, s1_); });
+    db_->write_sync([&](happy::db::tx& t) { deleted = happy::mod::sessions::session_delete(t, alice_, s1_); });
     ASSERT_TRUE(deleted);
     auto rows = list(alice_);
     ASSERT_EQ(rows.size(), 1u);

@@ -366,8 +366,8 @@ void drop_notice(void*, const char* message) {
     log::debug("postgresql notice", {{"message", one_line(message)}});
 }
 
-/// One PostgreSQL connection: a SOCI session (how the design opens connections, and what legacy code uses) and
-/// libpq calls on its PGconn for everything else. Used by one thread at a time.
+/// One PostgreSQL connection: a SOCI session (how the design opens connections; it owns the PGconn) and libpq calls
+/// on its PGconn for everything else. Used by one thread at a time.
 class pg_connection final : public db::connection {
 public:
     explicit pg_connection(std::unique_ptr<soci::session> s)
@@ -375,7 +375,6 @@ public:
         pq().set_notice_processor(conn_, drop_notice, nullptr);
     }
 
-    soci::session& session() { return *session_; }
     bool broken() const override { return broken_; }
 
     void exec_script(std::string_view sql) override {
@@ -630,8 +629,6 @@ public:
         } guard{c, key};
         fn();
     }
-
-    soci::session* legacy_session(db::connection& c) override { return &static_cast<pg_connection&>(c).session(); }
 
     std::string describe() const override { return masked_; }
 

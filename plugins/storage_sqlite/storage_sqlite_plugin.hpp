@@ -1,6 +1,7 @@
 /// @file
 /// Embedded storage: SQLite through SOCI, in WAL mode with foreign keys and a busy timeout.
 #pragma once
+#include <cstdint>
 #include <memory>
 #include <string>
 
@@ -15,6 +16,8 @@ struct options {
     /// This process owns the database file (SQLite's unix-excl VFS): other processes cannot open it while the
     /// server runs, and WAL read locks stay in process memory instead of costing an fcntl() per read.
     bool exclusive = true;
+    /// WAL size past which the once-a-second maintenance forces a TRUNCATE checkpoint (storage.sqlite.wal_limit_mb).
+    std::int64_t wal_limit_bytes = 16 * 1024 * 1024;
 };
 
 /// Creates the backend directly (tests, tools).

@@ -8,7 +8,7 @@ import crypto from 'node:crypto';
 import {
     TEST_TIMEOUT, HOOK_TIMEOUT, startServer, authAccount, req, authReq, bearer, bodies, assertJson, decodeJwt,
     ed25519FromSeed, verifyJwtSignature, nowSec, userAuth, machineAuth, recordEvents, sleep, TEST_SECRET,
-    writeConfigFile, sqlite, named,
+    writeConfigFile, sql, sqlHex, sqlBytes, named,
 } from './harness.mjs';
 import { clientsClosedAfterEach } from './clients.mjs';
 import { startReceiver, closedPortUrl } from './receiver.mjs';
@@ -32,7 +32,7 @@ let gh;      // the receiver
 
 before(async () => {
     gh = await startReceiver();
-    // exclusive off everywhere: sqlite() below reads the live databases with the sqlite3 tool.
+    // exclusive off everywhere: sql() below reads the live databases (SQLite: with the sqlite3 tool).
     const shared = { storage: { sqlite: { exclusive: false } } };
     const github = (base) => writeConfigFile({
         ...shared, modules: { connect: { github: { oauth_url: `${base}/login/oauth`, api_url: `${base}/api` } } },
@@ -126,7 +126,7 @@ test('vendor tokens are encrypted at rest with upstream key tree (both direction
     const a = await authAccount(plain.url);
     const secretToken = 'sk-ant-VERY-SECRET-1234567890';
     await authReq(plain.url, 'POST', '/v1/connect/anthropic/register', a, { body: { token: secretToken } });
-    const hex = sqlite(plain, `SELECT hex(token) FROM service_account_token WHERE account_id = '${a.sub}' AND vendor = 'anthropic'`);
+    const hex = sql(plain, `SELECT ${sqlHex('token')} FROM service_account_token WHERE account_id = '${a.sub}' AND vendor = 'anthropic'`);
     const stored = Buffer.from(hex, 'hex');
     assert.ok(!stored.includes(Buffer.from(secretToken)), 'plaintext must not be stored');
     assert.ok(!stored.includes(Buffer.from('VERY-SECRET')), 'no part of the plaintext stored');
@@ -135,13 +135,13 @@ test('vendor tokens are encrypted at rest with upstream key tree (both direction
     assert.equal(keyTreeDecrypt(TEST_SECRET, tokenPath, stored), secretToken);
     // A row written the way upstream writes it decrypts here.
     const upstreamRow = keyTreeEncrypt(TEST_SECRET, ['user', a.sub, 'vendors', 'gemini', 'token'], 'from-upstream');
-    sqlite(plain, `INSERT INTO service_account_token (id, account_id, vendor, token, created_at, updated_at) ` +
-        `VALUES ('cupstreamrow0000000000000', '${a.sub}', 'gemini', x'${upstreamRow.toString('hex')}', 1, 1)`);
+    sql(plain, `INSERT INTO service_account_token (id, account_id, vendor, token, created_at, updated_at) ` +
+        `VALUES ('cupstreamrow0000000000000', '${a.sub}', 'gemini', ${sqlBytes(upstreamRow)}, 1, 1)`);
     assertJson(await authReq(plain.url, 'GET', '/v1/connect/gemini/token', a), 200, { token: 'from-upstream' });
     // A token that does not decrypt (other path) is a generic 500, as privacy-kit throws.
     const wrong = keyTreeEncrypt(TEST_SECRET, ['user', 'someone-else', 'vendors', 'openai', 'token'], 'x');
-    sqlite(plain, `INSERT INTO service_account_token (id, account_id, vendor, token, created_at, updated_at) ` +
-        `VALUES ('cwrongrow0000000000000000', '${a.sub}', 'openai', x'${wrong.toString('hex')}', 2, 2)`);
+    sql(plain, `INSERT INTO service_account_token (id, account_id, vendor, token, created_at, updated_at) ` +
+        `VALUES ('cwrongrow0000000000000000', '${a.sub}', 'openai', ${sqlBytes(wrong)}, 2, 2)`);
     assertJson(await authReq(plain.url, 'GET', '/v1/connect/openai/token', a), 500, bodies.internal);
     assertJson(await authReq(plain.url, 'GET', '/v1/connect/tokens', a), 500, bodies.internal);
 });
@@ -242,7 +242,7 @@ test('GitHub webhook: HMAC verified over the raw body', T, async () => {
 test('GitHub link: profile shows it; DELETE unlinks and emits update-account to the apps', T, async () => {
     const a = await authAccount(conf.url);
     const profileJson = JSON.stringify({ login: 'octo', id: 583231, name: 'The Octocat', bio: null });
-    sqlite(conf, `INSERT INTO github_user (id, profile, created_at, updated_at) VALUES ('583231', '${profileJson}', 1, 1);` +
+    sql(conf, `INSERT INTO github_user (id, profile, created_at, updated_at) VALUES ('583231', '${profileJson}', 1, 1);` +
         `UPDATE account SET github_user_id = '583231', username = 'octo', first_name = 'The', last_name = 'Octocat' WHERE id = '${a.sub}'`);
     const prof = await authReq(conf.url, 'GET', '/v1/account/profile', a);
     assert.equal(prof.status, 200);
@@ -267,7 +267,7 @@ test('GitHub link: profile shows it; DELETE unlinks and emits update-account to 
     assert.equal(after.github, null);
     assert.equal(after.username, null);
     assert.equal(after.firstName, 'The');  // names stay
-    assert.equal(sqlite(conf, "SELECT count(*) FROM github_user WHERE id = '583231'"), '0');
+    assert.equal(sql(conf, "SELECT count(*) FROM github_user WHERE id = '583231'"), '0');
     // Not linked any more: a no-op, no update.
     assertJson(await authReq(conf.url, 'DELETE', '/v1/connect/github', a), 200, { success: true });
     await sleep(100);
@@ -336,7 +336,7 @@ test('GitHub callback: code exchange, user fetch, link, update-account, token en
     assert.equal(prof.firstName, 'Mona');
     assert.equal(prof.lastName, 'Lisa Octocat');
 
-    const stored = Buffer.from(sqlite(conf, "SELECT hex(token) FROM github_user WHERE id = '583231'"), 'hex');
+    const stored = Buffer.from(sql(conf, `SELECT ${sqlHex('token')} FROM github_user WHERE id = '583231'`), 'hex');
     assert.ok(!stored.includes(Buffer.from('gho_SECRET_token_123')) && !stored.includes(Buffer.from('SECRET')));
     assert.equal(keyTreeDecrypt(TEST_SECRET, ['user', a.sub, 'github', 'token'], stored), 'gho_SECRET_token_123');
 
@@ -360,7 +360,7 @@ test('GitHub callback: code exchange, user fetch, link, update-account, token en
     assert.equal(updB.body.id, b.sub);
     assert.equal(updB.body.username, 'octo cat');
     assert.equal((await authReq(conf.url, 'GET', '/v1/account/profile', a)).json.github, null);
-    const sealedB = Buffer.from(sqlite(conf, "SELECT hex(token) FROM github_user WHERE id = '583231'"), 'hex');
+    const sealedB = Buffer.from(sql(conf, `SELECT ${sqlHex('token')} FROM github_user WHERE id = '583231'`), 'hex');
     assert.equal(keyTreeDecrypt(TEST_SECRET, ['user', b.sub, 'github', 'token'], sealedB), 'gho_SECRET_token_123');
     // Other users see the GitHub login and bio in B's public profile (social module).
     const seen = await authReq(conf.url, 'GET', `/v1/user/${b.sub}`, a);
@@ -389,7 +389,7 @@ test('GitHub callback failures redirect with upstream error codes', T, async () 
     assert.equal(await cb(), 'https://app.happy.engineering?error=server_error');
     githubReplies({ user: { message: 'no id' } });
     assert.equal(await cb(), 'https://app.happy.engineering?error=server_error');
-    assert.equal(sqlite(conf, `SELECT count(*) FROM account WHERE id = '${a.sub}' AND github_user_id IS NOT NULL`), '0');
+    assert.equal(sql(conf, `SELECT count(*) FROM account WHERE id = '${a.sub}' AND github_user_id IS NOT NULL`), '0');
     // GitHub unreachable.
     assert.equal(await cb(down), 'https://app.happy.engineering?error=server_error');
 });

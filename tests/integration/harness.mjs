@@ -122,6 +122,11 @@ export async function startServer({ env = {}, dataDir, timeoutMs = 10_000 } = {}
         // Parallel test files each start a server: keep any metrics listener off a fixed port.
         METRICS_ENABLED: 'false',
     });
+    if (PG_ADMIN_URL) {
+        // The whole suite on PostgreSQL: each data directory gets a database of its own, the same one again when a
+        // test restarts a server on its data directory.
+        childEnv.DATABASE_URL = databaseFor(dataDir);
+    }
     for (const [k, v] of Object.entries(env)) {
         if (v === undefined || v === null) delete childEnv[k];
         else childEnv[k] = String(v);
@@ -261,6 +266,46 @@ async function killProc(proc, exited, graceMs) {
     clearTimeout(timer);
     return true;
 }
+
+// HAPPY_TEST_DATABASE_URL (set by scripts/pg_test_cluster.sh): run every server on PostgreSQL instead of SQLite.
+// The URL is the throwaway cluster's administrative one; each server gets a fresh database on that cluster.
+export const PG_ADMIN_URL = process.env.HAPPY_TEST_DATABASE_URL || '';
+const pgDatabases = new Map();
+
+function databaseFor(dataDir) {
+    let url = pgDatabases.get(dataDir);
+    if (!url) {
+        const name = `it_${process.pid}_${pgDatabases.size + 1}`;
+        psql(PG_ADMIN_URL, `CREATE DATABASE ${name}`);
+        const u = new URL(PG_ADMIN_URL);
+        u.pathname = `/${name}`;
+        url = u.toString();
+        pgDatabases.set(dataDir, url);
+    }
+    return url;
+}
+
+function psql(url, statement) {
+    const r = spawnSync('psql', ['-X', '-q', '-A', '-t', '-v', 'ON_ERROR_STOP=1', '-d', url, '-c', statement],
+        { encoding: 'utf8' });
+    assert.equal(r.status, 0, `psql: ${r.stderr}`);
+    return r.stdout.trim();
+}
+
+/**
+ * Runs SQL on a running server's database and returns its output, trimmed (rows on lines, columns separated by '|'):
+ * with psql when the suite runs on PostgreSQL, otherwise with the sqlite3 tool (then the server must run with
+ * `storage.sqlite.exclusive: false`, which by default locks other processes out of its database).
+ */
+export function sql(server, statement) {
+    return PG_ADMIN_URL ? psql(databaseFor(server.dataDir), statement) : sqlite(server, statement);
+}
+
+/** SQL for a BLOB/bytea column read as hex text (case differs by backend; Buffer.from(x, 'hex') takes both). */
+export const sqlHex = (column) => (PG_ADMIN_URL ? `encode(${column}, 'hex')` : `hex(${column})`);
+/** A SQL literal of `bytes` for a BLOB/bytea column. */
+export const sqlBytes = (bytes) => (PG_ADMIN_URL ? `'\\x${Buffer.from(bytes).toString('hex')}'::bytea`
+    : `x'${Buffer.from(bytes).toString('hex')}'`);
 
 /**
  * Runs SQL on a running server's database with the sqlite3 tool; returns its output, trimmed. The server must run

@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import {
     TEST_TIMEOUT, HOOK_TIMEOUT, LONG_HEARTBEAT_REALTIME, startRealtimeServer, authAccount, req, authReq, bearer, bodies,
     assertJson, machineAuth, sessionAuth, recordEvents, sleep, TEST_SECRET, CUID_RE, named, until, assertEnvelope,
-    ghostToken, sqlite,
+    ghostToken, sql,
 } from './harness.mjs';
 import { clientsClosedAfterEach } from './clients.mjs';
 
@@ -17,7 +17,7 @@ const T = { timeout: TEST_TIMEOUT };
 let srv;
 
 before(async () => {
-    // exclusive off: sqlite() edits the live database with the sqlite3 tool (WAL: the server sees it on its next read).
+    // exclusive off: sql() edits the live database (SQLite: with the sqlite3 tool; WAL: the server sees it on its next read).
     srv = await startRealtimeServer(LONG_HEARTBEAT_REALTIME,
         { env: { HANDY_MASTER_SECRET: TEST_SECRET }, config: { storage: { sqlite: { exclusive: false } } } });
 }, { timeout: HOOK_TIMEOUT });
@@ -36,7 +36,7 @@ const feed = (acct, qs = '') => authReq(srv.url, 'GET', `/v1/feed${qs}`, acct);
 
 const q = (v) => (v === null || v === undefined ? 'NULL' : `'${String(v).replace(/'/g, "''")}'`);
 function setProfile(acct, { username = null, firstName = null, lastName = null, avatar = null } = {}) {
-    sqlite(srv, `UPDATE account SET username = ${q(username)}, first_name = ${q(firstName)}, last_name = ${q(lastName)}, ` +
+    sql(srv, `UPDATE account SET username = ${q(username)}, first_name = ${q(firstName)}, last_name = ${q(lastName)}, ` +
         `avatar = ${q(avatar && JSON.stringify(avatar))} WHERE id = ${q(acct.sub)}`);
 }
 
@@ -238,7 +238,7 @@ test('friend_request after the 24 h cooldown replaces the earlier item (repeatKe
     await sleep(150);
     assert.equal(named(evB, 'update').length, 1);
     // A day later (moved back in the database) it is due again.
-    sqlite(srv, `UPDATE user_relationship SET last_notified_at = last_notified_at - 86400001 WHERE from_user_id = ${q(B.sub)}`);
+    sql(srv, `UPDATE user_relationship SET last_notified_at = last_notified_at - 86400001 WHERE from_user_id = ${q(B.sub)}`);
     assertJson(await remove(A, B.sub), 200, { user: profileOf(B, 'rejected') });
     assertJson(await add(A, B.sub), 200, { user: profileOf(B, 'requested') });
     const second = await until(() => named(evB, 'update')[1], 3000, 'second');
@@ -308,7 +308,7 @@ test('GET /v1/feed: newest first, default limit 50, before/after cursors, hasMor
     assertJson(await feed(A, '?limit=200'), 200, { items: all, hasMore: false });
 
     // 55 items: the default page is 50.
-    sqlite(srv, `WITH RECURSIVE n(i) AS (SELECT 6 UNION ALL SELECT i + 1 FROM n WHERE i < 55) ` +
+    sql(srv, `WITH RECURSIVE n(i) AS (SELECT 6 UNION ALL SELECT i + 1 FROM n WHERE i < 55) ` +
         `INSERT INTO user_feed_item (id, user_id, counter, repeat_key, body, created_at, updated_at) ` +
         `SELECT 'cfill' || i, ${q(A.sub)}, i, NULL, '{"kind":"text","text":"t' || i || '"}', 1000 + i, 1000 + i FROM n`);
     const page = await feed(A);
