@@ -11,6 +11,7 @@
 #include <array>
 #include <atomic>
 #include <cstring>
+#include <deque>
 #include <optional>
 #include <stdexcept>
 #include <string>
@@ -250,6 +251,33 @@ void set_param(conninfo_params& params, std::string_view key, std::string value,
     params.emplace_back(std::string(key), std::move(value));
 }
 
+/// PostgreSQL prints jsonb with a space after every ':' and ','; without them it reads as the server wrote it on
+/// SQLite (compact, and already in JSONB key order where that matters) and as upstream's JSON.stringify of a Json
+/// column sends it. Only spaces outside strings are dropped: jsonb's output has no other whitespace.
+std::string compact_jsonb(std::string_view text) {
+    std::string out;
+    out.reserve(text.size());
+    bool in_string = false, escaped = false;
+    for (char c : text) {
+        if (in_string) {
+            out += c;
+            if (escaped) {
+                escaped = false;
+            } else if (c == '\\') {
+                escaped = true;
+            } else if (c == '"') {
+                in_string = false;
+            }
+        } else if (c == '"') {
+            in_string = true;
+            out += c;
+        } else if (c != ' ') {
+            out += c;
+        }
+    }
+    return out;
+}
+
 std::int64_t read_be(const char* p, int len) {
     std::uint64_t v = static_cast<unsigned char>(p[0]) & 0x80 ? ~std::uint64_t{0} : 0;  // sign-extend
     for (int i = 0; i < len; ++i) {
@@ -326,7 +354,9 @@ private:
         const char* p = pq().getvalue(res_, row_, col);
         auto len = static_cast<std::size_t>(pq().getlength(res_, row_, col));
         if (type == jsonb_oid && len > 0) {
-            return {p + 1, len - 1};  // jsonb's binary form: a version byte (1), then the JSON text
+            // jsonb's binary form: a version byte (1), then the JSON text.
+            formatted_.push_back(compact_jsonb({p + 1, len - 1}));
+            return formatted_.back();
         }
         return {p, len};
     }
@@ -341,7 +371,9 @@ private:
     const PGresult* res_;
     int fields_;
     int row_ = 0;
-    mutable std::vector<std::string> formatted_;
+    /// Text made for this row (formatted integers, compacted jsonb); a deque, so that a view of one stays valid
+    /// while more are added.
+    mutable std::deque<std::string> formatted_;
 };
 
 struct result_deleter {
