@@ -1,17 +1,17 @@
-// PostgreSQL for the integration tests: the server HAPPY_TEST_DATABASE_URL names, or a throwaway cluster started with
-// scripts/pg_test_cluster.sh (temp dir, free loopback port) and removed by stop(). Databases are made with psql
-// (Debian's postgresql-client, installed with the postgresql package by scripts/setup.sh).
+// PostgreSQL for test files that need a server of their own choosing (postgres.test.mjs): the suite's
+// HAPPY_TEST_DATABASE_URL when it runs on PostgreSQL, or else a throwaway cluster started with
+// scripts/pg_test_cluster.sh (temp dir, free loopback port) and removed by stop().
 
 import { spawnSync } from 'node:child_process';
 import path from 'node:path';
-import { REPO_ROOT } from './harness.mjs';
+import { REPO_ROOT, PG_ADMIN_URL, psql } from './harness.mjs';
 
 const SCRIPT = path.join(REPO_ROOT, 'scripts/pg_test_cluster.sh');
 
 /** {url, stop()}: a server the tests may create databases on. */
 export function pgServer() {
-    if (process.env.HAPPY_TEST_DATABASE_URL) {
-        return { url: process.env.HAPPY_TEST_DATABASE_URL, stop() {} };
+    if (PG_ADMIN_URL) {
+        return { url: PG_ADMIN_URL, stop() {} };
     }
     const r = spawnSync(SCRIPT, ['start'], { encoding: 'utf8' });
     if (r.status !== 0) throw new Error(`pg_test_cluster.sh start failed:\n${r.stderr}`);
@@ -28,20 +28,14 @@ export function pgServer() {
     return { url, stop };
 }
 
-/** Runs SQL on the database `url` names; returns psql's unaligned output, trimmed. */
-export function psql(url, sql) {
-    const r = spawnSync('psql', ['-X', '-q', '-A', '-t', '-v', 'ON_ERROR_STOP=1', url, '-c', sql], { encoding: 'utf8' });
-    if (r.status !== 0) throw new Error(`psql ${sql}: ${r.stderr}`);
-    return r.stdout.trim();
-}
-
 let counter = 0;
 /** A fresh empty database on the server; returns its URL (the server's URL with the database name replaced). */
 export function createDatabase(serverUrl) {
-    const name = `happy_it_${process.pid}_${++counter}`;
-    psql(serverUrl, `DROP DATABASE IF EXISTS ${name}`);
+    const name = `happy_pg_${process.pid}_${++counter}`;
     psql(serverUrl, `CREATE DATABASE ${name} TEMPLATE template0`);
     const u = new URL(serverUrl);
     u.pathname = `/${name}`;
     return u.toString();
 }
+
+export { psql };

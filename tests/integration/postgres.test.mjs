@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import {
-    startServer, req, authAccount, bearer, makeTempDir, removeDir, writeConfigFile, SERVER_BIN, HOOK_TIMEOUT,
+    startServer, req, authAccount, authReq, bearer, makeTempDir, removeDir, SERVER_BIN, HOOK_TIMEOUT,
 } from './harness.mjs';
 import { pgServer, createDatabase, psql } from './pg.mjs';
 
@@ -24,16 +24,8 @@ after(async () => {
     pg?.stop();
 }, { timeout: HOOK_TIMEOUT });
 
-// The account and social modules still ask SQLite's catalog (sqlite_master) at start; their stores are being moved
-// to the backend-neutral API on other branches. Until those merge they are switched off here. The other modules'
-// routes are not exercised on PostgreSQL by this file yet for the same reason.
-const PENDING_MODULES = { modules: { account: { enabled: false }, social: { enabled: false } } };
-
 async function start(databaseUrl, dataDir) {
-    const s = await startServer({
-        dataDir,
-        env: { DATABASE_URL: databaseUrl, HANDY_MASTER_SECRET: 'pg-test-secret', HAPPY_CONFIG: writeConfigFile(PENDING_MODULES) },
-    });
+    const s = await startServer({ dataDir, env: { DATABASE_URL: databaseUrl, HANDY_MASTER_SECRET: 'pg-test-secret' } });
     servers.push(s);
     return s;
 }
@@ -78,6 +70,11 @@ test('DATABASE_URL: the server migrates PostgreSQL, serves GET / and POST /v1/au
         headers: bearer(acct.token), body: { response: 'x', publicKey: Buffer.alloc(32, 7).toString('base64') },
     });
     assert.equal(probe.status, 404, `the old token still authenticates: ${probe.text}`);
+    // The module routes run on PostgreSQL too (the whole suite does with HAPPY_TEST_DATABASE_URL set).
+    for (const p of ['/v1/sessions', '/v1/machines', '/v1/kv', '/v1/account/profile', '/v1/artifacts']) {
+        const r = await authReq(s.url, 'GET', p, acct);
+        assert.equal(r.status, 200, `GET ${p}: ${r.status} ${r.text}`);
+    }
 });
 
 test('instances started together on one database migrate it once', T, async () => {
@@ -113,6 +110,17 @@ test('start-up failures are one line naming the URL with the password masked, an
         assert.ok(!lines[0].includes('wrong-pw') && !lines[0].includes(password), `${c.what}: no password in ${lines[0]}`);
         assert.deepEqual(fs.readdirSync(r.dataDir).filter((f) => f.includes('sqlite')), [], `${c.what}: no SQLite file`);
     }
+});
+
+test('a database migrated by a newer binary is refused with a clear message', T, async () => {
+    const url = createDatabase(pg.url);
+    const s = await start(url);
+    await s.stop();
+    servers.splice(servers.indexOf(s), 1);
+    psql(url, "INSERT INTO schema_migrations VALUES (9999, '9999_future', 'future', 0)");
+    const r = failingStart(url);
+    assert.equal(r.status, 1);
+    assert.match(r.stderr, /^happy-server: storage: the database schema is at version 9999 \(9999_future\), newer than this happy-server binary supports/);
 });
 
 test('a database holding upstream Prisma tables is refused, not mixed with ours', T, () => {
