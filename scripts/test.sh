@@ -1,11 +1,14 @@
 #!/usr/bin/env bash
-# Installs what is missing, builds everything, runs the unit tests (ctest), the fuzzers, the end-to-end test with
-# the real happy CLI and the integration tests (node --test against the real binary on port 0).
+# Installs what is missing, builds everything, runs the unit tests (ctest; the store tests also on PostgreSQL), the
+# fuzzers, the end-to-end test with the real happy CLI and the integration tests (node --test against the real binary
+# on port 0, on PostgreSQL and on SQLite).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
 scripts/build.sh release
 ctest --test-dir build/release --output-on-failure
+# The module store tests again on PostgreSQL: a throwaway cluster (never a system service), a database per test.
+scripts/pg_test_cluster.sh run -- build/release/happy_modules_test --gtest_brief=1
 # The real socket.io-client from npm (pinned in tests/package-lock.json) for the realtime tests.
 if [[ ! -d tests/node_modules/socket.io-client ]] || [[ tests/package-lock.json -nt tests/node_modules/.package-lock.json ]]; then
     npm ci --prefix tests --no-audit --no-fund >/dev/null
@@ -37,5 +40,8 @@ if [[ ! -f tests/e2e/node_modules/happy/package.json ]] || [[ tests/e2e/package-
     rm -f "$npm_log"
 fi
 HAPPY_SERVER_BIN="$PWD/build/release/happy-server" node --test --test-concurrency=1 tests/e2e/
+# The integration suite on PostgreSQL: every test server gets a database of its own on a throwaway cluster.
+HAPPY_SERVER_BIN="$PWD/build/release/happy-server" scripts/pg_test_cluster.sh run -- \
+    node --test --test-concurrency=1 tests/integration/
 # Last, so that its summary closes the output.
 HAPPY_SERVER_BIN="$PWD/build/release/happy-server" node --test --test-concurrency=1 tests/integration/
