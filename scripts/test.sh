@@ -6,13 +6,16 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
 scripts/build.sh release
+# From npm, pinned in tests/package-lock.json: the real socket.io-client for the realtime tests, an S3-compatible
+# server (@20minutes/s3rver) for the S3 file store's unit and integration tests, and the AWS SDK's SigV4 signer
+# that ours is checked against. Installed before ctest, whose S3 store tests start that server.
+if [[ ! -d tests/node_modules/socket.io-client ]] || [[ ! -d tests/node_modules/@20minutes/s3rver ]] ||
+    [[ tests/package-lock.json -nt tests/node_modules/.package-lock.json ]]; then
+    npm ci --prefix tests --no-audit --no-fund >/dev/null
+fi
 ctest --test-dir build/release --output-on-failure
 # The module store tests again on PostgreSQL: a throwaway cluster (never a system service), a database per test.
 scripts/pg_test_cluster.sh run -- build/release/happy_modules_test --gtest_brief=1
-# The real socket.io-client from npm (pinned in tests/package-lock.json) for the realtime tests.
-if [[ ! -d tests/node_modules/socket.io-client ]] || [[ tests/package-lock.json -nt tests/node_modules/.package-lock.json ]]; then
-    npm ci --prefix tests --no-audit --no-fund >/dev/null
-fi
 # Protocol parsers under libFuzzer (ASan + UBSan): a fixed seed and input count, so the result is reproducible.
 FUZZ_RUNS=1000000 scripts/fuzz.sh
 # The published happy CLI (pinned in tests/e2e/package-lock.json; ~1.1 GB, ~2 min to install) against the

@@ -340,6 +340,7 @@ int run_server(int argc, char** argv) {
             fo.config = sec->as_object();
         }
         file_store = (*files_factory)(fo);
+        settings.files_public_base = file_store->public_base_url();
     } catch (const std::exception& e) {
         return fail(fmt::format("files: {}", e.what()));
     }

@@ -5,6 +5,7 @@
 #include <boost/asio/awaitable.hpp>
 #include <boost/json/object.hpp>
 #include <functional>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -30,9 +31,16 @@ struct server_settings {
     std::string public_url;  ///< may be empty: then URLs are built from the request's Host
     int port = 0;
 
-    /// storage/files.ts getPublicUrl in local-storage mode: `${PUBLIC_URL || 'http://localhost:' + PORT}/files`
-    /// (avatar URLs of the account profile and of user profiles).
+    /// Set when the file store publishes public files itself (S3: S3_PUBLIC_URL); see files_base_url().
+    std::optional<std::string> files_public_base;
+
+    /// storage/files.ts getPublicUrl (avatar URLs of the account profile and of user profiles): the store's own
+    /// base (S3_PUBLIC_URL) when it has one, else local-storage mode's `${PUBLIC_URL || 'http://localhost:' +
+    /// PORT}/files`.
     std::string files_base_url() const {
+        if (files_public_base) {
+            return *files_public_base;
+        }
         return (public_url.empty() ? "http://localhost:" + std::to_string(port) : public_url) + "/files";
     }
 };

@@ -101,6 +101,14 @@ json::value parse_env_value(const std::string& name, const std::string& raw, std
     if (type == "flag") {
         return json::value(!raw.empty());
     }
+    if (type == "js_true") {
+        // upstream storage/files.ts: `process.env.S3_USE_SSL === 'true'`; any other value means false.
+        return json::value(raw == "true");
+    }
+    if (type.starts_with("select:")) {
+        // A variable whose presence chooses a plugin (S3_HOST → files.kind "s3").
+        return json::value(type.substr(7));
+    }
     if (type == "boolean") {
         if (raw == "true" || raw == "1") {
             return json::value(true);
@@ -309,6 +317,16 @@ json::object load(const std::optional<std::string>& file, const env_map& env, st
         {"GITHUB_WEBHOOK_SECRET", "modules.connect.github.webhook_secret", "string"},
         {"ELEVENLABS_API_KEY", "modules.voice.elevenlabs_api_key", "string"},
         {"REVENUECAT_API_KEY", "modules.voice.revenuecat_api_key", "string"},
+        // upstream storage/files.ts: S3 mode whenever S3_HOST is set, with minio's settings from these.
+        {"S3_HOST", "files.kind", "select:s3"},
+        {"S3_HOST", "files.s3.host", "string"},
+        {"S3_PORT", "files.s3.port", "integer"},
+        {"S3_USE_SSL", "files.s3.use_ssl", "js_true"},
+        {"S3_REGION", "files.s3.region", "string"},
+        {"S3_ACCESS_KEY", "files.s3.access_key", "string"},
+        {"S3_SECRET_KEY", "files.s3.secret_key", "string"},
+        {"S3_BUCKET", "files.s3.bucket", "string"},
+        {"S3_PUBLIC_URL", "files.s3.public_url", "string"},
         // Upstream devRoutes.ts/log.ts: any non-empty value turns the dev logging route on.
         {"DANGEROUSLY_LOG_TO_SERVER_FOR_AI_AUTO_DEBUGGING", "modules.dev.enabled", "flag"},
     };

@@ -207,6 +207,35 @@ TEST(config_load, environment_overrides) {
     EXPECT_EQ(get_int(cfg, "server.threads"), 4);
 }
 
+TEST(config_load, upstream_s3_variables_select_and_configure_the_s3_store) {
+    auto cfg = load_env({});
+    EXPECT_EQ(get_string(cfg, "files.kind"), "local");
+    EXPECT_TRUE(get_bool(cfg, "files.s3.use_ssl"));
+    EXPECT_EQ(get_string(cfg, "files.s3.region"), "us-east-1");
+    cfg = load_env({{"S3_HOST", "minio.internal"},
+                    {"S3_PORT", "9000"},
+                    {"S3_USE_SSL", "false"},
+                    {"S3_REGION", "eu-west-1"},
+                    {"S3_ACCESS_KEY", "ak"},
+                    {"S3_SECRET_KEY", "sk"},
+                    {"S3_BUCKET", "happy"},
+                    {"S3_PUBLIC_URL", "https://cdn.example/happy"}});
+    EXPECT_EQ(get_string(cfg, "files.kind"), "s3");
+    EXPECT_EQ(get_string(cfg, "files.s3.host"), "minio.internal");
+    EXPECT_EQ(get_int(cfg, "files.s3.port"), 9000);
+    EXPECT_FALSE(get_bool(cfg, "files.s3.use_ssl"));
+    EXPECT_EQ(get_string(cfg, "files.s3.region"), "eu-west-1");
+    EXPECT_EQ(get_string(cfg, "files.s3.access_key"), "ak");
+    EXPECT_EQ(get_string(cfg, "files.s3.secret_key"), "sk");
+    EXPECT_EQ(get_string(cfg, "files.s3.bucket"), "happy");
+    EXPECT_EQ(get_string(cfg, "files.s3.public_url"), "https://cdn.example/happy");
+    // upstream compares S3_USE_SSL with 'true' and nothing else.
+    EXPECT_TRUE(get_bool(load_env({{"S3_USE_SSL", "true"}}), "files.s3.use_ssl"));
+    EXPECT_FALSE(get_bool(load_env({{"S3_USE_SSL", "1"}}), "files.s3.use_ssl"));
+    // Without S3_HOST the other variables only fill the section.
+    EXPECT_EQ(get_string(load_env({{"S3_BUCKET", "b"}}), "files.kind"), "local");
+}
+
 TEST(config_load, environment_wins_over_file_and_keeps_siblings) {
     auto cfg = load_text(R"({"server": {"port": 1, "host": "10.0.0.1"}, "data_dir": "/from/file"})",
                          {{"PORT", "2"}, {"DATA_DIR", "/from/env"}});

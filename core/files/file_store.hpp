@@ -1,14 +1,18 @@
 /// @file
 /// The file-store interface: where attachment blobs and public files (avatars) live. A plugin chosen by name in
-/// the config (`files.kind`) implements it: `local` (plugins/files_local, a directory under data_dir); an S3
-/// plugin can implement the same calls. Keys are relative paths such as `sessions/<sid>/attachments/<file>`.
+/// the config (`files.kind`) implements it: `local` (plugins/files_local, a directory under data_dir) or `s3`
+/// (plugins/files_s3, a bucket clients reach directly through presigned URLs). Keys are relative paths such as
+/// `sessions/<sid>/attachments/<file>`.
 #pragma once
 #include <boost/asio/awaitable.hpp>
+#include <chrono>
 #include <cstdint>
 #include <optional>
 #include <stdexcept>
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 namespace happy::files {
 
@@ -33,6 +37,13 @@ bool valid_key(std::string_view key);
 
 struct file_stat {
     std::uint64_t size = 0;
+};
+
+/// A browser-style upload (S3 POST Object): a multipart/form-data POST to `url` with `fields` first, in this
+/// order, and the file last (field `file`).
+struct upload_form {
+    std::string url;
+    std::vector<std::pair<std::string, std::string>> fields;
 };
 
 /**
@@ -61,6 +72,24 @@ public:
     /// Removes every object under `prefix` (a key; `a/b` removes `a/b/...`, never `a/bc`). Returns how many
     /// objects were removed.
     virtual boost::asio::awaitable<std::uint64_t> remove_prefix(std::string prefix) = 0;
+
+    // Calls for stores that clients reach directly. The defaults are the answers of a store that serves its
+    // bytes through this server (local): nothing to presign, public files under `<public URL>/files`.
+
+    /// A URL anyone holding it may GET the object from until `ttl` passes (upstream presignedGetObject), or
+    /// nullopt when the store has none (the server then serves the bytes itself). Local computation, no I/O.
+    virtual std::optional<std::string> presign_get(const std::string& key, std::chrono::seconds ttl) const {
+        return std::nullopt;
+    }
+    /// An upload form for `key` that the store accepts for `ttl` and only with 0..max_bytes bytes (upstream
+    /// presignedPostPolicy with content-length-range), or nullopt when unsupported. Local computation, no I/O.
+    virtual std::optional<upload_form> presign_post(const std::string& key, std::uint64_t max_bytes,
+                                                    std::chrono::seconds ttl) const {
+        return std::nullopt;
+    }
+    /// Base of public objects' URLs (`<base>/<key>`, upstream getPublicUrl: S3_PUBLIC_URL), or nullopt when this
+    /// server publishes them itself at `<public URL>/files`.
+    virtual std::optional<std::string> public_base_url() const { return std::nullopt; }
 };
 
 }  // namespace happy::files

@@ -73,6 +73,7 @@ error::kind io_kind(const error_code& ec) { return ec == beast::error::timeout ?
 
 template <class Stream>
 asio::awaitable<response> exchange(Stream& stream, bhttp::request<bhttp::string_body>& req, const options& opts) {
+    const bool head = req.method() == bhttp::verb::head;
     auto [wec, written] = co_await bhttp::async_write(stream, req, nothrow);
     if (wec) {
         fail(io_kind(wec), "sending the request failed", wec);
@@ -81,6 +82,9 @@ asio::awaitable<response> exchange(Stream& stream, bhttp::request<bhttp::string_
     bhttp::response_parser<bhttp::string_body> parser;
     parser.body_limit(opts.max_response_bytes);
     parser.header_limit(64 * 1024);
+    // A response to HEAD has no body whatever its Content-Length says (RFC 9110 9.3.2; S3's HeadObject and
+    // HeadBucket announce the object's size): without skip() the parser would wait for bytes that never come.
+    parser.skip(head);
     auto [rec, read] = co_await bhttp::async_read(stream, buffer, parser, nothrow);
     if (rec == ssl::error::stream_truncated && parser.is_header_done() && !parser.is_done()) {
         // A TLS peer that closes without close_notify ends an until-EOF body the same way a TCP FIN does.

@@ -161,6 +161,26 @@ TEST(HttpClient, BodyUntilEof) {
     EXPECT_EQ(run("GET", srv.url()).body, "until-eof");
 }
 
+TEST(HttpClient, HeadResponseHasNoBodyDespiteItsContentLength) {
+    bhttp::request<bhttp::string_body> seen;
+    local_server srv([&](tcp::socket& s) {
+        boost::beast::flat_buffer buf;
+        bhttp::read(s, buf, seen);
+        // What S3's HeadObject answers: the object's length, no body; the connection stays open.
+        std::string out = "HTTP/1.1 200 OK\r\nContent-Length: 1234\r\nETag: \"x\"\r\n\r\n";
+        asio::write(s, asio::buffer(out));
+        boost::system::error_code ec;
+        bhttp::request<bhttp::string_body> none;
+        bhttp::read(s, buf, none, ec);  // blocks until the client closes
+    });
+    auto r = run("HEAD", srv.url("/bucket/key"), 2s);
+    EXPECT_EQ(r.status, 200u);
+    EXPECT_EQ(r.header("content-length"), "1234");
+    EXPECT_EQ(r.body, "");
+    EXPECT_EQ(seen.method_string(), "HEAD");
+    EXPECT_EQ(seen[bhttp::field::content_length], "");
+}
+
 TEST(HttpClient, SilentServerTimesOutWithinTheDeadline) {
     local_server srv([](tcp::socket& s) {
         // Reads the request and never answers; returns when the client gives up and closes.

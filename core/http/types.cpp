@@ -90,6 +90,14 @@ response response::error(unsigned status, std::string_view message) {
     return json(boost::json::object{{"error", message}}, status);
 }
 
+response response::redirect(std::string location) {
+    // fastify reply.redirect(url): 302, Location, empty body, no Content-Type.
+    response r;
+    r.status = 302;
+    r.headers.emplace_back("location", std::move(location));
+    return r;
+}
+
 response response::internal_error() {
     return json(
         boost::json::object{

@@ -40,6 +40,8 @@ struct response {
                          std::string content_type = "text/plain; charset=utf-8");
     /// `{"error": message}` — the shape most upstream handlers use for their own errors.
     static response error(unsigned status, std::string_view message);
+    /// fastify's reply.redirect(url): 302 with a Location header and an empty body.
+    static response redirect(std::string location);
     /// The generic 500 body of upstream's error handler (never leaks internals).
     static response internal_error();
 };

@@ -2,6 +2,7 @@
 
 #include <boost/json.hpp>
 #include <cctype>
+#include <chrono>
 
 #include "core/crypto/ids.hpp"
 #include "core/db/database.hpp"
@@ -29,6 +30,9 @@ struct state {
 response file_too_large() {
     return response::error(413, "File too large (max 10MB)");
 }
+
+/// upstream attachmentRoutes.ts PRESIGNED_TTL_SECONDS: presigned uploads and downloads (S3 mode) last 15 min.
+constexpr std::chrono::seconds presigned_ttl{15 * 60};
 
 /// upstream: `db.session.findFirst({where: {id: sessionId, accountId: userId}})`.
 asio::awaitable<bool> session_owned(db::database& db, const std::string& account, const std::string& sid) {
@@ -78,6 +82,16 @@ asio::awaitable<response> request_upload(state& st, http::request& req) {
     // Always .enc: the client's filename never becomes part of the path.
     std::string file = crypto::uuid_v4() + ".enc";
     std::string ref = attachment_ref(sid, file);
+    // S3 mode: a presigned POST policy whose content-length-range makes the store itself refuse oversize
+    // uploads (upstream's reason for POST over a presigned PUT).
+    if (auto form = st.files->presign_post(ref, max_file_size, presigned_ttl)) {
+        json::object fields;
+        for (auto& [k, v] : form->fields) {
+            fields[k] = std::move(v);
+        }
+        co_return response::json(json::object{
+            {"ref", ref}, {"uploadUrl", std::move(form->url)}, {"method", "POST"}, {"formFields", std::move(fields)}});
+    }
     std::string url = base_of(st, req) + "/v1/sessions/" + sid + "/attachments/" + file;
     co_return response::json(json::object{{"ref", ref}, {"uploadUrl", url}, {"method", "PUT"}});
 }
@@ -143,6 +157,9 @@ asio::awaitable<response> request_download(state& st, http::request& req) {
         co_return response::error(400, "Invalid attachment ref");
     }
     // Existence is not checked (upstream neither).
+    if (auto presigned = st.files->presign_get(ref, presigned_ttl)) {
+        co_return response::json(json::object{{"downloadUrl", std::move(*presigned)}});
+    }
     std::string url = base_of(st, req) + "/v1/sessions/" + sid + "/attachments/" + file;
     co_return response::json(json::object{{"downloadUrl", url}});
 }
@@ -152,6 +169,10 @@ asio::awaitable<response> download(state& st, http::request& req) {
     auto target = co_await attachment_of(st, req);
     if (target.refusal) {
         co_return std::move(*target.refusal);
+    }
+    // S3 mode: a redirect to a presigned GET (upstream reply.redirect, 302); the bytes never pass through here.
+    if (auto presigned = st.files->presign_get(target.ref, presigned_ttl)) {
+        co_return response::redirect(std::move(*presigned));
     }
     auto bytes = co_await st.files->get(target.ref);
     if (!bytes) {

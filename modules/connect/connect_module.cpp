@@ -69,14 +69,6 @@ std::string uri_component(std::string_view s) {
     return out;
 }
 
-response redirect(std::string location) {
-    // fastify reply.redirect(url): 302, Location, empty body.
-    response r;
-    r.status = 302;
-    r.headers.emplace_back("location", std::move(location));
-    return r;
-}
-
 bool is_json_media(std::string_view content_type) {
     auto media = content_type.substr(0, content_type.find(';'));
     while (!media.empty() && (media.back() == ' ' || media.back() == '\t')) {
@@ -248,10 +240,10 @@ boost::asio::awaitable<response> github_callback(const connect_state& m, http::r
     auto claims = crypto::token_verify(m.derived().github, k_github_issuer, state, now_ms() / 1000);
     if (!claims) {
         log::info("github oauth: invalid state token");
-        co_return redirect(m.app_url + "?error=invalid_state");
+        co_return response::redirect(m.app_url + "?error=invalid_state");
     }
     if (m.github.client_id.empty() || m.github.client_secret.empty()) {
-        co_return redirect(m.app_url + "?error=server_config");
+        co_return response::redirect(m.app_url + "?error=server_config");
     }
     std::string account(claims->sub);
     std::optional<std::string> location;
@@ -261,7 +253,7 @@ boost::asio::awaitable<response> github_callback(const connect_state& m, http::r
         // upstream: any exception (network, non-JSON answer, failed write) ends here.
         log::warn("github oauth callback failed", {{"error", e.what()}});
     }
-    co_return redirect(location.value_or(m.app_url + "?error=server_error"));
+    co_return response::redirect(location.value_or(m.app_url + "?error=server_error"));
 }
 
 boost::asio::awaitable<response> github_webhook(const connect_state& m, http::request& req) {
