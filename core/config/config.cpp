@@ -300,6 +300,9 @@ json::object load(const std::optional<std::string>& file, const env_map& env, st
         {"HOST", "server.host", "string"},
         {"PUBLIC_URL", "server.public_url", "string"},
         {"DATA_DIR", "data_dir", "string"},
+        // Upstream's DATABASE_URL is what makes it use PostgreSQL: set, it selects the postgres storage too (over a
+        // storage.kind in the file, as every environment variable overrides the file).
+        {"DATABASE_URL", "storage.kind", "select:postgres"},
         {"DATABASE_URL", "storage.postgres.url", "string"},
         {"HAPPY_LOG_LEVEL", "log.level", "string"},
         {"HAPPY_LOG_FORMAT", "log.format", "string"},
@@ -353,12 +356,6 @@ json::object load(const std::optional<std::string>& file, const env_map& env, st
         }
         set_path(root, b.key, parse_env_value(b.name, it->second, b.type));
         origins.env_keys[b.key] = b.name;
-    }
-    // Upstream's DATABASE_URL is what makes it use PostgreSQL: set, it selects the postgres storage too (over a
-    // storage.kind in the file, as every environment variable overrides the file).
-    if (auto it = env.find("DATABASE_URL"); it != env.end() && !it->second.empty()) {
-        set_path(root, "storage.kind", json::value("postgres"));
-        origins.env_keys["storage.kind"] = "DATABASE_URL";
     }
 
     json::value tree = std::move(root);
