@@ -9,11 +9,11 @@ set -euo pipefail
 build_packages=(
     build-essential cmake ninja-build ccache pkg-config
     libboost1.81-dev libboost-json1.81-dev libboost-url1.81-dev
-    libsoci-dev libsqlite3-dev libsodium-dev libfmt-dev
+    libsoci-dev libsqlite3-dev libsodium-dev libfmt-dev libpq-dev
     libssl-dev zlib1g-dev ca-certificates
 )
 test_packages=(
-    sqlite3 libgtest-dev libgmock-dev libbenchmark-dev clang libclang-rt-14-dev openssl nodejs npm tmux
+    sqlite3 libgtest-dev libgmock-dev libbenchmark-dev clang libclang-rt-14-dev openssl nodejs npm tmux postgresql
 )
 build_only=false
 [[ "${1:-}" == --build-only ]] && build_only=true

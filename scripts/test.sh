@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Installs what is missing, builds everything, runs the unit tests (ctest), the fuzzers, the end-to-end test with
-# the real happy CLI and the integration tests (node --test against the real binary on port 0).
+# Installs what is missing, builds everything, runs the unit tests (ctest; the store tests also on PostgreSQL), the
+# fuzzers, the end-to-end test with the real happy CLI and the integration tests (node --test against the real binary
+# on port 0, on PostgreSQL and on SQLite).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
@@ -17,6 +18,8 @@ if [[ ! -d tests/node_modules/socket.io-client ]] || [[ ! -d tests/node_modules/
     npm ci --prefix tests --no-audit --no-fund >/dev/null
 fi
 ctest --test-dir build/release --output-on-failure
+# The module store tests again on PostgreSQL: a throwaway cluster (never a system service), a database per test.
+scripts/pg_test_cluster.sh run -- build/release/happy_modules_test --gtest_brief=1
 # Protocol parsers under libFuzzer (ASan + UBSan): a fixed seed and input count, so the result is reproducible.
 FUZZ_RUNS=1000000 scripts/fuzz.sh
 # The published happy CLI (pinned in tests/e2e/package-lock.json; ~1.1 GB, ~2 min to install) against the
@@ -44,5 +47,11 @@ if [[ ! -f tests/e2e/node_modules/happy/package.json ]] || [[ tests/e2e/package-
     rm -f "$npm_log"
 fi
 HAPPY_SERVER_BIN="$PWD/build/release/happy-server" "$node_bin" --test --test-concurrency=1 tests/e2e/
+# The same real-CLI run with the server on PostgreSQL.
+HAPPY_SERVER_BIN="$PWD/build/release/happy-server" scripts/pg_test_cluster.sh run -- \
+    "$node_bin" --test --test-concurrency=1 tests/e2e/
+# The integration suite on PostgreSQL: every test server gets a database of its own on a throwaway cluster.
+HAPPY_SERVER_BIN="$PWD/build/release/happy-server" scripts/pg_test_cluster.sh run -- \
+    "$node_bin" --test --test-concurrency=1 tests/integration/
 # Last, so that its summary closes the output.
 HAPPY_SERVER_BIN="$PWD/build/release/happy-server" "$node_bin" --test --test-concurrency=1 tests/integration/

@@ -129,9 +129,9 @@ void print_usage() {
                  "                   environment variable of each) and exit\n"
                  "  --version        print the version and exit\n"
                  "\n"
-                 "Environment: HANDY_MASTER_SECRET, PORT, HOST, DATA_DIR, PUBLIC_URL, HAPPY_LOG_LEVEL,\n"
-                 "HAPPY_LOG_FORMAT, HAPPY_THREADS, METRICS_ENABLED, METRICS_PORT and upstream's variables of\n"
-                 "the external services. See README.md for every config key.\n";
+                 "Environment: HANDY_MASTER_SECRET, PORT, HOST, DATA_DIR, DATABASE_URL (PostgreSQL), PUBLIC_URL,\n"
+                 "HAPPY_LOG_LEVEL, HAPPY_LOG_FORMAT, HAPPY_THREADS, METRICS_ENABLED, METRICS_PORT and upstream's\n"
+                 "variables of the external services (S3_*, GITHUB_*, ...). See README.md for every config key.\n";
 }
 
 int fail(std::string_view what) {
@@ -412,7 +412,13 @@ int run_server(int argc, char** argv) {
             so.config = sec->as_object();
         }
         auto backend = (*storage_factory)(so);
-        std::size_t conns = so.config.contains("connections") ? so.config.at("connections").to_number<std::size_t>() : 2;
+        // The pool's size: storage.sqlite.connections, storage.postgres.pool_size.
+        std::size_t conns = 2;
+        for (const char* key : {"connections", "pool_size"}) {
+            if (auto* v = so.config.if_contains(key)) {
+                conns = v->to_number<std::size_t>();
+            }
+        }
         database = std::make_unique<db::database>(std::move(backend), conns);
 
         std::string dialect = database->kind() == db::dialect::sqlite ? "sqlite" : "postgres";

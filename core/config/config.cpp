@@ -148,6 +148,10 @@ constexpr env_binding bindings[] = {
     {"HOST", "server.host", "string"},
     {"PUBLIC_URL", "server.public_url", "string"},
     {"DATA_DIR", "data_dir", "string"},
+    // Upstream's DATABASE_URL is what makes it use PostgreSQL: set, it selects the postgres storage too (over a
+    // storage.kind in the file, as every environment variable overrides the file).
+    {"DATABASE_URL", "storage.kind", "select:postgres"},
+    {"DATABASE_URL", "storage.postgres.url", "string"},
     {"HAPPY_LOG_LEVEL", "log.level", "string"},
     {"HAPPY_LOG_FORMAT", "log.format", "string"},
     {"HAPPY_THREADS", "server.threads", "integer"},

@@ -244,6 +244,19 @@ TEST(config_load, environment_wins_over_file_and_keeps_siblings) {
     EXPECT_EQ(get_string(cfg, "data_dir"), "/from/env");
 }
 
+TEST(config_load, database_url_selects_postgres_over_the_file) {
+    auto plain = load_env({});
+    EXPECT_EQ(get_string(plain, "storage.postgres.url"), "");
+    EXPECT_EQ(get_int(plain, "storage.postgres.pool_size"), 8);
+    EXPECT_EQ(get_int(plain, "storage.postgres.connect_timeout_s"), 10);
+    auto cfg = load_text(R"({"storage": {"kind": "sqlite", "postgres": {"pool_size": 3}}})",
+                         {{"DATABASE_URL", "postgresql://u:p@db:5432/happy?sslmode=require"}});
+    EXPECT_EQ(get_string(cfg, "storage.kind"), "postgres");
+    EXPECT_EQ(get_string(cfg, "storage.postgres.url"), "postgresql://u:p@db:5432/happy?sslmode=require");
+    EXPECT_EQ(get_int(cfg, "storage.postgres.pool_size"), 3);
+    EXPECT_EQ(get_string(load_env({{"DATABASE_URL", ""}}), "storage.kind"), "sqlite");
+}
+
 TEST(config_load, empty_environment_value_is_ignored) {
     auto cfg = load_env({{"PORT", ""}, {"HOST", ""}});
     EXPECT_EQ(get_int(cfg, "server.port"), 3005);

@@ -73,10 +73,13 @@ machine_create_result machine_create_or_load(db::tx& t, std::string_view account
     const std::int64_t ds_version = daemon_state ? 1 : 0;
     // The primary key decides who creates the id: an insert that finds it taken does nothing, and the row is read
     // back. That holds with several writers as well (two creates of one id: one inserts, the other loads).
+    // No conflict target: the table has a second unique index, (account_id, id), and PostgreSQL checks a concurrent
+    // insert of the same row against whichever index it reaches first; with ON CONFLICT (id) a conflict found on
+    // the other one was a unique violation (a 500) instead of nothing.
     static const std::string insert_sql =
         "INSERT INTO machine (id, account_id, metadata, metadata_version, daemon_state, daemon_state_version, "
         "data_encryption_key, seq, active, last_active_at, created_at, updated_at) "
-        "VALUES (?, ?, ?, 1, ?, ?, ?, 0, 0, ?, ?, ?) ON CONFLICT (id) DO NOTHING RETURNING " +
+        "VALUES (?, ?, ?, 1, ?, ?, ?, 0, 0, ?, ?, ?) ON CONFLICT DO NOTHING RETURNING " +
         std::string(k_columns);
     machine_create_result out;
     bool inserted = false;

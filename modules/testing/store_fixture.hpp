@@ -1,6 +1,8 @@
 /// @file
-/// What every module store test starts from: a fresh SQLite database in a temp directory of its own, with the
-/// migrations the store needs and the accounts its rows belong to. Compiled into happy_modules_test only.
+/// What every module store test starts from: a fresh database with the migrations the store needs and the accounts
+/// its rows belong to. SQLite in a temp directory of its own; PostgreSQL when HAPPY_TEST_DATABASE_URL names a
+/// server (a database per test, created there and dropped afterwards; scripts/pg_test_cluster.sh run -- … starts
+/// a throwaway one). Compiled into happy_modules_test only.
 #pragma once
 #include <gtest/gtest.h>
 
@@ -16,9 +18,11 @@
 
 namespace happy::test {
 
-/// The embedded SQLite migrations `names` ("0001_auth", …) as the server assembles them at start: the version is
-/// the numeric prefix; the owning module is taken to be the rest of the name (true of each module's first migration,
-/// which is what store tests apply).
+/// The embedded migrations `names` ("0001_auth", …) of dialect `d` as the server assembles them at start: the
+/// version is the numeric prefix; the owning module is taken to be the rest of the name (true of each module's first
+/// migration, which is what store tests apply). `migrations(db_->kind(), …)` follows the fixture's backend.
+std::vector<db::migration> migrations(db::dialect d, std::initializer_list<std::string_view> names);
+/// migrations(db::dialect::sqlite, names).
 std::vector<db::migration> sqlite_migrations(std::initializer_list<std::string_view> names);
 
 /// A database on the SQLite file `path` with `connections` connections and the migrations `names` applied.
@@ -30,7 +34,8 @@ std::unique_ptr<db::database> open_sqlite(const std::filesystem::path& path, std
 class store_fixture : public ::testing::Test {
 protected:
     /// Creates dir_ (named after the test suite and the process, so that parallel runs do not share it) and opens
-    /// db_ on a file in it with one connection, the migrations `names` applied.
+    /// db_ with one connection and the migrations `names` applied: on a file in dir_, or with
+    /// HAPPY_TEST_DATABASE_URL set, on a new PostgreSQL database.
     void open_store(std::initializer_list<std::string_view> names);
     /// auth's account_upsert for `public_key` at time 1: the account's id.
     std::string create_account(std::string_view public_key);
@@ -41,6 +46,7 @@ protected:
 
     std::filesystem::path dir_;
     std::unique_ptr<db::database> db_;
+    std::string pg_database_;  ///< the PostgreSQL database of this test (connection string), dropped in TearDown
     std::string alice_, bob_;
 };
 

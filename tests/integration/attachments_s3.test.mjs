@@ -11,7 +11,7 @@ import { spawn } from 'node:child_process';
 import { createRequire } from 'node:module';
 import {
     TEST_TIMEOUT, HOOK_TIMEOUT, SERVER_BIN, startServer, authAccount, req, authReq, assertJson, expectStatus,
-    createSession, writeConfigFile, sqlite, makeTempDir, removeDir,
+    createSession, writeConfigFile, sql, makeTempDir, removeDir,
 } from './harness.mjs';
 import { startS3 } from './s3server.mjs';
 
@@ -36,7 +36,7 @@ const s3Env = (s, extra = {}) => ({
 
 before(async () => {
     s3 = await startS3({ buckets: [BUCKET] });
-    // exclusive off: sqlite() sets an avatar in the live database.
+    // exclusive off: sql() sets an avatar in the live database (SQLite: with the sqlite3 tool).
     srv = await startServer({
         env: { ...s3Env(s3), HAPPY_CONFIG: writeConfigFile({ storage: { sqlite: { exclusive: false } } }) },
     });
@@ -194,7 +194,7 @@ test('deleting a session removes its objects, and only its', { timeout: TEST_TIM
 
 test('public files: avatar URLs under S3_PUBLIC_URL, GET /files/* not routed', { timeout: TEST_TIMEOUT }, async () => {
     const C = await authAccount(srv.url);
-    sqlite(srv, `UPDATE account SET avatar = '${JSON.stringify({ path: 'public/users/c/avatars/a.png', width: 2, height: 3, thumbhash: 't' })}' WHERE id = '${C.sub}'`);
+    sql(srv, `UPDATE account SET avatar = '${JSON.stringify({ path: 'public/users/c/avatars/a.png', width: 2, height: 3, thumbhash: 't' })}' WHERE id = '${C.sub}'`);
     const p = expectStatus(await api('GET', '/v1/account/profile', C), 200);
     assert.deepEqual(p.avatar, { path: 'public/users/c/avatars/a.png', width: 2, height: 3, thumbhash: 't', url: `${PUBLIC}/public/users/c/avatars/a.png` });
     const files = await req(srv.url, 'GET', '/files/public/users/c/avatars/a.png');

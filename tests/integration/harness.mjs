@@ -327,7 +327,8 @@ function databaseFor(dataDir) {
     return url;
 }
 
-function psql(url, statement) {
+/** Runs `statement` with psql on the database `url` names; returns its unaligned output, trimmed. */
+export function psql(url, statement) {
     const r = spawnSync('psql', ['-X', '-q', '-A', '-t', '-v', 'ON_ERROR_STOP=1', '-d', url, '-c', statement],
         { encoding: 'utf8' });
     assert.equal(r.status, 0, `psql: ${r.stderr}`);
@@ -345,6 +346,8 @@ export function sql(server, statement) {
 
 /** SQL for a BLOB/bytea column read as hex text (case differs by backend; Buffer.from(x, 'hex') takes both). */
 export const sqlHex = (column) => (PG_ADMIN_URL ? `encode(${column}, 'hex')` : `hex(${column})`);
+/** A text expression for a JSON column: TEXT on SQLite, JSONB on PostgreSQL (which needs the cast). */
+export const sqlJson = (expr) => (PG_ADMIN_URL ? `(${expr})::jsonb` : expr);
 /** A SQL literal of `bytes` for a BLOB/bytea column. */
 export const sqlBytes = (bytes) => (PG_ADMIN_URL ? `'\\x${Buffer.from(bytes).toString('hex')}'::bytea`
     : `x'${Buffer.from(bytes).toString('hex')}'`);

@@ -3,46 +3,23 @@
 // compare-and-set or rests on a unique key; these tests fail if one of them is a plain read-then-write.
 //
 // Runs on the throwaway cluster of HAPPY_TEST_DATABASE_URL when the suite runs on PostgreSQL, otherwise starts one
-// of its own (scripts/pg_test_cluster.sh), so it runs in both passes of the integration suite.
+// of its own (pg.mjs), so it runs in both passes of the integration suite.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
-import path from 'node:path';
 import {
-    TEST_TIMEOUT, HOOK_TIMEOUT, REPO_ROOT, PG_ADMIN_URL, TEST_SECRET, startServer, authAccount, authReq, expectStatus,
-    uniq, b64,
+    TEST_TIMEOUT, HOOK_TIMEOUT, TEST_SECRET, startServer, authAccount, authReq, expectStatus, uniq, b64,
 } from './harness.mjs';
+import { pgServer, createDatabase } from './pg.mjs';
 
 const T = { timeout: TEST_TIMEOUT * 4 };
-const clusterScript = path.join(REPO_ROOT, 'scripts/pg_test_cluster.sh');
-let cluster = null; // { url, dir } when this file started its own cluster
+let pg;
 let A, B; // the two server processes
 
-function ownCluster() {
-    const r = spawnSync('bash', [clusterScript, 'start'], { encoding: 'utf8' });
-    assert.equal(r.status, 0, `pg_test_cluster.sh start: ${r.stderr}`);
-    const vars = Object.fromEntries(r.stdout.trim().split('\n').map((l) => {
-        const i = l.indexOf('=');
-        return [l.slice(0, i), l.slice(i + 1).replace(/^'|'$/g, '')];
-    }));
-    return { url: vars.HAPPY_TEST_DATABASE_URL, dir: vars.HAPPY_TEST_PG_DIR };
-}
-
 before(async () => {
-    let admin = PG_ADMIN_URL;
-    if (!admin) {
-        cluster = ownCluster();
-        admin = cluster.url;
-    }
-    const name = `conc_${process.pid}`;
-    const c = spawnSync('psql', ['-X', '-q', '-v', 'ON_ERROR_STOP=1', '-d', admin, '-c', `CREATE DATABASE ${name}`],
-        { encoding: 'utf8' });
-    assert.equal(c.status, 0, c.stderr);
-    const u = new URL(admin);
-    u.pathname = `/${name}`;
-    const env = { DATABASE_URL: u.toString(), HANDY_MASTER_SECRET: TEST_SECRET };
-    // Started one after the other: the second finds the schema migrated (the advisory lock is tested in the plugin's
-    // unit tests), both then write the same database.
+    pg = pgServer();
+    const env = { DATABASE_URL: createDatabase(pg.url), HANDY_MASTER_SECRET: TEST_SECRET };
+    // Started one after the other: the second finds the schema migrated (concurrent migration under the advisory
+    // lock is tested in the plugin's unit tests); both then write the same database.
     A = await startServer({ env });
     B = await startServer({ env });
 }, { timeout: HOOK_TIMEOUT });
@@ -50,7 +27,7 @@ before(async () => {
 after(async () => {
     await A?.stop();
     await B?.stop();
-    if (cluster) spawnSync('bash', [clusterScript, 'stop', cluster.dir]);
+    pg?.stop();
 }, { timeout: HOOK_TIMEOUT });
 
 const on = (i) => (i % 2 === 0 ? A : B);

@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import {
     TEST_TIMEOUT, HOOK_TIMEOUT, LONG_HEARTBEAT_REALTIME, startRealtimeServer, authAccount, req, authReq, bearer, bodies,
     assertJson, machineAuth, sessionAuth, recordEvents, sleep, TEST_SECRET, CUID_RE, named, until, assertEnvelope,
-    ghostToken, sql,
+    ghostToken, sql, sqlJson,
 } from './harness.mjs';
 import { clientsClosedAfterEach } from './clients.mjs';
 
@@ -310,7 +310,8 @@ test('GET /v1/feed: newest first, default limit 50, before/after cursors, hasMor
     // 55 items: the default page is 50.
     sql(srv, `WITH RECURSIVE n(i) AS (SELECT 6 UNION ALL SELECT i + 1 FROM n WHERE i < 55) ` +
         `INSERT INTO user_feed_item (id, user_id, counter, repeat_key, body, created_at, updated_at) ` +
-        `SELECT 'cfill' || i, ${q(A.sub)}, i, NULL, '{"kind":"text","text":"t' || i || '"}', 1000 + i, 1000 + i FROM n`);
+        `SELECT 'cfill' || i, ${q(A.sub)}, i, NULL, ${sqlJson(`'{"kind":"text","text":"t' || i || '"}'`)}, 1000 + i, ` +
+        `1000 + i FROM n`);
     const page = await feed(A);
     assert.equal(page.status, 200);
     assert.equal(page.json.items.length, 50);
