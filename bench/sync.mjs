@@ -9,8 +9,12 @@
 // --duration seconds): its largest size, sampled every 200 ms, then kills the server with SIGKILL under that load and
 // times the restart to the first 200 (crash recovery replays the WAL).
 //
+// `--part pg` compares the storage backends in one run: GET /v1/sessions (20 sessions) and one-message appends at 50
+// connections on SQLite and on PostgreSQL (a throwaway cluster, scripts/pg_test_cluster.sh, fsync off as in tests),
+// with `pgbench -S` (primary-key SELECTs, 50 clients) on the same cluster and the Beast hello as anchors.
+//
 //   node bench/sync.mjs [--bin build/release/happy-server] [--hello build/release/bench/happy_beast_hello]
-//                       [--duration 10] [--sessions 20] [--threads 2] [--part all|get|append|wal] [--out sync]
+//                       [--duration 10] [--sessions 20] [--threads 2] [--part all|get|append|wal|pg] [--out sync]
 import { spawn, spawnSync } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
@@ -231,10 +235,61 @@ if (part === 'wal') {
     await stopServer(srv);
 }
 
-function writeSyncConfig(sync) {
+// 4. SQLite vs PostgreSQL (--part pg).
+if (part === 'pg') {
+    const script = path.join(root, 'scripts/pg_test_cluster.sh');
+    const started = spawnSync('bash', [script, 'start'], { encoding: 'utf8' });
+    if (started.status !== 0) throw new Error(`pg_test_cluster.sh start: ${started.stderr}`);
+    const value = (key) => (started.stdout.match(new RegExp(`^${key}=(.*)$`, 'm')) || [])[1];
+    const admin = value('HAPPY_TEST_DATABASE_URL');
+    const database = (name) => {
+        const r = spawnSync('psql', ['-X', '-q', '-d', admin, '-c', `CREATE DATABASE ${name}`], { encoding: 'utf8' });
+        if (r.status !== 0) throw new Error(r.stderr);
+        const u = new URL(admin);
+        u.pathname = `/${name}`;
+        return u.toString();
+    };
+    try {
+        const pgbenchUrl = database('pgbench');
+        spawnSync('pgbench', ['-i', '-q', '-s', '1', pgbenchUrl], { encoding: 'utf8' });
+        const pb = spawnSync('pgbench', ['-S', '-n', '-c', '50', '-j', String(threads), '-T', String(duration), pgbenchUrl],
+            { encoding: 'utf8' });
+        const tps = Number((pb.stdout.match(/tps = ([\d.]+)/) || [])[1]);
+        results.pg = { pgbench_select_tps: tps, backends: [] };
+        console.log(`pgbench -S, 50 clients: ${tps.toFixed(0)} tps`);
+        const hello = await startHello();
+        results.pg.hello = wrk(`http://127.0.0.1:${hello.port}/`, 50);
+        hello.p.kill('SIGTERM');
+        for (const backend of ['sqlite', 'postgres']) {
+            const env = backend === 'postgres' ? { DATABASE_URL: database(`happy_${backend}`) } : {};
+            if (backend === 'postgres' && args['pool-size']) env.HAPPY_CONFIG = writeConfig({ storage: { postgres: { pool_size: Number(args['pool-size']) } } });
+            const srv = await startServer(env, [sessionCount]);
+            const list = srv.lists[0];
+            const get = wrk(`http://127.0.0.1:${srv.port}`, 50, getLua(list.token));
+            const app = wrk(`http://127.0.0.1:${srv.port}`, 50, appendLua(srv.token, srv.appendSession, 1));
+            const last = await request(srv.port, 'GET', `/v3/sessions/${srv.appendSession}/messages?before_seq=1000000000&limit=1`, srv.token);
+            const committed = last.json.messages[0]?.seq ?? 0;
+            const row = { backend, get_sessions: { sessions: sessionCount, ...get }, append: { batch: 1, connections: 50,
+                committed_messages: committed, messages_per_s: Math.round(committed / duration), p99_ms: app.p99_ms,
+                non_2xx: app.non_2xx } };
+            results.pg.backends.push(row);
+            console.log(`${backend}: GET /v1/sessions (${sessionCount}) ${get.rps.toFixed(0)} req/s p99 ${get.p99_ms} ms;` +
+                ` append ${row.append.messages_per_s} msg/s committed, p99 ${app.p99_ms} ms, non-2xx ${app.non_2xx}`);
+            await stopServer(srv);
+        }
+    } finally {
+        spawnSync('bash', [script, 'stop', value('HAPPY_TEST_PG_DIR')]);
+    }
+}
+
+function writeConfig(config) {
     const f = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'happy-bench-cfg-')), 'config.json');
-    fs.writeFileSync(f, JSON.stringify({ storage: { sqlite: { synchronous: sync } } }));
+    fs.writeFileSync(f, JSON.stringify(config));
     return f;
+}
+
+function writeSyncConfig(sync) {
+    return writeConfig({ storage: { sqlite: { synchronous: sync } } });
 }
 
 writeResult(args.out ?? 'sync', results);

@@ -247,7 +247,7 @@ TEST(config_load, environment_wins_over_file_and_keeps_siblings) {
 TEST(config_load, database_url_selects_postgres_over_the_file) {
     auto plain = load_env({});
     EXPECT_EQ(get_string(plain, "storage.postgres.url"), "");
-    EXPECT_EQ(get_int(plain, "storage.postgres.pool_size"), 8);
+    EXPECT_EQ(get_int(plain, "storage.postgres.pool_size"), 4);
     EXPECT_EQ(get_int(plain, "storage.postgres.connect_timeout_s"), 10);
     auto cfg = load_text(R"({"storage": {"kind": "sqlite", "postgres": {"pool_size": 3}}})",
                          {{"DATABASE_URL", "postgresql://u:p@db:5432/happy?sslmode=require"}});
