@@ -132,13 +132,16 @@ void rollback_quietly(connection& c) {
 }
 }  // namespace
 
-void database::run_write(connection& c, const std::function<void(tx&)>& fn) {
+void database::run_write(connection& c, const std::function<void(tx&)>& fn, bool* began) {
     std::unique_lock wl(write_mutex_, std::defer_lock);
     if (single_writer_) {
         wl.lock();
     }
     for (int attempt = 1;; ++attempt) {
         c.exec_script(backend_->begin_write_sql());
+        if (began) {
+            *began = true;
+        }
         try {
             tx t(c, kind_);
             fn(t);
@@ -158,15 +161,52 @@ void database::run_write(connection& c, const std::function<void(tx&)>& fn) {
     }
 }
 
+namespace {
+/// True for the failure of a pooled connection the server closed while it sat idle (a database restart, an idle
+/// timeout): the pool hands out every such connection once before it learns that it is gone.
+bool lost_connection(const std::exception_ptr& ep, const connection& c) {
+    try {
+        std::rethrow_exception(ep);
+    } catch (const error& e) {
+        return e.kind == error_kind::unavailable && c.broken();
+    } catch (...) {
+        return false;
+    }
+}
+}  // namespace
+
 void database::read_sync(const std::function<void(tx&)>& fn) {
-    lease l(*this);
-    tx t(*l, kind_);
-    fn(t);
+    // A read changes nothing, so one that failed on a connection found dead runs again on a fresh one (the broken
+    // connection is dropped when its lease ends).
+    for (int attempt = 1;; ++attempt) {
+        lease l(*this);
+        try {
+            tx t(*l, kind_);
+            fn(t);
+            return;
+        } catch (...) {
+            if (attempt > 1 || !lost_connection(std::current_exception(), *l)) {
+                throw;
+            }
+        }
+    }
 }
 
 void database::write_sync(const std::function<void(tx&)>& fn) {
-    lease l(*this);
-    run_write(*l, fn);
+    // Likewise a write whose BEGIN failed on a dead connection: nothing of it reached the database. A write that
+    // failed later is not run again here (its COMMIT may have been applied); the caller gets the error.
+    for (int attempt = 1;; ++attempt) {
+        lease l(*this);
+        bool began = false;
+        try {
+            run_write(*l, fn, &began);
+            return;
+        } catch (...) {
+            if (attempt > 1 || began || !lost_connection(std::current_exception(), *l)) {
+                throw;
+            }
+        }
+    }
 }
 
 asio::awaitable<void> database::read(std::function<void(tx&)> fn) {

@@ -112,7 +112,8 @@ private:
     void drain_writes();
     void run_group(connection& c, std::vector<std::unique_ptr<write_job>>& group);
     void release(std::unique_ptr<connection> c);
-    void run_write(connection& c, const std::function<void(tx&)>& fn);
+    /// `began` (if given) is set once BEGIN succeeded: a failure before it left nothing in the database.
+    void run_write(connection& c, const std::function<void(tx&)>& fn, bool* began = nullptr);
 
     std::unique_ptr<backend> backend_;
     dialect kind_;

@@ -360,6 +360,17 @@ void register_plugin(registry& reg) {
         io.run();
         done.get();
         return st;
+    },
+    // What start-up needs before it can even ask the endpoint, checked by --check-config too.
+    [](const boost::json::object& c) {
+        static constexpr std::pair<const char*, const char*> required[] = {
+            {"host", "S3_HOST"}, {"bucket", "S3_BUCKET"}, {"access_key", "S3_ACCESS_KEY"}, {"secret_key", "S3_SECRET_KEY"}};
+        for (const auto& [key, env] : required) {
+            const auto* v = c.if_contains(key);
+            if (!v || !v->is_string() || v->get_string().empty()) {
+                throw std::runtime_error(fmt::format("{}: required when files.kind is \"s3\" ({})", key, env));
+            }
+        }
     });
 }
 

@@ -873,6 +873,15 @@ void register_plugin(registry& reg) {
             o.connect_timeout_s = v->to_number<int>();
         }
         return make_backend(std::move(o));
+    },
+    // Checked before anything is opened, by start-up and --check-config alike.
+    [](const boost::json::object& c) {
+        const auto* v = c.if_contains("url");
+        if (!v || !v->is_string() || v->get_string().empty()) {
+            throw std::runtime_error(
+                "url: no database is named: set DATABASE_URL (postgresql://user:password@host:5432/database) or "
+                "storage.postgres.url");
+        }
     });
 }
 
