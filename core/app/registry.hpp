@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "core/app/module.hpp"
+#include "core/bus/bus.hpp"
 #include "core/db/database.hpp"
 #include "core/files/file_store.hpp"
 
@@ -26,17 +27,25 @@ struct file_store_options {
     boost::json::object config;
 };
 
+/// What a cluster-bus factory gets: its config section (e.g. bus.redis).
+struct bus_options {
+    boost::json::object config;
+};
+
 class registry {
 public:
     using module_factory = std::function<std::unique_ptr<module>()>;
     using storage_factory = std::function<std::unique_ptr<db::backend>(const storage_options&)>;
     using file_store_factory = std::function<std::unique_ptr<files::file_store>(const file_store_options&)>;
+    using bus_factory = std::function<std::unique_ptr<bus::bus>(const bus_options&)>;
 
     void add_module(std::string name, module_factory f) { modules_.emplace_back(std::move(name), std::move(f)); }
     void add_storage(std::string name, storage_factory f) { storage_.emplace_back(std::move(name), std::move(f)); }
     void add_file_store(std::string name, file_store_factory f) {
         file_stores_.emplace_back(std::move(name), std::move(f));
     }
+
+    void add_bus(std::string name, bus_factory f) { buses_.emplace_back(std::move(name), std::move(f)); }
 
     const std::vector<std::pair<std::string, module_factory>>& modules() const { return modules_; }
     const storage_factory* find_storage(std::string_view name) const {
@@ -71,8 +80,25 @@ public:
         return out;
     }
 
+    const bus_factory* find_bus(std::string_view name) const {
+        for (const auto& [n, f] : buses_) {
+            if (n == name) {
+                return &f;
+            }
+        }
+        return nullptr;
+    }
+    std::vector<std::string> bus_names() const {
+        std::vector<std::string> out;
+        for (const auto& [n, f] : buses_) {
+            out.push_back(n);
+        }
+        return out;
+    }
+
 private:
     std::vector<std::pair<std::string, module_factory>> modules_;
+    std::vector<std::pair<std::string, bus_factory>> buses_;
     std::vector<std::pair<std::string, file_store_factory>> file_stores_;
     std::vector<std::pair<std::string, storage_factory>> storage_;
 };
