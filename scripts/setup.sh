@@ -9,6 +9,9 @@ packages=(
     libsoci-dev libsqlite3-dev sqlite3 libsodium-dev libfmt-dev
     libgtest-dev libgmock-dev libbenchmark-dev clang libclang-rt-14-dev
     libssl-dev zlib1g-dev openssl ca-certificates nodejs npm tmux
+    # The cluster-bus tests start their own redis-server on free loopback ports with a temporary directory;
+    # they never use the package's system service.
+    redis-server
 )
 
 missing=()
