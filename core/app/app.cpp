@@ -16,6 +16,7 @@
 #include <iostream>
 #include <thread>
 
+#include "core/app/cluster.hpp"
 #include "core/app/registry.hpp"
 #include "core/auth/master_secret.hpp"
 #include "core/auth/token_service.hpp"
@@ -271,6 +272,18 @@ int run_server(int argc, char** argv) {
                                  files_kind, known);
         return 2;
     }
+    std::string bus_kind = config::get_string(cfg, "bus.kind");
+    const auto* bus_factory = reg.find_bus(bus_kind);
+    if (!bus_factory) {
+        std::string known;
+        for (const auto& n : reg.bus_names()) {
+            known += (known.empty() ? "" : ", ") + n;
+        }
+        std::cerr << fmt::format("happy-server: configuration error: bus.kind: unknown bus plugin \"{}\" "
+                                 "(compiled in: {})\n",
+                                 bus_kind, known);
+        return 2;
+    }
     for (auto& m : modules) {
         m.enabled = config::at(cfg, "modules").as_object().at(m.name).as_object().at("enabled").as_bool();
     }
@@ -338,6 +351,18 @@ int run_server(int argc, char** argv) {
         return fail(fmt::format("files: {}", e.what()));
     }
 
+    // Declared after `io`, so destroyed before it: its connections and timers live on it.
+    std::unique_ptr<bus::bus> cluster_bus;
+    try {
+        bus_options bo;
+        if (auto* sec = config::at(cfg, "bus").as_object().if_contains(bus_kind)) {
+            bo.config = sec->as_object();
+        }
+        cluster_bus = (*bus_factory)(bo);
+    } catch (const std::exception& e) {
+        return fail(fmt::format("bus: {}", e.what()));
+    }
+
     http::router router;
     socketio::options sio_opts;
     sio_opts.connect_timeout = std::chrono::milliseconds(config::get_int(cfg, "realtime.connect_timeout_ms"));
@@ -345,7 +370,8 @@ int run_server(int argc, char** argv) {
     events::rpc_options rpc_opts;
     rpc_opts.grace = std::chrono::milliseconds(config::get_int(cfg, "realtime.rpc_grace_ms"));
     rpc_opts.call_timeout = std::chrono::milliseconds(config::get_int(cfg, "realtime.rpc_timeout_ms"));
-    events::hub hub(sio, tokens, rpc_opts);
+    rpc_opts.cluster_query = std::chrono::milliseconds(config::get_int(cfg, "realtime.cluster_query_timeout_ms"));
+    events::hub hub(sio, tokens, rpc_opts, cluster_bus.get());
     for (auto& m : modules) {
         if (!m.enabled) {
             log::info("module disabled", {{"module", m.name}});
@@ -460,6 +486,7 @@ int run_server(int argc, char** argv) {
                      [&eio] { return static_cast<double>(eio.slow_client_disconnects()); });
     gauges.add_callback("process_resident_memory_bytes", "Resident memory size in bytes", "gauge",
                      [] { return metrics::resident_bytes(); });
+    add_bus_metrics(*cluster_bus);
     struct clear_callbacks {
         ~clear_callbacks() { metrics::global().clear_callbacks(); }
     } clear_on_exit;
@@ -471,6 +498,15 @@ int run_server(int argc, char** argv) {
     asio::co_spawn(
         ioc,
         [&]() -> asio::awaitable<void> {
+            // A cluster member that cannot reach its bus must not start serving half a cluster.
+            try {
+                co_await cluster_bus->start(ioc.get_executor());
+            } catch (const std::exception& e) {
+                std::cerr << "happy-server: bus: " << e.what() << "\n";
+                exit_code = 1;
+                ioc.stop();
+                co_return;
+            }
             for (auto& m : modules) {
                 if (m.enabled) {
                     co_await m.impl->start();
@@ -523,6 +559,7 @@ int run_server(int argc, char** argv) {
                     }
                 }
             }
+            co_await cluster_bus->stop();
             signals.cancel();
             ioc.stop();
         },

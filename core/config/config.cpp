@@ -101,6 +101,9 @@ json::value parse_env_value(const std::string& name, const std::string& raw, std
     if (type == "flag") {
         return json::value(!raw.empty());
     }
+    if (type.starts_with("=")) {
+        return json::value(type.substr(1));  // a fixed value implied by the variable being set
+    }
     if (type == "boolean") {
         if (raw == "true" || raw == "1") {
             return json::value(true);
@@ -297,6 +300,9 @@ json::object load(const std::optional<std::string>& file, const env_map& env, st
         {"HAPPY_THREADS", "server.threads", "integer"},
         {"METRICS_ENABLED", "metrics.enabled", "boolean"},
         {"METRICS_PORT", "metrics.port", "integer"},
+        // Upstream's REDIS_URL: setting it turns on cluster mode (socket.ts attaches the Redis adapter only then).
+        {"REDIS_URL", "bus.redis.url", "string"},
+        {"REDIS_URL", "bus.kind", "=redis"},
         // Upstream's names for the external services (connectRoutes.ts, modules/github.ts, voiceRoutes.ts).
         // Note GITHUB_REDIRECT_URL (OAuth params) and GITHUB_REDIRECT_URI (webhook set-up) are both read upstream.
         {"GITHUB_CLIENT_ID", "modules.connect.github.client_id", "string"},
