@@ -440,6 +440,11 @@ int run_server(int argc, char** argv) {
             log::info("job disabled", {{"job", j.decl.name}});
             continue;
         }
+        // With one shared database, a cluster job runs once per fire; with SQLite every instance has its own.
+        if (j.decl.runs_on == job_decl::scope::cluster && cluster_bus->clustered() &&
+            database->kind() != db::dialect::sqlite) {
+            j.fn = claimed_job(std::move(j.fn), *cluster_bus, j.decl.name);
+        }
         log::debug("job scheduled", {{"job", j.decl.name}, {"schedule", schedules[i]->text()}});
         scheduler.add({j.decl.name, std::move(*schedules[i]), std::move(j.fn), j.run_at_start});
     }
