@@ -247,6 +247,50 @@ test('RPC target disconnected when the daemon on B drops mid-call', T, async () 
     assert.ok(ms < 2000, `took ${ms} ms`);
 });
 
+test('reconnect storm: a daemon on B reconnecting over and over; every call from A answered once, none run twice', T, async (t) => {
+    const acct = await authAccount(A.url);
+    const m = uniq('storm');
+    const method = `${m}:bash`;
+    const seen = new Map(); // request param -> times a daemon got it
+    let stop = false;
+    // The daemon: connect, register, serve for a short while, drop, again (as the CLI's 1 s / 3 s loop, faster).
+    const daemonLoop = (async () => {
+        while (!stop) {
+            const d = await on(B).daemon(acct, m);
+            d.on('rpc-request', (data, ack) => {
+                seen.set(data.params, (seen.get(data.params) ?? 0) + 1);
+                ack(`ran ${data.params}`);
+            });
+            await register(d, method);
+            await sleep(60 + Math.floor(Math.random() * 80));
+            d.close();
+            await sleep(Math.floor(Math.random() * 40));
+        }
+    })();
+    const appA = await on(A).app(acct);
+    const calls = [];
+    for (let i = 0; i < 60; i++) {
+        const params = `p${i}`;
+        calls.push(appA.timeout(15000).emitWithAck('rpc-call', { method, params }).then((res) => ({ params, res })));
+        await sleep(25);
+    }
+    const results = await Promise.all(calls);
+    stop = true;
+    await daemonLoop;
+    let ok = 0;
+    for (const { params, res } of results) {
+        if (res.ok) {
+            ok += 1;
+            assert.equal(res.result, `ran ${params}`);
+        } else {
+            assert.ok(['RPC target disconnected', 'RPC method not available'].includes(res.error), JSON.stringify(res));
+        }
+    }
+    for (const [params, n] of seen) assert.equal(n, 1, `${params} ran ${n} times`);
+    assert.ok(ok >= 30, `only ${ok} of 60 calls succeeded`);
+    t.diagnostic(`${ok} of 60 calls ran; the rest failed cleanly`);
+});
+
 test('has_active_ui across instances: a focused app on B suppresses the push from A; background lets it through', T, async () => {
     const acct = await authAccount(A.url);
     const sid = (await createSession(A.url, acct)).id;
