@@ -22,9 +22,6 @@ class socket;
 namespace happy::auth {
 class token_service;
 }
-namespace happy::bus {
-class bus;
-}
 
 namespace happy::events {
 
