@@ -18,8 +18,9 @@ import { startRedis, freePort } from './redis.mjs';
 const T = { timeout: TEST_TIMEOUT };
 const SECRET = 'cluster-bus-test-secret';
 const GRACE = 1000;
+const CALL_TIMEOUT = 6000; // above the ~3-4 s in which a killed instance is noticed
 const RT = {
-    ...LONG_HEARTBEAT_REALTIME, connect_timeout_ms: 20000, rpc_grace_ms: GRACE, rpc_timeout_ms: 10000,
+    ...LONG_HEARTBEAT_REALTIME, connect_timeout_ms: 20000, rpc_grace_ms: GRACE, rpc_timeout_ms: CALL_TIMEOUT,
     cluster_query_timeout_ms: 1000,
 };
 
@@ -245,6 +246,22 @@ test('RPC target disconnected when the daemon on B drops mid-call', T, async () 
     const { res, ms } = await call(appA, { method: `${m}:stop-daemon`, params: 'p' });
     assert.deepEqual(res, { ok: false, error: 'RPC target disconnected' });
     assert.ok(ms < 2000, `took ${ms} ms`);
+});
+
+test('operation has timed out when the daemon on B never acks; its late ack is dropped', T, async () => {
+    const acct = await authAccount(A.url);
+    const m = uniq('M');
+    const d = await on(B).daemon(acct, m);
+    await register(d, `${m}:slow`);
+    d.on('rpc-request', (data, ack) => setTimeout(() => ack('too late'), CALL_TIMEOUT + 500));
+    const appA = await on(A).app(acct);
+    const { res, ms } = await call(appA, { method: `${m}:slow`, params: 'p' });
+    assert.deepEqual(res, { ok: false, error: 'operation has timed out' });
+    assert.ok(ms >= CALL_TIMEOUT - 50 && ms < CALL_TIMEOUT + 1500, `took ${ms} ms`);
+    await sleep(800); // the late ack reaches A and is discarded; the instance is fine
+    d.removeAllListeners('rpc-request');
+    d.on('rpc-request', (data, ack) => ack('quick'));
+    assert.deepEqual((await call(appA, { method: `${m}:slow`, params: 'p' })).res, { ok: true, result: 'quick' });
 });
 
 test('reconnect storm: a daemon on B reconnecting over and over; every call from A answered once, none run twice', T, async (t) => {
