@@ -45,6 +45,7 @@ struct hub::impl {
     rpc_options rpc;
     events::cluster cluster;
     std::unordered_map<std::string, handler> events;
+    std::mutex emit_mutex;
     // Sockets per account for the push-focus query (weak: the socket.io server owns them).
     mutable std::mutex mutex;
     std::unordered_map<std::string, std::unordered_map<std::string, std::weak_ptr<socket_ctx>>> by_account;
@@ -67,6 +68,9 @@ struct hub::impl {
     void broadcast(const std::vector<std::string>& rooms, const std::unordered_set<std::string>& except,
                    std::string_view event, const json::object& payload) {
         auto frame = socketio::server::encode_event("/", event, json::array{payload});
+        // Local delivery and publishing under one lock, so that concurrent emits reach the sockets here and on
+        // every other instance in the same order (broadcast_frame serialises on the room lock anyway).
+        std::lock_guard lock(emit_mutex);
         sio.broadcast_frame("/", rooms, except, frame);
         cluster.broadcast(rooms, except, frame);
     }
