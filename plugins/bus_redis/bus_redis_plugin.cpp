@@ -292,13 +292,19 @@ private:
     /// Heartbeats out, silent peers dropped, our own round trip through Redis checked (strand).
     asio::awaitable<void> ticker() {
         for (;;) {
-            tick_->expires_after(opts_.heartbeat);
+            const auto due = clock::now() + opts_.heartbeat;
+            tick_->expires_at(due);
             co_await tick_->async_wait(asio::as_tuple(asio::use_awaitable));
             if (stopping_) {
                 co_return;
             }
             emit(envelope_kind::heartbeat, {}, {});
             const auto now = clock::now();
+            if (now - due > opts_.heartbeat / 2) {
+                // This process was starved (CPU, a stopped VM): the peers' heartbeats may be sitting unread in the
+                // socket. Judge silence on the next tick, after the reader caught up.
+                continue;
+            }
             std::vector<std::string> gone;
             {
                 std::lock_guard lock(peers_mutex_);
@@ -315,8 +321,12 @@ private:
                 log::warn("bus peer timed out", {{"peer", p}, {"timeoutMs", opts_.peer_timeout.count()}});
                 peer_gone(p);
             }
-            if (pub_up_ && sub_up_ && now - last_self_heard_ > opts_.peer_timeout) {
-                // Both connections look fine but nothing comes back: re-establish them.
+            // Both connections look fine but nothing comes back: re-establish them. Judged on two ticks in a row,
+            // so that a process that was merely starved of CPU reads its backlog before it decides.
+            const bool stalled = pub_up_ && sub_up_ && now - last_self_heard_ > opts_.peer_timeout;
+            const bool reconnect = stalled && stalled_before_;
+            stalled_before_ = stalled && !reconnect;
+            if (reconnect) {
                 record_down("own heartbeat did not come back through Redis");
                 if (sub_) {
                     sub_->close();
@@ -346,7 +356,7 @@ private:
             if (stopping_) {
                 co_return;
             }
-            record_down(fmt::format("{} connection: {}", role, reason));
+            record_down(fmt::format("{} connection: {}", role, reason), false);
             if (subscriber) {
                 drop_all_peers();
             }
@@ -407,9 +417,13 @@ private:
         }
     }
 
-    void record_down(std::string reason) {
+    /// `current`: the reason replaces the one of an outage in progress (a failed reconnect says how things are
+    /// now); otherwise the first cause stays (a connection we closed ourselves fails with "Operation canceled").
+    void record_down(std::string reason, bool current = true) {
         std::lock_guard lock(status_mutex_);
-        down_reason_ = std::move(reason);
+        if (current || !outage_) {
+            down_reason_ = std::move(reason);
+        }
         if (!outage_) {
             outage_ = true;
             down_since_ = clock::now();
@@ -447,6 +461,7 @@ private:
     std::optional<asio::steady_timer> sub_backoff_;
     std::shared_ptr<redis_connection> sub_;
     clock::time_point last_self_heard_;
+    bool stalled_before_ = false;
     std::minstd_rand rng_;
     std::atomic<int> tasks_{0};
     std::shared_ptr<util::oneshot<bool>> all_done_;

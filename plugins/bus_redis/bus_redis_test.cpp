@@ -336,6 +336,31 @@ TEST(redis_bus, survives_a_redis_restart) {
     ASSERT_TRUE(b.wait([&] { return !b.got.empty() && b.got.back().second == "after"; }));
 }
 
+TEST(redis_bus, a_stalled_redis_is_noticed_by_the_missing_own_heartbeat_and_reconnected) {
+    redis_test_server redis;
+    node a(fast(redis.url()));
+    node b(fast(redis.url()));
+    a.start();
+    b.start();
+    ASSERT_TRUE(eventually([&] { return a.bus->peer_alive(b.bus->instance_id()); }));
+    // CLIENT PAUSE: the TCP connections stay up, nothing is processed (a hung server, a half-open network path).
+    loop l;
+    auto strand = asio::make_strand(l.ioc);
+    auto admin = std::make_shared<redis_connection>(strand);
+    l.run(asio::co_spawn(strand, admin->open(redis_url::parse(redis.url()), 1s), asio::use_awaitable));
+    auto runner = asio::co_spawn(strand, admin->run(), asio::use_future);
+    EXPECT_TRUE(l.run(admin->call(resp::command({"CLIENT", "PAUSE", "1500", "ALL"}), 1s)).is_ok());
+    ASSERT_TRUE(eventually([&] { return !a.bus->health().ok; }, 3s));
+    EXPECT_NE(a.bus->health().detail.find("own heartbeat"), std::string::npos) << a.bus->health().detail;
+    // After the pause: reconnected, the peers hear each other, messages flow.
+    ASSERT_TRUE(eventually([&] { return a.bus->health().ok && b.bus->health().ok; }, 6s));
+    ASSERT_TRUE(eventually([&] { return a.bus->peer_alive(b.bus->instance_id()); }, 3s));
+    a.bus->publish("after the stall");
+    ASSERT_TRUE(b.wait([&] { return !b.got.empty() && b.got.back().second == "after the stall"; }));
+    admin->close();
+    runner.get();
+}
+
 TEST(redis_bus, claim_is_granted_once_per_key) {
     redis_test_server redis;
     node a(fast(redis.url()));
