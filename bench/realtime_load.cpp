@@ -3,7 +3,11 @@
 // (caller → server → provider → server → caller, i.e. two fan-out hops).
 //
 //   happy_realtime_load --port P --token T [--idle-token T2] [--connections N] [--rate R] [--seconds S]
-//                       [--session SID] [--linger S] [--host H]
+//                       [--session SID] [--linger S] [--host H] [--port-b P2]
+//
+// With --port-b (a second instance of the same cluster, bench/cluster.mjs): N idle connections are held on each
+// instance, the RPC provider and the fan-out receiver sit on the second one, so both measurements cross instances
+// (caller/sender on A, provider/receiver on B).
 //
 // Idle connections use --idle-token (another account), so that the measured sockets' fan-out does not also reach
 // them: the benchmark is one socket to another with many unrelated clients connected.
@@ -40,6 +44,7 @@ struct args_t {
     int seconds = 10;
     int linger = 0;  // keep every connection open this long after printing the results
     std::string session;  // when set: measure `message` → `update` new-message fan-out on this session
+    std::string port_b;   // a second instance: idle connections on both, provider and receiver on this one
 };
 
 struct stats_t {
@@ -48,6 +53,7 @@ struct stats_t {
     std::vector<double> rtt_ms;
     int sent = 0;
     int answered = 0;
+    int errors = 0;  // acks with ok:false (method not available, timed out, target disconnected)
 };
 
 using ws_t = websocket::stream<beast::tcp_stream>;
@@ -86,6 +92,21 @@ asio::awaitable<std::shared_ptr<ws_t>> open_socket(const args_t& a, const std::s
     co_return ws;
 }
 
+/// One write at a time per stream: Beast allows a single outstanding async_write, and the pump's pong can come
+/// while the measuring loop is writing to the same socket (the tool runs on one thread, so a flag suffices).
+std::map<const ws_t*, bool> g_writing;
+
+asio::awaitable<void> write_one(ws_t& ws, const std::string& text) {
+    asio::steady_timer wait(co_await asio::this_coro::executor);
+    while (g_writing[&ws]) {
+        wait.expires_after(std::chrono::microseconds(50));
+        co_await wait.async_wait(asio::as_tuple(asio::use_awaitable));
+    }
+    g_writing[&ws] = true;
+    auto [ec, n] = co_await ws.async_write(asio::buffer(text), asio::as_tuple(asio::use_awaitable));
+    g_writing[&ws] = false;
+}
+
 /// Keeps a connection alive: answers pings, hands everything else to `on_text`.
 template <class F>
 asio::awaitable<void> pump(std::shared_ptr<ws_t> ws, F on_text) {
@@ -97,7 +118,7 @@ asio::awaitable<void> pump(std::shared_ptr<ws_t> ws, F on_text) {
         std::string msg = beast::buffers_to_string(buf.data());
         if (msg == "2") {
             static const std::string pong = "3";
-            co_await ws->async_write(asio::buffer(pong), asio::as_tuple(asio::use_awaitable));
+            co_await write_one(*ws, pong);
             continue;
         }
         co_await on_text(ws, std::move(msg));
@@ -119,6 +140,7 @@ int main(int argc, char** argv) {
         else if (k == "--seconds") a.seconds = std::stoi(v);
         else if (k == "--linger") a.linger = std::stoi(v);
         else if (k == "--session") a.session = v;
+        else if (k == "--port-b") a.port_b = v;
     }
     if (a.port.empty() || a.token.empty()) {
         std::cerr << "usage: happy_realtime_load --port P --token T [--connections N] [--rate R] [--seconds S]\n";
@@ -134,10 +156,13 @@ int main(int argc, char** argv) {
         auto t0 = clock_type::now();
         int next = 0;
         const int parallel = 64;
+        const int total = a.port_b.empty() ? a.connections : 2 * a.connections;
+        args_t on_b = a;
+        if (!a.port_b.empty()) on_b.port = a.port_b;
         auto worker = [&]() -> asio::awaitable<void> {
-            while (next < a.connections) {
+            while (next < total) {
+                args_t idle_args = next >= a.connections ? on_b : a;
                 ++next;
-                args_t idle_args = a;
                 if (!a.idle_token.empty()) idle_args.token = a.idle_token;
                 auto ws = co_await open_socket(idle_args, "user-scoped", "");
                 if (!ws) { ++st.failed; continue; }
@@ -170,7 +195,7 @@ int main(int argc, char** argv) {
         co_await hold.async_wait(asio::use_awaitable);
 
         // 2. RPC round trips at a fixed rate between two extra sockets of the same account.
-        auto provider = co_await open_socket(a, "machine-scoped", "\"machineId\":\"bench-machine\"");
+        auto provider = co_await open_socket(on_b, "machine-scoped", "\"machineId\":\"bench-machine\"");
         auto caller = co_await open_socket(a, "user-scoped", "");
         if (!provider || !caller) { out["error"] = "rpc sockets failed"; ioc.stop(); co_return; }
         std::string reg = "42[\"rpc-register\",{\"method\":\"bench-machine:echo\"}]";
@@ -183,7 +208,7 @@ int main(int argc, char** argv) {
             while (j < msg.size() && std::isdigit(static_cast<unsigned char>(msg[j]))) ++j;
             if (j == i) co_return;
             std::string ack = "43" + msg.substr(i, j - i) + "[\"ok\"]";
-            co_await ws->async_write(asio::buffer(ack), asio::as_tuple(asio::use_awaitable));
+            co_await write_one(*ws, ack);
         }), asio::detached);
         asio::co_spawn(ioc, pump(caller, [&](std::shared_ptr<ws_t>, std::string msg) -> asio::awaitable<void> {
             if (msg.rfind("43", 0) != 0) co_return;
@@ -194,6 +219,7 @@ int main(int argc, char** argv) {
             if (it != inflight.end()) {
                 st.rtt_ms.push_back(std::chrono::duration<double, std::milli>(clock_type::now() - it->second).count());
                 ++st.answered;
+                if (msg.find("\"ok\":false") != std::string::npos) ++st.errors;
                 inflight.erase(it);
             }
             co_return;
@@ -214,17 +240,22 @@ int main(int argc, char** argv) {
             inflight[id] = clock_type::now();
             ++id;
             ++st.sent;
-            co_await caller->async_write(asio::buffer(call), asio::use_awaitable);
+            co_await write_one(*caller, call);
         }
-        asio::steady_timer drain(ioc, std::chrono::seconds(2));
-        co_await drain.async_wait(asio::use_awaitable);
+        // Wait for the stragglers (up to the server's 30 s RPC timeout and then some), so that a call answered late
+        // shows in the maximum instead of silently missing.
+        asio::steady_timer drain(ioc);
+        for (auto until = clock_type::now() + std::chrono::seconds(35); !inflight.empty() && clock_type::now() < until;) {
+            drain.expires_after(std::chrono::milliseconds(10));
+            co_await drain.async_wait(asio::use_awaitable);
+        }
 
         // 3. Update fan-out: a session-scoped socket sends `message` at the same rate; the server persists it,
         //    allocates the seqs and fans `update` new-message out to the other sockets (sender skipped).
         //    Latency = send → arrival at a user-scoped receiver (one hop through the server, DB write included).
         if (!a.session.empty()) {
             auto sender = co_await open_socket(a, "session-scoped", "\"sessionId\":\"" + a.session + "\"");
-            auto receiver = co_await open_socket(a, "user-scoped", "");
+            auto receiver = co_await open_socket(on_b, "user-scoped", "");
             if (!sender || !receiver) { out["error"] = "fan-out sockets failed"; ioc.stop(); co_return; }
             std::map<std::uint64_t, clock_type::time_point> sent_at;
             std::vector<double> fan_ms;
@@ -253,10 +284,13 @@ int main(int argc, char** argv) {
                 std::string m = "42[\"message\",{\"sid\":\"" + a.session + "\",\"message\":\"fan" + std::to_string(fid) +
                                 "\",\"localId\":\"l" + std::to_string(fid) + "\"}]";
                 sent_at[fid++] = clock_type::now();
-                co_await sender->async_write(asio::buffer(m), asio::use_awaitable);
+                co_await write_one(*sender, m);
             }
-            asio::steady_timer drain2(ioc, std::chrono::seconds(2));
-            co_await drain2.async_wait(asio::use_awaitable);
+            asio::steady_timer drain2(ioc);
+            for (auto until = clock_type::now() + std::chrono::seconds(5); !sent_at.empty() && clock_type::now() < until;) {
+                drain2.expires_after(std::chrono::milliseconds(10));
+                co_await drain2.async_wait(asio::use_awaitable);
+            }
             std::sort(fan_ms.begin(), fan_ms.end());
             auto fp = [&](double p) {
                 return fan_ms.empty() ? 0.0 : fan_ms[std::min(fan_ms.size() - 1, static_cast<std::size_t>(p * fan_ms.size()))];
@@ -275,6 +309,7 @@ int main(int argc, char** argv) {
         out["rpc_rate_per_s"] = a.rate;
         out["rpc_sent"] = st.sent;
         out["rpc_answered"] = st.answered;
+        out["rpc_errors"] = st.errors;
         out["rpc_rtt_p50_ms"] = pct(0.50);
         out["rpc_rtt_p99_ms"] = pct(0.99);
         out["rpc_rtt_max_ms"] = v.empty() ? 0.0 : v.back();

@@ -14,6 +14,9 @@ build_packages=(
 )
 test_packages=(
     sqlite3 libgtest-dev libgmock-dev libbenchmark-dev clang libclang-rt-14-dev openssl nodejs npm tmux postgresql
+    # The cluster-bus tests start their own redis-server on free loopback ports with a temporary directory;
+    # they never use the package's system service.
+    redis-server
 )
 build_only=false
 [[ "${1:-}" == --build-only ]] && build_only=true

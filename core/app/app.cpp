@@ -18,6 +18,7 @@
 #include <iostream>
 #include <thread>
 
+#include "core/app/cluster.hpp"
 #include "core/app/registry.hpp"
 #include "core/auth/master_secret.hpp"
 #include "core/auth/token_service.hpp"
@@ -226,6 +227,11 @@ void check_settings(const json::object& cfg, const registry& reg, std::vector<lo
             throw config::error(fmt::format("{}.{}.{}", area, kind, e.what()));
         }
     };
+    std::string bus_kind = config::get_string(cfg, "bus.kind");
+    if (!reg.find_bus(bus_kind)) {
+        throw config::error(fmt::format("bus.kind: unknown bus plugin \"{}\" (compiled in: {})", bus_kind,
+                                        join_names(reg.bus_names())));
+    }
     check_plugin("storage", storage_kind, reg.storage_check(storage_kind));
     check_plugin("files", files_kind, reg.file_store_check(files_kind));
     // The listeners bind addresses, not names (no resolver at start-up): "localhost" would fail only at listen().
@@ -373,6 +379,8 @@ int run_server(int argc, char** argv) {
     const auto* storage_factory = reg.find_storage(storage_kind);
     std::string files_kind = config::get_string(cfg, "files.kind");
     const auto* files_factory = reg.find_file_store(files_kind);
+    std::string bus_kind = config::get_string(cfg, "bus.kind");
+    const auto* bus_factory = reg.find_bus(bus_kind);
 
     auto fds = raise_open_file_limit();
     log::info("open-file limit", {{"soft", limit_value(fds.soft)}, {"hard", limit_value(fds.hard)},
@@ -451,6 +459,18 @@ int run_server(int argc, char** argv) {
         return fail(fmt::format("files: {}", e.what()));
     }
 
+    // Declared after `io`, so destroyed before it: its connections and timers live on it.
+    std::unique_ptr<bus::bus> cluster_bus;
+    try {
+        bus_options bo;
+        if (auto* sec = config::at(cfg, "bus").as_object().if_contains(bus_kind)) {
+            bo.config = sec->as_object();
+        }
+        cluster_bus = (*bus_factory)(bo);
+    } catch (const std::exception& e) {
+        return fail(fmt::format("bus: {}", e.what()));
+    }
+
     http::router router;
     socketio::options sio_opts;
     sio_opts.connect_timeout = std::chrono::milliseconds(config::get_int(cfg, "realtime.connect_timeout_ms"));
@@ -458,7 +478,8 @@ int run_server(int argc, char** argv) {
     events::rpc_options rpc_opts;
     rpc_opts.grace = std::chrono::milliseconds(config::get_int(cfg, "realtime.rpc_grace_ms"));
     rpc_opts.call_timeout = std::chrono::milliseconds(config::get_int(cfg, "realtime.rpc_timeout_ms"));
-    events::hub hub(sio, tokens, rpc_opts);
+    rpc_opts.cluster_query = std::chrono::milliseconds(config::get_int(cfg, "realtime.cluster_query_timeout_ms"));
+    events::hub hub(sio, tokens, rpc_opts, cluster_bus.get());
     for (auto& m : modules) {
         if (!m.enabled) {
             log::info("module disabled", {{"module", m.name}});
@@ -527,6 +548,11 @@ int run_server(int argc, char** argv) {
             log::info("job disabled", {{"job", j.decl.name}});
             continue;
         }
+        // With one shared database, a cluster job runs once per fire; with SQLite every instance has its own.
+        if (j.decl.runs_on == job_decl::scope::cluster && cluster_bus->clustered() &&
+            database->kind() != db::dialect::sqlite) {
+            j.fn = claimed_job(std::move(j.fn), *cluster_bus, j.decl.name);
+        }
         log::debug("job scheduled", {{"job", j.decl.name}, {"schedule", schedules[i]->text()}});
         scheduler.add({j.decl.name, std::move(*schedules[i]), std::move(j.fn), j.run_at_start});
     }
@@ -577,6 +603,7 @@ int run_server(int argc, char** argv) {
                      "counter", [&srv] { return static_cast<double>(srv.accept_fd_exhausted()); });
     gauges.add_callback("process_resident_memory_bytes", "Resident memory size in bytes", "gauge",
                      [] { return metrics::resident_bytes(); });
+    add_bus_metrics(*cluster_bus);
     struct clear_callbacks {
         ~clear_callbacks() { metrics::global().clear_callbacks(); }
     } clear_on_exit;
@@ -588,6 +615,15 @@ int run_server(int argc, char** argv) {
     asio::co_spawn(
         ioc,
         [&]() -> asio::awaitable<void> {
+            // A cluster member that cannot reach its bus must not start serving half a cluster.
+            try {
+                co_await cluster_bus->start(ioc.get_executor());
+            } catch (const std::exception& e) {
+                std::cerr << "happy-server: bus: " << e.what() << "\n";
+                exit_code = 1;
+                ioc.stop();
+                co_return;
+            }
             for (auto& m : modules) {
                 if (m.enabled) {
                     co_await m.impl->start();
@@ -640,6 +676,7 @@ int run_server(int argc, char** argv) {
                     }
                 }
             }
+            co_await cluster_bus->stop();
             signals.cancel();
             ioc.stop();
         },

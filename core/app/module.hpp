@@ -51,6 +51,9 @@ struct job_decl {
     std::string name;
     std::string schedule;     ///< default cron expression
     std::string description;  ///< one line, for logs and docs
+    /// `cluster`: with several instances on one shared database, each fire runs on one instance only (it is
+    /// claimed on the bus). `instance`: every instance runs it (flushes of its own batches, memory trimming).
+    enum class scope { instance, cluster } runs_on = scope::instance;
 };
 
 using job_fn = std::function<boost::asio::awaitable<void>()>;

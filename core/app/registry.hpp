@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "core/app/module.hpp"
+#include "core/bus/bus.hpp"
 #include "core/db/database.hpp"
 #include "core/files/file_store.hpp"
 
@@ -26,6 +27,11 @@ struct file_store_options {
     boost::json::object config;
 };
 
+/// What a cluster-bus factory gets: its config section (e.g. bus.redis).
+struct bus_options {
+    boost::json::object config;
+};
+
 class registry {
 public:
     using module_factory = std::function<std::unique_ptr<module>()>;
@@ -34,6 +40,7 @@ public:
     /// Checks a plugin's config section (e.g. storage.sqlite) beyond its schema, without opening anything; throws
     /// std::exception naming the key relative to the section. Runs before any migration, in --check-config too.
     using config_check = std::function<void(const boost::json::object&)>;
+    using bus_factory = std::function<std::unique_ptr<bus::bus>(const bus_options&)>;
 
     void add_module(std::string name, module_factory f) { modules_.emplace_back(std::move(name), std::move(f)); }
     void add_storage(std::string name, storage_factory f, config_check check = {}) {
@@ -47,6 +54,8 @@ public:
     /// The config check a storage or file-store plugin registered; nullptr when it has none.
     const config_check* storage_check(std::string_view name) const { return find_check(storage_checks_, name); }
     const config_check* file_store_check(std::string_view name) const { return find_check(file_store_checks_, name); }
+
+    void add_bus(std::string name, bus_factory f) { buses_.emplace_back(std::move(name), std::move(f)); }
 
     const std::vector<std::pair<std::string, module_factory>>& modules() const { return modules_; }
     const storage_factory* find_storage(std::string_view name) const {
@@ -81,6 +90,22 @@ public:
         return out;
     }
 
+    const bus_factory* find_bus(std::string_view name) const {
+        for (const auto& [n, f] : buses_) {
+            if (n == name) {
+                return &f;
+            }
+        }
+        return nullptr;
+    }
+    std::vector<std::string> bus_names() const {
+        std::vector<std::string> out;
+        for (const auto& [n, f] : buses_) {
+            out.push_back(n);
+        }
+        return out;
+    }
+
 private:
     static const config_check* find_check(const std::vector<std::pair<std::string, config_check>>& checks,
                                           std::string_view name) {
@@ -95,6 +120,7 @@ private:
     std::vector<std::pair<std::string, module_factory>> modules_;
     std::vector<std::pair<std::string, config_check>> storage_checks_;
     std::vector<std::pair<std::string, config_check>> file_store_checks_;
+    std::vector<std::pair<std::string, bus_factory>> buses_;
     std::vector<std::pair<std::string, file_store_factory>> file_stores_;
     std::vector<std::pair<std::string, storage_factory>> storage_;
 };

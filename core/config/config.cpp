@@ -157,6 +157,9 @@ constexpr env_binding bindings[] = {
     {"HAPPY_THREADS", "server.threads", "integer"},
     {"METRICS_ENABLED", "metrics.enabled", "boolean"},
     {"METRICS_PORT", "metrics.port", "integer"},
+    // Upstream's REDIS_URL: setting it turns on cluster mode (socket.ts attaches the Redis adapter only then).
+    {"REDIS_URL", "bus.kind", "select:redis"},
+    {"REDIS_URL", "bus.redis.url", "string"},
     // Upstream's names for the external services (connectRoutes.ts, modules/github.ts, voiceRoutes.ts).
     // Note GITHUB_REDIRECT_URL (OAuth params) and GITHUB_REDIRECT_URI (webhook set-up) are both read upstream.
     {"GITHUB_CLIENT_ID", "modules.connect.github.client_id", "string"},

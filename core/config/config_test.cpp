@@ -257,6 +257,21 @@ TEST(config_load, database_url_selects_postgres_over_the_file) {
     EXPECT_EQ(get_string(load_env({{"DATABASE_URL", ""}}), "storage.kind"), "sqlite");
 }
 
+TEST(config_load, redis_url_selects_the_redis_bus) {
+    auto cfg = load_env({});
+    EXPECT_EQ(get_string(cfg, "bus.kind"), "local");
+    EXPECT_EQ(get_string(cfg, "bus.redis.url"), "");
+    // Upstream's REDIS_URL turns cluster mode on (socket.ts attaches the adapter only then), over the file too.
+    cfg = load_text(R"({"bus": {"kind": "local", "redis": {"heartbeat_ms": 500}}})",
+                    {{"REDIS_URL", "redis://:pw@10.0.0.5:6379/1"}});
+    EXPECT_EQ(get_string(cfg, "bus.kind"), "redis");
+    EXPECT_EQ(get_string(cfg, "bus.redis.url"), "redis://:pw@10.0.0.5:6379/1");
+    EXPECT_EQ(get_int(cfg, "bus.redis.heartbeat_ms"), 500);
+    EXPECT_EQ(get_int(cfg, "bus.redis.peer_timeout_ms"), 3000);
+    cfg = load_env({{"REDIS_URL", ""}});
+    EXPECT_EQ(get_string(cfg, "bus.kind"), "local");
+}
+
 TEST(config_load, empty_environment_value_is_ignored) {
     auto cfg = load_env({{"PORT", ""}, {"HOST", ""}});
     EXPECT_EQ(get_int(cfg, "server.port"), 3005);
@@ -281,7 +296,7 @@ TEST(config_load, environment_value_out_of_range_names_key_and_variable) {
 
 TEST(config_load, unknown_top_level_key) {
     EXPECT_EQ(error_of(R"({"bogus": 1})"),
-              "bogus: unknown key (allowed here: data_dir, server, realtime, metrics, log, auth, storage, files, modules, jobs)");
+              "bogus: unknown key (allowed here: data_dir, server, realtime, metrics, log, auth, storage, files, modules, jobs, bus)");
 }
 
 TEST(config_load, unknown_nested_key) {

@@ -5,6 +5,7 @@
 #include <boost/json.hpp>
 
 #include "core/auth/token_service.hpp"
+#include "core/events/cluster.hpp"
 #include "core/json/js_value.hpp"
 #include "core/log/log.hpp"
 #include "core/socketio/codec.hpp"
@@ -37,11 +38,14 @@ bool truthy(const json::object& o, std::string_view key) {
 }  // namespace
 
 struct hub::impl {
-    impl(socketio::server& s, auth::token_service& t, rpc_options r) : sio(s), tokens(t), rpc(r) {}
+    impl(socketio::server& s, auth::token_service& t, rpc_options r, bus::bus* b)
+        : sio(s), tokens(t), rpc(r), cluster(s, b, cluster_options{r.cluster_query}) {}
     socketio::server& sio;
     auth::token_service& tokens;
     rpc_options rpc;
+    events::cluster cluster;
     std::unordered_map<std::string, handler> events;
+    std::mutex emit_mutex;
     // Sockets per account for the push-focus query (weak: the socket.io server owns them).
     mutable std::mutex mutex;
     std::unordered_map<std::string, std::unordered_map<std::string, std::weak_ptr<socket_ctx>>> by_account;
@@ -60,8 +64,33 @@ struct hub::impl {
         return {};
     }
 
+    /// Encodes once; this instance's sockets get the frame now, the other instances through one bus message.
+    void broadcast(const std::vector<std::string>& rooms, const std::unordered_set<std::string>& except,
+                   std::string_view event, const json::object& payload) {
+        auto frame = socketio::server::encode_event("/", event, json::array{payload});
+        // Local delivery and publishing under one lock, so that concurrent emits reach the sockets here and on
+        // every other instance in the same order (broadcast_frame serialises on the room lock anyway).
+        std::lock_guard lock(emit_mutex);
+        sio.broadcast_frame("/", rooms, except, frame);
+        cluster.broadcast(rooms, except, frame);
+    }
+
     void ephemeral(std::string_view u, const recipients& to, const json::object& payload) {
-        sio.broadcast("/", rooms_for(u, to), {}, "ephemeral", json::array{payload});
+        broadcast(rooms_for(u, to), {}, "ephemeral", payload);
+    }
+
+    bool local_active_ui(std::string_view account_id) const {
+        std::lock_guard lock(mutex);
+        auto it = by_account.find(std::string(account_id));
+        if (it == by_account.end()) {
+            return false;
+        }
+        for (const auto& [sid, weak] : it->second) {
+            if (auto ctx = weak.lock(); ctx && ctx->client_type == "user-scoped" && ctx->app_state == 1) {
+                return true;
+            }
+        }
+        return false;
     }
 
     /// Handshake checks in upstream's order and messages (socket.ts).
@@ -245,6 +274,84 @@ struct hub::impl {
         }
     }
 
+    /// Emits `rpc-request` to a socket of this instance and waits for its ack, the timeout, its disconnect, or its
+    /// leaving the method's room (two consecutive misses of the presence watchdog). Run on a strand.
+    asio::awaitable<socketio::ack_result> deliver_rpc(std::shared_ptr<socketio::socket> target, std::string room,
+                                                      json::array args, std::vector<std::string> attachments,
+                                                      std::chrono::milliseconds timeout) {
+        using namespace asio::experimental::awaitable_operators;
+        auto result = co_await (target->emit_with_ack("rpc-request", std::move(args), timeout, std::move(attachments)) ||
+                                rpc_watchdog(room, target->id()));
+        if (result.index() == 1) {
+            co_return socketio::ack_result{socketio::ack_status::disconnected, {}, {}};
+        }
+        co_return std::move(std::get<0>(result));
+    }
+
+    /// An rpc-call made on another instance whose target socket is here.
+    void serve_remote_rpc(std::string origin, wire::rpc_request req) {
+        std::shared_ptr<socketio::socket> target;
+        for (const auto& s : sio.room_members("/", req.socket_id)) {
+            target = s;  // every socket is the only member of the room named after its id
+        }
+        boost::system::error_code ec;
+        auto args = json::parse(req.args_json, ec);
+        if (!target || !target->connected() || ec || !args.is_array()) {
+            cluster.reply_rpc(origin, req.id, socketio::ack_result{socketio::ack_status::disconnected, {}, {}});
+            return;
+        }
+        asio::co_spawn(target->strand(),
+                       serve_rpc(this, std::move(origin), req.id, target, std::move(req.room), std::move(args.as_array()),
+                                 std::move(req.attachments), std::chrono::milliseconds(req.timeout_ms)),
+                       asio::detached);
+    }
+
+    static asio::awaitable<void> serve_rpc(impl* self, std::string origin, std::uint64_t id,
+                                           std::shared_ptr<socketio::socket> target, std::string room, json::array args,
+                                           std::vector<std::string> attachments, std::chrono::milliseconds timeout) {
+        socketio::ack_result r;
+        try {
+            r = co_await self->deliver_rpc(std::move(target), std::move(room), std::move(args), std::move(attachments),
+                                           timeout);
+        } catch (const std::exception& e) {
+            log::error("remote rpc-request failed", {{"error", e.what()}});
+            r.status = socketio::ack_status::disconnected;
+        }
+        self->cluster.reply_rpc(origin, id, r);
+    }
+
+    struct rpc_target {
+        std::shared_ptr<socketio::socket> local;
+        std::optional<remote_socket> remote;
+    };
+
+    /// The first registrant of a method's room: here first (upstream's fetchSockets lists the local sockets first),
+    /// else the first instance that answers. An empty room is asked again every grace_poll until the grace ends: a
+    /// daemon that is reconnecting (to any instance) re-registers within it.
+    asio::awaitable<rpc_target> find_rpc_target(const std::string& room) {
+        rpc_target t;
+        asio::steady_timer timer(co_await asio::this_coro::executor);
+        const auto grace_end = std::chrono::steady_clock::now() + rpc.grace;
+        for (;;) {
+            auto members = sio.room_members("/", room);
+            if (!members.empty()) {
+                t.local = members.front();
+                co_return t;
+            }
+            if (cluster.enabled()) {
+                t.remote = co_await cluster.first_member(room);
+                if (t.remote) {
+                    co_return t;
+                }
+            }
+            if (std::chrono::steady_clock::now() >= grace_end) {
+                co_return t;
+            }
+            timer.expires_after(rpc.grace_poll);
+            co_await timer.async_wait(asio::as_tuple(asio::use_awaitable));
+        }
+    }
+
     /// realtime.md §3.4. Binary attachments travel with the value that holds their placeholders, both ways, as
     /// upstream's socket.io re-encodes the Buffers it received (renumber_attachments).
     asio::awaitable<void> rpc_call(std::shared_ptr<socketio::socket> caller, std::shared_ptr<socket_ctx> ctx,
@@ -262,20 +369,12 @@ struct hub::impl {
             co_return;
         }
         std::string room = rpc_room(ctx->account_id, method);
-        auto members = sio.room_members("/", room);
-        asio::steady_timer timer(co_await asio::this_coro::executor);
-        auto grace_end = std::chrono::steady_clock::now() + rpc.grace;
-        while (members.empty() && std::chrono::steady_clock::now() < grace_end) {
-            timer.expires_after(rpc.grace_poll);
-            co_await timer.async_wait(asio::as_tuple(asio::use_awaitable));
-            members = sio.room_members("/", room);
-        }
-        if (members.empty()) {
+        auto [local, remote] = co_await find_rpc_target(room);
+        if (!local && !remote) {
             reply(ack, {{"ok", false}, {"error", "RPC method not available"}});
             co_return;
         }
-        auto target = members.front();
-        if (target->id() == caller->id()) {
+        if (local && local->id() == caller->id()) {
             reply(ack, {{"ok", false}, {"error", "Cannot call RPC on the same socket"}});
             co_return;
         }
@@ -288,15 +387,14 @@ struct hub::impl {
         request_args.push_back(std::move(request));
         json::value request_value = std::move(request_args);
         auto request_attachments = socketio::renumber_attachments(request_value, attachments);
-        using namespace asio::experimental::awaitable_operators;
-        auto result = co_await (target->emit_with_ack("rpc-request", std::move(request_value.as_array()),
-                                                      rpc.call_timeout, std::move(request_attachments)) ||
-                                rpc_watchdog(room, target->id()));
-        if (result.index() == 1) {
-            reply(ack, {{"ok", false}, {"error", "RPC target disconnected"}});
-            co_return;
+        socketio::ack_result r;
+        if (local) {
+            r = co_await deliver_rpc(local, room, std::move(request_value.as_array()), std::move(request_attachments),
+                                     rpc.call_timeout);
+        } else {
+            r = co_await cluster.call(std::move(*remote), room, std::move(request_value.as_array()),
+                                      std::move(request_attachments), rpc.call_timeout);
         }
-        socketio::ack_result r = std::move(std::get<0>(result));
         if (r.status == socketio::ack_status::disconnected) {
             reply(ack, {{"ok", false}, {"error", "RPC target disconnected"}});
         } else if (r.status == socketio::ack_status::timeout) {
@@ -311,8 +409,16 @@ struct hub::impl {
     }
 };
 
-hub::hub(socketio::server& sio, auth::token_service& tokens, rpc_options rpc)
-    : impl_(std::make_unique<impl>(sio, tokens, rpc)) {}
+hub::hub(socketio::server& sio, auth::token_service& tokens, rpc_options rpc, bus::bus* bus)
+    : impl_(std::make_unique<impl>(sio, tokens, rpc, bus)) {
+    auto* self = impl_.get();
+    impl_->cluster.attach(cluster::local_hooks{
+        .active_ui = [self](const std::string& account) { return self->local_active_ui(account); },
+        .serve_rpc = [self](std::string origin, wire::rpc_request req) {
+            self->serve_remote_rpc(std::move(origin), std::move(req));
+        },
+    });
+}
 
 hub::~hub() = default;
 
@@ -341,25 +447,26 @@ void hub::emit_update(std::string_view account_id, const recipients& to, const j
     if (!skip_socket_id.empty()) {
         except.emplace(skip_socket_id);
     }
-    impl_->sio.broadcast("/", impl_->rooms_for(account_id, to), except, "update", json::array{envelope});
+    impl_->broadcast(impl_->rooms_for(account_id, to), except, "update", envelope);
 }
 
 void hub::emit_ephemeral(std::string_view account_id, const recipients& to, const json::object& payload) {
     impl_->ephemeral(account_id, to, payload);
 }
 
-bool hub::has_active_ui(std::string_view account_id) const {
-    std::lock_guard lock(impl_->mutex);
-    auto it = impl_->by_account.find(std::string(account_id));
-    if (it == impl_->by_account.end()) {
-        return false;
+asio::awaitable<bool> hub::has_active_ui(std::string_view account_id) {
+    if (impl_->local_active_ui(account_id)) {
+        co_return true;
     }
-    for (const auto& [sid, weak] : it->second) {
-        if (auto ctx = weak.lock(); ctx && ctx->client_type == "user-scoped" && ctx->app_state == 1) {
-            return true;
-        }
+    if (!impl_->cluster.enabled()) {
+        co_return false;
     }
-    return false;
+    co_return co_await impl_->cluster.active_ui(std::string(account_id));
+}
+
+bus::status hub::health() const {
+    auto* b = impl_->cluster.bus_ptr();
+    return b ? b->health() : bus::status{};
 }
 
 std::string hub::user_room(std::string_view u) {

@@ -11,6 +11,8 @@
 #include <string>
 #include <string_view>
 
+#include "core/bus/bus.hpp"
+
 namespace happy::events {
 
 /// Who sent an event: the authenticated identity and scope fixed at the Socket.IO handshake.
@@ -65,8 +67,12 @@ public:
                              std::string_view skip_socket_id = {}) = 0;
     /// `ephemeral` event.
     virtual void emit_ephemeral(std::string_view account_id, const recipients& to, const boost::json::object& payload) = 0;
-    /// True iff a socket of the account connected with clientType exactly "user-scoped" reports appState active.
-    virtual bool has_active_ui(std::string_view account_id) const = 0;
+    /// True iff a socket of the account connected with clientType exactly "user-scoped" reports appState active,
+    /// on any instance of the cluster. Asking the other instances is bounded and fails open (false: the push is
+    /// sent), as upstream's hasActiveUiClient.
+    virtual boost::asio::awaitable<bool> has_active_ui(std::string_view account_id) = 0;
+    /// Whether fan-out reaches every instance right now (GET /health reports "degraded" otherwise).
+    virtual bus::status health() const { return {}; }
 };
 
 }  // namespace happy::events

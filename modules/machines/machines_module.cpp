@@ -362,7 +362,8 @@ machines_module::~machines_module() = default;
 std::vector<job_decl> machines_module::jobs() const {
     return {
         {"machine-activity-flush", "*/5 * * * * *", "write the lastActiveAt of machine heartbeats in batches"},
-        {"machine-inactivity-sweep", "0 * * * * *", "mark machines idle for 10 minutes inactive"},
+        {"machine-inactivity-sweep", "0 * * * * *", "mark machines idle for 10 minutes inactive",
+         job_decl::scope::cluster},
     };
 }
 

@@ -151,7 +151,7 @@ asio::awaitable<void> retry_attempts(std::shared_ptr<push_module::impl> m, std::
             co_return;
         }
         delay *= 2;
-        if (m->out->has_active_ui(account)) {
+        if (co_await m->out->has_active_ui(account)) {
             log::info("push retry dropped: user active", {{"sessionId", session_id}});
             m->suppressed += 1;
             co_return;
@@ -206,8 +206,9 @@ asio::awaitable<void> retry_loop(std::shared_ptr<push_module::impl> m, std::stri
 
 asio::awaitable<outcome> dispatch(std::shared_ptr<push_module::impl> m, std::string account, std::string session_id,
                                   std::string title, std::string body, json::object data) {
-    // focusTracker.ts: suppressed only on positive proof of a focused app (the local hub cannot fail).
-    if (m->out->has_active_ui(account)) {
+    // focusTracker.ts: suppressed only on positive proof of a focused app; asking the other instances of a cluster
+    // is bounded and fails open (the push is sent).
+    if (co_await m->out->has_active_ui(account)) {
         log::info("push suppressed: user active", {{"sessionId", session_id}});
         m->suppressed += 1;
         co_return outcome{"suppressed", std::nullopt, std::nullopt, "active-ui-client"};

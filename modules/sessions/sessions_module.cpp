@@ -695,7 +695,8 @@ sessions_module::~sessions_module() = default;
 std::vector<job_decl> sessions_module::jobs() const {
     return {
         {"session-activity-flush", "*/5 * * * * *", "write the lastActiveAt of session heartbeats in batches"},
-        {"session-inactivity-sweep", "0 * * * * *", "mark sessions idle for 10 minutes inactive"},
+        {"session-inactivity-sweep", "0 * * * * *", "mark sessions idle for 10 minutes inactive",
+         job_decl::scope::cluster},
     };
 }
 

@@ -19,13 +19,20 @@ void system_module::setup(module_context& ctx) {
         },
     });
     auto& db = ctx.db();
+    auto& fanout = ctx.events();
     ctx.add_route({
         .method = http::verb::get,
         .path = "/health",
-        .fn = [&db](http::request&) -> boost::asio::awaitable<response> {
+        .fn = [&db, &fanout](http::request&) -> boost::asio::awaitable<response> {
             bool ok = co_await db.ping();
             std::string ts = iso8601_ms(now_ms());
             if (ok) {
+                // Not upstream (one Redis outage there fails its adapter): an instance whose cluster bus is down
+                // still serves its own sockets, so it stays in the balancer (200) and says why it is degraded.
+                if (auto bus = fanout.health(); !bus.ok) {
+                    co_return response::json(json::object{
+                        {"status", "degraded"}, {"timestamp", ts}, {"service", "happy-server"}, {"bus", bus.detail}});
+                }
                 co_return response::json(json::object{{"status", "ok"}, {"timestamp", ts}, {"service", "happy-server"}});
             }
             co_return response::json(json::object{{"status", "error"},
