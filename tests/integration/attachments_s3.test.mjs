@@ -230,9 +230,10 @@ test('start-up: a missing bucket or an unreachable store stops the server with o
     assert.notEqual(closed.status, 0);
     assert.match(closed.stderr, /happy-server: files: S3 bucket "happy" at http:\/\/127\.0\.0\.1:1: unreachable: cannot connect to 127\.0\.0\.1:1/);
 
+    // Refused by the configuration check, before anything is opened (exit code 2, as --check-config).
     const noBucket = await run(s3Env(s3, { S3_BUCKET: '' }));
-    assert.notEqual(noBucket.status, 0);
-    assert.match(noBucket.stderr, /files\.s3\.bucket \(S3_BUCKET\) is empty/);
+    assert.equal(noBucket.status, 2);
+    assert.match(noBucket.stderr, /files\.s3\.bucket: required when files\.kind is "s3" \(S3_BUCKET\)/);
 });
 
 test('an S3 outage while running: presigning still answers, session deletion still succeeds, nothing crashes', { timeout: TEST_TIMEOUT }, async () => {
