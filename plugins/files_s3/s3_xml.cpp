@@ -2,27 +2,11 @@
 
 #include <cstdint>
 
+#include "core/util/utf8.hpp"
+
 namespace happy::plugin::files_s3::xml {
 
 namespace {
-
-void append_utf8(std::string& out, std::uint32_t cp) {
-    if (cp < 0x80) {
-        out.push_back(static_cast<char>(cp));
-    } else if (cp < 0x800) {
-        out.push_back(static_cast<char>(0xC0 | (cp >> 6)));
-        out.push_back(static_cast<char>(0x80 | (cp & 0x3F)));
-    } else if (cp < 0x10000) {
-        out.push_back(static_cast<char>(0xE0 | (cp >> 12)));
-        out.push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3F)));
-        out.push_back(static_cast<char>(0x80 | (cp & 0x3F)));
-    } else {
-        out.push_back(static_cast<char>(0xF0 | (cp >> 18)));
-        out.push_back(static_cast<char>(0x80 | ((cp >> 12) & 0x3F)));
-        out.push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3F)));
-        out.push_back(static_cast<char>(0x80 | (cp & 0x3F)));
-    }
-}
 
 std::string unescape(std::string_view s) {
     std::string out;
@@ -68,7 +52,7 @@ std::string unescape(std::string_view s) {
                 out.push_back('&');
                 continue;
             }
-            append_utf8(rep, cp);
+            util::append_utf8(rep, cp);
         } else {
             out.push_back('&');
             continue;
