@@ -5,6 +5,8 @@
 #include <boost/json/object.hpp>
 #include <functional>
 #include <memory>
+#include <stdexcept>
+#include <string_view>
 #include <string>
 #include <utility>
 #include <vector>
@@ -32,97 +34,89 @@ struct bus_options {
     boost::json::object config;
 };
 
-class registry {
+/// Checks a plugin's config section (e.g. storage.sqlite) beyond its schema, without opening anything; throws
+/// std::exception naming the key relative to the section. Runs before any migration, in --check-config too.
+using config_check = std::function<void(const boost::json::object&)>;
+
+/// The named factories of one plugin category (Envoy's factory registry): a name is registered once — a second
+/// plugin under the same name is a build mistake and is refused at start rather than silently shadowed.
+template <class Factory>
+class plugin_registry {
 public:
-    using module_factory = std::function<std::unique_ptr<module>()>;
-    using storage_factory = std::function<std::unique_ptr<db::backend>(const storage_options&)>;
-    using file_store_factory = std::function<std::unique_ptr<files::file_store>(const file_store_options&)>;
-    /// Checks a plugin's config section (e.g. storage.sqlite) beyond its schema, without opening anything; throws
-    /// std::exception naming the key relative to the section. Runs before any migration, in --check-config too.
-    using config_check = std::function<void(const boost::json::object&)>;
-    using bus_factory = std::function<std::unique_ptr<bus::bus>(const bus_options&)>;
-
-    void add_module(std::string name, module_factory f) { modules_.emplace_back(std::move(name), std::move(f)); }
-    void add_storage(std::string name, storage_factory f, config_check check = {}) {
-        storage_checks_.emplace_back(name, std::move(check));
-        storage_.emplace_back(std::move(name), std::move(f));
-    }
-    void add_file_store(std::string name, file_store_factory f, config_check check = {}) {
-        file_store_checks_.emplace_back(name, std::move(check));
-        file_stores_.emplace_back(std::move(name), std::move(f));
-    }
-    /// The config check a storage or file-store plugin registered; nullptr when it has none.
-    const config_check* storage_check(std::string_view name) const { return find_check(storage_checks_, name); }
-    const config_check* file_store_check(std::string_view name) const { return find_check(file_store_checks_, name); }
-
-    void add_bus(std::string name, bus_factory f) { buses_.emplace_back(std::move(name), std::move(f)); }
-
-    const std::vector<std::pair<std::string, module_factory>>& modules() const { return modules_; }
-    const storage_factory* find_storage(std::string_view name) const {
-        for (const auto& [n, f] : storage_) {
-            if (n == name) {
-                return &f;
-            }
+    void add(std::string name, Factory f, config_check check = {}) {
+        if (find(name)) {
+            throw std::logic_error("plugin \"" + name + "\" registered twice");
         }
-        return nullptr;
+        entries_.push_back({std::move(name), std::move(f), std::move(check)});
     }
-    std::vector<std::string> storage_names() const {
+    const Factory* find(std::string_view name) const {
+        const entry* e = lookup(name);
+        return e ? &e->factory : nullptr;
+    }
+    /// The config check the plugin registered; nullptr when it has none.
+    const config_check* check(std::string_view name) const {
+        const entry* e = lookup(name);
+        return e && e->check ? &e->check : nullptr;
+    }
+    std::vector<std::string> names() const {
         std::vector<std::string> out;
-        for (const auto& [n, f] : storage_) {
-            out.push_back(n);
-        }
-        return out;
-    }
-
-    const file_store_factory* find_file_store(std::string_view name) const {
-        for (const auto& [n, f] : file_stores_) {
-            if (n == name) {
-                return &f;
-            }
-        }
-        return nullptr;
-    }
-    std::vector<std::string> file_store_names() const {
-        std::vector<std::string> out;
-        for (const auto& [n, f] : file_stores_) {
-            out.push_back(n);
-        }
-        return out;
-    }
-
-    const bus_factory* find_bus(std::string_view name) const {
-        for (const auto& [n, f] : buses_) {
-            if (n == name) {
-                return &f;
-            }
-        }
-        return nullptr;
-    }
-    std::vector<std::string> bus_names() const {
-        std::vector<std::string> out;
-        for (const auto& [n, f] : buses_) {
-            out.push_back(n);
+        for (const auto& e : entries_) {
+            out.push_back(e.name);
         }
         return out;
     }
 
 private:
-    static const config_check* find_check(const std::vector<std::pair<std::string, config_check>>& checks,
-                                          std::string_view name) {
-        for (const auto& [n, c] : checks) {
-            if (n == name) {
-                return c ? &c : nullptr;
+    struct entry {
+        std::string name;
+        Factory factory;
+        config_check check;
+    };
+    const entry* lookup(std::string_view name) const {
+        for (const auto& e : entries_) {
+            if (e.name == name) {
+                return &e;
             }
         }
         return nullptr;
     }
+    std::vector<entry> entries_;
+};
 
+class registry {
+public:
+    using module_factory = std::function<std::unique_ptr<module>()>;
+    using storage_factory = std::function<std::unique_ptr<db::backend>(const storage_options&)>;
+    using file_store_factory = std::function<std::unique_ptr<files::file_store>(const file_store_options&)>;
+    using bus_factory = std::function<std::unique_ptr<bus::bus>(const bus_options&)>;
+    using config_check = happy::config_check;
+
+    void add_module(std::string name, module_factory f) { modules_.emplace_back(std::move(name), std::move(f)); }
+    const std::vector<std::pair<std::string, module_factory>>& modules() const { return modules_; }
+
+    void add_storage(std::string name, storage_factory f, config_check check = {}) {
+        storage_.add(std::move(name), std::move(f), std::move(check));
+    }
+    const storage_factory* find_storage(std::string_view name) const { return storage_.find(name); }
+    const config_check* storage_check(std::string_view name) const { return storage_.check(name); }
+    std::vector<std::string> storage_names() const { return storage_.names(); }
+
+    void add_file_store(std::string name, file_store_factory f, config_check check = {}) {
+        file_stores_.add(std::move(name), std::move(f), std::move(check));
+    }
+    const file_store_factory* find_file_store(std::string_view name) const { return file_stores_.find(name); }
+    const config_check* file_store_check(std::string_view name) const { return file_stores_.check(name); }
+    std::vector<std::string> file_store_names() const { return file_stores_.names(); }
+
+    void add_bus(std::string name, bus_factory f) { buses_.add(std::move(name), std::move(f)); }
+    const bus_factory* find_bus(std::string_view name) const { return buses_.find(name); }
+    std::vector<std::string> bus_names() const { return buses_.names(); }
+
+private:
     std::vector<std::pair<std::string, module_factory>> modules_;
-    std::vector<std::pair<std::string, config_check>> storage_checks_;
-    std::vector<std::pair<std::string, config_check>> file_store_checks_;
-    std::vector<std::pair<std::string, bus_factory>> buses_;
-    std::vector<std::pair<std::string, file_store_factory>> file_stores_;
-    std::vector<std::pair<std::string, storage_factory>> storage_;
+    plugin_registry<storage_factory> storage_;
+    plugin_registry<file_store_factory> file_stores_;
+    plugin_registry<bus_factory> buses_;
 };
 
 /// Defined in the generated module_list.cpp.
