@@ -137,6 +137,11 @@ kv_mutate_result kv_mutate(db::tx& t, std::string_view account_id, const std::ve
     auto lost_race = [&](const kv_mutation& m) {
         return db::error(db::error_kind::retryable, "kv: key " + m.key + " changed concurrently");
     };
+    // True when mutation i's key already came up earlier in this batch.
+    auto seen_earlier = [&](std::size_t i) {
+        return std::any_of(mutations.begin(), mutations.begin() + static_cast<std::ptrdiff_t>(i),
+                           [&](const kv_mutation& o) { return o.key == mutations[i].key; });
+    };
     for (std::size_t i = 0; i < mutations.size(); ++i) {
         const auto& m = mutations[i];
         // `mutation.value ? … : null`: null and "" both store NULL.
@@ -149,9 +154,7 @@ kv_mutate_result kv_mutate(db::tx& t, std::string_view account_id, const std::ve
                        "VALUES (?, ?, ?, 0, ?, ?)",
                        {account_id, m.key, has_value ? db::param(db::blob{bytes}) : db::param(nullptr), now, now});
             } catch (const db::error& e) {
-                bool repeated = std::any_of(mutations.begin(), mutations.begin() + static_cast<std::ptrdiff_t>(i),
-                                            [&](const kv_mutation& o) { return o.key == m.key; });
-                if (e.kind != db::error_kind::unique_violation || repeated) {
+                if (e.kind != db::error_kind::unique_violation || seen_earlier(i)) {
                     throw;  // a key twice in one batch violates the primary key, as upstream
                 }
                 throw lost_race(m);
@@ -170,21 +173,18 @@ kv_mutate_result kv_mutate(db::tx& t, std::string_view account_id, const std::ve
             // The version matched an Int column, so it is integral.
             const auto expected = static_cast<std::int64_t>(m.version);
             std::int64_t next = expected + 1;
-            std::int64_t changed =
-                t.exec("UPDATE user_kv SET value = ?, version = ?, updated_at = ? "
-                       "WHERE account_id = ? AND key = ? AND version = ?",
-                       {has_value ? db::param(db::blob{bytes}) : db::param(nullptr), next, now, account_id, m.key,
-                        expected});
+            const db::param value = has_value ? db::param(db::blob{bytes}) : db::param(nullptr);
+            std::int64_t changed = t.exec("UPDATE user_kv SET value = ?, version = ?, updated_at = ? "
+                                          "WHERE account_id = ? AND key = ? AND version = ?",
+                                          {value, next, now, account_id, m.key, expected});
             if (changed != 1) {
-                bool repeated = std::any_of(mutations.begin(), mutations.begin() + static_cast<std::ptrdiff_t>(i),
-                                            [&](const kv_mutation& o) { return o.key == m.key; });
-                if (!repeated) {
+                if (!seen_earlier(i)) {
                     throw lost_race(m);
                 }
                 // The same key updated twice in one batch: upstream's second update matches no version check of
                 // its own (it updates by key), so it applies on top of the first.
                 t.exec("UPDATE user_kv SET value = ?, version = ?, updated_at = ? WHERE account_id = ? AND key = ?",
-                       {has_value ? db::param(db::blob{bytes}) : db::param(nullptr), next, now, account_id, m.key});
+                       {value, next, now, account_id, m.key});
             }
             out.results.emplace_back(m.key, next);
         }
