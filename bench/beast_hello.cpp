@@ -3,9 +3,11 @@
 // keep-alive, Beast's parser and serializer), answering every request with a fixed 200 "hello". It has no
 // routing, auth, JSON, database or logging, so the ratio happy-server/hello says what those cost.
 //
-//   happy_beast_hello --port N [--threads T] [--body-bytes B]   (prints "listening on PORT" once ready)
+//   happy_beast_hello --port N [--threads T] [--body-bytes B | --body-file F [--content-type T]]
+//   (prints "listening on PORT" once ready)
 // --body-bytes answers with B bytes instead of "hello": the same payload size as a measured route, to separate
-// the cost of moving the bytes from the cost of producing them.
+// the cost of moving the bytes from the cost of producing them. --body-file answers with the bytes of F, e.g. the very
+// body a route answered, so that the anchor moves exactly what the route does.
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
@@ -19,6 +21,8 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <fstream>
+#include <iterator>
 #include <string>
 #include <thread>
 #include <vector>
@@ -31,6 +35,7 @@ using tcp = asio::ip::tcp;
 namespace {
 
 std::string body_text = "hello";
+std::string content_type = "text/plain; charset=utf-8";
 
 asio::awaitable<void> serve(tcp::socket socket) {
     beast::tcp_stream stream(std::move(socket));
@@ -40,7 +45,7 @@ asio::awaitable<void> serve(tcp::socket socket) {
             http::request<http::string_body> req;
             co_await http::async_read(stream, buffer, req, asio::use_awaitable);
             http::response<http::string_body> res{http::status::ok, req.version()};
-            res.set(http::field::content_type, "text/plain; charset=utf-8");
+            res.set(http::field::content_type, content_type);
             res.keep_alive(req.keep_alive());
             res.body() = body_text;
             res.prepare_payload();
@@ -76,6 +81,15 @@ int main(int argc, char** argv) {
             threads = std::max(1, std::atoi(argv[i + 1]));
         } else if (std::strcmp(argv[i], "--body-bytes") == 0) {
             body_text.assign(static_cast<std::size_t>(std::max(1, std::atoi(argv[i + 1]))), 'x');
+        } else if (std::strcmp(argv[i], "--body-file") == 0) {
+            std::ifstream in(argv[i + 1], std::ios::binary);
+            if (!in) {
+                std::fprintf(stderr, "cannot read %s\n", argv[i + 1]);
+                return 2;
+            }
+            body_text.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+        } else if (std::strcmp(argv[i], "--content-type") == 0) {
+            content_type = argv[i + 1];
         }
     }
     asio::io_context ioc(threads);

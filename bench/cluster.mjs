@@ -13,7 +13,8 @@ import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { freePort, parseArgs, post, root, rssKb, signedLogin, sleep, stop, waitReady, writeResult } from './lib.mjs';
+import { freePort, manySocketsConfig, parseArgs, post, root, rssKb, signedLogin, sleep, stop, waitReady, writeResult }
+    from './lib.mjs';
 import { startRedis } from '../tests/integration/redis.mjs';
 
 const args = parseArgs(process.argv.slice(2));
@@ -41,7 +42,7 @@ async function startInstance(env) {
     const log = fs.openSync(logFile, 'w');
     const proc = spawn(bin, [], {
         env: { ...process.env, PORT: String(port), HOST: '127.0.0.1', DATA_DIR: dataDir, HANDY_MASTER_SECRET: secret,
-            HAPPY_LOG_LEVEL: 'warn', HAPPY_LOG_FORMAT: 'json', ...env },
+            HAPPY_LOG_LEVEL: 'warn', HAPPY_LOG_FORMAT: 'json', HAPPY_CONFIG: manySocketsConfig(dataDir), ...env },
         stdio: ['ignore', log, 'inherit'],
     });
     await waitReady(port, process.hrtime.bigint());

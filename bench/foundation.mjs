@@ -4,6 +4,8 @@
 // (wrk, on the same 2-core machine). Reports numbers; asserts nothing.
 //
 //   node bench/foundation.mjs [--bin build/release/happy-server] [--runs 20] [--duration 10] [--connections 50]
+//                             [--out foundation]
+// bench/release.mjs times the first start on an empty data directory.
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -75,6 +77,7 @@ for (let i = 0; i < runs; i++) {
 results.ready_ms = { median: median(ready), p90: pct(ready, 0.9), max: Math.max(...ready) };
 results.sigterm_exit_ms = { median: median(exits), max: Math.max(...exits) };
 
+
 // Idle RSS 5 s after start, then throughput, then RSS after load.
 {
     const p = start(dataDir, port);
@@ -98,4 +101,4 @@ delete results._token;
 fs.rmSync(dataDir, { recursive: true, force: true });
 
 console.log(JSON.stringify(results, null, 2));
-writeResult('foundation', results);
+writeResult(args.out ?? 'foundation', results);

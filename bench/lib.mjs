@@ -52,6 +52,16 @@ export function post(port, p, body, headers = {}) {
     });
 }
 
+/**
+ * Writes a config file (for HAPPY_CONFIG) into `dir` that lifts limits.max_sockets_per_account: the load tool holds
+ * its thousands of idle connections in one account, which no real account does. Returns its path.
+ */
+export function manySocketsConfig(dir) {
+    const file = path.join(dir, 'bench-config.json');
+    fs.writeFileSync(file, JSON.stringify({ limits: { max_sockets_per_account: 0 } }));
+    return file;
+}
+
 /** Starts the server; `prefix` runs it through another command, e.g. ['prlimit', '--nofile=1024:20000', '--']. */
 export function start(bin, dataDir, port, extraEnv = {}, prefix = []) {
     const [command, ...args] = [...prefix, bin];
@@ -79,7 +89,7 @@ export function stop(proc) {
 export function rssKb(pid) {
     const status = fs.readFileSync(`/proc/${pid}/status`, 'utf8');
     const field = (k) => Number((status.match(new RegExp(`${k}:\\s+(\\d+)`)) ?? [0, 0])[1]);
-    return { rss: field('VmRSS'), hwm: field('VmHWM') };
+    return { rss: field('VmRSS'), hwm: field('VmHWM'), anon: field('RssAnon'), file: field('RssFile') };
 }
 
 export function signedLogin() {
@@ -112,6 +122,8 @@ export function writeResult(name, results) {
     fs.mkdirSync(outDir, { recursive: true });
     // The load average over the last 1, 5 and 15 minutes when the run ended: on a shared machine, other work skews
     // every figure (the machine has os.cpus().length cores).
-    const out = { ...results, source: sourceRevision(), load_average_at_end: os.loadavg().map((x) => Math.round(x * 100) / 100) };
+    // A long run records the revision it started from (`results.source`): the work tree may move on meanwhile.
+    const out = { ...results, source: results.source ?? sourceRevision(),
+        load_average_at_end: os.loadavg().map((x) => Math.round(x * 100) / 100) };
     fs.writeFileSync(path.join(outDir, `${name}.json`), JSON.stringify(out, null, 2) + '\n');
 }

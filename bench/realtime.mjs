@@ -14,8 +14,8 @@ import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { freePort, openFileLimits, post, root, rssKb, signedLogin, sleep, start, stop, waitReady, writeResult }
-    from './lib.mjs';
+import { freePort, manySocketsConfig, openFileLimits, post, root, rssKb, signedLogin, sleep, start, stop, waitReady,
+    writeResult } from './lib.mjs';
 import { parseArgs } from './lib.mjs';
 
 const args = parseArgs(process.argv.slice(2));
@@ -35,7 +35,7 @@ for (const n of counts) {
     const port = await freePort();
     const own = openFileLimits(process.pid);  // what the server inherits unless --nofile-soft is given
     const prefix = nofileSoft ? ['prlimit', `--nofile=${nofileSoft}:${own.hard}`, '--'] : [];
-    const server = start(bin, dataDir, port, { HAPPY_LOG_LEVEL: 'warn' }, prefix);
+    const server = start(bin, dataDir, port, { HAPPY_LOG_LEVEL: 'warn', HAPPY_CONFIG: manySocketsConfig(dataDir) }, prefix);
     await waitReady(port, process.hrtime.bigint());
     const limits = openFileLimits(server.pid);
     const token = (await post(port, '/v1/auth', signedLogin())).json.token;

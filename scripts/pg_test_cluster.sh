@@ -12,7 +12,7 @@
 #       Stops the cluster started in DIR and removes DIR.
 #
 # The cluster has one superuser, `happy`, with a random password (scram-sha-256 over TCP, so wrong-password paths can
-# be tested), fsync off (throwaway data), its Unix socket in its own directory (no /var/run/postgresql), and TLS on
+# be tested), fsync off (throwaway data; PG_TEST_DURABLE=1 keeps it on), its Unix socket in its own directory (no /var/run/postgresql), and TLS on
 # with a self-signed certificate: libpq's default sslmode=prefer then takes every test connection through OpenSSL,
 # as a production sslmode=require would.
 # initdb and postgres refuse to run as root: as root (CI, the dev container) they run as the `postgres` system user
@@ -77,12 +77,16 @@ start_cluster() {
     fi
     # A free port: pick one at random in the ephemeral range and let the server's bind decide; another process
     # taking it between the pick and the bind only costs a retry.
+    # PG_TEST_DURABLE=1 keeps PostgreSQL's defaults (fsync, synchronous_commit, full_page_writes on): benchmarks of
+    # durably committed writes (bench/sync.mjs --part pg --durable).
+    local durability="-c fsync=off -c synchronous_commit=off -c full_page_writes=off"
+    [[ "${PG_TEST_DURABLE:-}" == 1 ]] && durability="-c fsync=on -c synchronous_commit=on -c full_page_writes=on"
     local attempt
     for attempt in 1 2 3 4 5 6 7 8 9 10; do
         port=$((20000 + (RANDOM * 32768 + RANDOM) % 40000))
         if as_pg "$pg_bin/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 30 \
-            -o "-p $port -c listen_addresses=127.0.0.1 -c unix_socket_directories=$dir -c fsync=off \
-                -c synchronous_commit=off -c full_page_writes=off -c max_connections=200 -c ssl=on" \
+            -o "-p $port -c listen_addresses=127.0.0.1 -c unix_socket_directories=$dir $durability \
+                -c max_connections=200 -c ssl=on" \
             start >/dev/null 2>&1; then
             url="postgresql://happy:$password@127.0.0.1:$port/postgres"
             return 0

@@ -3,7 +3,8 @@
 # sure a Node.js new enough for the tests is at hand (scripts/node.sh).
 # Called by scripts/run.sh and scripts/test.sh; safe to run any number of times.
 #   scripts/setup.sh               build, tests, benchmarks
-#   scripts/setup.sh --build-only  what building the server needs, nothing more (deploy/Dockerfile)
+#   scripts/setup.sh --build-only  what building the server needs, nothing more
+#   scripts/setup.sh --release     the build packages and what scripts/release.sh and scripts/release_test.sh add
 set -euo pipefail
 
 build_packages=(
@@ -14,14 +15,34 @@ build_packages=(
 )
 test_packages=(
     sqlite3 libgtest-dev libgmock-dev libbenchmark-dev clang libclang-rt-14-dev openssl nodejs npm tmux postgresql
-    # The cluster-bus tests start their own redis-server on free loopback ports with a temporary directory;
-    # they never use the package's system service.
+    # The cluster-bus tests start their own redis-server on free loopback ports with a temporary directory (also
+    # TLS-only, with a throwaway CA made by the openssl tool, for rediss://); they never use the package's service.
     redis-server
+    # The cluster tests put two or three servers behind a real nginx balancer of their own (free loopback port,
+    # temporary prefix); bench/ drives HTTP load with wrk.
+    nginx-light wrk
+    # The admin console's browser test (tests/integration/admin_browser.test.mjs) drives headless chromium through
+    # playwright-core (npm, tests/package.json); the DejaVu fonts give its screenshot readable text.
+    chromium fonts-dejavu-core
+)
+release_packages=(
+    # The arm64 cross compiler, with its own arm64 C library and libstdc++ (scripts/release.sh aarch64); the arm64
+    # -dev libraries are unpacked by release.sh, not installed (see there why).
+    g++-aarch64-linux-gnu
+    # Runs the arm64 artifact here for its smoke test (qemu-aarch64-static, run directly: no binfmt needed).
+    qemu-user-static
+    # Makes the Debian 11 root the x86_64 artifact's portability test runs in (scripts/release_test.sh).
+    debootstrap
+    # Builds and runs the container image (scripts/container.sh); runc because crun refuses hybrid cgroups.
+    podman runc curl
 )
 build_only=false
+release=false
 [[ "${1:-}" == --build-only ]] && build_only=true
+[[ "${1:-}" == --release ]] && { build_only=true; release=true; }
 packages=("${build_packages[@]}")
 $build_only || packages+=("${test_packages[@]}")
+$release && packages+=("${release_packages[@]}")
 
 missing=()
 for p in "${packages[@]}"; do

@@ -20,8 +20,17 @@ fi
 ctest --test-dir build/release --output-on-failure
 # The module store tests again on PostgreSQL: a throwaway cluster (never a system service), a database per test.
 scripts/pg_test_cluster.sh run -- build/release/happy_modules_test --gtest_brief=1
-# Protocol parsers under libFuzzer (ASan + UBSan): a fixed seed and input count, so the result is reproducible.
-FUZZ_RUNS=1000000 scripts/fuzz.sh
+# The libFuzzer targets (ASan + UBSan; tests/fuzz): a fixed seed and input count each, so the result is reproducible.
+FUZZ_RUNS=ci scripts/fuzz.sh
+# Soak under ASan + UBSan + LeakSanitizer (bench/soak.mjs, README "Soak"): two minutes of the realistic mix (CLI
+# sessions, daemons, apps, RPCs, reconnects, session churn) against a sanitizer build of the server alone; fails on
+# a sanitizer or leak report (LeakSanitizer runs when the server exits after SIGTERM), a failed operation, descriptor
+# growth or an unclean exit. The server comes from the fuzz build just made (clang, ASan + UBSan): only its own
+# main and the link are new.
+if [[ -f build/fuzz/build.ninja ]]; then
+    cmake --build build/fuzz --target happy-server
+    "$node_bin" bench/soak.mjs --bin build/fuzz/happy-server --duration 120 --asan --check --out none
+fi
 # The published happy CLI (pinned in tests/e2e/package-lock.json; ~1.1 GB, ~2 min to install) against the
 # binary: login through the terminal pairing, daemon, machine and session RPCs (tests/e2e/README.md).
 if [[ ! -f tests/e2e/node_modules/happy/package.json ]] || [[ tests/e2e/package-lock.json -nt tests/e2e/node_modules/.package-lock.json ]]; then
@@ -50,6 +59,16 @@ HAPPY_SERVER_BIN="$PWD/build/release/happy-server" "$node_bin" --test --test-con
 # The same real-CLI run with the server on PostgreSQL.
 HAPPY_SERVER_BIN="$PWD/build/release/happy-server" scripts/pg_test_cluster.sh run -- \
     "$node_bin" --test --test-concurrency=1 tests/e2e/
+# The same real-CLI run (dataKey pairing only) against two instances on one PostgreSQL and one Redis behind nginx
+# (tests/integration/cluster.mjs), the app's socket and the daemon's on different instances.
+HAPPY_E2E_CLUSTER=1 HAPPY_E2E_MODES=v2 HAPPY_SERVER_BIN="$PWD/build/release/happy-server" \
+    scripts/pg_test_cluster.sh run -- "$node_bin" --test --test-concurrency=1 tests/e2e/
+# The files whose tests involve several sockets (RPC, presence, push focus, update fan-out), each of their servers
+# replaced by two instances on one PostgreSQL database and one Redis behind nginx (HAPPY_TEST_CLUSTER, harness.mjs):
+# consecutive sockets land on different instances, and each test checks that its sockets were spread.
+cluster_files="realtime_rpc realtime_presence push machines artifacts kv access_keys account"
+HAPPY_TEST_CLUSTER=2 HAPPY_SERVER_BIN="$PWD/build/release/happy-server" scripts/pg_test_cluster.sh run -- \
+    "$node_bin" --test --test-concurrency=1 $(printf 'tests/integration/%s.test.mjs ' $cluster_files)
 # The integration suite on PostgreSQL: every test server gets a database of its own on a throwaway cluster.
 HAPPY_SERVER_BIN="$PWD/build/release/happy-server" scripts/pg_test_cluster.sh run -- \
     "$node_bin" --test --test-concurrency=1 tests/integration/

@@ -49,4 +49,24 @@ void add_bus_metrics(const bus::bus& b) {
                    "counter", [p] { return static_cast<double>(p->stats().lost); });
 }
 
+void add_order_metrics(const events::hub& h) {
+    auto& m = metrics::global();
+    const events::hub* p = &h;
+    auto counter = [p](std::uint64_t events::reorder_counters::*field) {
+        return [p, field] { return static_cast<double>(p->order_counters().*field); };
+    };
+    m.add_callback("realtime_updates_held_total",
+                   "Updates held back until a lower seq of their account arrived (bus.reorder_wait_ms at most)",
+                   "counter", counter(&events::reorder_counters::held));
+    m.add_callback("realtime_update_gaps_total",
+                   "Account seqs given up on: not arrived within bus.reorder_wait_ms (the updates after went on)",
+                   "counter", counter(&events::reorder_counters::gaps));
+    m.add_callback("realtime_updates_late_total", "Updates that arrived after their seq had been given up (delivered)",
+                   "counter", counter(&events::reorder_counters::late));
+    m.add_callback("realtime_updates_duplicate_total", "Updates dropped because their seq had been delivered already",
+                   "counter", counter(&events::reorder_counters::duplicates));
+    m.add_callback("realtime_updates_waiting", "Updates waiting for a lower seq of their account right now", "gauge",
+                   [p] { return static_cast<double>(p->updates_held()); });
+}
+
 }  // namespace happy

@@ -1,3 +1,3 @@
-#include "core/app/app.hpp"
+#include "core/app/command.hpp"
 
-int main(int argc, char** argv) { return happy::run_server(argc, argv); }
+int main(int argc, char** argv) { return happy::run_command_line(argc, argv); }

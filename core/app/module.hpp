@@ -10,6 +10,9 @@
 #include <string_view>
 #include <vector>
 
+#include "core/app/command.hpp"
+#include "core/auth/registration.hpp"
+#include "core/config/config.hpp"
 #include "core/events/types.hpp"
 #include "core/http/types.hpp"
 
@@ -30,6 +33,8 @@ struct server_settings {
     std::string data_dir;
     std::string public_url;  ///< may be empty: then URLs are built from the request's Host
     int port = 0;
+    /// auth.registration: who may create an account (the auth module's POST /v1/auth).
+    auth::registration_policy registration;
 
     /// Set when the file store publishes public files itself (S3: S3_PUBLIC_URL); see files_base_url().
     std::optional<std::string> files_public_base;
@@ -54,6 +59,10 @@ struct job_decl {
     /// `cluster`: with several instances on one shared database, each fire runs on one instance only (it is
     /// claimed on the bus). `instance`: every instance runs it (flushes of its own batches, memory trimming).
     enum class scope { instance, cluster } runs_on = scope::instance;
+    /// `jobs.<name>.enabled` when the config does not say (off for jobs that need setting up, e.g. backups).
+    bool enabled_by_default = true;
+    /// JSON text of the job's own settings under `jobs.<name>` (schema properties), or empty.
+    std::string_view extra_properties = {};
 };
 
 using job_fn = std::function<boost::asio::awaitable<void>()>;
@@ -90,6 +99,12 @@ public:
     virtual std::vector<job_decl> jobs() const { return {}; }
     /// JSON Schema (subset) of the module's config section; `enabled` is always accepted. Empty = no options.
     virtual std::string_view config_schema() const { return {}; }
+    /// Subcommands the module adds to `happy-server` (`accounts …`), listed after the core's. A command runs the
+    /// start-up stages it needs itself (core/app/bootstrap.hpp).
+    virtual std::vector<command> commands() const { return {}; }
+    /// Environment variables that set keys of this module's section (upstream's names; keys dotted from the root,
+    /// e.g. `modules.connect.github.client_id`).
+    virtual std::vector<config::env_binding> env_bindings() const { return {}; }
     /// Checks what the schema cannot express in the module's validated section (a URL's syntax, say) and throws
     /// std::exception naming the key relative to the section ("expo_url: invalid URL ..."). Runs for every enabled
     /// module before anything is opened or migrated, in --check-config exactly as at start-up, so setup() may rely
@@ -97,6 +112,9 @@ public:
     virtual void check_config(const boost::json::object& section) const {}
     /// Reads config and registers routes and events. Called only when the module is enabled.
     virtual void setup(module_context& ctx) = 0;
+    /// SIGHUP: the module's new validated section, when keys its schema marks `"reloadable": true` changed (only
+    /// those take effect; the server logs the others as needing a restart). Runs on a network thread.
+    virtual void reload(const boost::json::object& section) {}
     virtual boost::asio::awaitable<void> start() { co_return; }
     virtual boost::asio::awaitable<void> stop() { co_return; }
 };

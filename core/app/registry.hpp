@@ -13,6 +13,7 @@
 
 #include "core/app/module.hpp"
 #include "core/bus/bus.hpp"
+#include "core/config/config.hpp"
 #include "core/db/database.hpp"
 #include "core/files/file_store.hpp"
 
@@ -21,6 +22,9 @@ namespace happy {
 struct storage_options {
     std::string data_dir;
     boost::json::object config;  ///< the plugin's section, e.g. storage.sqlite
+    /// The database may hold another application's tables: import-upstream reads upstream's Prisma database, which
+    /// a server start refuses to share (plugins/storage_postgres).
+    bool foreign_schema = false;
 };
 
 /// What a file-store factory gets: the data directory and its config section (e.g. files.local).
@@ -38,16 +42,24 @@ struct bus_options {
 /// std::exception naming the key relative to the section. Runs before any migration, in --check-config too.
 using config_check = std::function<void(const boost::json::object&)>;
 
+/// What a plugin declares about its config section (`<area>.<name>`, e.g. `storage.sqlite`): its JSON schema,
+/// the environment variables that set its keys (upstream's names) and the checks beyond the schema.
+struct plugin_config {
+    std::string_view schema;  ///< JSON text of an object schema; empty: the section takes no keys
+    std::vector<config::env_binding> env = {};
+    config_check check = {};
+};
+
 /// The named factories of one plugin category (Envoy's factory registry): a name is registered once — a second
 /// plugin under the same name is a build mistake and is refused at start rather than silently shadowed.
 template <class Factory>
 class plugin_registry {
 public:
-    void add(std::string name, Factory f, config_check check = {}) {
+    void add(std::string name, Factory f, plugin_config config = {}) {
         if (find(name)) {
             throw std::logic_error("plugin \"" + name + "\" registered twice");
         }
-        entries_.push_back({std::move(name), std::move(f), std::move(check)});
+        entries_.push_back({std::move(name), std::move(f), std::move(config)});
     }
     const Factory* find(std::string_view name) const {
         const entry* e = lookup(name);
@@ -56,7 +68,15 @@ public:
     /// The config check the plugin registered; nullptr when it has none.
     const config_check* check(std::string_view name) const {
         const entry* e = lookup(name);
-        return e && e->check ? &e->check : nullptr;
+        return e && e->config.check ? &e->config.check : nullptr;
+    }
+    /// Every plugin's config section under `area` (e.g. "storage"), for the composed config schema.
+    std::vector<config::plugin_schema> schemas(std::string_view area) const {
+        std::vector<config::plugin_schema> out;
+        for (const auto& e : entries_) {
+            out.push_back({std::string(area), e.name, e.config.schema, e.config.env});
+        }
+        return out;
     }
     std::vector<std::string> names() const {
         std::vector<std::string> out;
@@ -70,7 +90,7 @@ private:
     struct entry {
         std::string name;
         Factory factory;
-        config_check check;
+        plugin_config config;
     };
     const entry* lookup(std::string_view name) const {
         for (const auto& e : entries_) {
@@ -94,23 +114,18 @@ public:
     void add_module(std::string name, module_factory f) { modules_.emplace_back(std::move(name), std::move(f)); }
     const std::vector<std::pair<std::string, module_factory>>& modules() const { return modules_; }
 
-    void add_storage(std::string name, storage_factory f, config_check check = {}) {
-        storage_.add(std::move(name), std::move(f), std::move(check));
+    void add_storage(std::string name, storage_factory f, plugin_config c = {}) {
+        storage_.add(std::move(name), std::move(f), std::move(c));
     }
-    const storage_factory* find_storage(std::string_view name) const { return storage_.find(name); }
-    const config_check* storage_check(std::string_view name) const { return storage_.check(name); }
-    std::vector<std::string> storage_names() const { return storage_.names(); }
-
-    void add_file_store(std::string name, file_store_factory f, config_check check = {}) {
-        file_stores_.add(std::move(name), std::move(f), std::move(check));
+    void add_file_store(std::string name, file_store_factory f, plugin_config c = {}) {
+        file_stores_.add(std::move(name), std::move(f), std::move(c));
     }
-    const file_store_factory* find_file_store(std::string_view name) const { return file_stores_.find(name); }
-    const config_check* file_store_check(std::string_view name) const { return file_stores_.check(name); }
-    std::vector<std::string> file_store_names() const { return file_stores_.names(); }
-
-    void add_bus(std::string name, bus_factory f) { buses_.add(std::move(name), std::move(f)); }
-    const bus_factory* find_bus(std::string_view name) const { return buses_.find(name); }
-    std::vector<std::string> bus_names() const { return buses_.names(); }
+    void add_bus(std::string name, bus_factory f, plugin_config c = {}) {
+        buses_.add(std::move(name), std::move(f), std::move(c));
+    }
+    const plugin_registry<storage_factory>& storage() const { return storage_; }
+    const plugin_registry<file_store_factory>& file_stores() const { return file_stores_; }
+    const plugin_registry<bus_factory>& buses() const { return buses_; }
 
 private:
     std::vector<std::pair<std::string, module_factory>> modules_;

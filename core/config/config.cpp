@@ -31,7 +31,9 @@ std::string type_of(const json::value& v) {
 
 bool type_matches(std::string_view t, const json::value& v) {
     if (t == "integer") {
-        return v.is_int64() || v.is_uint64() || (v.is_double() && v.get_double() == std::floor(v.get_double()));
+        // A whole double beyond int64 (9e95) is no integer we can hold: refused rather than cast (UB).
+        return v.is_int64() || v.is_uint64() ||
+               (v.is_double() && v.get_double() == std::floor(v.get_double()) && std::abs(v.get_double()) < 9.0e18);
     }
     if (t == "number") {
         return v.is_number();
@@ -136,54 +138,35 @@ json::value* schema_property(json::value& schema, std::string_view dotted) {
     return cur;
 }
 
-// Environment overrides, upstream names first. Each maps to one key of the tree.
-struct env_binding {
-    const char* name;
-    const char* key;
-    const char* type;
-};
-constexpr env_binding bindings[] = {
+// The core's own environment overrides, upstream names first; modules and plugins declare theirs beside their
+// config schemas (config::env_binding).
+const env_binding core_bindings[] = {
     {"HANDY_MASTER_SECRET", "auth.master_secret", "string"},
+    {"HAPPY_REGISTRATION", "auth.registration.mode", "string"},
     {"PORT", "server.port", "integer"},
     {"HOST", "server.host", "string"},
+    {"HAPPY_TLS_CERT", "server.tls.cert_file", "string"},
+    {"HAPPY_TLS_KEY", "server.tls.key_file", "string"},
     {"PUBLIC_URL", "server.public_url", "string"},
     {"DATA_DIR", "data_dir", "string"},
-    // Upstream's DATABASE_URL is what makes it use PostgreSQL: set, it selects the postgres storage too (over a
-    // storage.kind in the file, as every environment variable overrides the file).
-    {"DATABASE_URL", "storage.kind", "select:postgres"},
-    {"DATABASE_URL", "storage.postgres.url", "string"},
     {"HAPPY_LOG_LEVEL", "log.level", "string"},
     {"HAPPY_LOG_FORMAT", "log.format", "string"},
     {"HAPPY_THREADS", "server.threads", "integer"},
     {"METRICS_ENABLED", "metrics.enabled", "boolean"},
     {"METRICS_PORT", "metrics.port", "integer"},
-    // Upstream's REDIS_URL: setting it turns on cluster mode (socket.ts attaches the Redis adapter only then).
-    {"REDIS_URL", "bus.kind", "select:redis"},
-    {"REDIS_URL", "bus.redis.url", "string"},
-    // Upstream's names for the external services (connectRoutes.ts, modules/github.ts, voiceRoutes.ts).
-    // Note GITHUB_REDIRECT_URL (OAuth params) and GITHUB_REDIRECT_URI (webhook set-up) are both read upstream.
-    {"GITHUB_CLIENT_ID", "modules.connect.github.client_id", "string"},
-    {"GITHUB_CLIENT_SECRET", "modules.connect.github.client_secret", "string"},
-    {"GITHUB_REDIRECT_URL", "modules.connect.github.redirect_url", "string"},
-    {"GITHUB_REDIRECT_URI", "modules.connect.github.redirect_uri", "string"},
-    {"GITHUB_APP_ID", "modules.connect.github.app_id", "string"},
-    {"GITHUB_PRIVATE_KEY", "modules.connect.github.private_key", "string"},
-    {"GITHUB_WEBHOOK_SECRET", "modules.connect.github.webhook_secret", "string"},
-    {"ELEVENLABS_API_KEY", "modules.voice.elevenlabs_api_key", "string"},
-    {"REVENUECAT_API_KEY", "modules.voice.revenuecat_api_key", "string"},
-    // upstream storage/files.ts: S3 mode whenever S3_HOST is set, with minio's settings from these.
-    {"S3_HOST", "files.kind", "select:s3"},
-    {"S3_HOST", "files.s3.host", "string"},
-    {"S3_PORT", "files.s3.port", "integer"},
-    {"S3_USE_SSL", "files.s3.use_ssl", "js_true"},
-    {"S3_REGION", "files.s3.region", "string"},
-    {"S3_ACCESS_KEY", "files.s3.access_key", "string"},
-    {"S3_SECRET_KEY", "files.s3.secret_key", "string"},
-    {"S3_BUCKET", "files.s3.bucket", "string"},
-    {"S3_PUBLIC_URL", "files.s3.public_url", "string"},
-    // Upstream devRoutes.ts/log.ts: any non-empty value turns the dev logging route on.
-    {"DANGEROUSLY_LOG_TO_SERVER_FOR_AI_AUTO_DEBUGGING", "modules.dev.enabled", "flag"},
 };
+
+/// Every binding in the order they apply: the core's, then the modules', then the plugins'.
+std::vector<env_binding> all_bindings(const parts_schema& parts) {
+    std::vector<env_binding> out(std::begin(core_bindings), std::end(core_bindings));
+    for (const auto& m : parts.modules) {
+        out.insert(out.end(), m.env.begin(), m.env.end());
+    }
+    for (const auto& p : parts.plugins) {
+        out.insert(out.end(), p.env.begin(), p.env.end());
+    }
+    return out;
+}
 
 }  // namespace
 
@@ -219,6 +202,14 @@ void check_schema(const json::value& schema, json::value& inst, const std::strin
     if (inst.is_string()) {
         if (auto* m = s.if_contains("minLength"); m && inst.get_string().size() < m->to_number<std::size_t>()) {
             throw error(fmt::format("{}: must be at least {} characters", describe(where), show(*m)));
+        }
+    }
+    if (inst.is_array()) {
+        if (auto* items = s.if_contains("items")) {
+            auto& arr = inst.get_array();
+            for (std::size_t i = 0; i < arr.size(); ++i) {
+                check_schema(*items, arr[i], fmt::format("{}[{}]", where, i));
+            }
         }
     }
     if (inst.is_object()) {
@@ -287,15 +278,17 @@ env_map environment() {
     return m;
 }
 
-json::value compose_schema(std::string_view core_schema, const std::vector<module_schema>& modules,
-                           const std::vector<job_schema>& jobs) {
+json::value compose_schema(std::string_view core_schema, const parts_schema& parts) {
+    const auto& modules = parts.modules;
+    const auto& jobs = parts.jobs;
     json::value schema = json::parse(core_schema);
-    // Module sections may be declared in the core schema under modules.properties.<name>; a section is kept only
-    // when its module is compiled in.
-    json::object declared;
-    if (auto* mp = schema.as_object()["properties"].as_object().if_contains("modules")) {
-        if (auto* props = mp->as_object().if_contains("properties")) {
-            declared = props->as_object();
+    for (const auto& p : parts.plugins) {
+        auto* area = schema.as_object()["properties"].as_object().if_contains(p.area);
+        if (!area) {
+            throw std::logic_error(fmt::format("plugin {}: the core schema has no section {}", p.name, p.area));
+        }
+        if (!p.schema_json.empty()) {  // a plugin without settings has no section
+            area->as_object()["properties"].as_object()[p.name] = json::parse(p.schema_json);
         }
     }
     json::object mod_props;
@@ -303,8 +296,6 @@ json::value compose_schema(std::string_view core_schema, const std::vector<modul
         json::object section;
         if (!m.schema_json.empty()) {
             section = json::parse(m.schema_json).as_object();
-        } else if (auto* d = declared.if_contains(m.name)) {
-            section = d->as_object();
         } else {
             section = {{"type", "object"}, {"additionalProperties", false}, {"properties", json::object()}};
         }
@@ -319,18 +310,22 @@ json::value compose_schema(std::string_view core_schema, const std::vector<modul
         json::object{{"type", "object"}, {"additionalProperties", false}, {"properties", std::move(mod_props)}};
     json::object job_props;
     for (const auto& j : jobs) {
-        job_props[j.name] = json::object{
-            {"type", "object"},
-            {"additionalProperties", false},
-            {"properties",
-             json::object{{"schedule", json::object{{"type", "string"}, {"minLength", 1}, {"default", j.default_schedule}}},
-                          {"enabled", json::object{{"type", "boolean"}, {"default", true}}}}}};
+        json::object props{{"schedule", json::object{{"type", "string"}, {"minLength", 1}, {"default", j.default_schedule}}},
+                           {"enabled", json::object{{"type", "boolean"}, {"default", j.enabled_by_default}}}};
+        if (!j.extra_properties.empty()) {
+            // Parsed into a local: a range-for over parse(...).as_object() would iterate a destroyed temporary.
+            json::value extra = json::parse(j.extra_properties);
+            for (auto& [k, v] : extra.as_object()) {
+                props[k] = v;
+            }
+        }
+        job_props[j.name] = json::object{{"type", "object"}, {"additionalProperties", false}, {"properties", std::move(props)}};
     }
     schema.as_object()["properties"].as_object()["jobs"] =
         json::object{{"type", "object"}, {"additionalProperties", false}, {"properties", std::move(job_props)}};
     // Each key an environment variable sets names it (`"env"`, ignored by the validator), so that the schema the
     // binary prints (--print-config-schema) documents the variables too.
-    for (const auto& b : bindings) {
+    for (const auto& b : all_bindings(parts)) {
         if (auto* prop = schema_property(schema, b.key)) {
             prop->as_object()["env"] = b.name;
         }
@@ -339,7 +334,7 @@ json::value compose_schema(std::string_view core_schema, const std::vector<modul
 }
 
 json::object load(const std::optional<std::string>& file, const env_map& env, std::string_view core_schema,
-                  const std::vector<module_schema>& modules, const std::vector<job_schema>& jobs) {
+                  const parts_schema& parts) {
     json::object root;
     if (file) {
         std::ifstream in(*file);
@@ -362,9 +357,9 @@ json::object load(const std::optional<std::string>& file, const env_map& env, st
         root = std::move(v.get_object());
     }
 
-    json::value schema = compose_schema(core_schema, modules, jobs);
+    json::value schema = compose_schema(core_schema, parts);
     origin_map origins;
-    for (const auto& b : bindings) {
+    for (const auto& b : all_bindings(parts)) {
         auto it = env.find(b.name);
         // A variable whose key the schema lacks belongs to a module compiled out of this binary: ignored, as
         // upstream ignores variables of features it does not use.

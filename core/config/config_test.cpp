@@ -64,11 +64,31 @@ std::string_view core_schema() {
 
 std::vector<module_schema> modules() { return {{"auth", ""}, {"voice", k_voice_schema}}; }
 
-json::object load_env(const env_map& env) { return load(std::nullopt, env, core_schema(), modules()); }
+/// A storage plugin's section as a plugin declares it (schema and variables): what the core composes.
+constexpr std::string_view k_store_schema = R"({
+    "type": "object", "additionalProperties": false,
+    "properties": {
+        "file": {"type": "string", "minLength": 1, "default": "happy.sqlite"},
+        "busy_timeout_ms": {"type": "integer", "minimum": 0, "default": 5000},
+        "url": {"type": "string", "default": ""}
+    }
+})";
+
+std::vector<plugin_schema> plugins() {
+    return {{"storage", "sqlite", k_store_schema, {}},
+            {"storage", "remote", k_store_schema,
+             {{"REMOTE_URL", "storage.kind", "select:remote"}, {"REMOTE_URL", "storage.remote.url", "string"}}}};
+}
+
+parts_schema parts(std::vector<module_schema> mods = modules(), std::vector<job_schema> jobs = {}) {
+    return {std::move(mods), std::move(jobs), plugins()};
+}
+
+json::object load_env(const env_map& env) { return load(std::nullopt, env, core_schema(), parts()); }
 
 json::object load_text(std::string_view content, const env_map& env = {}) {
     temp_file f(content);
-    return load(f.path(), env, core_schema(), modules());
+    return load(f.path(), env, core_schema(), parts());
 }
 
 /// The config::error message of loading `content` with `env`, or "" when it loads.
@@ -99,9 +119,23 @@ TEST(config_load, defaults_filled_without_file) {
     EXPECT_TRUE(get_bool(cfg, "log.requests"));
     EXPECT_EQ(get_string(cfg, "auth.master_secret"), "");
     EXPECT_EQ(get_string(cfg, "storage.kind"), "sqlite");
+}
+
+TEST(config_load, plugin_sections_come_from_the_plugins_with_their_defaults_and_variables) {
+    auto cfg = load_env({});
     EXPECT_EQ(get_string(cfg, "storage.sqlite.file"), "happy.sqlite");
-    EXPECT_EQ(get_int(cfg, "storage.sqlite.connections"), 2);
-    EXPECT_EQ(get_string(cfg, "storage.sqlite.synchronous"), "normal");
+    EXPECT_EQ(get_int(cfg, "storage.remote.busy_timeout_ms"), 5000);
+    // A plugin's variable may choose the plugin (upstream's DATABASE_URL selecting PostgreSQL).
+    cfg = load_env({{"REMOTE_URL", "db://x"}});
+    EXPECT_EQ(get_string(cfg, "storage.kind"), "remote");
+    EXPECT_EQ(get_string(cfg, "storage.remote.url"), "db://x");
+    // A typo inside a plugin's section names the key.
+    EXPECT_EQ(error_of(R"({"storage": {"sqlite": {"fiel": "x"}}})"), "storage.sqlite.fiel: unknown key (allowed here: file, busy_timeout_ms, url)");
+    // The section of a plugin not compiled in is unknown, and its variable is ignored.
+    auto only_sqlite = load(std::nullopt, {{"REMOTE_URL", "db://x"}}, core_schema(),
+                            parts_schema{modules(), {}, {plugins()[0]}});
+    EXPECT_EQ(get_string(only_sqlite, "storage.kind"), "sqlite");
+    EXPECT_FALSE(at(only_sqlite, "storage").as_object().contains("remote"));
 }
 
 TEST(config_load, module_sections_get_enabled_and_their_defaults) {
@@ -114,18 +148,20 @@ TEST(config_load, module_sections_get_enabled_and_their_defaults) {
 
 TEST(config_load, module_may_default_to_disabled_and_upstream_flag_enables_it) {
     const std::vector<module_schema> mods{
-        {"auth", ""}, {"dev", R"({"type":"object","properties":{"enabled":{"type":"boolean","default":false}}})"}};
-    auto cfg = load(std::nullopt, {}, core_schema(), mods);
+        {"auth", ""},
+        {"dev", R"({"type":"object","properties":{"enabled":{"type":"boolean","default":false}}})",
+         {{"DANGEROUSLY_LOG_TO_SERVER_FOR_AI_AUTO_DEBUGGING", "modules.dev.enabled", "flag"}}}};
+    auto cfg = load(std::nullopt, {}, core_schema(), parts(mods));
     EXPECT_FALSE(get_bool(cfg, "modules.dev.enabled"));
     // devRoutes.ts: any non-empty value (even "false") turns it on; an empty one does not.
     for (const char* v : {"1", "true", "false", "yes"}) {
-        cfg = load(std::nullopt, {{"DANGEROUSLY_LOG_TO_SERVER_FOR_AI_AUTO_DEBUGGING", v}}, core_schema(), mods);
+        cfg = load(std::nullopt, {{"DANGEROUSLY_LOG_TO_SERVER_FOR_AI_AUTO_DEBUGGING", v}}, core_schema(), parts(mods));
         EXPECT_TRUE(get_bool(cfg, "modules.dev.enabled")) << v;
     }
-    cfg = load(std::nullopt, {{"DANGEROUSLY_LOG_TO_SERVER_FOR_AI_AUTO_DEBUGGING", ""}}, core_schema(), mods);
+    cfg = load(std::nullopt, {{"DANGEROUSLY_LOG_TO_SERVER_FOR_AI_AUTO_DEBUGGING", ""}}, core_schema(), parts(mods));
     EXPECT_FALSE(get_bool(cfg, "modules.dev.enabled"));
     // Without the dev module compiled in the variable is ignored (no unknown-key error).
-    cfg = load(std::nullopt, {{"DANGEROUSLY_LOG_TO_SERVER_FOR_AI_AUTO_DEBUGGING", "1"}}, core_schema(), modules());
+    cfg = load(std::nullopt, {{"DANGEROUSLY_LOG_TO_SERVER_FOR_AI_AUTO_DEBUGGING", "1"}}, core_schema(), parts());
     EXPECT_FALSE(at(cfg, "modules").as_object().contains("dev"));
 }
 
@@ -147,7 +183,7 @@ std::vector<job_schema> jobs() { return {{"flush", "*/5 * * * * *"}, {"sweep", "
 
 json::object load_jobs(std::string_view content) {
     temp_file f(content);
-    return load(f.path(), {}, core_schema(), modules(), jobs());
+    return load(f.path(), {}, core_schema(), parts(modules(), jobs()));
 }
 
 std::string jobs_error_of(std::string_view content) {
@@ -181,6 +217,24 @@ TEST(config_load, unknown_job_or_job_key_is_an_error) {
     EXPECT_EQ(jobs_error_of(R"({"jobs": {"flush": {"schedule": 5}}})"), "jobs.flush.schedule: expected string, got integer 5");
 }
 
+TEST(config_load, a_job_may_be_off_by_default_and_declare_settings_of_its_own) {
+    std::vector<job_schema> js{{"flush", "* * * * *"},
+                               {"backup", "0 3 * * *", false,
+                                R"({"keep": {"type": "integer", "minimum": 1, "default": 7}})"}};
+    temp_file f(R"({"jobs": {"backup": {"keep": 3}}})");
+    auto cfg = load(f.path(), {}, core_schema(), parts(modules(), js));
+    EXPECT_FALSE(get_bool(cfg, "jobs.backup.enabled"));
+    EXPECT_TRUE(get_bool(cfg, "jobs.flush.enabled"));
+    EXPECT_EQ(get_int(cfg, "jobs.backup.keep"), 3);
+    temp_file g(R"({"jobs": {"backup": {"keep": 0}}})");
+    try {
+        load(g.path(), {}, core_schema(), parts(modules(), js));
+        ADD_FAILURE() << "keep 0 accepted";
+    } catch (const error& e) {
+        EXPECT_STREQ(e.what(), "jobs.backup.keep: must be >= 1, got 0");
+    }
+}
+
 TEST(config_load, whole_number_double_is_an_integer) {
     auto cfg = load_text(R"({"server": {"port": 3006.0}})");
     EXPECT_TRUE(at(cfg, "server.port").is_int64());
@@ -207,69 +261,12 @@ TEST(config_load, environment_overrides) {
     EXPECT_EQ(get_int(cfg, "server.threads"), 4);
 }
 
-TEST(config_load, upstream_s3_variables_select_and_configure_the_s3_store) {
-    auto cfg = load_env({});
-    EXPECT_EQ(get_string(cfg, "files.kind"), "local");
-    EXPECT_TRUE(get_bool(cfg, "files.s3.use_ssl"));
-    EXPECT_EQ(get_string(cfg, "files.s3.region"), "us-east-1");
-    cfg = load_env({{"S3_HOST", "minio.internal"},
-                    {"S3_PORT", "9000"},
-                    {"S3_USE_SSL", "false"},
-                    {"S3_REGION", "eu-west-1"},
-                    {"S3_ACCESS_KEY", "ak"},
-                    {"S3_SECRET_KEY", "sk"},
-                    {"S3_BUCKET", "happy"},
-                    {"S3_PUBLIC_URL", "https://cdn.example/happy"}});
-    EXPECT_EQ(get_string(cfg, "files.kind"), "s3");
-    EXPECT_EQ(get_string(cfg, "files.s3.host"), "minio.internal");
-    EXPECT_EQ(get_int(cfg, "files.s3.port"), 9000);
-    EXPECT_FALSE(get_bool(cfg, "files.s3.use_ssl"));
-    EXPECT_EQ(get_string(cfg, "files.s3.region"), "eu-west-1");
-    EXPECT_EQ(get_string(cfg, "files.s3.access_key"), "ak");
-    EXPECT_EQ(get_string(cfg, "files.s3.secret_key"), "sk");
-    EXPECT_EQ(get_string(cfg, "files.s3.bucket"), "happy");
-    EXPECT_EQ(get_string(cfg, "files.s3.public_url"), "https://cdn.example/happy");
-    // upstream compares S3_USE_SSL with 'true' and nothing else.
-    EXPECT_TRUE(get_bool(load_env({{"S3_USE_SSL", "true"}}), "files.s3.use_ssl"));
-    EXPECT_FALSE(get_bool(load_env({{"S3_USE_SSL", "1"}}), "files.s3.use_ssl"));
-    // Without S3_HOST the other variables only fill the section.
-    EXPECT_EQ(get_string(load_env({{"S3_BUCKET", "b"}}), "files.kind"), "local");
-}
-
 TEST(config_load, environment_wins_over_file_and_keeps_siblings) {
     auto cfg = load_text(R"({"server": {"port": 1, "host": "10.0.0.1"}, "data_dir": "/from/file"})",
                          {{"PORT", "2"}, {"DATA_DIR", "/from/env"}});
     EXPECT_EQ(get_int(cfg, "server.port"), 2);
     EXPECT_EQ(get_string(cfg, "server.host"), "10.0.0.1");
     EXPECT_EQ(get_string(cfg, "data_dir"), "/from/env");
-}
-
-TEST(config_load, database_url_selects_postgres_over_the_file) {
-    auto plain = load_env({});
-    EXPECT_EQ(get_string(plain, "storage.postgres.url"), "");
-    EXPECT_EQ(get_int(plain, "storage.postgres.pool_size"), 4);
-    EXPECT_EQ(get_int(plain, "storage.postgres.connect_timeout_s"), 10);
-    auto cfg = load_text(R"({"storage": {"kind": "sqlite", "postgres": {"pool_size": 3}}})",
-                         {{"DATABASE_URL", "postgresql://u:p@db:5432/happy?sslmode=require"}});
-    EXPECT_EQ(get_string(cfg, "storage.kind"), "postgres");
-    EXPECT_EQ(get_string(cfg, "storage.postgres.url"), "postgresql://u:p@db:5432/happy?sslmode=require");
-    EXPECT_EQ(get_int(cfg, "storage.postgres.pool_size"), 3);
-    EXPECT_EQ(get_string(load_env({{"DATABASE_URL", ""}}), "storage.kind"), "sqlite");
-}
-
-TEST(config_load, redis_url_selects_the_redis_bus) {
-    auto cfg = load_env({});
-    EXPECT_EQ(get_string(cfg, "bus.kind"), "local");
-    EXPECT_EQ(get_string(cfg, "bus.redis.url"), "");
-    // Upstream's REDIS_URL turns cluster mode on (socket.ts attaches the adapter only then), over the file too.
-    cfg = load_text(R"({"bus": {"kind": "local", "redis": {"heartbeat_ms": 500}}})",
-                    {{"REDIS_URL", "redis://:pw@10.0.0.5:6379/1"}});
-    EXPECT_EQ(get_string(cfg, "bus.kind"), "redis");
-    EXPECT_EQ(get_string(cfg, "bus.redis.url"), "redis://:pw@10.0.0.5:6379/1");
-    EXPECT_EQ(get_int(cfg, "bus.redis.heartbeat_ms"), 500);
-    EXPECT_EQ(get_int(cfg, "bus.redis.peer_timeout_ms"), 3000);
-    cfg = load_env({{"REDIS_URL", ""}});
-    EXPECT_EQ(get_string(cfg, "bus.kind"), "local");
 }
 
 TEST(config_load, empty_environment_value_is_ignored) {
@@ -296,13 +293,14 @@ TEST(config_load, environment_value_out_of_range_names_key_and_variable) {
 
 TEST(config_load, unknown_top_level_key) {
     EXPECT_EQ(error_of(R"({"bogus": 1})"),
-              "bogus: unknown key (allowed here: data_dir, server, realtime, metrics, log, auth, storage, files, modules, jobs, bus)");
+              "bogus: unknown key (allowed here: data_dir, server, limits, realtime, metrics, log, tracing, auth, storage, "
+              "files, modules, jobs, bus)");
 }
 
 TEST(config_load, unknown_nested_key) {
     EXPECT_EQ(error_of(R"({"server": {"prot": 1}})"),
               "server.prot: unknown key (allowed here: host, port, public_url, threads, body_limit, header_timeout_ms, "
-              "body_timeout_ms, keep_alive_timeout_ms, shutdown_timeout_ms)");
+              "body_timeout_ms, keep_alive_timeout_ms, shutdown_timeout_ms, trusted_proxies, tls)");
 }
 
 TEST(config_load, unknown_module_section_lists_allowed) {
@@ -358,7 +356,7 @@ TEST(config_load, comments_and_trailing_commas_accepted) {
 TEST(config_load, missing_file_is_an_error) {
     std::string path = (fs::temp_directory_path() / "happy_config_test_does_not_exist.json").string();
     try {
-        load(path, {}, core_schema(), modules());
+        load(path, {}, core_schema(), parts());
         FAIL() << "expected config::error";
     } catch (const error& e) {
         EXPECT_EQ(std::string(e.what()), "config file " + path + ": cannot be read");
@@ -368,7 +366,7 @@ TEST(config_load, missing_file_is_an_error) {
 TEST(config_load, invalid_json_file_is_an_error) {
     temp_file f(R"({"server": })");
     try {
-        load(f.path(), {}, core_schema(), modules());
+        load(f.path(), {}, core_schema(), parts());
         FAIL() << "expected config::error";
     } catch (const error& e) {
         std::string prefix = "config file " + f.path() + ": invalid JSON: ";
@@ -380,7 +378,7 @@ TEST(config_load, invalid_json_file_is_an_error) {
 TEST(config_load, top_level_must_be_an_object) {
     temp_file f("[1, 2]");
     try {
-        load(f.path(), {}, core_schema(), modules());
+        load(f.path(), {}, core_schema(), parts());
         FAIL() << "expected config::error";
     } catch (const error& e) {
         EXPECT_EQ(std::string(e.what()), "config file " + f.path() + ": the top level must be an object");
@@ -393,7 +391,7 @@ TEST(config_load, empty_object_file_equals_no_file) {
 
 TEST(config_accessors, at_and_getters) {
     auto cfg = load_env({});
-    EXPECT_EQ(at(cfg, "storage.sqlite.busy_timeout_ms").as_int64(), 5000);
+    EXPECT_EQ(at(cfg, "storage.sqlite.busy_timeout_ms").as_int64(), 5000);  // a plugin's default
     try {
         at(cfg, "server.nope");
         FAIL() << "expected config::error";
@@ -426,25 +424,50 @@ TEST(config_check_schema, fills_defaults_and_reports_where) {
     }
 }
 
-TEST(config_load, module_section_declared_in_core_schema_with_upstream_env_names) {
-    std::vector<module_schema> mods{{"auth", ""}, {"connect", ""}};
+TEST(config_check_schema, checks_each_array_item) {
+    json::value schema = json::parse(R"({"type":"array","items":{"type":"string","minLength":1}})");
+    json::value ok = json::parse(R"(["a","b"])");
+    check_schema(schema, ok, "list");
+    json::value bad = json::parse(R"(["a",7])");
+    try {
+        check_schema(schema, bad, "list");
+        FAIL() << "expected config::error";
+    } catch (const error& e) {
+        EXPECT_STREQ(e.what(), "list[1]: expected string, got integer 7");
+    }
+    json::value empty_item = json::parse(R"([""])");
+    EXPECT_THROW(check_schema(schema, empty_item, "list"), error);
+}
+
+/// A module's section as the module declares it: schema and upstream variables (like modules/connect).
+module_schema connect_like() {
+    return {"connect", R"({"type": "object", "additionalProperties": false, "properties": {
+                "app_url": {"type": "string", "default": "https://app.happy.engineering"},
+                "github": {"type": "object", "additionalProperties": false, "properties": {
+                    "client_id": {"type": "string", "default": ""},
+                    "redirect_url": {"type": "string", "default": ""}}}}})",
+            {{"GITHUB_CLIENT_ID", "modules.connect.github.client_id", "string"},
+             {"GITHUB_REDIRECT_URL", "modules.connect.github.redirect_url", "string"}}};
+}
+
+TEST(config_load, module_declares_its_section_and_upstream_env_names) {
+    std::vector<module_schema> mods{{"auth", ""}, connect_like()};
     auto cfg = load(std::nullopt, {{"GITHUB_CLIENT_ID", "cid"}, {"GITHUB_REDIRECT_URL", "https://x/cb"}},
-                    core_schema(), mods);
+                    core_schema(), parts(mods));
     EXPECT_EQ(get_string(cfg, "modules.connect.github.client_id"), "cid");
     EXPECT_EQ(get_string(cfg, "modules.connect.github.redirect_url"), "https://x/cb");
-    EXPECT_EQ(get_string(cfg, "modules.connect.github.client_secret"), "");
     EXPECT_EQ(get_string(cfg, "modules.connect.app_url"), "https://app.happy.engineering");
     EXPECT_TRUE(get_bool(cfg, "modules.connect.enabled"));
     // A typo inside the declared section is still an error.
     temp_file f(R"({"modules": {"connect": {"github": {"client_idd": "x"}}}})");
-    EXPECT_THROW(load(f.path(), {}, core_schema(), mods), error);
+    EXPECT_THROW(load(f.path(), {}, core_schema(), parts(mods)), error);
     // The variable of a module compiled out is ignored (no unknown-section error).
-    auto without = load(std::nullopt, {{"GITHUB_CLIENT_ID", "cid"}}, core_schema(), {{"auth", ""}});
+    auto without = load(std::nullopt, {{"GITHUB_CLIENT_ID", "cid"}}, core_schema(), parts({{"auth", ""}}));
     EXPECT_FALSE(config::at(without, "modules").as_object().contains("connect"));
 }
 
 TEST(config_compose_schema, names_the_environment_variable_of_each_key_it_has) {
-    auto schema = compose_schema(core_schema(), {{"auth", ""}, {"connect", ""}}, {{"malloc-trim", "*/30 * * * * *"}});
+    auto schema = compose_schema(core_schema(), parts({{"auth", ""}, connect_like()}, {{"malloc-trim", "*/30 * * * * *"}}));
     auto prop = [&](std::initializer_list<std::string_view> path) {
         const json::value* v = &schema;
         for (auto k : path) {
@@ -455,6 +478,7 @@ TEST(config_compose_schema, names_the_environment_variable_of_each_key_it_has) {
     EXPECT_EQ(prop({"server", "port"}).at("env").as_string(), "PORT");
     EXPECT_EQ(prop({"metrics", "enabled"}).at("env").as_string(), "METRICS_ENABLED");
     EXPECT_EQ(prop({"modules", "connect", "github", "client_id"}).at("env").as_string(), "GITHUB_CLIENT_ID");
+    EXPECT_EQ(prop({"storage", "remote", "url"}).at("env").as_string(), "REMOTE_URL");
     EXPECT_FALSE(prop({"server", "body_limit"}).contains("env"));
     // Sections composed from the modules and jobs given, nothing else (voice is not compiled in here).
     EXPECT_FALSE(prop({"modules"}).at("properties").as_object().contains("voice"));
@@ -462,7 +486,7 @@ TEST(config_compose_schema, names_the_environment_variable_of_each_key_it_has) {
     EXPECT_TRUE(prop({"modules", "auth", "enabled"}).at("default").as_bool());
     EXPECT_EQ(prop({"jobs", "malloc-trim", "schedule"}).at("default").as_string(), "*/30 * * * * *");
     // The validator ignores the annotation: the composed schema is what load() checks against.
-    auto cfg = load(std::nullopt, {{"PORT", "8080"}}, core_schema(), {{"auth", ""}, {"connect", ""}});
+    auto cfg = load(std::nullopt, {{"PORT", "8080"}}, core_schema(), parts({{"auth", ""}, connect_like()}));
     EXPECT_EQ(get_int(cfg, "server.port"), 8080);
 }
 

@@ -113,6 +113,7 @@ std::string token_mint(const token_keys& keys, std::string_view issuer, std::str
     for (const auto& kv : extras) {
         payload[kv.key()] = kv.value();
     }
+    payload["sub"] = sub;  // an extra "sub" must not replace the subject (found by tests/fuzz/token_fuzz.cpp)
     payload["iat"] = now_s;
     payload["nbf"] = now_s;
     if (exp_s) {

@@ -129,6 +129,20 @@ TEST(TokenMint, ExtraCollidingWithStandardClaimKeepsPositionTakesStandardValue) 
               R"({"sub":"u","iss":"handy","a":"b","iat":1700000000,"nbf":1700000000,"jti":"j"})");
 }
 
+// Found by tests/fuzz/token_fuzz.cpp: an extra named "sub" replaced the subject, so the token named another account.
+TEST(TokenMint, ExtraSubDoesNotReplaceTheSubject) {
+    boost::json::object extras;
+    extras["sub"] = "other";
+    extras["a"] = "b";
+    const std::string token = token_mint(handy_keys(), "handy", "u", extras, k_now, "j");
+    const auto parts_payload = token.substr(token.find('.') + 1, token.rfind('.') - token.find('.') - 1);
+    EXPECT_EQ(base64url_decode(parts_payload),
+              R"({"sub":"u","a":"b","iat":1700000000,"nbf":1700000000,"iss":"handy","jti":"j"})");
+    const auto claims = token_verify(handy_keys(), "handy", token, k_now);
+    ASSERT_TRUE(claims);
+    EXPECT_EQ(claims->sub, "u");
+}
+
 TEST(TokenVerify, AcceptsSpecVector) {
     const auto claims = token_verify(handy_keys(), "handy", k_spec_token, k_now);
     ASSERT_TRUE(claims);

@@ -23,6 +23,10 @@ namespace asio = boost::asio;
 
 void backend::ping(connection& c) { c.query("SELECT 1", {}, {}); }
 
+backup_result backend::backup_to(connection&, const std::string&, const backup_meta&) {
+    throw std::runtime_error(fmt::format("{} is not backed up by happy-server (use the database's own tools)", describe()));
+}
+
 namespace {
 std::atomic<std::uint64_t> next_database_id{1};
 /// Attempts of one write on a multi-writer backend before a serialization failure or deadlock reaches the caller.
@@ -35,7 +39,7 @@ database::database(std::unique_ptr<backend> b, std::size_t connections)
       inline_reads_(backend_->reads_never_wait()),
       single_writer_(backend_->single_writer()),
       id_(next_database_id++) {
-    connections_ = std::max<std::size_t>(1, connections);
+    connections_ = std::max<std::size_t>(1, connections ? connections : backend_->pool_size());
     for (std::size_t i = 0; i < connections_; ++i) {
         free_.push_back(backend_->open());
     }
@@ -138,7 +142,7 @@ void database::run_write(connection& c, const std::function<void(tx&)>& fn, bool
         wl.lock();
     }
     for (int attempt = 1;; ++attempt) {
-        c.exec_script(backend_->begin_write_sql());
+        c.begin(backend_->begin_write_sql());
         if (began) {
             *began = true;
         }
@@ -148,6 +152,9 @@ void database::run_write(connection& c, const std::function<void(tx&)>& fn, bool
             c.exec_script("COMMIT");
             return;
         } catch (const error& e) {
+            if (began && e.not_begun) {
+                *began = false;  // the BEGIN went with the first statement and failed: nothing ran
+            }
             rollback_quietly(c);
             if (e.kind != error_kind::retryable || attempt >= max_write_attempts) {
                 throw;
@@ -207,6 +214,11 @@ void database::write_sync(const std::function<void(tx&)>& fn) {
             }
         }
     }
+}
+
+const std::atomic<std::uint64_t>* database::watch_changes(std::string_view table) {
+    auto* w = backend_->changes();
+    return w ? &w->watch(table) : nullptr;
 }
 
 asio::awaitable<void> database::read(std::function<void(tx&)> fn) {
@@ -342,6 +354,24 @@ void database::run_group(connection& c, std::vector<std::unique_ptr<write_job>>&
     }
 }
 
+namespace {
+
+/// A write job for `fn` whose completion resumes the awaiting coroutine (`handler`) on its own executor with the
+/// outcome. `Job` is database::write_job (private: named by the members that call this).
+template <class Job, class Handler>
+std::unique_ptr<Job> queued_write(const std::function<void(tx&)>& fn, Handler handler) {
+    auto job = std::make_unique<Job>();
+    job->fn = &fn;
+    auto h = std::make_shared<Handler>(std::move(handler));
+    job->done = [h](std::exception_ptr ep) {
+        auto ex = asio::get_associated_executor(*h);
+        asio::post(ex, [h, ep]() mutable { std::move(*h)(ep); });
+    };
+    return job;
+}
+
+}  // namespace
+
 asio::awaitable<void> database::write(std::function<void(tx&)> fn) {
     if (!single_writer_) {
         co_await util::run_on(*pool_, [this, &fn] { write_sync(fn); });
@@ -349,17 +379,110 @@ asio::awaitable<void> database::write(std::function<void(tx&)> fn) {
     }
     // The initiation is a named local with trivially copyable captures (g++ 12, see core/util/run_on.cpp).
     auto initiation = [this, &fn](auto handler) {
-        auto job = std::make_unique<write_job>();
-        job->fn = &fn;
-        auto h = std::make_shared<decltype(handler)>(std::move(handler));
-        job->done = [h](std::exception_ptr ep) {
-            auto ex = asio::get_associated_executor(*h);
-            asio::post(ex, [h, ep]() mutable { std::move(*h)(ep); });
-        };
+        auto job = queued_write<write_job>(fn, std::move(handler));
         enqueue_write(std::move(job));
     };
     co_await asio::async_initiate<const asio::use_awaitable_t<>&, void(std::exception_ptr)>(std::move(initiation),
                                                                                            asio::use_awaitable);
+}
+
+asio::awaitable<void> database::write_keyed(std::string key, std::function<void(tx&)> fn) {
+    if (single_writer_) {
+        co_await write(std::move(fn));
+        co_return;
+    }
+    // The initiation is a named local with trivially copyable captures (g++ 12, see core/util/run_on.cpp).
+    auto initiation = [this, &fn, &key](auto handler) {
+        auto job = queued_write<write_job>(fn, std::move(handler));
+        bool start = false;
+        {
+            std::lock_guard lock(queue_mutex_);
+            auto [it, fresh] = keyed_.try_emplace(key);
+            it->second.push_back(std::move(job));
+            start = fresh;
+        }
+        if (start) {
+            asio::post(*pool_, [this, key] { drain_key(key); });
+        }
+    };
+    co_await asio::async_initiate<const asio::use_awaitable_t<>&, void(std::exception_ptr)>(std::move(initiation),
+                                                                                           asio::use_awaitable);
+}
+
+namespace {
+constexpr std::size_t max_keyed_group = 64;  // bounds one transaction and the wait of its first member
+}
+
+void database::drain_key(const std::string& key) {
+    std::vector<std::unique_ptr<write_job>> group;
+    {
+        std::lock_guard lock(queue_mutex_);
+        auto& q = keyed_.find(key)->second;
+        std::size_t n = std::min(q.size(), max_keyed_group);
+        std::move(q.begin(), q.begin() + static_cast<std::ptrdiff_t>(n), std::back_inserter(group));
+        q.erase(q.begin(), q.begin() + static_cast<std::ptrdiff_t>(n));
+    }
+    run_keyed(group);
+    for (auto& job : group) {
+        job->done(job->error);
+    }
+    {
+        std::lock_guard lock(queue_mutex_);
+        auto it = keyed_.find(key);
+        if (it->second.empty()) {
+            keyed_.erase(it);  // the next write_keyed() of this key starts a new drain
+            return;
+        }
+    }
+    // More queued for this key meanwhile: their group runs next, but behind what other keys and plain writes queued
+    // on the database threads since (a busy key must not hold a thread for as long as it stays busy).
+    asio::post(*pool_, [this, key] { drain_key(key); });
+}
+
+void database::run_keyed(std::vector<std::unique_ptr<write_job>>& group) {
+    if (group.size() > 1) {
+        bool began = false;
+        try {
+            lease l(*this);
+            run_keyed_group(*l, group, began);
+            return;
+        } catch (const error& e) {
+            if (began && !e.not_begun && e.kind == error_kind::unavailable) {
+                // The connection was lost with the group under way, maybe after its COMMIT was sent: it may have
+                // been committed, so nothing runs again (as write_sync does for one write); each caller gets it.
+                for (auto& job : group) {
+                    job->error = std::current_exception();
+                }
+                return;
+            }
+            // The database refused the group (a function's statement failed, a serialization failure or deadlock),
+            // or it never began: nothing of it was kept, and each function runs again alone below.
+        } catch (...) {
+            // A function threw, or no connection: likewise nothing was kept.
+        }
+    }
+    for (auto& job : group) {
+        try {
+            write_sync(*job->fn);
+        } catch (...) {
+            job->error = std::current_exception();
+        }
+    }
+}
+
+void database::run_keyed_group(connection& c, std::vector<std::unique_ptr<write_job>>& group, bool& began) {
+    c.begin(backend_->begin_write_sql());
+    began = true;
+    try {
+        tx t(c, kind_);
+        for (auto& job : group) {
+            (*job->fn)(t);
+        }
+        c.exec_script("COMMIT");
+    } catch (...) {
+        rollback_quietly(c);
+        throw;
+    }
 }
 
 asio::awaitable<bool> database::ping() {
@@ -390,7 +513,35 @@ asio::awaitable<void> database::maintain() {
     }
 }
 
-void database::migrate(std::vector<migration> all) {
+std::string database::file_path() const { return backend_->file_path(); }
+
+backup_result database::backup_to_sync(const std::string& dest, const backup_meta& meta) {
+    lease l(*this);
+    return backend_->backup_to(*l, dest, meta);
+}
+
+asio::awaitable<backup_result> database::backup_to(std::string dest, backup_meta meta) {
+    backup_result out;
+    co_await util::run_on(*pool_, [&] { out = backup_to_sync(dest, meta); });
+    co_return out;
+}
+
+asio::awaitable<std::string> database::integrity_check() {
+    std::string out;
+    co_await util::run_on(*pool_, [&] {
+        lease l(*this);
+        out = backend_->integrity_check(*l);
+    });
+    co_return out;
+}
+
+std::int64_t database::schema_version_sync() {
+    std::int64_t v = 0;
+    read_sync([&](tx& t) { v = t.one_i64("SELECT COALESCE(MAX(version), 0) FROM schema_migrations").value_or(0); });
+    return v;
+}
+
+migrate_result database::migrate(std::vector<migration> all) {
     std::sort(all.begin(), all.end(), [](const auto& a, const auto& b) { return a.version < b.version; });
     for (std::size_t i = 1; i < all.size(); ++i) {
         if (all[i].version == all[i - 1].version) {
@@ -399,6 +550,7 @@ void database::migrate(std::vector<migration> all) {
         }
     }
     int known_max = all.empty() ? 0 : all.back().version;
+    migrate_result out;
     lease l(*this);
     connection& c = *l;
     backend_->with_global_lock(c, "happy-server migrations", [&] {
@@ -415,6 +567,23 @@ void database::migrate(std::vector<migration> all) {
                 "Run a newer happy-server, or restore a backup made with this version.",
                 applied.rbegin()->first, applied.rbegin()->second, known_max));
         }
+        // An upgrade (a database that has migrations, and a binary with more): the backend keeps a way back first.
+        bool pending = std::any_of(all.begin(), all.end(), [&](const auto& m) { return !applied.count(m.version); });
+        if (!applied.empty() && pending) {
+            int from = static_cast<int>(applied.rbegin()->first);
+            std::string snapshot;
+            try {
+                snapshot = backend_->before_upgrade(c, from, known_max);
+            } catch (const std::exception& e) {
+                throw std::runtime_error(fmt::format("cannot write the snapshot taken before migrating from schema "
+                                                     "version {} to {}: {}",
+                                                     from, known_max, e.what()));
+            }
+            if (!snapshot.empty()) {
+                log::info("snapshot written before migrations",
+                          {{"path", snapshot}, {"from_version", from}, {"to_version", known_max}});
+            }
+        }
         for (const auto& m : all) {
             if (applied.count(m.version)) {
                 continue;
@@ -429,8 +598,15 @@ void database::migrate(std::vector<migration> all) {
                 throw std::runtime_error(fmt::format("migration {} failed: {}", m.name, e.what()));
             }
             log::info("migration applied", {{"version", m.version}, {"name", m.name}, {"module", m.module}});
+            out.applied_now.push_back(m.name);
+            applied[m.version] = m.name;
+        }
+        if (!applied.empty()) {
+            out.version = static_cast<int>(applied.rbegin()->first);
+            out.version_name = applied.rbegin()->second;
         }
     });
+    return out;
 }
 
 void database::close() {

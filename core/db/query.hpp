@@ -6,6 +6,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <initializer_list>
 #include <optional>
 #include <span>
@@ -62,6 +63,8 @@ public:
 };
 
 using row_fn = util::function_ref<void(const row_view&)>;
+/// The row callback of a deferred statement (connection::query_deferred): kept until the statement has run.
+using deferred_fn = std::function<void(const row_view&)>;
 
 /// SQL text per dialect, for the few statements that cannot be written once (e.g. GLOB vs LIKE … COLLATE "C").
 struct sql_pair {
@@ -82,6 +85,9 @@ enum class error_kind {
 struct error : std::runtime_error {
     error(error_kind k, const std::string& what) : std::runtime_error(what), kind(k) {}
     error_kind kind;
+    /// Set when the transaction's BEGIN itself failed although the error surfaced from a later statement (a backend
+    /// that sends BEGIN together with the first statement, connection::begin): nothing of the transaction ran.
+    bool not_begun = false;
 };
 
 /// Thrown by storage code for "row not found" conditions handlers map to 404s.
@@ -98,6 +104,24 @@ public:
     virtual std::int64_t query(std::string_view sql, std::span<const param> params, row_fn fn) = 0;
     /// Runs a multi-statement script without parameters (migrations, BEGIN/COMMIT).
     virtual void exec_script(std::string_view sql) = 0;
+    /// Starts a write transaction with `sql` (BEGIN, BEGIN IMMEDIATE). A backend may send it together with the
+    /// transaction's first statement instead (PostgreSQL pipelines them: one round trip fewer per write); a failure
+    /// of the BEGIN then surfaces from that statement, as a db::error with `not_begun` set. A COMMIT or ROLLBACK with
+    /// no statement in between then ends a transaction the server never saw.
+    virtual void begin(std::string_view sql) { exec_script(sql); }
+    /// Runs `sql` as query() does, or, on a backend that pipelines statements (PostgreSQL), later: sent in one round
+    /// trip with the transaction's next statement or with its COMMIT. Either way it runs before that next statement,
+    /// `fn` has seen its rows by then, and an error it raises is thrown from there (a COMMIT then commits nothing).
+    /// For the statements of a write transaction whose outcome is needed only at its end: an INSERT whose failure
+    /// must abort the transaction, an UPDATE … RETURNING whose values are used after the commit. Only inside
+    /// database::write; `fn` must not run statements. The parameters are copied.
+    virtual void query_deferred(std::string_view sql, std::span<const param> params, deferred_fn fn) {
+        if (fn) {
+            query(sql, params, fn);
+        } else {
+            query(sql, params, {});
+        }
+    }
     /// True once the connection is known to be unusable (the server went away): the pool drops it and opens a
     /// new one on demand instead of handing it out again.
     virtual bool broken() const { return false; }
@@ -129,6 +153,10 @@ public:
     }
     /// A statement without result rows; returns the rows affected.
     std::int64_t exec(std::string_view sql, std::initializer_list<param> params = {}) { return query(sql, params); }
+    /// connection::query_deferred: `sql` runs no later than the next statement or the COMMIT, which throw its error.
+    void exec_deferred(std::string_view sql, std::initializer_list<param> params, deferred_fn fn = {}) {
+        c_.query_deferred(sql, std::span<const param>(params.begin(), params.size()), std::move(fn));
+    }
 
     /// The first column of the first row as an integer (nullopt: no row or NULL).
     std::optional<std::int64_t> one_i64(std::string_view sql, std::initializer_list<param> params = {});

@@ -4,10 +4,12 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/beast/websocket.hpp>
+#include <boost/beast/websocket/ssl.hpp>
 #include <boost/json.hpp>
 #include <array>
 #include <charconv>
 #include <deque>
+#include <variant>
 
 #include "core/crypto/base64.hpp"
 #include "core/engineio/codec.hpp"
@@ -72,6 +74,8 @@ inline void teardown(beast::role_type role, eio_stream& stream, boost::system::e
 }  // namespace drain
 
 using ws_stream = websocket::stream<drain::eio_stream>;
+/// A WebSocket over the TLS listener (server.tls). Beast's TLS teardown sends close_notify and reads until the peer's.
+using ws_tls_stream = websocket::stream<http::tls_stream>;
 
 namespace {
 
@@ -109,18 +113,20 @@ void set_cors(bhttp::response<bhttp::string_body>& res) {
     res.set(bhttp::field::access_control_allow_credentials, "true");
 }
 
-asio::awaitable<bool> write_http(beast::tcp_stream& stream, bhttp::response<bhttp::string_body> res, bool keep_alive) {
+template <class Stream>
+asio::awaitable<bool> write_http(Stream& stream, bhttp::response<bhttp::string_body> res, bool keep_alive) {
     res.version(11);
     set_cors(res);
     res.keep_alive(keep_alive);
     res.prepare_payload();
-    stream.expires_after(std::chrono::seconds(30));
+    beast::get_lowest_layer(stream).expires_after(std::chrono::seconds(30));
     auto [ec, n] = co_await bhttp::async_write(stream, res, asio::as_tuple(asio::use_awaitable));
-    stream.expires_never();
+    beast::get_lowest_layer(stream).expires_never();
     co_return !ec && keep_alive;
 }
 
-asio::awaitable<bool> write_error(beast::tcp_stream& stream, eio_error e, bool keep_alive) {
+template <class Stream>
+asio::awaitable<bool> write_error(Stream& stream, eio_error e, bool keep_alive) {
     bhttp::response<bhttp::string_body> res;
     res.result(e == eio_error::forbidden ? bhttp::status::forbidden : bhttp::status::bad_request);
     res.set(bhttp::field::content_type, "application/json");
@@ -129,14 +135,21 @@ asio::awaitable<bool> write_error(beast::tcp_stream& stream, eio_error e, bool k
 }
 
 /// engine.io's abortUpgrade: a raw 400 on the socket, then the connection is destroyed.
-asio::awaitable<void> abort_upgrade(beast::tcp_stream& stream, std::string_view message) {
+template <class Stream>
+asio::awaitable<void> abort_upgrade(Stream& stream, std::string_view message) {
     std::string raw = "HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-type: text/html\r\nContent-Length: " +
                       std::to_string(message.size()) + "\r\n\r\n" + std::string(message);
-    stream.expires_after(std::chrono::seconds(5));
+    auto& tcp_layer = beast::get_lowest_layer(stream);
+    tcp_layer.expires_after(std::chrono::seconds(5));
     co_await asio::async_write(stream, asio::buffer(raw), asio::as_tuple(asio::use_awaitable));
     boost::system::error_code ec;
-    stream.socket().shutdown(tcp::socket::shutdown_both, ec);
-    stream.socket().close(ec);
+    tcp_layer.socket().shutdown(tcp::socket::shutdown_both, ec);
+    tcp_layer.socket().close(ec);
+}
+
+/// The upgraded connection's places under the connection limits: the WebSocket keeps them for as long as it lives.
+limits::connection_slots take_slots(http::exchange& ex) {
+    return ex.slots ? std::move(*ex.slots) : limits::connection_slots{};
 }
 
 }  // namespace
@@ -166,7 +179,20 @@ struct socket::impl {
     bool noop_requested = false;  // upgrade probe: answer the pending poll with a noop
     bool upgrading = false;
     bool closed_by_client = false;  // the client sent a CLOSE packet (vs. a server-side close)
-    std::shared_ptr<ws_stream> ws;
+    /// The WebSocket, once the session has one: plain or over TLS.
+    std::variant<std::monostate, std::shared_ptr<ws_stream>, std::shared_ptr<ws_tls_stream>> ws;
+
+    bool has_ws() const { return ws.index() != 0; }
+    /// Calls `f` with the WebSocket stream (either kind); nothing when there is none.
+    template <class F>
+    void with_ws(F&& f) {
+        if (auto* p = std::get_if<std::shared_ptr<ws_stream>>(&ws)) {
+            f(*p);
+        } else if (auto* q = std::get_if<std::shared_ptr<ws_tls_stream>>(&ws)) {
+            f(*q);
+        }
+    }
+    limits::connection_slots ws_slots;  // the WebSocket connection's counts under the connection limits
 
     void notify() { wake.cancel(); }
 
@@ -212,7 +238,7 @@ struct server::impl {
             do_close(srv, s, "transport error");
             return;
         }
-        if (st.kind == socket::impl::transport::websocket && st.ws) {
+        if (st.kind == socket::impl::transport::websocket && st.has_ws()) {
             ws_flush(srv, s);
         } else {
             st.notify();
@@ -233,7 +259,7 @@ struct server::impl {
         auto& st = *s->impl_;
         st.ping_timer.cancel();
         st.notify();
-        if (st.kind == socket::impl::transport::websocket && st.ws) {
+        if (st.kind == socket::impl::transport::websocket && st.has_ws()) {
             ws_flush(srv, s);  // flushes what is queued, then performs the close handshake
         }
         srv.remove(s->id_);
@@ -298,8 +324,13 @@ struct server::impl {
     }
 
     static void ws_read(server& srv, const sock_ptr& s) {
+        s->impl_->with_ws([&](const auto& ws) { ws_read_on(srv, s, ws); });
+    }
+
+    template <class Ws>
+    static void ws_read_on(server& srv, const sock_ptr& s, const std::shared_ptr<Ws>& ws) {
         auto& st = *s->impl_;
-        st.ws->async_read(st.read_buffer, [&srv, s](const boost::system::error_code& ec, std::size_t) {
+        ws->async_read(st.read_buffer, [&srv, s, ws](const boost::system::error_code& ec, std::size_t) {
             auto& st = *s->impl_;
             if (ec) {
                 if (ec == websocket::error::message_too_big) {
@@ -318,7 +349,7 @@ struct server::impl {
             std::string data = beast::buffers_to_string(st.read_buffer.data());
             st.read_buffer.consume(st.read_buffer.size());
             st.read_buffer.shrink_to_fit();  // an idle connection holds no read buffer (10k connections add up)
-            if (st.ws->got_binary()) {
+            if (ws->got_binary()) {
                 on_packet(srv, s, make_binary_packet(std::move(data)));
             } else if (auto p = decode_text_packet(data)) {
                 on_packet(srv, s, std::move(*p));
@@ -327,7 +358,7 @@ struct server::impl {
                 return;
             }
             if (!s->closed_) {
-                ws_read(srv, s);
+                ws_read_on(srv, s, ws);
             }
         });
     }
@@ -346,18 +377,20 @@ struct server::impl {
         }
         st.writing = true;
         st.writing_frame = st.pop();
-        st.ws->binary(st.writing_frame.binary);
-        st.ws->async_write(asio::buffer(*st.writing_frame.data), [&srv, s](const boost::system::error_code& ec, std::size_t) {
-            auto& st = *s->impl_;
-            st.writing = false;
-            st.writing_frame = {};
-            if (ec) {
-                st.clear_outbox();
-                do_close(srv, s, "transport error");
-                ws_close(s);
-                return;
-            }
-            ws_flush(srv, s);
+        st.with_ws([&](const auto& ws) {
+            ws->binary(st.writing_frame.binary);
+            ws->async_write(asio::buffer(*st.writing_frame.data), [&srv, s](const boost::system::error_code& ec, std::size_t) {
+                auto& st = *s->impl_;
+                st.writing = false;
+                st.writing_frame = {};
+                if (ec) {
+                    st.clear_outbox();
+                    do_close(srv, s, "transport error");
+                    ws_close(s);
+                    return;
+                }
+                ws_flush(srv, s);
+            });
         });
     }
 
@@ -368,21 +401,24 @@ struct server::impl {
         }
         st.ws_closing = true;
         st.clear_outbox();
-        auto ws = st.ws;
-        auto finish = [ws]() {
-            boost::system::error_code ignored;
-            beast::get_lowest_layer(*ws).socket().shutdown(tcp::socket::shutdown_both, ignored);
-            beast::get_lowest_layer(*ws).socket().close(ignored);
-        };
-        if (!ws->is_open()) {
-            finish();
-            return;
-        }
-        beast::get_lowest_layer(*ws).expires_after(std::chrono::seconds(2));
-        ws->async_close(websocket::close_code::normal, [s, finish](const boost::system::error_code&) { finish(); });
+        st.with_ws([&](const auto& ws) {
+            auto finish = [s, ws]() {
+                boost::system::error_code ignored;
+                beast::get_lowest_layer(*ws).socket().shutdown(tcp::socket::shutdown_both, ignored);
+                beast::get_lowest_layer(*ws).socket().close(ignored);
+                s->impl_->ws_slots = {};  // the connection is gone: its place under the limits is free
+            };
+            if (!ws->is_open()) {
+                finish();
+                return;
+            }
+            beast::get_lowest_layer(*ws).expires_after(std::chrono::seconds(2));
+            ws->async_close(websocket::close_code::normal, [s, finish](const boost::system::error_code&) { finish(); });
+        });
     }
 
-    static void configure_ws(server& srv, ws_stream& ws) {
+    template <class Ws>
+    static void configure_ws(server& srv, Ws& ws) {
         ws.set_option(websocket::stream_base::timeout{std::chrono::seconds(30), websocket::stream_base::none(), false});
         ws.read_message_max(srv.opts_.max_payload);
         ws.auto_fragment(false);
@@ -392,19 +428,21 @@ struct server::impl {
         }));
     }
 
-    static void start_ws(server& srv, const sock_ptr& s, std::shared_ptr<ws_stream> ws) {
+    template <class Ws>
+    static void start_ws(server& srv, const sock_ptr& s, std::shared_ptr<Ws> ws, limits::connection_slots slots) {
         auto& st = *s->impl_;
         st.kind = socket::impl::transport::websocket;
         st.ws = std::move(ws);
+        st.ws_slots = std::move(slots);
         ws_read(srv, s);
         ws_flush(srv, s);
     }
 
     /// A brand-new session over WebSocket (no sid).
-    static asio::awaitable<void> ws_session(server& srv, socket::strand_type strand, tcp::socket sock,
+    template <class Ws>
+    static asio::awaitable<void> ws_session(server& srv, socket::strand_type strand, std::shared_ptr<Ws> ws,
                                             bhttp::request<bhttp::string_body> req, open_info info,
-                                            bool supported_protocol) {
-        auto ws = std::make_shared<ws_stream>(drain::eio_stream(std::move(sock)));
+                                            bool supported_protocol, limits::connection_slots slots) {
         configure_ws(srv, *ws);
         auto [ec] = co_await ws->async_accept(req, asio::as_tuple(asio::use_awaitable));
         if (ec) {
@@ -423,14 +461,14 @@ struct server::impl {
                           s->id_, false, static_cast<int>(srv.opts_.ping_interval.count()),
                           static_cast<int>(srv.opts_.ping_timeout.count()), srv.opts_.max_payload)),
                       false});
-        start_ws(srv, s, ws);
+        start_ws(srv, s, ws, std::move(slots));
         schedule_ping(srv, s);
         srv.handler_.on_open(s, info);
     }
 
     /// polling → websocket upgrade: probe, then switch (engine.io socket.ts maybeUpgrade).
     static asio::awaitable<void> ws_upgrade(server& srv, sock_ptr s, tcp::socket sock,
-                                            bhttp::request<bhttp::string_body> req) {
+                                            bhttp::request<bhttp::string_body> req, limits::connection_slots slots) {
         auto ws = std::make_shared<ws_stream>(drain::eio_stream(std::move(sock)));
         configure_ws(srv, *ws);
         auto [ec] = co_await ws->async_accept(req, asio::as_tuple(asio::use_awaitable));
@@ -483,7 +521,7 @@ struct server::impl {
         beast::get_lowest_layer(*ws).expires_never();
         st.upgrading = false;
         st.noop_requested = false;
-        start_ws(srv, s, ws);
+        start_ws(srv, s, ws, std::move(slots));
         st.notify();
     }
 
@@ -542,6 +580,10 @@ struct server::impl {
         co_return encode_payload(packets);
     }
 
+    /// serve() on the connection's own stream type.
+    template <class Stream>
+    static asio::awaitable<bool> serve_on(server& srv, http::exchange& ex, Stream& stream);
+
     static asio::awaitable<void> poll_post(server& srv, sock_ptr s, std::string body) {
         auto packets = decode_payload(body);
         if (!packets) {
@@ -591,6 +633,7 @@ void server::remove(const std::string& sid) {
 void server::add(const std::shared_ptr<socket>& s) {
     std::lock_guard lock(mutex_);
     sessions_.emplace(s->id(), s);
+    ++opened_;
 }
 
 std::size_t server::session_count() const {
@@ -611,7 +654,8 @@ void server::close_all(std::string_view reason) {
     }
 }
 
-asio::awaitable<bool> server::serve(http::exchange& ex) {
+template <class Stream>
+asio::awaitable<bool> server::impl::serve_on(server& srv, http::exchange& ex, Stream& stream) {
     auto& req = ex.parser.get();
     std::string target(req.target());
     auto qpos = target.find('?');
@@ -626,26 +670,26 @@ asio::awaitable<bool> server::serve(http::exchange& ex) {
         res.set(bhttp::field::access_control_allow_methods, "GET,POST,OPTIONS");
         // upstream configures allowedHeaders ["*"], so the literal star is sent, never the request's list.
         res.set(bhttp::field::access_control_allow_headers, "*");
-        co_return co_await write_http(ex.stream, std::move(res), keep_alive);
+        co_return co_await write_http(stream, std::move(res), keep_alive);
     }
 
     // Verification in the reference server's order (engine.io server.ts verify / handshake).
     std::string transport = query_value(query, "transport");
     auto reject = [&](eio_error e) -> asio::awaitable<bool> {
         if (is_upgrade) {
-            co_await abort_upgrade(ex.stream, error_message(e));
+            co_await abort_upgrade(stream, error_message(e));
             co_return false;
         }
-        co_return co_await write_error(ex.stream, e, keep_alive);
+        co_return co_await write_error(stream, e, keep_alive);
     };
-    bool transport_ok = (transport == "polling" && opts_.allow_polling) || (transport == "websocket" && opts_.allow_websocket);
+    bool transport_ok = (transport == "polling" && srv.opts_.allow_polling) || (transport == "websocket" && srv.opts_.allow_websocket);
     if (!transport_ok) {
         co_return co_await reject(eio_error::unknown_transport);
     }
     std::string sid = query_value(query, "sid");
     std::shared_ptr<socket> existing;
     if (has_query(query, "sid")) {
-        existing = find(sid);
+        existing = srv.find(sid);
         if (!existing) {
             co_return co_await reject(eio_error::unknown_sid);
         }
@@ -679,53 +723,76 @@ asio::awaitable<bool> server::serve(http::exchange& ex) {
 
     if (is_upgrade) {
         if (transport != "websocket") {
-            co_await abort_upgrade(ex.stream, error_message(eio_error::bad_request));
+            co_await abort_upgrade(stream, error_message(eio_error::bad_request));
             co_return false;
         }
-        // Move the connection onto the session strand: every WebSocket operation of a session then runs on
-        // one strand, and the HTTP connection coroutine is done with it.
-        socket::strand_type strand = existing ? existing->strand() : socket::strand_type(asio::any_io_executor(ioc_.get_executor()));
-        auto native = ex.stream.release_socket();
-        auto protocol = native.local_endpoint().protocol();
-        tcp::socket sock(strand, protocol, native.release());
-        ex.taken = true;
-        auto request = ex.parser.release();
-        if (existing) {
-            asio::co_spawn(strand, impl::ws_upgrade(*this, existing, std::move(sock), std::move(request)), asio::detached);
-        } else {
-            asio::co_spawn(strand,
-                           impl::ws_session(*this, strand, std::move(sock), std::move(request), std::move(info),
-                                            supported_protocol),
+        if constexpr (std::is_same_v<Stream, http::tls_stream>) {
+            // A TLS stream cannot be moved onto another strand as a bare socket can: a new session keeps the
+            // connection's own strand (the TLS listener accepts onto a strand<any_io_executor> for this), and a
+            // polling session, which has a strand of its own, is not upgraded: the client keeps polling, as after
+            // any failed probe. First-party clients open WebSocket sessions directly.
+            auto* own = stream.get_executor().template target<socket::strand_type>();
+            if (existing || !own) {
+                co_await abort_upgrade(stream, error_message(eio_error::bad_request));
+                co_return false;
+            }
+            socket::strand_type strand = *own;
+            auto ws = std::make_shared<ws_tls_stream>(std::move(stream));
+            ex.taken = true;
+            auto request = ex.parser.release();
+            asio::co_spawn(strand, ws_session(srv, strand, std::move(ws), std::move(request), std::move(info),
+                                              supported_protocol, take_slots(ex)),
                            asio::detached);
+            co_return false;
+        } else {
+            // Move the connection onto the session strand: every WebSocket operation of a session then runs on
+            // one strand, and the HTTP connection coroutine is done with it.
+            socket::strand_type strand =
+                existing ? existing->strand() : socket::strand_type(asio::any_io_executor(srv.ioc_.get_executor()));
+            auto native = stream.release_socket();
+            auto protocol = native.local_endpoint().protocol();
+            tcp::socket sock(strand, protocol, native.release());
+            ex.taken = true;
+            auto request = ex.parser.release();
+            if (existing) {
+                asio::co_spawn(strand, ws_upgrade(srv, existing, std::move(sock), std::move(request), take_slots(ex)),
+                               asio::detached);
+            } else {
+                auto ws = std::make_shared<ws_stream>(drain::eio_stream(std::move(sock)));
+                asio::co_spawn(strand,
+                               ws_session(srv, strand, std::move(ws), std::move(request), std::move(info),
+                                          supported_protocol, take_slots(ex)),
+                               asio::detached);
+            }
+            co_return false;
         }
-        co_return false;
     }
 
     if (!existing) {
         // Polling handshake: the response body is the OPEN packet.
-        auto s = std::make_shared<socket>(*this, make_sid(), socket::strand_type(asio::any_io_executor(ioc_.get_executor())));
-        add(s);
+        auto s = std::make_shared<socket>(srv, make_sid(), socket::strand_type(asio::any_io_executor(srv.ioc_.get_executor())));
+        srv.add(s);
         // The lambda must be a named local, not a temporary inside the co_await expression: g++ 12 miscompiles a
         // capturing lambda temporary there (the closure is moved from a bogus address and its captures are destroyed
         // twice; asio issues #858/#1135), which crashed the first polling handshake with a double free of `info`.
-        auto open_on_strand = [this, s, info = std::move(info)]() -> asio::awaitable<void> {
-            impl::schedule_ping(*this, s);
-            handler_.on_open(s, info);
+        auto open_on_strand = [&srv, s, info = std::move(info)]() -> asio::awaitable<void> {
+            schedule_ping(srv, s);
+            srv.handler_.on_open(s, info);
             co_return;
         };
         co_await asio::co_spawn(s->strand(), std::move(open_on_strand), asio::use_awaitable);
         bhttp::response<bhttp::string_body> res{bhttp::status::ok, 11};
         res.set(bhttp::field::content_type, "text/plain; charset=UTF-8");
         res.set(bhttp::field::cache_control, "no-store");
-        res.body() = open_packet(s->id(), opts_.allow_websocket, static_cast<int>(opts_.ping_interval.count()),
-                                 static_cast<int>(opts_.ping_timeout.count()), opts_.max_payload);
-        co_return co_await write_http(ex.stream, std::move(res), keep_alive);
+        res.body() = open_packet(s->id(), srv.opts_.allow_websocket, static_cast<int>(srv.opts_.ping_interval.count()),
+                                 static_cast<int>(srv.opts_.ping_timeout.count()), srv.opts_.max_payload);
+        co_return co_await write_http(stream, std::move(res), keep_alive);
     }
 
     if (method == bhttp::verb::get) {
-        auto payload = co_await asio::co_spawn(existing->strand(), impl::poll_get(*this, existing), asio::use_awaitable);
+        auto payload = co_await asio::co_spawn(existing->strand(), poll_get(srv, existing), asio::use_awaitable);
         if (!payload) {
-            co_return co_await write_error(ex.stream, eio_error::bad_request, false);
+            co_return co_await write_error(stream, eio_error::bad_request, false);
         }
         bhttp::response<bhttp::string_body> res{bhttp::status::ok, 11};
         res.set(bhttp::field::content_type, "text/plain; charset=UTF-8");
@@ -744,7 +811,7 @@ asio::awaitable<bool> server::serve(http::exchange& ex) {
         } else {
             res.body() = std::move(*payload);
         }
-        co_return co_await write_http(ex.stream, std::move(res), keep_alive);
+        co_return co_await write_http(stream, std::move(res), keep_alive);
     }
 
     if (method == bhttp::verb::post) {
@@ -753,34 +820,38 @@ asio::awaitable<bool> server::serve(http::exchange& ex) {
             std::uint64_t n = 0;
             auto sv = cl->value();
             auto [p, e] = std::from_chars(sv.data(), sv.data() + sv.size(), n);
-            if (e == std::errc() && n > opts_.max_payload) {
+            if (e == std::errc() && n > srv.opts_.max_payload) {
                 // engine.io polling.ts: "payload too large" → 413, and the session errors out.
                 existing->close("transport error");
                 bhttp::response<bhttp::string_body> res{bhttp::status::payload_too_large, 11};
-                co_return co_await write_http(ex.stream, std::move(res), false);
+                co_return co_await write_http(stream, std::move(res), false);
             }
         }
-        ex.parser.body_limit(opts_.max_payload);
-        ex.stream.expires_after(std::chrono::seconds(30));
-        auto [ec, n] = co_await bhttp::async_read(ex.stream, ex.buffer, ex.parser, asio::as_tuple(asio::use_awaitable));
-        ex.stream.expires_never();
+        ex.parser.body_limit(srv.opts_.max_payload);
+        beast::get_lowest_layer(stream).expires_after(std::chrono::seconds(30));
+        auto [ec, n] = co_await bhttp::async_read(stream, ex.buffer, ex.parser, asio::as_tuple(asio::use_awaitable));
+        beast::get_lowest_layer(stream).expires_never();
         if (ec) {
             if (ec == bhttp::error::body_limit) {
                 existing->close("transport error");
                 bhttp::response<bhttp::string_body> res{bhttp::status::payload_too_large, 11};
-                co_return co_await write_http(ex.stream, std::move(res), false);
+                co_return co_await write_http(stream, std::move(res), false);
             }
             co_return false;
         }
         std::string body = std::move(ex.parser.get().body());
-        co_await asio::co_spawn(existing->strand(), impl::poll_post(*this, existing, std::move(body)), asio::use_awaitable);
+        co_await asio::co_spawn(existing->strand(), poll_post(srv, existing, std::move(body)), asio::use_awaitable);
         bhttp::response<bhttp::string_body> res{bhttp::status::ok, 11};
         res.set(bhttp::field::content_type, "text/html");
         res.body() = "ok";
-        co_return co_await write_http(ex.stream, std::move(res), keep_alive);
+        co_return co_await write_http(stream, std::move(res), keep_alive);
     }
 
-    co_return co_await write_error(ex.stream, eio_error::bad_request, keep_alive);
+    co_return co_await write_error(stream, eio_error::bad_request, keep_alive);
+}
+
+asio::awaitable<bool> server::serve(http::exchange& ex) {
+    return ex.visit([&](auto& stream) { return impl::serve_on(*this, ex, stream); });
 }
 
 }  // namespace happy::engineio

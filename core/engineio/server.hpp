@@ -101,6 +101,9 @@ public:
     /// Closes every session (server shutdown).
     void close_all(std::string_view reason);
     std::size_t session_count() const;
+    /// Sessions opened since start (WebSocket and polling handshakes that got an OPEN packet): a counter, so that a
+    /// test behind a balancer can tell which instance a new connection reached while others come and go.
+    std::uint64_t sessions_opened() const { return opened_; }
     /// Sessions closed because their outgoing queue overflowed (slow consumers).
     std::uint64_t slow_client_disconnects() const { return slow_disconnects_; }
 
@@ -119,6 +122,7 @@ private:
     mutable std::mutex mutex_;
     std::unordered_map<std::string, std::shared_ptr<socket>> sessions_;
     std::atomic<std::uint64_t> slow_disconnects_{0};
+    std::atomic<std::uint64_t> opened_{0};
 };
 
 }  // namespace happy::engineio

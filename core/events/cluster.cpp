@@ -42,16 +42,25 @@ void cluster::attach(local_hooks hooks) {
     bus_->on_peer_down([this](std::string_view peer) { on_peer_down(peer); });
 }
 
-void cluster::broadcast(const std::vector<std::string>& rooms, const std::unordered_set<std::string>& except,
-                        const engineio::frame& f) {
+std::string cluster::encode_broadcast(const delivery& d, std::string_view account, std::int64_t seq) const {
     if (!enabled()) {
-        return;
+        return {};
     }
     wire::broadcast b;
-    b.rooms = rooms;
-    b.except.assign(except.begin(), except.end());
-    b.frame = *f.data;
-    bus_->publish(wire::encode(b));
+    b.rooms = d.rooms;
+    b.except.assign(d.except.begin(), d.except.end());
+    if (d.frame.data) {
+        b.frame = *d.frame.data;
+    }
+    b.account = account;
+    b.seq = seq;
+    return wire::encode(b);
+}
+
+void cluster::publish(std::string message) {
+    if (enabled() && !message.empty()) {
+        bus_->publish(std::move(message));
+    }
 }
 
 asio::awaitable<std::optional<remote_socket>> cluster::ask(wire::query_kind kind, std::string key) {
@@ -174,9 +183,9 @@ void cluster::on_message(std::string_view origin, std::string_view payload) {
     }
     auto& msg = *m;
     if (auto* b = std::get_if<wire::broadcast>(&msg)) {
-        std::unordered_set<std::string> except(b->except.begin(), b->except.end());
-        sio_.broadcast_frame("/", b->rooms, except,
-                             engineio::frame{std::make_shared<const std::string>(std::move(b->frame)), false});
+        if (hooks_.deliver) {
+            hooks_.deliver(std::move(*b));
+        }
     } else if (auto* q = std::get_if<wire::query>(&msg)) {
         answer_query(origin, *q);
     } else if (auto* a = std::get_if<wire::answer>(&msg)) {

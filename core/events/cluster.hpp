@@ -26,6 +26,7 @@
 #include "core/bus/bus.hpp"
 #include "core/engineio/server.hpp"
 #include "core/events/cluster_wire.hpp"
+#include "core/events/ordered_delivery.hpp"
 #include "core/socketio/server.hpp"
 #include "core/util/oneshot.hpp"
 
@@ -53,6 +54,9 @@ public:
         /// Deliver `rpc-request` to a local socket and report with reply_rpc(origin, …). Runs on the bus executor:
         /// post the waiting elsewhere.
         std::function<void(std::string origin, wire::rpc_request req)> serve_rpc;
+        /// Deliver another instance's broadcast to the local sockets (updates in seq order). Runs on the bus
+        /// executor.
+        std::function<void(wire::broadcast b)> deliver;
     };
 
     /// `b` may be null (no bus): then enabled() is false and nothing crosses.
@@ -64,9 +68,12 @@ public:
     bool enabled() const { return bus_ != nullptr && bus_->clustered(); }
     bus::bus* bus_ptr() const { return bus_; }
 
-    /// Sends an already encoded event to the members of `rooms` on every other instance.
-    void broadcast(const std::vector<std::string>& rooms, const std::unordered_set<std::string>& except,
-                   const engineio::frame& f);
+    /// The bus message that takes an already encoded event to its rooms' members on every other instance; an update
+    /// (`seq` > 0) with its account and seq, by which they order it (with no rooms: that seq will never be emitted).
+    /// Empty when there are no other instances.
+    std::string encode_broadcast(const delivery& d, std::string_view account = {}, std::int64_t seq = 0) const;
+    /// Sends what encode_broadcast() made to every other instance (nothing when it is empty).
+    void publish(std::string message);
 
     /// The first connected member of `room` on another instance (the first answer wins), or nullopt when none
     /// answered "here" within the query timeout.

@@ -6,7 +6,7 @@ namespace happy::events::wire {
 
 namespace {
 
-enum class tag : std::uint8_t { broadcast = 1, query = 2, answer = 3, rpc_request = 4, rpc_result = 5 };
+enum class tag : std::uint8_t { broadcast = 1, query = 2, answer = 3, rpc_request = 4, rpc_result = 5, update = 6 };
 
 class writer {
 public:
@@ -107,10 +107,14 @@ std::string encode(const message& m) {
         [&](const auto& v) {
             using T = std::decay_t<decltype(v)>;
             if constexpr (std::is_same_v<T, broadcast>) {
-                w.u8(static_cast<std::uint8_t>(tag::broadcast));
+                w.u8(static_cast<std::uint8_t>(v.seq > 0 ? tag::update : tag::broadcast));
                 w.list(v.rooms);
                 w.list(v.except);
                 w.str(v.frame);
+                if (v.seq > 0) {
+                    w.str(v.account);
+                    w.u64(static_cast<std::uint64_t>(v.seq));
+                }
             } else if constexpr (std::is_same_v<T, query>) {
                 w.u8(static_cast<std::uint8_t>(tag::query));
                 w.u64(v.id);
@@ -144,12 +148,21 @@ std::string encode(const message& m) {
 std::optional<message> decode(std::string_view bytes) {
     reader r(bytes);
     message m;
-    switch (static_cast<tag>(r.u8())) {
-        case tag::broadcast: {
+    const auto t = static_cast<tag>(r.u8());
+    switch (t) {
+        case tag::broadcast:
+        case tag::update: {
             broadcast b;
             b.rooms = r.list();
             b.except = r.list();
             b.frame = r.str();
+            if (t == tag::update) {
+                b.account = r.str();
+                b.seq = static_cast<std::int64_t>(r.u64());
+                if (b.seq <= 0) {
+                    return std::nullopt;
+                }
+            }
             m = std::move(b);
             break;
         }

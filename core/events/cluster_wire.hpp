@@ -19,10 +19,15 @@
 namespace happy::events::wire {
 
 /// `update` / `ephemeral`: deliver `frame` to the local members of `rooms`, except the socket ids in `except`.
+/// An update carries its account and account seq (seq > 0), by which the receiver orders it among the account's
+/// other updates (core/events/seq_reorder.hpp); one with no rooms only says that this seq will never be emitted.
+/// On the wire an update has a tag of its own, so that it is never mistaken for an unordered broadcast.
 struct broadcast {
     std::vector<std::string> rooms;
     std::vector<std::string> except;
     std::string frame;  ///< the engine packet text, "42[…]"
+    std::string account;
+    std::int64_t seq = 0;  ///< 0: not an update (an ephemeral)
 };
 
 enum class query_kind : std::uint8_t {

@@ -26,6 +26,27 @@ TEST(cluster_wire, broadcast) {
     EXPECT_TRUE(e.frame.empty());
 }
 
+TEST(cluster_wire, update_carries_its_account_and_seq) {
+    broadcast b{{"user:U:user-scoped"}, {}, R"(42["update",{"id":"x","seq":3}])", "U", 3};
+    auto o = round_trip(b);
+    EXPECT_EQ(o.rooms, b.rooms);
+    EXPECT_EQ(o.frame, b.frame);
+    EXPECT_EQ(o.account, "U");
+    EXPECT_EQ(o.seq, 3);
+    auto skipped = round_trip(broadcast{{}, {}, "", "U", 4});  // a seq that is never emitted: no rooms
+    EXPECT_TRUE(skipped.rooms.empty());
+    EXPECT_EQ(skipped.seq, 4);
+    // Whole or nothing: an update cut short is not taken for an unordered broadcast.
+    auto bytes = encode(b);
+    for (std::size_t n = 0; n < bytes.size(); ++n) {
+        EXPECT_FALSE(decode(std::string_view(bytes).substr(0, n))) << n;
+    }
+    auto zero = encode(broadcast{{"r"}, {}, "f", "U", 1});
+    zero.replace(zero.size() - 8, 8, std::string(8, '\0'));
+    EXPECT_FALSE(decode(zero));  // an update without a seq
+    EXPECT_EQ(encode(broadcast{{"r"}, {}, "f", "U", 0})[0], '\x01');  // seq 0: a plain broadcast (an ephemeral)
+}
+
 TEST(cluster_wire, query_and_answer) {
     auto q = round_trip(query{0xfeedfacecafebeefull, query_kind::active_ui, "acct"});
     EXPECT_EQ(q.id, 0xfeedfacecafebeefull);

@@ -1,12 +1,15 @@
 #include "core/events/hub.hpp"
 
+#include <algorithm>
 #include <boost/asio.hpp>
 #include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/json.hpp>
+#include <fmt/format.h>
 
 #include "core/auth/token_service.hpp"
 #include "core/events/cluster.hpp"
 #include "core/json/js_value.hpp"
+#include "core/limits/counter.hpp"
 #include "core/log/log.hpp"
 #include "core/socketio/codec.hpp"
 #include "core/socketio/server.hpp"
@@ -35,20 +38,31 @@ bool truthy(const json::object& o, std::string_view key) {
     return happy::json::js_truthy(o.if_contains(key));
 }
 
+/// The events the hub handles itself, ahead of the modules' (impl::on_event): listed by hub::event_names().
+constexpr std::string_view builtin_events[] = {"ping", "app-state", "rpc-register", "rpc-unregister", "rpc-call"};
+
 }  // namespace
 
 struct hub::impl {
-    impl(socketio::server& s, auth::token_service& t, rpc_options r, bus::bus* b)
-        : sio(s), tokens(t), rpc(r), cluster(s, b, cluster_options{r.cluster_query}) {}
+    impl(socketio::server& s, auth::token_service& t, rpc_options r, bus::bus* b, reorder_options o)
+        : sio(s),
+          tokens(t),
+          rpc(r),
+          cluster(s, b, cluster_options{r.cluster_query}),
+          order(o, [&s](const delivery& d) { s.broadcast_frame("/", d.rooms, d.except, d.frame); }) {}
     socketio::server& sio;
     auth::token_service& tokens;
     rpc_options rpc;
     events::cluster cluster;
+    /// Every broadcast's way to this instance's sockets, local or from another instance: updates in seq order.
+    ordered_delivery order;
     std::unordered_map<std::string, handler> events;
     std::mutex emit_mutex;
     // Sockets per account for the push-focus query (weak: the socket.io server owns them).
     mutable std::mutex mutex;
     std::unordered_map<std::string, std::unordered_map<std::string, std::weak_ptr<socket_ctx>>> by_account;
+    std::unique_ptr<limits::counter> account_sockets = std::make_unique<limits::counter>(0);
+    log::throttle refusal_log{std::chrono::seconds(10)};
 
     std::vector<std::string> rooms_for(std::string_view u, const recipients& to) const {
         switch (to.k) {
@@ -64,19 +78,46 @@ struct hub::impl {
         return {};
     }
 
-    /// Encodes once; this instance's sockets get the frame now, the other instances through one bus message.
-    void broadcast(const std::vector<std::string>& rooms, const std::unordered_set<std::string>& except,
-                   std::string_view event, const json::object& payload) {
-        auto frame = socketio::server::encode_event("/", event, json::array{payload});
-        // Local delivery and publishing under one lock, so that concurrent emits reach the sockets here and on
-        // every other instance in the same order (broadcast_frame serialises on the room lock anyway).
+    /// Encodes once (encode()); this instance's sockets get it at once, the other instances through one bus
+    /// message. Local delivery and publishing under one lock, so that concurrent emits leave this instance in the
+    /// same order for every instance (broadcast_frame serialises on the room lock anyway); local first, so that a
+    /// socket here is never served after one on another instance.
+    void broadcast(const delivery& d) {
+        auto message = cluster.encode_broadcast(d);
         std::lock_guard lock(emit_mutex);
-        sio.broadcast_frame("/", rooms, except, frame);
-        cluster.broadcast(rooms, except, frame);
+        order.now(d);
+        cluster.publish(std::move(message));
+    }
+
+    /// The same for an update, which reaches this instance's sockets through the ordering (it waits there while a
+    /// lower seq of its account is still on its way); nullopt: `seq` will never be emitted.
+    void broadcast_update(std::string_view account, std::int64_t seq, std::optional<delivery> d) {
+        static const delivery none;  // both branches lvalues: no copy of *d
+        auto message = cluster.encode_broadcast(d ? *d : none, account, seq);
+        std::lock_guard lock(emit_mutex);
+        order.update(account, seq, std::move(d));
+        cluster.publish(std::move(message));
+    }
+
+    static delivery encode(std::vector<std::string> rooms, std::unordered_set<std::string> except,
+                           std::string_view event, const json::object& payload) {
+        return delivery{std::move(rooms), std::move(except),
+                        socketio::server::encode_event("/", event, json::array{payload})};
     }
 
     void ephemeral(std::string_view u, const recipients& to, const json::object& payload) {
-        broadcast(rooms_for(u, to), {}, "ephemeral", payload);
+        broadcast(encode(rooms_for(u, to), {}, "ephemeral", payload));
+    }
+
+    /// Another instance's broadcast; one with no rooms only marks its seq as never coming.
+    void deliver_remote(wire::broadcast b) {
+        delivery d{std::move(b.rooms), {b.except.begin(), b.except.end()},
+                   engineio::frame{std::make_shared<const std::string>(std::move(b.frame)), false}};
+        if (b.seq <= 0) {
+            order.now(d);
+        } else {
+            order.update(b.account, b.seq, d.rooms.empty() ? std::nullopt : std::optional<delivery>(std::move(d)));
+        }
     }
 
     bool local_active_ui(std::string_view account_id) const {
@@ -109,18 +150,35 @@ struct hub::impl {
         const json::value& token = auth.at("token");
         std::optional<auth::verified_token> v;
         if (token.is_string()) {
-            v = tokens.verify(token.get_string());
+            auto checked = tokens.check(token.get_string());
+            if (checked.blocked != auth::account_block::none) {
+                co_return std::string(auth::account_block_message(checked.blocked));
+            }
+            v = std::move(checked.token);
         }
         if (!v) {
             co_return "Invalid authentication token";
         }
+        // Ours, not upstream's (it has no such limit): after authentication, so the count is per account.
+        auto slot = account_sockets->try_acquire(v->sub);
+        if (!slot) {
+            if (refusal_log.ready()) {
+                log::warn("socket refused: account at its socket limit (limits.max_sockets_per_account)",
+                          {{"account", v->sub},
+                           {"limit", account_sockets->max_per_key()},
+                           {"refused", account_sockets->refused()}});
+            }
+            co_return fmt::format("Too many connections for this account (limit {})", account_sockets->max_per_key());
+        }
         auto ctx = std::make_shared<socket_ctx>();
+        ctx->account_slot = std::move(*slot);
         ctx->socket_id = s->id();
         ctx->account_id = v->sub;
         ctx->client_type = client_type;
         ctx->session_id = string_field(auth, "sessionId");
         ctx->machine_id = string_field(auth, "machineId");
         ctx->happy_client = string_field(auth, "happyClient");
+        ctx->connected_at = now_ms();
         if (ctx->happy_client.empty()) {
             for (const auto& [k, val] : s->handshake().headers) {
                 if (k == "x-happy-client") {
@@ -169,6 +227,7 @@ struct hub::impl {
         if (!ctx) {
             return;
         }
+        ctx->account_slot.release();
         {
             std::lock_guard lock(mutex);
             auto it = by_account.find(ctx->account_id);
@@ -409,21 +468,45 @@ struct hub::impl {
     }
 };
 
-hub::hub(socketio::server& sio, auth::token_service& tokens, rpc_options rpc, bus::bus* bus)
-    : impl_(std::make_unique<impl>(sio, tokens, rpc, bus)) {
+hub::hub(socketio::server& sio, auth::token_service& tokens, rpc_options rpc, bus::bus* bus, reorder_options order)
+    : impl_(std::make_unique<impl>(sio, tokens, rpc, bus, order)) {
     auto* self = impl_.get();
     impl_->cluster.attach(cluster::local_hooks{
         .active_ui = [self](const std::string& account) { return self->local_active_ui(account); },
         .serve_rpc = [self](std::string origin, wire::rpc_request req) {
             self->serve_remote_rpc(std::move(origin), std::move(req));
         },
+        .deliver = [self](wire::broadcast b) { self->deliver_remote(std::move(b)); },
     });
 }
 
 hub::~hub() = default;
 
+void hub::start(asio::any_io_executor ex) { impl_->order.start(std::move(ex)); }
+
+void hub::stop() { impl_->order.stop(); }
+
+reorder_counters hub::order_counters() const { return impl_->order.counters(); }
+
+std::size_t hub::updates_held() const { return impl_->order.held(); }
+
+void hub::limit_sockets_per_account(std::size_t max) {
+    impl_->account_sockets = std::make_unique<limits::counter>(max);
+}
+
+std::uint64_t hub::sockets_refused() const { return impl_->account_sockets->refused(); }
+
 void hub::add_event(event_def e) {
     impl_->events[e.name] = std::move(e.fn);
+}
+
+std::vector<std::string> hub::event_names() const {
+    std::vector<std::string> out(std::begin(builtin_events), std::end(builtin_events));
+    for (const auto& [name, fn] : impl_->events) {
+        out.push_back(name);
+    }
+    std::sort(out.begin(), out.end());
+    return out;
 }
 
 void hub::install() {
@@ -447,7 +530,17 @@ void hub::emit_update(std::string_view account_id, const recipients& to, const j
     if (!skip_socket_id.empty()) {
         except.emplace(skip_socket_id);
     }
-    impl_->broadcast(impl_->rooms_for(account_id, to), except, "update", envelope);
+    auto d = impl::encode(impl_->rooms_for(account_id, to), std::move(except), "update", envelope);
+    const auto* seq = envelope.if_contains("seq");
+    if (seq && seq->is_int64() && seq->get_int64() > 0) {
+        impl_->broadcast_update(account_id, seq->get_int64(), std::move(d));
+    } else {
+        impl_->broadcast(d);  // not from update_envelope_build: nothing to order it by
+    }
+}
+
+void hub::skip_update(std::string_view account_id, std::int64_t seq) {
+    impl_->broadcast_update(account_id, seq, std::nullopt);
 }
 
 void hub::emit_ephemeral(std::string_view account_id, const recipients& to, const json::object& payload) {
@@ -467,6 +560,31 @@ asio::awaitable<bool> hub::has_active_ui(std::string_view account_id) {
 bus::status hub::health() const {
     auto* b = impl_->cluster.bus_ptr();
     return b ? b->health() : bus::status{};
+}
+
+std::vector<connection_info> hub::connections() const {
+    std::vector<connection_info> out;
+    std::lock_guard lock(impl_->mutex);
+    for (const auto& [account, sockets] : impl_->by_account) {
+        for (const auto& [sid, weak] : sockets) {
+            if (auto c = weak.lock()) {
+                out.push_back({c->socket_id, c->account_id, c->client_type, c->session_id, c->machine_id,
+                               c->happy_client, c->connected_at});
+            }
+        }
+    }
+    return out;
+}
+
+std::size_t hub::disconnect_account(std::string_view account_id) {
+    auto members = impl_->sio.room_members("/", user_room(account_id));
+    for (const auto& s : members) {
+        s->disconnect(true);
+    }
+    if (!members.empty()) {
+        log::info("account sockets disconnected", {{"account", account_id}, {"sockets", members.size()}});
+    }
+    return members.size();
 }
 
 std::string hub::user_room(std::string_view u) {

@@ -90,6 +90,13 @@ public:
     /// Base of public objects' URLs (`<base>/<key>`, upstream getPublicUrl: S3_PUBLIC_URL), or nullopt when this
     /// server publishes them itself at `<public URL>/files`.
     virtual std::optional<std::string> public_base_url() const { return std::nullopt; }
+
+    /// Health (/health, doctor): returns when the store can be used, throws saying why not. The default asks for
+    /// a key that does not exist (S3: a HEAD request, which also checks the credentials).
+    virtual boost::asio::awaitable<void> check() {
+        std::string key = "happy-health-probe";  // a named local: g++ 12 destroys temporaries of a co_await twice
+        co_await stat(std::move(key));
+    }
 };
 
 }  // namespace happy::files

@@ -1,29 +1,28 @@
 #include "core/http/client.hpp"
 
+#include "core/http/tls_context.hpp"
+#include "core/net/resolve.hpp"
 #include "core/util/ascii.hpp"
 
 #include <openssl/ssl.h>
+#include <openssl/x509.h>
 
 #include <boost/asio/as_tuple.hpp>
-#include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/asio/ip/address.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/ssl.hpp>
-#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl/ssl_stream.hpp>
+#include <cstdlib>
+#include <filesystem>
 #include <map>
 #include <memory>
 #include <mutex>
 #include <variant>
-
-// Asio's SSL support is compiled here, once, because this is the only translation unit that uses it (the rest of
-// the build compiles Asio in core/asio_impl.cpp and links no OpenSSL).
-#include <boost/asio/ssl/impl/src.hpp>
 
 namespace happy::http::client {
 
@@ -44,29 +43,29 @@ using util::iequals;
     throw error(k, ec ? std::string(what) + ": " + ec.message() : std::string(what));
 }
 
-// One TLS context per extra CA file (almost always just the default one). Contexts are immutable once built and
-// SSL_CTX may be shared by any number of connections on any thread.
-ssl::context& tls_context(const std::string& ca_file) {
-    static std::mutex mu;
-    static std::map<std::string, std::unique_ptr<ssl::context>> contexts;
-    std::lock_guard lock(mu);
-    auto& slot = contexts[ca_file];
-    if (!slot) {
-        auto ctx = std::make_unique<ssl::context>(ssl::context::tls_client);
-        ctx->set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 | ssl::context::no_sslv3 |
-                         ssl::context::no_tlsv1 | ssl::context::no_tlsv1_1);
-        error_code ec;
-        ctx->set_default_verify_paths(ec);  // the system store (/etc/ssl/certs); a missing store fails verification
-        if (!ca_file.empty()) {
-            ctx->load_verify_file(ca_file, ec);
-            if (ec) {
-                fail(error::kind::tls, "cannot load CA file " + ca_file, ec);
-            }
-        }
-        ctx->set_verify_mode(ssl::verify_peer);
-        slot = std::move(ctx);
+/// OpenSSL looks for the system CA store where the distribution that built it keeps it (Debian: /usr/lib/ssl/certs,
+/// a link to /etc/ssl/certs). The static release binary takes Debian's paths to every distribution; where they do
+/// not exist (Fedora, Alpine, Arch, or a Debian root without the openssl package) this is the first CA bundle
+/// found at the other usual places (the list Go's crypto/x509 reads), or nullptr. SSL_CERT_FILE / SSL_CERT_DIR,
+/// when set, are OpenSSL's to honour and nothing is added.
+const char* fallback_ca_bundle() {
+    if (std::getenv(X509_get_default_cert_file_env()) != nullptr ||
+        std::getenv(X509_get_default_cert_dir_env()) != nullptr) {
+        return nullptr;
     }
-    return *slot;
+    std::error_code ec;
+    if (std::filesystem::exists(X509_get_default_cert_dir(), ec) ||
+        std::filesystem::exists(X509_get_default_cert_file(), ec)) {
+        return nullptr;
+    }
+    for (const char* p : {"/etc/ssl/certs/ca-certificates.crt", "/etc/pki/tls/certs/ca-bundle.crt",
+                          "/etc/ssl/ca-bundle.pem", "/etc/pki/tls/cacert.pem",
+                          "/etc/pki/ca-trust/extracted/pem/tls-ca-bundle.pem", "/etc/ssl/cert.pem"}) {
+        if (std::filesystem::is_regular_file(p, ec)) {
+            return p;
+        }
+    }
+    return nullptr;
 }
 
 error::kind io_kind(const error_code& ec) { return ec == beast::error::timeout ? error::kind::timeout : error::kind::io; }
@@ -111,6 +110,42 @@ asio::awaitable<response> exchange(Stream& stream, bhttp::request<bhttp::string_
 }
 
 }  // namespace
+
+}  // namespace happy::http::client
+
+namespace happy::http {
+
+// Contexts are immutable once built, and an SSL_CTX may be shared by any number of connections on any thread.
+client::ssl::context& tls_client_context(const std::string& ca_file) {
+    namespace ssl = client::ssl;
+    static std::mutex mu;
+    static std::map<std::string, std::unique_ptr<ssl::context>> contexts;
+    std::lock_guard lock(mu);
+    auto& slot = contexts[ca_file];
+    if (!slot) {
+        auto ctx = std::make_unique<ssl::context>(ssl::context::tls_client);
+        ctx->set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 | ssl::context::no_sslv3 |
+                         ssl::context::no_tlsv1 | ssl::context::no_tlsv1_1);
+        boost::system::error_code ec;
+        ctx->set_default_verify_paths(ec);  // the system store (/etc/ssl/certs); a missing store fails verification
+        if (const char* bundle = client::fallback_ca_bundle()) {
+            ctx->load_verify_file(bundle, ec);
+        }
+        if (!ca_file.empty()) {
+            ctx->load_verify_file(ca_file, ec);
+            if (ec) {
+                throw client::error(client::error::kind::tls, "cannot load CA file " + ca_file + ": " + ec.message());
+            }
+        }
+        ctx->set_verify_mode(ssl::verify_peer);
+        slot = std::move(ctx);
+    }
+    return *slot;
+}
+
+}  // namespace happy::http
+
+namespace happy::http::client {
 
 std::string_view response::header(std::string_view name) const {
     for (const auto& [k, v] : headers) {
@@ -212,22 +247,20 @@ asio::awaitable<response> request(std::string method, std::string url, header_li
 
 asio::awaitable<response> request(std::string method, std::string url, header_list headers, std::string body,
                                   const options& opts) {
-    using namespace asio::experimental::awaitable_operators;
     const url_parts parts = parse_url(url);
     const auto deadline = std::chrono::steady_clock::now() + opts.timeout;
     auto ex = co_await asio::this_coro::executor;
 
-    // DNS (on Asio's resolver thread) raced against the deadline.
-    tcp::resolver resolver(ex);
-    asio::steady_timer timer(ex);
-    timer.expires_at(deadline);
-    auto resolved = co_await (resolver.async_resolve(parts.host, parts.port, nothrow) || timer.async_wait(nothrow));
-    if (resolved.index() == 1) {
-        throw error(error::kind::timeout, "resolving " + parts.host + " timed out");
-    }
-    auto [rec, endpoints] = std::get<0>(std::move(resolved));
-    if (rec) {
-        fail(error::kind::resolve, "cannot resolve " + parts.host, rec);
+    // DNS bounded by the deadline (core/net/resolve.hpp: the system's resolver, or the built-in one in the static
+    // release binary).
+    net::endpoint_list endpoints;
+    try {
+        endpoints = co_await net::resolve(parts.host, parts.port, deadline);
+    } catch (const boost::system::system_error& e) {
+        if (e.code() == asio::error::timed_out) {
+            throw error(error::kind::timeout, "resolving " + parts.host + " timed out");
+        }
+        fail(error::kind::resolve, "cannot resolve " + parts.host, e.code());
     }
 
     bhttp::request<bhttp::string_body> req;
@@ -262,7 +295,7 @@ asio::awaitable<response> request(std::string method, std::string url, header_li
         co_return co_await exchange(tcp_stream, req, opts);
     }
 
-    beast::ssl_stream<beast::tcp_stream> tls(std::move(tcp_stream), tls_context(opts.ca_file));
+    beast::ssl_stream<beast::tcp_stream> tls(std::move(tcp_stream), tls_client_context(opts.ca_file));
     error_code addr_ec;
     asio::ip::make_address(parts.host, addr_ec);
     if (addr_ec) {

@@ -1,7 +1,7 @@
 /// @file
 /// Outbound HTTP(S) client for modules that call external services (Expo push, GitHub, voice vendors).
 /// One request per connection (`Connection: close`), run as a coroutine on the caller's executor: nothing
-/// blocks a thread (DNS runs on Asio's resolver thread), and one deadline bounds the whole exchange.
+/// blocks a thread (names are resolved by core/net/resolve.hpp), and one deadline bounds the whole exchange.
 /// `https://` uses OpenSSL with the system CA store, SNI and peer/host-name verification.
 /// This header is deliberately light (no Beast, no OpenSSL): include it anywhere.
 #pragma once

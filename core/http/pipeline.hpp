@@ -6,12 +6,16 @@
 #pragma once
 #include <boost/asio/awaitable.hpp>
 #include <string>
+#include <vector>
 
 #include "core/http/router.hpp"
 #include "core/http/types.hpp"
 
 namespace happy::auth {
 class token_service;
+}
+namespace happy::limits {
+class rate_limiter;
 }
 
 namespace happy::http {
@@ -23,13 +27,21 @@ struct incoming {
     header_list headers;  ///< lower-case names
     std::string body;
     bool body_declared = false;  ///< Content-Length > 0 or Transfer-Encoding present
-    std::string remote_address;
+    std::string remote_address;  ///< the client's (behind a trusted proxy: from X-Forwarded-For)
+    /// The key the client is counted under by per-address rate limits (limits::address_limit_key); empty when the
+    /// client is exempt from them (limits.exempt).
+    std::string limit_key;
 };
 
 class pipeline {
 public:
     pipeline(const router& r, auth::token_service& tokens) : router_(r), tokens_(tokens) {}
     boost::asio::awaitable<response> handle(incoming& in) const;
+
+    /// Routes whose rate_limit is `name` take a token of `limiter` per request, keyed by the client's address
+    /// (incoming::limit_key); when refused: 429 {"error": "Too many <what> from this address; try again in N
+    /// seconds"} with Retry-After. `limiter` must outlive the pipeline. A route naming no added limit is unlimited.
+    void add_rate_limit(std::string name, limits::rate_limiter& limiter, std::string what);
 
     /// fastify's 413 body for an oversized request.
     static response body_too_large();
@@ -40,8 +52,14 @@ public:
     static response not_found(std::string_view method, std::string_view target);
 
 private:
+    struct rate_limit {
+        std::string name;
+        limits::rate_limiter* limiter;
+        std::string what;
+    };
     const router& router_;
     auth::token_service& tokens_;
+    std::vector<rate_limit> rate_limits_;
 };
 
 }  // namespace happy::http

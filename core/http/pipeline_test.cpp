@@ -49,8 +49,10 @@ awaitable<response> echo(request& req) {
 awaitable<response> whoami(request& req) {
     json::object o;
     o["account"] = req.account_id;
-    o["sub"] = req.token_claims.contains("sub") ? req.token_claims.at("sub") : json::value();
-    o["iss"] = req.token_claims.contains("iss") ? req.token_claims.at("iss") : json::value();
+    const auto* sub = req.token_claims ? req.token_claims->if_contains("sub") : nullptr;
+    const auto* iss = req.token_claims ? req.token_claims->if_contains("iss") : nullptr;
+    o["sub"] = sub ? *sub : json::value();
+    o["iss"] = iss ? *iss : json::value();
     co_return response::json(o);
 }
 

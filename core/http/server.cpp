@@ -6,15 +6,23 @@
 #include <boost/asio.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <boost/beast/ssl.hpp>
 #include <mutex>
+#include <fmt/format.h>
 #include <optional>
 #include <unordered_map>
+#include <variant>
 
 #include "core/http/exchange.hpp"
 #include "core/http/pipeline.hpp"
+#include "core/limits/address.hpp"
+#include "core/limits/counter.hpp"
+#include "core/http/tls.hpp"
 #include "core/log/log.hpp"
 #include "core/metrics/metrics.hpp"
+#include "core/trace/trace.hpp"
 #include "core/util/time.hpp"
+#include "core/util/utf8.hpp"
 
 namespace happy::http {
 
@@ -31,10 +39,19 @@ std::int64_t steady_ms() {
 }
 
 struct connection {
-    explicit connection(tcp::socket s) : stream(std::move(s)) {}
-    beast::tcp_stream stream;
+    explicit connection(tcp::socket s)
+        : ex(s.get_executor()), stream(std::in_place_type<beast::tcp_stream>, std::move(s)) {}
+    connection(tcp::socket s, std::shared_ptr<asio::ssl::context> ctx)
+        : ex(s.get_executor()), stream(std::in_place_type<tls_stream>, std::move(s), *ctx), tls_ctx(std::move(ctx)) {}
+    /// The connection's strand (kept apart from the stream, which a protocol may move away).
+    asio::any_io_executor ex;
+    std::variant<beast::tcp_stream, tls_stream> stream;
+    /// The TLS context the connection was accepted with: a reload (SIGHUP) swaps the listener's, not this one.
+    std::shared_ptr<asio::ssl::context> tls_ctx;
     bool in_flight = false;  // touched only on the connection's strand
+    bool taken = false;      // the stream was moved to a protocol (WebSocket); touched only on the strand
     std::uint64_t id = 0;
+    limits::connection_slots slots;  // handed to a protocol that takes the stream
     /// When the current read or write must be done (steady ms; 0 = no limit). Checked by the server's deadline
     /// sweep instead of a timer per operation: Beast's per-operation timer costs a timer-queue insert and a
     /// cancelled-handler completion per read and per write, ~15% of a small request's throughput.
@@ -42,21 +59,100 @@ struct connection {
 
     void arm(std::chrono::milliseconds d) { deadline.store(steady_ms() + d.count(), std::memory_order_relaxed); }
     void disarm() { deadline.store(0, std::memory_order_relaxed); }
+    beast::tcp_stream& lowest() {
+        return std::visit([](auto& st) -> beast::tcp_stream& { return beast::get_lowest_layer(st); }, stream);
+    }
+    const asio::any_io_executor& executor() const { return ex; }
 };
 
-std::string remote_of(const tcp::socket& s) {
+/// The peer's address (IPv4-mapped IPv6 as IPv4); nullopt when the socket is already gone.
+std::optional<asio::ip::address> peer_of(const tcp::socket& s) {
     boost::system::error_code ec;
     auto ep = s.remote_endpoint(ec);
-    return ec ? std::string() : ep.address().to_string();
+    if (ec) {
+        return std::nullopt;
+    }
+    return limits::address_normalize(ep.address());
+}
+
+/// Every X-Forwarded-For field of a request, joined as one list (RFC 9110 §5.3).
+template <class Fields>
+std::string forwarded_for(const Fields& h) {
+    std::string out;
+    for (const auto& f : h) {
+        if (beast::iequals(f.name_string(), "x-forwarded-for")) {
+            out += out.empty() ? "" : ",";
+            out += f.value();
+        }
+    }
+    return out;
 }
 
 void close_now(connection& c) {
+    if (c.taken) {
+        return;  // a protocol owns the stream now (and a moved-from TLS stream has no layers left)
+    }
     boost::system::error_code ec;
-    c.stream.socket().shutdown(tcp::socket::shutdown_both, ec);
-    c.stream.socket().close(ec);
+    c.lowest().socket().shutdown(tcp::socket::shutdown_both, ec);
+    c.lowest().socket().close(ec);
 }
 
 }  // namespace
+
+namespace {
+
+/// Node reads header values as latin1 (each byte one code point), so a raw 0xD1 is "Ñ" to every handler and
+/// U+00D1 in any JSON that echoes it; kept as a raw byte it would make that JSON invalid UTF-8.
+std::string latin1_to_utf8(std::string_view v) {
+    if (std::all_of(v.begin(), v.end(), [](char c) { return static_cast<unsigned char>(c) < 0x80; })) {
+        return std::string(v);  // the usual case: ASCII reads the same either way
+    }
+    std::string out;
+    out.reserve(v.size() + 8);
+    for (char ch : v) {
+        util::append_utf8(out, static_cast<unsigned char>(ch));
+    }
+    return out;
+}
+
+}  // namespace
+
+bool request_line_acceptable(std::string_view method, std::string_view target) {
+    // Node's http.METHODS (v20): llhttp knows no other method.
+    static constexpr std::string_view node_methods[] = {
+        "ACL",    "BIND",     "CHECKOUT",  "CONNECT",    "COPY",       "DELETE", "GET",    "HEAD",       "LINK",
+        "LOCK",   "M-SEARCH", "MERGE",     "MKACTIVITY", "MKCALENDAR", "MKCOL",  "MOVE",   "NOTIFY",     "OPTIONS",
+        "PATCH",  "POST",     "PROPFIND",  "PROPPATCH",  "PURGE",      "PUT",    "QUERY",  "REBIND",     "REPORT",
+        "SEARCH", "SOURCE",   "SUBSCRIBE", "TRACE",      "UNBIND",     "UNLINK", "UNLOCK", "UNSUBSCRIBE"};
+    for (char ch : target) {
+        auto c = static_cast<unsigned char>(ch);
+        if (c < 0x21 || c > 0x7e) {
+            return false;
+        }
+    }
+    return std::find(std::begin(node_methods), std::end(node_methods), method) != std::end(node_methods);
+}
+
+incoming to_incoming(bhttp::request<bhttp::string_body>&& req, std::string remote_address) {
+    incoming in;
+    in.method = std::string(req.method_string());
+    in.target = std::string(req.target());
+    in.headers.reserve(16);
+    for (const auto& f : req) {
+        std::string name(f.name_string());
+        for (auto& ch : name) {
+            ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+        }
+        in.headers.emplace_back(std::move(name), latin1_to_utf8(f.value()));
+    }
+    // fastify treats a request as bodiless when it has no Transfer-Encoding and Content-Length is absent or 0.
+    auto cl = req.find(bhttp::field::content_length);
+    in.body_declared =
+        req.find(bhttp::field::transfer_encoding) != req.end() || (cl != req.end() && cl->value() != "0");
+    in.body = std::move(req.body());
+    in.remote_address = std::move(remote_address);
+    return in;
+}
 
 struct server::impl {
     impl(asio::io_context& ioc, server_options o, const pipeline& p)
@@ -66,7 +162,11 @@ struct server::impl {
     server_options opts;
     const pipeline& pipe;
     tcp::acceptor acceptor;
+    limits::counter instance_count{opts.max_connections};
+    limits::counter address_count{opts.max_connections_per_address};
+    log::throttle refusal_log{std::chrono::seconds(10)};
     std::atomic<bool> stopping{false};
+    std::atomic<bool> log_requests{opts.log_requests};
     mutable std::mutex mutex;
     std::unordered_map<std::uint64_t, std::weak_ptr<connection>> conns;
     std::uint64_t next_id = 1;
@@ -86,7 +186,7 @@ struct server::impl {
             for (auto& c : snapshot()) {
                 std::int64_t d = c->deadline.load(std::memory_order_relaxed);
                 if (d != 0 && d <= now) {
-                    asio::post(c->stream.get_executor(), [c] {
+                    asio::post(c->executor(), [c] {
                         std::int64_t d2 = c->deadline.load(std::memory_order_relaxed);
                         if (d2 != 0 && d2 <= steady_ms()) {  // not re-armed by progress in the meantime
                             close_now(*c);
@@ -146,7 +246,21 @@ struct server::impl {
         std::optional<std::chrono::steady_clock::time_point> last_log;
         std::uint64_t unlogged = 0;
         for (;;) {
-            auto [ec, sock] = co_await acceptor.async_accept(asio::make_strand(ioc), asio::as_tuple(asio::use_awaitable));
+            // A TLS connection runs on a strand<any_io_executor>: a WebSocket taking its stream keeps that strand as
+            // its session's (a TLS stream cannot be moved onto another executor as a plain socket can).
+            boost::system::error_code ec;
+            tcp::socket sock(ioc);
+            if (opts.tls) {
+                auto [e, accepted] = co_await acceptor.async_accept(
+                    asio::strand<asio::any_io_executor>(asio::any_io_executor(ioc.get_executor())),
+                    asio::as_tuple(asio::use_awaitable));
+                ec = e;
+                sock = tcp::socket(std::move(accepted));
+            } else {
+                auto [e, accepted] = co_await acceptor.async_accept(asio::make_strand(ioc), asio::as_tuple(asio::use_awaitable));
+                ec = e;
+                sock = tcp::socket(std::move(accepted));
+            }
             if (ec) {
                 if (stopping || !acceptor.is_open() || ec == asio::error::operation_aborted) {
                     co_return;
@@ -176,13 +290,15 @@ struct server::impl {
             backoff = min_backoff;
             boost::system::error_code ignored;
             sock.set_option(tcp::no_delay(true), ignored);
-            auto c = std::make_shared<connection>(std::move(sock));
+            auto c = opts.tls ? std::make_shared<connection>(std::move(sock), opts.tls->current())
+                              : std::make_shared<connection>(std::move(sock));
             track(c);
-            asio::co_spawn(c->stream.get_executor(), session(c), asio::detached);
+            asio::co_spawn(c->executor(), session(c), asio::detached);
         }
     }
 
-    asio::awaitable<void> write_response(connection& c, response& res, bool keep_alive, bool head) {
+    template <class Stream>
+    asio::awaitable<void> write_response(connection& c, Stream& stream, response& res, bool keep_alive, bool head) {
         bhttp::response<bhttp::string_body> out;
         out.version(11);
         out.result(res.status);
@@ -194,6 +310,10 @@ struct server::impl {
             out.set(k, v);
         }
         out.set(bhttp::field::date, http_date(now_ms()));
+        if (res.stream && !head) {
+            co_await write_stream(c, stream, out, res);
+            co_return;
+        }
         if (keep_alive) {
             out.set(bhttp::field::connection, "keep-alive");
             out.set(bhttp::field::keep_alive, "timeout=" + std::to_string(opts.keep_alive_timeout.count() / 1000));
@@ -208,21 +328,164 @@ struct server::impl {
         if (head) {
             bhttp::response_serializer<bhttp::string_body> sr(out);
             sr.split(true);
-            co_await bhttp::async_write_header(c.stream, sr, asio::as_tuple(asio::use_awaitable));
+            co_await bhttp::async_write_header(stream, sr, asio::as_tuple(asio::use_awaitable));
         } else {
-            co_await bhttp::async_write(c.stream, out, asio::as_tuple(asio::use_awaitable));
+            co_await bhttp::async_write(stream, out, asio::as_tuple(asio::use_awaitable));
         }
     }
 
-    asio::awaitable<void> write_error_and_close(connection& c, response res) {
-        co_await write_response(c, res, false, false);
+    /// A streamed body (response::stream): chunked, one chunk per piece, until the producer ends, the client goes
+    /// (a failed write), or shutdown begins. The connection closes afterwards.
+    template <class Stream>
+    asio::awaitable<void> write_stream(connection& c, Stream& stream, bhttp::response<bhttp::string_body>& out,
+                                       response& res) {
+        out.set(bhttp::field::connection, "close");
+        out.set(bhttp::field::cache_control, "no-store");
+        out.chunked(true);
+        bhttp::response_serializer<bhttp::string_body> sr(out);
+        c.arm(opts.body_timeout);
+        auto [ec, n] = co_await bhttp::async_write_header(stream, sr, asio::as_tuple(asio::use_awaitable));
+        c.disarm();
+        std::optional<std::string> piece;
+        if (!res.body.empty()) {
+            piece = std::move(res.body);
+        }
+        while (!ec && !stopping) {
+            if (!piece) {
+                piece = co_await res.stream();
+                if (!piece || stopping) {
+                    break;
+                }
+            }
+            c.arm(opts.body_timeout);
+            std::tie(ec, n) = co_await asio::async_write(stream, bhttp::make_chunk(asio::buffer(*piece)),
+                                                         asio::as_tuple(asio::use_awaitable));
+            c.disarm();
+            piece.reset();
+        }
+        if (!ec) {
+            c.arm(opts.body_timeout);
+            co_await asio::async_write(stream, bhttp::make_chunk_last(), asio::as_tuple(asio::use_awaitable));
+            c.disarm();
+        }
+        res.close = true;
+    }
+
+    template <class Stream>
+    asio::awaitable<void> write_error_and_close(connection& c, Stream& stream, response res) {
+        co_await write_response(c, stream, res, false, false);
         close_now(c);
     }
 
+    /// At most one log line per 10 s about refused connections (a flood must not flood the log too).
+    void log_refusal(std::string_view what, std::size_t limit, const std::string& client) {
+        if (!refusal_log.ready()) {
+            return;
+        }
+        log::warn(what, {{"limit", limit},
+                         {"client", client},
+                         {"refused_instance", instance_count.refused()},
+                         {"refused_address", address_count.refused()}});
+    }
+
+    /// Counts a new connection against the listener's limit. The answer to send when it is full.
+    std::optional<response> admit_connection(connection& c, const std::string& client) {
+        auto s = instance_count.try_acquire({});
+        if (!s) {
+            log_refusal("connection refused: server at its connection limit (limits.max_connections)",
+                        opts.max_connections, client);
+            response r = response::error(503, fmt::format("Too many connections to this server (limit {}); try again later",
+                                                          opts.max_connections));
+            r.headers.emplace_back("retry-after", "5");
+            return r;
+        }
+        c.slots.instance = std::move(*s);
+        return std::nullopt;
+    }
+
+    /// The key a client is counted under by the per-address limits; empty when exempt from them.
+    std::string limit_key(const std::optional<asio::ip::address>& a) const {
+        return a && !opts.limit_exempt.contains(*a) ? limits::address_limit_key(*a) : std::string();
+    }
+
+    /// Counts the connection against its client address's limit (once). The answer to send when that is full.
+    std::optional<response> admit_address(connection& c, const asio::ip::address& client) {
+        if (c.slots.address || opts.limit_exempt.contains(client)) {
+            return std::nullopt;
+        }
+        auto s = address_count.try_acquire(limits::address_limit_key(client));
+        if (!s) {
+            log_refusal("connection refused: address at its connection limit (limits.max_connections_per_ip)",
+                        opts.max_connections_per_address, client.to_string());
+            response r = response::error(429, fmt::format("Too many connections from this address (limit {})",
+                                                          opts.max_connections_per_address));
+            r.headers.emplace_back("retry-after", "5");
+            return r;
+        }
+        c.slots.address = std::move(*s);
+        return std::nullopt;
+    }
+
+    /// Answers a refused connection at once (before or after its request was read) and closes it the way servers
+    /// close with a request possibly unread: stop sending, then read and discard until the client closes (bounded),
+    /// so that the close does not reset the connection before the client has read the answer.
+    template <class Stream>
+    asio::awaitable<void> refuse(connection& c, Stream& stream, response res) {
+        c.in_flight = true;
+        co_await write_response(c, stream, res, false, false);
+        boost::system::error_code ec;
+        c.lowest().socket().shutdown(tcp::socket::shutdown_send, ec);
+        c.arm(std::chrono::seconds(1));
+        std::array<char, 1024> sink;
+        for (;;) {
+            // Raw bytes below TLS too: they are discarded unread.
+            auto [rec, n] = co_await c.lowest().async_read_some(asio::buffer(sink), asio::as_tuple(asio::use_awaitable));
+            if (rec) {
+                break;
+            }
+        }
+    }
+
     asio::awaitable<void> session(std::shared_ptr<connection> c) {
+        auto peer = peer_of(c->lowest().socket());
+        std::string remote = peer ? peer->to_string() : std::string();
+        if (auto* tls = std::get_if<tls_stream>(&c->stream)) {
+            c->arm(opts.header_timeout);
+            auto [ec] = co_await tls->async_handshake(asio::ssl::stream_base::server, asio::as_tuple(asio::use_awaitable));
+            c->disarm();
+            if (ec) {
+                // Scanners and clients that distrust the certificate end here; not worth a warning each.
+                log::debug("TLS handshake failed", {{"remote", remote}, {"error", ec.message()}});
+                close_now(*c);
+                untrack(c->id);
+                co_return;
+            }
+            co_await serve_on(c, *tls, peer);
+        } else {
+            co_await serve_on(c, std::get<beast::tcp_stream>(c->stream), peer);
+        }
+    }
+
+    template <class Stream>
+    asio::awaitable<void> serve_on(std::shared_ptr<connection> c, Stream& stream, std::optional<asio::ip::address> peer) {
         beast::flat_buffer buffer;
         bool first = true;
-        std::string remote = remote_of(c->stream.socket());
+        auto remote = peer ? peer->to_string() : std::string();
+        // Behind a trusted proxy the client is known only from each request's X-Forwarded-For, and the proxy's
+        // keep-alive connections carry requests of any client one after another: only a WebSocket (which the proxy
+        // holds for one client) is counted against its client's address, when its handshake arrives.
+        bool via_proxy = peer && opts.trusted_proxies.contains(*peer);
+        std::string peer_key = limit_key(peer);
+        auto refusal = admit_connection(*c, remote);
+        if (!refusal && peer && !via_proxy) {
+            refusal = admit_address(*c, *peer);
+        }
+        if (refusal) {
+            co_await refuse(*c, stream, std::move(*refusal));
+            close_now(*c);
+            untrack(c->id);
+            co_return;
+        }
         for (;;) {
             c->in_flight = false;
             if (stopping) {
@@ -232,77 +495,93 @@ struct server::impl {
             parser.header_limit(static_cast<std::uint32_t>(opts.header_limit));
             parser.body_limit(opts.body_limit);
             c->arm(first ? opts.header_timeout : opts.keep_alive_timeout);
-            auto [ec, n] = co_await bhttp::async_read_header(c->stream, buffer, parser, asio::as_tuple(asio::use_awaitable));
+            auto [ec, n] = co_await bhttp::async_read_header(stream, buffer, parser, asio::as_tuple(asio::use_awaitable));
             if (ec) {
                 c->in_flight = true;
                 if (ec == bhttp::error::body_limit) {
                     const auto& h = parser.get();
-                    co_await write_error_and_close(*c, pipe.body_too_large_for(h.method_string(), h.target()));
+                    co_await write_error_and_close(*c, stream, pipe.body_too_large_for(h.method_string(), h.target()));
                 } else if (ec == bhttp::error::header_limit) {
-                    co_await write_error_and_close(*c, response::text("", 431, ""));
+                    co_await write_error_and_close(*c, stream, response::text("", 431, ""));
                 } else if (ec != bhttp::error::end_of_stream && ec != beast::error::timeout &&
                            ec != asio::error::operation_aborted && ec != asio::error::connection_reset &&
                            ec != asio::error::eof && buffer.size() + n > 0) {
                     // Malformed request line or headers: Node answers 400 and closes.
-                    co_await write_error_and_close(*c, response::text("", 400, ""));
+                    co_await write_error_and_close(*c, stream, response::text("", 400, ""));
                 }
                 break;
             }
             c->in_flight = true;
             auto started = std::chrono::steady_clock::now();
+            std::int64_t started_unix_ns = opts.tracer ? std::chrono::duration_cast<std::chrono::nanoseconds>(
+                                                             std::chrono::system_clock::now().time_since_epoch())
+                                                             .count()
+                                                       : 0;
             auto& hdr = parser.get();
             c->disarm();
+            std::string client = remote;
+            std::string client_key = peer_key;
+            if (via_proxy) {
+                auto a = limits::client_address(*peer, forwarded_for(hdr), opts.trusted_proxies);
+                client = a.to_string();
+                client_key = limit_key(a);
+                if (hdr.find(bhttp::field::upgrade) != hdr.end()) {
+                    if (auto r = admit_address(*c, a)) {
+                        co_await refuse(*c, stream, std::move(*r));
+                        break;
+                    }
+                }
+            }
+            if (!request_line_acceptable(hdr.method_string(), hdr.target())) {
+                co_await write_error_and_close(*c, stream, response::text("", 400, ""));
+                break;
+            }
             if (protocol_handler* proto = find_protocol(hdr.target())) {
                 // The protocol sets its own limits (long polls wait for data on purpose).
-                exchange ex{c->stream, buffer, parser, remote};
+                exchange ex{&stream, buffer, parser, client, &c->slots};
                 bool keep = co_await proto->serve(ex);
                 if (ex.taken) {
+                    c->taken = true;
                     untrack(c->id);  // the protocol owns the socket now
                     co_return;
                 }
                 if (!keep || stopping) {
                     break;
                 }
-                c->stream.expires_never();  // whatever limit the protocol set; ours is the deadline again
+                beast::get_lowest_layer(stream).expires_never();  // whatever limit the protocol set; ours is the deadline again
                 first = false;
                 continue;
             }
             if (hdr[bhttp::field::expect] == "100-continue" && !parser.is_done()) {
                 bhttp::response<bhttp::empty_body> cont{bhttp::status::continue_, 11};
-                co_await bhttp::async_write(c->stream, cont, asio::as_tuple(asio::use_awaitable));
+                co_await bhttp::async_write(stream, cont, asio::as_tuple(asio::use_awaitable));
             }
             if (!parser.is_done()) {
                 c->arm(opts.body_timeout);
-                auto [ec2, n2] = co_await bhttp::async_read(c->stream, buffer, parser, asio::as_tuple(asio::use_awaitable));
+                auto [ec2, n2] = co_await bhttp::async_read(stream, buffer, parser, asio::as_tuple(asio::use_awaitable));
                 if (ec2) {
                     if (ec2 == bhttp::error::body_limit) {
-                        co_await write_error_and_close(*c, pipe.body_too_large_for(hdr.method_string(), hdr.target()));
+                        co_await write_error_and_close(*c, stream, pipe.body_too_large_for(hdr.method_string(), hdr.target()));
                     }
                     break;
                 }
             }
             auto req = parser.release();
-            incoming in;
-            in.method = std::string(req.method_string());
-            in.target = std::string(req.target());
-            in.headers.reserve(16);
-            for (const auto& f : req) {
-                std::string name(f.name_string());
-                for (auto& ch : name) {
-                    ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
-                }
-                in.headers.emplace_back(std::move(name), std::string(f.value()));
-            }
-            // fastify treats a request as bodiless when it has no Transfer-Encoding and Content-Length is absent or 0.
-            auto cl = req.find(bhttp::field::content_length);
-            in.body_declared = req.find(bhttp::field::transfer_encoding) != req.end() ||
-                               (cl != req.end() && cl->value() != "0");
-            in.body = std::move(req.body());
-            in.remote_address = remote;
             bool keep_alive = req.keep_alive();
             bool head = req.method() == bhttp::verb::head;
+            incoming in = to_incoming(std::move(req), client);
+            in.limit_key = std::move(client_key);
 
             c->disarm();
+            // W3C Trace Context, read before the pipeline takes the headers: the caller's trace when it sent a valid
+            // traceparent, else a trace of our own (below).
+            std::optional<trace::parent> parent;
+            for (const auto& [name, value] : in.headers) {
+                if (name == "traceparent") {
+                    parent = trace::parse_traceparent(value);
+                    break;
+                }
+            }
             response res;
             try {
                 res = co_await pipe.handle(in);
@@ -310,23 +589,52 @@ struct server::impl {
                 log::error("request failed", {{"error", e.what()}});
                 res = response::internal_error();
             }
-            bool keep = keep_alive && !res.close && !stopping;
+            bool keep = keep_alive && !res.close && !res.stream && !stopping;
             unsigned status = res.status;
-            co_await write_response(*c, res, keep, head);
+            co_await write_response(*c, stream, res, keep, head);
             double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
             if (opts.metrics) {
                 metrics::global().http_request(in.method, status, seconds);
             }
-            if (opts.log_requests && log::enabled(log::level::info)) {
-                double ms = seconds * 1000;
+            bool log_line = log_requests.load(std::memory_order_relaxed) && log::enabled(log::level::info);
+            if (log_line || opts.tracer) {
+                trace::trace_id tid = parent ? parent->trace : trace::new_trace_id();
                 auto path = std::string_view(in.target).substr(0, in.target.find('?'));
-                log::info("request", {{"method", in.method}, {"path", path}, {"status", status},
-                                      {"duration_ms", std::round(ms * 1000) / 1000}});
+                std::string tid_hex = trace::hex(tid);
+                if (log_line) {
+                    double ms = seconds * 1000;
+                    log::info("request", {{"method", in.method}, {"path", path}, {"status", status},
+                                          {"duration_ms", std::round(ms * 1000) / 1000}, {"trace_id", tid_hex}});
+                }
+                // Parent-based sampling: a caller that said "not sampled" is not exported; our own roots are.
+                if (opts.tracer && (!parent || parent->sampled)) {
+                    trace::span sp;
+                    sp.trace = tid;
+                    sp.id = trace::new_span_id();
+                    if (parent) {
+                        sp.parent_id = parent->span;
+                    }
+                    sp.method = in.method;
+                    sp.path = std::string(path);
+                    sp.status = status;
+                    sp.start_unix_nano = started_unix_ns;
+                    sp.end_unix_nano = started_unix_ns + static_cast<std::int64_t>(seconds * 1e9);
+                    sp.peer = in.remote_address;
+                    opts.tracer->add(std::move(sp));
+                }
             }
             if (!keep) {
                 break;
             }
             first = false;
+        }
+        if constexpr (std::is_same_v<Stream, tls_stream>) {
+            // close_notify, bounded: a peer that does not answer must not hold the connection.
+            if (!stopping && !c->taken) {
+                c->arm(std::chrono::milliseconds(1000));
+                co_await stream.async_shutdown(asio::as_tuple(asio::use_awaitable));
+                c->disarm();
+            }
         }
         close_now(*c);
         untrack(c->id);
@@ -337,6 +645,8 @@ server::server(asio::io_context& ioc, server_options opts, const pipeline& p)
     : impl_(std::make_unique<impl>(ioc, std::move(opts), p)) {}
 
 server::~server() = default;
+
+void server::set_log_requests(bool on) { impl_->log_requests.store(on); }
 
 std::uint16_t server::listen() {
     auto& a = impl_->acceptor;
@@ -363,7 +673,7 @@ void server::begin_shutdown() {
         impl_->acceptor.close(ec);
     });
     for (auto& c : impl_->snapshot()) {
-        asio::post(c->stream.get_executor(), [c] {
+        asio::post(c->executor(), [c] {
             if (!c->in_flight) {
                 close_now(*c);  // idle keep-alive connection: nothing to lose
             }
@@ -382,7 +692,7 @@ asio::awaitable<void> server::drain(std::chrono::milliseconds bound) {
     if (!left.empty()) {
         log::warn("shutdown bound reached; closing connections", {{"connections", left.size()}});
         for (auto& c : left) {
-            asio::post(c->stream.get_executor(), [c] { close_now(*c); });
+            asio::post(c->executor(), [c] { close_now(*c); });
         }
         t.expires_after(std::chrono::milliseconds(50));
         co_await t.async_wait(asio::as_tuple(asio::use_awaitable));
@@ -392,5 +702,9 @@ asio::awaitable<void> server::drain(std::chrono::milliseconds bound) {
 std::size_t server::connection_count() const { return impl_->connection_count(); }
 
 std::uint64_t server::accept_fd_exhausted() const { return impl_->fd_exhausted.load(std::memory_order_relaxed); }
+
+std::uint64_t server::refused_instance() const { return impl_->instance_count.refused(); }
+
+std::uint64_t server::refused_address() const { return impl_->address_count.refused(); }
 
 }  // namespace happy::http

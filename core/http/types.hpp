@@ -6,6 +6,7 @@
 #include <boost/json/object.hpp>
 #include <boost/json/value.hpp>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -31,6 +32,10 @@ struct response {
     std::string body;
     header_list headers;  ///< extra headers
     bool close = false;   ///< send `Connection: close` and end the connection
+    /// A body produced piece by piece (Server-Sent Events), sent with chunked transfer coding after `body` (if
+    /// any): each call returns the next piece, nullopt ends the response. The server stops calling it when the
+    /// client has gone or shutdown begins; the connection then closes.
+    std::function<boost::asio::awaitable<std::optional<std::string>>()> stream;
 
     /// `application/json; charset=utf-8` with the serialized value (key order preserved).
     static response json(const boost::json::value& v, unsigned status = 200);
@@ -65,7 +70,7 @@ struct request {
     header_list headers;
     std::string remote_address;
     std::string account_id;            ///< set by the Bearer middleware
-    boost::json::object token_claims;  ///< the verified token payload
+    std::shared_ptr<const boost::json::object> token_claims;  ///< the verified token payload (null: no token)
 
     std::optional<std::string_view> header(std::string_view lower_name) const;
     std::string_view param(std::string_view name) const;
@@ -81,6 +86,9 @@ struct route {
     verb method = verb::get;
     std::string path;  ///< "/v1/sessions/:sessionId/messages", "/files/*"
     auth_mode auth = auth_mode::none;
+    /// The per-client-address rate limit the route counts against (pipeline::add_rate_limit), checked right after
+    /// the route is found; empty = none.
+    std::string rate_limit;
     std::optional<validate::node> params;
     std::optional<validate::node> body;
     std::optional<validate::node> query;

@@ -564,4 +564,22 @@ std::optional<std::string> v8_json_syntax_error(std::string_view text) {
     return v8_json_error_scanner(source).run();
 }
 
+std::string utf8_decode_lossy(std::string_view text) {
+    if (std::all_of(text.begin(), text.end(), [](char c) { return static_cast<unsigned char>(c) < 0x80; })) {
+        return std::string(text);
+    }
+    const std::u16string units = decode_utf8(text);  // never holds a lone surrogate (ill-formed input is U+FFFD)
+    std::string out;
+    out.reserve(text.size() + 16);
+    for (std::size_t i = 0; i < units.size(); ++i) {
+        std::uint32_t cp = units[i];
+        if (cp >= 0xD800 && cp <= 0xDBFF && i + 1 < units.size()) {
+            cp = 0x10000 + ((cp - 0xD800) << 10) + (units[i + 1] - 0xDC00);
+            ++i;
+        }
+        util::append_utf8(out, cp);
+    }
+    return out;
+}
+
 }  // namespace happy::json

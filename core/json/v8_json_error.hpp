@@ -20,4 +20,8 @@ namespace happy::json {
 /// Never throws on malformed input, runs in linear time and uses no recursion (deep nesting is safe).
 std::optional<std::string> v8_json_syntax_error(std::string_view text);
 
+/// `text` as Node's `buffer.toString('utf8')` gives it (how fastify reads a JSON body): every ill-formed UTF-8
+/// subsequence replaced by U+FFFD (WHATWG maximal subpart rule). Well-formed text comes back unchanged.
+std::string utf8_decode_lossy(std::string_view text);
+
 }  // namespace happy::json

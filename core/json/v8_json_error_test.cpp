@@ -383,3 +383,15 @@ TEST(v8_json_syntax_error, one_megabyte_inputs_are_fast) {
     // Generous bound: a quadratic implementation would take minutes here, a linear one milliseconds.
     EXPECT_LT(elapsed, std::chrono::seconds(5));
 }
+
+TEST(utf8_decode_lossy, replaces_ill_formed_sequences_as_node_does) {
+    using happy::json::utf8_decode_lossy;
+    EXPECT_EQ(utf8_decode_lossy("plain ascii"), "plain ascii");
+    EXPECT_EQ(utf8_decode_lossy("caf\xC3\xA9 \xF0\x9F\x98\x80"), "caf\xC3\xA9 \xF0\x9F\x98\x80");  // well-formed: unchanged
+    // A lone continuation byte and a stray lead byte: one U+FFFD each (Buffer.from([0x86]).toString()).
+    EXPECT_EQ(utf8_decode_lossy("{\"tag\":\"\x86" "eed\"}"), "{\"tag\":\"\xEF\xBF\xBD" "eed\"}");
+    // A truncated 3-byte sequence is one maximal subpart: one U+FFFD, then the next byte decoded afresh.
+    EXPECT_EQ(utf8_decode_lossy("\xE2\x82" "A"), "\xEF\xBF\xBD" "A");
+    // Encoded surrogates are ill-formed: each byte not part of a valid prefix is its own U+FFFD.
+    EXPECT_EQ(utf8_decode_lossy("\xED\xA0\x80"), "\xEF\xBF\xBD\xEF\xBF\xBD\xEF\xBF\xBD");
+}

@@ -5,6 +5,7 @@
 
 #include <cstdio>
 #include <fcntl.h>
+#include <filesystem>
 #include <fstream>
 #include <map>
 #include <sstream>
@@ -100,6 +101,61 @@ TEST(log, info_lines_reach_stdout_without_an_explicit_flush) {
     configure(level::info, format::console);
     ASSERT_EQ(lines.size(), 1u);
     EXPECT_NE(lines[0].find(R"("msg":"background","k":"v")"), std::string::npos) << lines[0];
+}
+
+std::vector<std::string> file_lines(const std::string& path) {
+    std::ifstream in(path);
+    std::vector<std::string> out;
+    for (std::string l; std::getline(in, l);) {
+        out.push_back(l);
+    }
+    return out;
+}
+
+TEST(log, a_log_file_rotates_by_size_and_keeps_max_files) {
+    char tmpl[] = "/tmp/happy-log-rot-XXXXXX";
+    std::string dir = ::mkdtemp(tmpl);
+    std::string path = dir + "/server.log";
+    configure(level::info, format::json);
+    set_file(path, 1000, 2);
+    // Each line is ~100 bytes: 50 lines fill five files' worth; only the current one and two rotated stay.
+    for (int i = 0; i < 50; ++i) {
+        warn("rotation test line", {{"i", i}, {"pad", std::string(30, 'x')}});  // warnings are written at once
+    }
+    flush();
+    auto cur = file_lines(path);
+    auto one = file_lines(path + ".1");
+    auto two = file_lines(path + ".2");
+    EXPECT_FALSE(std::ifstream(path + ".3").good()) << "max_files 2 keeps .1 and .2 only";
+    ASSERT_FALSE(cur.empty());
+    ASSERT_FALSE(one.empty());
+    ASSERT_FALSE(two.empty());
+    for (const auto* f : {&cur, &one, &two}) {
+        std::size_t bytes = 0;
+        for (const auto& l : *f) {
+            bytes += l.size() + 1;
+        }
+        EXPECT_LE(bytes, 1000u);
+    }
+    // Order: .2 is older than .1, which is older than the current file; the last line is the last written.
+    EXPECT_NE(cur.back().find(R"("i":49)"), std::string::npos) << cur.back();
+    auto counter = [](const std::string& l) { return std::stoi(l.substr(l.find(R"("i":)") + 4)); };
+    EXPECT_LT(counter(two.back()), counter(one.front()));
+    EXPECT_LT(counter(one.back()), counter(cur.front()));
+    EXPECT_EQ(counter(one.back()) + 1, counter(cur.front())) << "no line lost at a rotation";
+
+    // reopen() after an external move starts a new file by the same name.
+    std::rename(path.c_str(), (path + ".moved").c_str());
+    reopen();
+    warn("after reopen");
+    flush();
+    auto fresh = file_lines(path);
+    ASSERT_EQ(fresh.size(), 1u);
+    EXPECT_NE(fresh[0].find("after reopen"), std::string::npos);
+
+    set_file("", 0, 0);  // back to stdout
+    configure(level::info, format::console);
+    std::filesystem::remove_all(dir);
 }
 
 }  // namespace

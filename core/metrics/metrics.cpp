@@ -1,6 +1,7 @@
 #include "core/metrics/metrics.hpp"
 
 #include <fmt/format.h>
+#include <malloc.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -97,9 +98,73 @@ std::string registry::text() const {
     return out;
 }
 
+std::optional<double> registry::value(std::string_view name) const {
+    std::lock_guard lock(mutex_);
+    for (const auto& c : callbacks_) {
+        if (c.name == name) {
+            return c.read();
+        }
+    }
+    return std::nullopt;
+}
+
+registry::latency_totals registry::totals() const {
+    latency_totals t;
+    std::uint64_t us = 0;
+    for (std::size_t m = 0; m < methods; ++m) {
+        for (std::size_t b = 0; b < t.buckets.size(); ++b) {
+            t.buckets[b] += buckets_[m][b].load(std::memory_order_relaxed);
+        }
+        us += duration_us_[m].load(std::memory_order_relaxed);
+        for (std::size_t s = 400; s < statuses; ++s) {
+            t.errors += requests_[m * statuses + s].load(std::memory_order_relaxed);
+        }
+    }
+    for (auto c : t.buckets) {
+        t.count += c;
+    }
+    t.seconds = static_cast<double>(us) / 1e6;
+    return t;
+}
+
+double latency_quantile(const registry::latency_totals& from, const registry::latency_totals& to, double q) {
+    std::uint64_t total = to.count - from.count;
+    if (total == 0) {
+        return 0;
+    }
+    double rank = q * static_cast<double>(total);
+    double cumulative = 0;
+    for (std::size_t b = 0; b < to.buckets.size(); ++b) {
+        double n = static_cast<double>(to.buckets[b] - from.buckets[b]);
+        if (n > 0 && cumulative + n >= rank) {
+            if (b == latency_bounds.size()) {
+                return latency_bounds.back();
+            }
+            double lower = b == 0 ? 0 : latency_bounds[b - 1];
+            return lower + (latency_bounds[b] - lower) * ((rank - cumulative) / n);
+        }
+        cumulative += n;
+    }
+    return latency_bounds.back();
+}
+
 registry& global() {
     static registry r;
     return r;
+}
+
+double heap_in_use_bytes() {
+    // mallinfo2: glibc 2.33 and later (the release build's Debian 11 root has 2.31: mallinfo, whose int fields are
+    // enough below 2 GiB).
+#if defined(__GLIBC__) && (__GLIBC__ > 2 || (__GLIBC__ == 2 && __GLIBC_MINOR__ >= 33))
+    auto m = ::mallinfo2();
+    return static_cast<double>(m.uordblks + m.hblkhd);
+#elif defined(__GLIBC__)
+    auto m = ::mallinfo();
+    return static_cast<double>(static_cast<unsigned>(m.uordblks)) + static_cast<double>(static_cast<unsigned>(m.hblkhd));
+#else
+    return 0;
+#endif
 }
 
 double resident_bytes() {

@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <functional>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -34,6 +35,19 @@ public:
     /// The whole exposition, every sample labelled app="happy-server" as upstream's default label.
     std::string text() const;
 
+    /// The current value of the callback named `name`, or nullopt (the admin console reads the gauges this way).
+    std::optional<double> value(std::string_view name) const;
+
+    /// Requests on the main port so far, all methods together: the count per latency bucket (latency_bounds, then
+    /// +Inf) and the sum of durations. Rates and percentiles over an interval come from the difference of two.
+    struct latency_totals {
+        std::array<std::uint64_t, latency_bounds.size() + 1> buckets{};
+        std::uint64_t count = 0;
+        double seconds = 0;
+        std::uint64_t errors = 0;  ///< status 500 and above
+    };
+    latency_totals totals() const;
+
 private:
     static constexpr std::size_t methods = 8;  // GET POST PUT DELETE PATCH HEAD OPTIONS other
     static constexpr std::size_t statuses = 500;  // 100..599
@@ -56,5 +70,12 @@ registry& global();
 
 /// Resident set size of this process in bytes (0 when /proc is unavailable).
 double resident_bytes();
+/// Heap bytes allocated through malloc and not yet freed (glibc mallinfo; 0 elsewhere).
+double heap_in_use_bytes();
+
+/// The latency below which a fraction `q` (0..1) of the requests between two totals() fell, interpolated linearly
+/// within its bucket (as Prometheus's histogram_quantile); the last finite bound when it falls in +Inf; 0 when no
+/// request was counted.
+double latency_quantile(const registry::latency_totals& from, const registry::latency_totals& to, double q);
 
 }  // namespace happy::metrics

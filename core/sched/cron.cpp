@@ -129,8 +129,12 @@ bool parse_field(const field_spec& f, std::string_view field, std::bitset<N>& bi
             // `A/S` means `A-max/S` (Vixie cron); a plain `A` is just A.
             hi = item.find('/') != std::string_view::npos ? f.max : lo;
         }
-        for (int v = lo; v <= hi; v += step) {
+        // Stop before stepping past hi: a huge step (`59/2147483647`) would overflow v + step.
+        for (int v = lo;; v += step) {
             bits.set(static_cast<std::size_t>(v));
+            if (hi - v < step) {
+                break;
+            }
         }
     }
     return field.front() == '*';

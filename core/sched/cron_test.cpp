@@ -63,6 +63,15 @@ TEST(cron, lists_ranges_and_steps) {
     EXPECT_EQ(next("1-3,50-52/2 * * * *", at(2024, 5, 1, 10, 50, 0)), at(2024, 5, 1, 10, 52, 0));
 }
 
+// Found by tests/fuzz/cron_fuzz.cpp (UBSan: signed overflow of the field value plus the step): a step larger than
+// what is left of the range means the start value only.
+TEST(cron, huge_step_means_the_start_value_only) {
+    EXPECT_EQ(next("59/2147483647 * * * *", at(2024, 5, 1, 10, 0, 0)), at(2024, 5, 1, 10, 59, 0));
+    EXPECT_EQ(next("59/2147483647 * * * *", at(2024, 5, 1, 10, 59, 0)), at(2024, 5, 1, 11, 59, 0));
+    EXPECT_EQ(next("0 0-23/2147483647 * * *", at(2024, 5, 1, 10, 0, 0)), at(2024, 5, 2, 0, 0, 0));
+    EXPECT_EQ(next("* * * * 7/2147483647", at(2024, 5, 1, 10, 0, 0)), at(2024, 5, 5, 0, 0, 0));
+}
+
 TEST(cron, names_for_months_and_weekdays) {
     // 2024-05-01 is a Wednesday.
     EXPECT_EQ(next("0 0 * * MON", at(2024, 5, 1)), at(2024, 5, 6));

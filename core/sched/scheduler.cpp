@@ -14,6 +14,8 @@
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/system/system_error.hpp>
+#include <mutex>
+#include <optional>
 #include <stdexcept>
 
 #include "core/log/log.hpp"
@@ -37,7 +39,18 @@ struct job_state {
     std::atomic<std::uint64_t> runs{0};
     std::atomic<std::uint64_t> failures{0};
     std::atomic<std::uint64_t> skipped{0};
+    // The last run, for status(): read from other threads, so under a lock of its own.
+    mutable std::mutex last_mutex;
+    std::int64_t last_start_ms = 0;
+    std::int64_t last_duration_ms = 0;
+    bool last_ok = true;
+    std::string last_error;
+    std::atomic<bool> busy{false};
 };
+
+std::int64_t wall_ms() {
+    return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
+}
 
 }  // namespace
 
@@ -64,10 +77,18 @@ namespace {
 using state_ptr = std::shared_ptr<scheduler::state>;
 
 asio::awaitable<void> run_once(state_ptr st, job_state* js) {
+    std::int64_t started = wall_ms();
+    {
+        std::lock_guard lock(js->last_mutex);
+        js->last_start_ms = started;
+    }
+    js->busy = true;
+    std::optional<std::string> error;
     try {
         co_await js->j.fn();
     } catch (const boost::system::system_error& e) {
         js->failures.fetch_add(1, std::memory_order_relaxed);
+        error = e.what();
         if (st->stopping && e.code() == asio::error::operation_aborted) {
             log::debug("scheduled job cancelled by shutdown", {{"job", js->j.name}});
         } else {
@@ -75,11 +96,20 @@ asio::awaitable<void> run_once(state_ptr st, job_state* js) {
         }
     } catch (const std::exception& e) {
         js->failures.fetch_add(1, std::memory_order_relaxed);
+        error = e.what();
         log::error("scheduled job failed", {{"job", js->j.name}, {"error", e.what()}});
     } catch (...) {
         js->failures.fetch_add(1, std::memory_order_relaxed);
+        error = "unknown exception";
         log::error("scheduled job failed", {{"job", js->j.name}, {"error", "unknown exception"}});
     }
+    {
+        std::lock_guard lock(js->last_mutex);
+        js->last_duration_ms = wall_ms() - started;
+        js->last_ok = !error;
+        js->last_error = error.value_or("");
+    }
+    js->busy = false;
     js->runs.fetch_add(1, std::memory_order_relaxed);
     js->running = false;
     st->running.fetch_sub(1);
@@ -200,8 +230,22 @@ job_stats scheduler::stats(std::string_view name) const {
         s.runs = js->runs.load(std::memory_order_relaxed);
         s.failures = js->failures.load(std::memory_order_relaxed);
         s.skipped = js->skipped.load(std::memory_order_relaxed);
+        s.running = js->busy.load();
+        std::lock_guard lock(js->last_mutex);
+        s.last_start_ms = js->last_start_ms;
+        s.last_duration_ms = js->last_duration_ms;
+        s.last_ok = js->last_ok;
+        s.last_error = js->last_error;
     }
     return s;
+}
+
+std::vector<job_status> scheduler::status() const {
+    std::vector<job_status> out;
+    for (const auto& js : state_->jobs) {
+        out.push_back({js->j.name, js->j.schedule.text(), stats(js->j.name)});
+    }
+    return out;
 }
 
 int scheduler::running() const { return state_->running.load(); }

@@ -33,6 +33,18 @@ struct job_stats {
     std::uint64_t runs = 0;      ///< completed runs, successful or not
     std::uint64_t failures = 0;  ///< runs that threw
     std::uint64_t skipped = 0;   ///< fires dropped because the previous run was still going
+    std::int64_t last_start_ms = 0;     ///< wall clock of the last run's start (0: never ran)
+    std::int64_t last_duration_ms = 0;  ///< of the last completed run
+    bool last_ok = true;                ///< the last completed run did not throw
+    std::string last_error;             ///< what the last failed run threw
+    bool running = false;
+};
+
+/// A job as the admin console shows it.
+struct job_status {
+    std::string name;
+    std::string schedule;  ///< the cron expression
+    job_stats stats;
 };
 
 class scheduler {
@@ -53,6 +65,8 @@ public:
 
     std::vector<std::string> names() const;
     job_stats stats(std::string_view name) const;
+    /// Every job with its schedule and stats, in the order added.
+    std::vector<job_status> status() const;
     /// Number of jobs running right now.
     int running() const;
 

@@ -147,7 +147,18 @@ asio::awaitable<void> on_schedule_body(asio::io_context& ioc, counters* ok, coun
     auto f = s.stats("fail");
     EXPECT_EQ(f.failures, f.runs);
     EXPECT_GE(f.failures, 2u);
+    EXPECT_FALSE(f.last_ok);
+    EXPECT_FALSE(f.last_error.empty());
+    EXPECT_GT(f.last_start_ms, 0);
     EXPECT_EQ(s.stats("tick").failures, 0u);
+    auto all = s.status();  // (no ASSERT_* in a coroutine)
+    EXPECT_EQ(all.size(), 2u);
+    if (all.size() == 2) {
+        EXPECT_EQ(all[0].name, "tick");
+        EXPECT_EQ(all[0].schedule, "* * * * * *");
+        EXPECT_TRUE(all[0].stats.last_ok);
+        EXPECT_GE(all[0].stats.runs, 1u);
+    }
     co_await s.stop(1s);
     int after = ok->started.load();
     co_await sleep_for(1100ms);

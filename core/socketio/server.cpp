@@ -141,8 +141,8 @@ void socket::leave(const std::string& room) {
     server_.leave(*this, room);
 }
 
-void socket::disconnect() {
-    asio::post(conn_->strand(), [self = shared_from_this()] {
+void socket::disconnect(bool close_connection) {
+    asio::post(conn_->strand(), [self = shared_from_this(), close_connection] {
         auto c = std::static_pointer_cast<server::client>(self->conn_->user);
         if (!c) {
             return;
@@ -152,6 +152,9 @@ void socket::disconnect() {
             return;
         }
         self->server_.remove_socket(*c, self, "server namespace disconnect", true);
+        if (close_connection) {
+            self->conn_->close("forced close");
+        }
     });
 }
 

@@ -58,8 +58,9 @@ public:
                                                      std::vector<std::string> attachments = {});
     void join(const std::string& room);
     void leave(const std::string& room);
-    /// Server-side disconnect of this namespace socket (sends DISCONNECT).
-    void disconnect();
+    /// Server-side disconnect of this namespace socket (sends DISCONNECT). With `close_connection`, the underlying
+    /// Engine.IO connection is closed as well once the packet is out (socket.io's `socket.disconnect(true)`).
+    void disconnect(bool close_connection = false);
 
     /// Application state attached by the namespace owner (e.g. the Happy connection context).
     std::shared_ptr<void> data;

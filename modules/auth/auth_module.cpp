@@ -2,11 +2,13 @@
 
 #include <boost/json.hpp>
 
+#include "core/auth/registration.hpp"
 #include "core/auth/token_service.hpp"
 #include "core/crypto/base64.hpp"
 #include "core/crypto/token.hpp"
 #include "core/db/database.hpp"
 #include "core/util/time.hpp"
+#include "modules/auth/account_admin.hpp"
 #include "modules/auth/auth_store.hpp"
 
 namespace happy::mod::auth {
@@ -30,16 +32,32 @@ std::string str(const json::value& body, std::string_view key) { return std::str
 
 }  // namespace
 
+std::vector<job_decl> auth_module::jobs() const {
+    return {
+        {"accounts-refresh", "*/5 * * * * *",
+         "reload disabled and deleted accounts from the database (changes made on another instance or by "
+         "happy-server accounts) and disconnect their sockets"},
+    };
+}
+
+boost::asio::awaitable<void> auth_module::start() { co_await account_blocks_refresh(*db_, *tokens_, *events_); }
+
 void auth_module::setup(module_context& ctx) {
     auto& db = ctx.db();
     auto& tokens = ctx.tokens();
+    db_ = &db;
+    tokens_ = &tokens;
+    events_ = &ctx.events();
+    ctx.add_job("accounts-refresh", [this] { return account_blocks_refresh(*db_, *tokens_, *events_); });
+    const auto& policy = ctx.settings().registration;
 
-    // POST /v1/auth — Ed25519 challenge login; creates the account on first use.
+    // POST /v1/auth — Ed25519 challenge login; creates the account on first use (auth.registration permitting).
     ctx.add_route({
         .method = http::verb::post,
         .path = "/v1/auth",
+        .rate_limit = "auth",
         .body = v::object({{"publicKey", v::string()}, {"challenge", v::string()}, {"signature", v::string()}}),
-        .fn = [&db, &tokens](http::request& req) -> boost::asio::awaitable<response> {
+        .fn = [&db, &tokens, &policy](http::request& req) -> boost::asio::awaitable<response> {
             std::string public_key = decode_strict(req.body.at("publicKey").as_string());
             std::string challenge = decode_strict(req.body.at("challenge").as_string());
             std::string signature = decode_strict(req.body.at("signature").as_string());
@@ -51,9 +69,15 @@ void auth_module::setup(module_context& ctx) {
                 co_return response::error(401, "Invalid signature");
             }
             std::string hex = crypto::hex_upper(public_key);
-            std::string account_id;
-            co_await db.write([&](db::tx& t) { account_id = account_upsert(t, hex, now_ms()); });
-            co_return response::json(json::object{{"success", true}, {"token", tokens.mint(account_id)}});
+            sign_in_outcome out;
+            co_await db.write([&](db::tx& t) { out = account_sign_in(t, policy, hex, now_ms()); });
+            if (out.account_id.empty()) {
+                co_return response::error(403, out.refusal);
+            }
+            if (auto b = tokens.blocked(out.account_id); b != happy::auth::account_block::none) {
+                co_return response::error(403, happy::auth::account_block_message(b));
+            }
+            co_return response::json(json::object{{"success", true}, {"token", tokens.mint(out.account_id)}});
         },
     });
 
@@ -72,6 +96,10 @@ void auth_module::setup(module_context& ctx) {
             pairing_request row;
             co_await db.write([&](db::tx& t) { row = pairing_request_upsert(t, kind, hex, v2, now_ms()); });
             if (row.authorized()) {
+                // The answering account was disabled (or deleted) since: its token would be refused anyway.
+                if (auto b = tokens.blocked(*row.response_account_id); b != happy::auth::account_block::none) {
+                    co_return response::error(403, happy::auth::account_block_message(b));
+                }
                 // Terminal tokens carry the request id as an extra `session` claim (upstream authRoutes.ts).
                 json::object extras;
                 if (kind == pairing::terminal) {
@@ -87,12 +115,14 @@ void auth_module::setup(module_context& ctx) {
     ctx.add_route({
         .method = http::verb::post,
         .path = "/v1/auth/request",
+        .rate_limit = "auth",
         .body = v::object({{"publicKey", v::string()}, {"supportsV2", v::boolean().nullish()}}),
         .fn = request_handler(pairing::terminal),
     });
     ctx.add_route({
         .method = http::verb::post,
         .path = "/v1/auth/account/request",
+        .rate_limit = "auth",
         .body = v::object({{"publicKey", v::string()}}),
         .fn = request_handler(pairing::account),
     });
@@ -101,6 +131,7 @@ void auth_module::setup(module_context& ctx) {
     ctx.add_route({
         .method = http::verb::get,
         .path = "/v1/auth/request/status",
+        .rate_limit = "auth",
         .query = v::object({{"publicKey", v::string()}}),
         .fn = [&db](http::request& req) -> boost::asio::awaitable<response> {
             std::string key = decode_strict(req.query.at("publicKey").as_string());
@@ -147,6 +178,7 @@ void auth_module::setup(module_context& ctx) {
             .method = http::verb::post,
             .path = path,
             .auth = http::auth_mode::bearer,
+            .rate_limit = "auth",
             .body = v::object({{"response", v::string()}, {"publicKey", v::string()}}),
             .fn = response_handler(kind),
         });

@@ -356,6 +356,41 @@ v::node vendor_params() { return v::object({{"vendor", v::enumeration({"openai",
 connect_module::connect_module() : state_(std::make_unique<connect_state>()) {}
 connect_module::~connect_module() = default;
 
+std::string_view connect_module::config_schema() const {
+    return R"json({
+  "type": "object", "additionalProperties": false,
+  "properties": {
+    "app_url": {"type": "string", "minLength": 1, "default": "https://app.happy.engineering", "description": "Where the GitHub OAuth callback redirects the browser (upstream: fixed)."},
+    "github": {
+      "type": "object", "additionalProperties": false,
+      "properties": {
+        "client_id": {"type": "string", "default": "", "description": "GitHub OAuth app client id (env GITHUB_CLIENT_ID)."},
+        "client_secret": {"type": "string", "default": "", "description": "GitHub OAuth app client secret (env GITHUB_CLIENT_SECRET)."},
+        "redirect_url": {"type": "string", "default": "", "description": "OAuth redirect URL sent to GitHub (env GITHUB_REDIRECT_URL)."},
+        "redirect_uri": {"type": "string", "default": "", "description": "Needed to enable webhooks, as upstream (env GITHUB_REDIRECT_URI)."},
+        "app_id": {"type": "string", "default": "", "description": "GitHub App id; needed to enable webhooks (env GITHUB_APP_ID)."},
+        "private_key": {"type": "string", "default": "", "description": "GitHub App private key; needed to enable webhooks (env GITHUB_PRIVATE_KEY)."},
+        "webhook_secret": {"type": "string", "default": "", "description": "HMAC secret of webhook deliveries (env GITHUB_WEBHOOK_SECRET)."},
+        "oauth_url": {"type": "string", "minLength": 1, "default": "https://github.com/login/oauth", "description": "Base of the authorize and access_token endpoints."},
+        "api_url": {"type": "string", "minLength": 1, "default": "https://api.github.com", "description": "GitHub REST API base (GET /user)."}
+      }
+    }
+  }
+})json";
+}
+
+std::vector<config::env_binding> connect_module::env_bindings() const {
+    // Upstream's names (connectRoutes.ts, modules/github.ts). Both GITHUB_REDIRECT_URL (OAuth params) and
+    // GITHUB_REDIRECT_URI (webhook set-up) are read upstream.
+    return {{"GITHUB_CLIENT_ID", "modules.connect.github.client_id", "string"},
+            {"GITHUB_CLIENT_SECRET", "modules.connect.github.client_secret", "string"},
+            {"GITHUB_REDIRECT_URL", "modules.connect.github.redirect_url", "string"},
+            {"GITHUB_REDIRECT_URI", "modules.connect.github.redirect_uri", "string"},
+            {"GITHUB_APP_ID", "modules.connect.github.app_id", "string"},
+            {"GITHUB_PRIVATE_KEY", "modules.connect.github.private_key", "string"},
+            {"GITHUB_WEBHOOK_SECRET", "modules.connect.github.webhook_secret", "string"}};
+}
+
 void connect_module::check_config(const boost::json::object& section) const {
     // Typos in the GitHub endpoints or the app URL stop the start instead of breaking every OAuth callback.
     http::client::check_url_settings(section, {"app_url"});

@@ -20,6 +20,8 @@ public:
     connect_module();
     ~connect_module() override;
     std::vector<std::string> migrations() const override { return {"0012_connect"}; }
+    std::string_view config_schema() const override;
+    std::vector<config::env_binding> env_bindings() const override;
     void check_config(const boost::json::object& section) const override;
     void setup(module_context& ctx) override;
 

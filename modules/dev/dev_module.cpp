@@ -123,6 +123,11 @@ std::string_view dev_module::config_schema() const {
     }})";
 }
 
+std::vector<config::env_binding> dev_module::env_bindings() const {
+    // Upstream devRoutes.ts/log.ts: any non-empty value turns the dev logging route on.
+    return {{"DANGEROUSLY_LOG_TO_SERVER_FOR_AI_AUTO_DEBUGGING", "modules.dev.enabled", "flag"}};
+}
+
 void dev_module::setup(module_context& ctx) {
     auto& m = *impl_;
     m.pid = static_cast<int>(::getpid());

@@ -17,6 +17,7 @@ public:
     dev_module();
     ~dev_module() override;
     std::string_view config_schema() const override;
+    std::vector<config::env_binding> env_bindings() const override;
     void setup(module_context& ctx) override;
 
     struct impl;

@@ -31,9 +31,11 @@ struct push_module::impl {
     db::database* db = nullptr;
     events::emitter* out = nullptr;
     std::string expo_url;  ///< empty: delivery turned off by the operator
-    std::chrono::milliseconds timeout{8000};
-    int retries = 3;
-    std::chrono::milliseconds retry_delay{5000};
+    // Reloadable (SIGHUP): read once per push or per retry run.
+    std::atomic<std::int64_t> timeout_ms{8000};
+    std::atomic<int> retries{3};
+    std::atomic<std::int64_t> retry_delay_ms{5000};
+    std::chrono::milliseconds timeout() const { return std::chrono::milliseconds(timeout_ms.load()); }
 
     // Background retries: stop() ends them (no new attempt starts; sleeping ones wake up and return).
     std::atomic<bool> stopping{false};
@@ -145,8 +147,8 @@ asio::awaitable<bool> retry_sleep(std::shared_ptr<push_module::impl> m, std::chr
 /// focused an app (the push would be suppressed now).
 asio::awaitable<void> retry_attempts(std::shared_ptr<push_module::impl> m, std::string account, std::string session_id,
                                      std::vector<expo_message> pending) {
-    auto delay = m->retry_delay;
-    for (int attempt = 1; attempt <= m->retries && !pending.empty(); ++attempt) {
+    auto delay = std::chrono::milliseconds(m->retry_delay_ms.load());
+    for (int attempt = 1; attempt <= m->retries.load() && !pending.empty(); ++attempt) {
         if (!co_await retry_sleep(m, delay)) {
             co_return;
         }
@@ -166,7 +168,7 @@ asio::awaitable<void> retry_attempts(std::shared_ptr<push_module::impl> m, std::
             co_return;
         }
         m->retried += count(pending.size());
-        auto tickets = co_await expo_send(pending, m->expo_url, m->timeout);
+        auto tickets = co_await expo_send(pending, m->expo_url, m->timeout());
         std::vector<expo_message> again;
         std::vector<std::string> unregistered;
         std::size_t ok = 0;
@@ -229,7 +231,7 @@ asio::awaitable<outcome> dispatch(std::shared_ptr<push_module::impl> m, std::str
     for (auto& t : tokens) {
         messages.push_back(push_message(t.id, t.token, title, body, data));
     }
-    auto tickets = co_await expo_send(messages, m->expo_url, m->timeout);
+    auto tickets = co_await expo_send(messages, m->expo_url, m->timeout());
     outcome res = outcome_from_tickets(tickets, tokens.size());
 
     std::vector<std::string> unregistered;
@@ -254,7 +256,7 @@ asio::awaitable<outcome> dispatch(std::shared_ptr<push_module::impl> m, std::str
                    {"failedTotal", m->failed.load()}});
     }
     co_await forget_unregistered(*m->db, std::move(unregistered));
-    if (!transient.empty() && m->retries > 0 && !m->stopping) {
+    if (!transient.empty() && m->retries.load() > 0 && !m->stopping) {
         asio::co_spawn(co_await asio::this_coro::executor, retry_loop(m, account, session_id, std::move(transient)),
                        asio::detached);
     }
@@ -305,11 +307,11 @@ std::string_view push_module::config_schema() const {
     return R"({"type": "object", "additionalProperties": false, "properties": {
         "expo_url": {"type": "string", "default": "https://exp.host/--/api/v2/push/send",
                      "description": "Expo push API endpoint the session-event pushes are posted to (upstream's, the default); an empty string turns delivery off (the routes keep answering)."},
-        "timeout_ms": {"type": "integer", "minimum": 100, "maximum": 60000, "default": 8000,
+        "timeout_ms": {"type": "integer", "minimum": 100, "maximum": 60000, "default": 8000, "reloadable": true,
                        "description": "One deadline for all batches of one push (upstream: 8 s)."},
-        "retries": {"type": "integer", "minimum": 0, "maximum": 10, "default": 3,
+        "retries": {"type": "integer", "minimum": 0, "maximum": 10, "default": 3, "reloadable": true,
                     "description": "Background re-sends of messages that failed transiently (0 = upstream behaviour)."},
-        "retry_delay_ms": {"type": "integer", "minimum": 10, "maximum": 3600000, "default": 5000,
+        "retry_delay_ms": {"type": "integer", "minimum": 10, "maximum": 3600000, "default": 5000, "reloadable": true,
                            "description": "Delay before the first re-send; doubles each time."}
     }})";
 }
@@ -320,15 +322,19 @@ void push_module::check_config(const boost::json::object& section) const {
     http::client::check_url_settings(section, {"expo_url"}, /*empty_ok=*/true);
 }
 
+void push_module::reload(const boost::json::object& cfg) {
+    impl_->timeout_ms = cfg.at("timeout_ms").to_number<std::int64_t>();
+    impl_->retries = static_cast<int>(cfg.at("retries").to_number<std::int64_t>());
+    impl_->retry_delay_ms = cfg.at("retry_delay_ms").to_number<std::int64_t>();
+}
+
 void push_module::setup(module_context& ctx) {
     auto m = impl_;
     m->db = &ctx.db();
     m->out = &ctx.events();
     const auto& cfg = ctx.config();
     m->expo_url = std::string(cfg.at("expo_url").as_string());
-    m->timeout = std::chrono::milliseconds(cfg.at("timeout_ms").to_number<std::int64_t>());
-    m->retries = static_cast<int>(cfg.at("retries").to_number<std::int64_t>());
-    m->retry_delay = std::chrono::milliseconds(cfg.at("retry_delay_ms").to_number<std::int64_t>());
+    reload(cfg);
     // Said once at start, because otherwise the only sign of undelivered pushes is a reason in a response that
     // only the CLI reads.
     if (m->expo_url.empty()) {

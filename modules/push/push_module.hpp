@@ -18,6 +18,8 @@ public:
     std::string_view config_schema() const override;
     void check_config(const boost::json::object& section) const override;
     void setup(module_context& ctx) override;
+    /// SIGHUP: timeout_ms, retries and retry_delay_ms (marked reloadable) take effect for the next push.
+    void reload(const boost::json::object& section) override;
     boost::asio::awaitable<void> stop() override;
 
     struct impl;

@@ -2,7 +2,9 @@
 
 #include <boost/asio.hpp>
 #include <boost/json.hpp>
+#include <atomic>
 #include <cmath>
+#include <unordered_set>
 
 #include "core/json/js_value.hpp"
 #include "core/json/json_writer.hpp"
@@ -15,6 +17,7 @@
 #include "core/util/time.hpp"
 #include "modules/auth/auth_store.hpp"
 #include "modules/auth/updates.hpp"
+#include "modules/sessions/session_list_cache.hpp"
 #include "modules/sessions/sessions_store.hpp"
 
 namespace happy::mod::sessions {
@@ -186,6 +189,9 @@ struct sessions_module::impl {
     events::emitter* ev = nullptr;
     files::file_store* files = nullptr;
     presence::activity_cache activity;
+    session_list_cache list_cache;  ///< GET /v1/sessions answers; sized in setup()
+    /// Committed changes of session_list_version, when the backend counts them (db::database::watch_changes).
+    const std::atomic<std::uint64_t>* list_changes = nullptr;
     /// upstream sessionUpdateHandler.ts serialises `message` per socket (AsyncLock).
     events::socket_serializer message_lock;
 
@@ -194,14 +200,40 @@ struct sessions_module::impl {
         co_await auth::update_emit(*db, *ev, account, std::move(to), std::move(body), std::move(skip));
     }
 
-    // GET /v1/sessions. The body is written on the database thread straight from SQLite's row buffers: this
-    // route is polled by every app and its cost is mostly copying (see bench/sync.mjs).
+    // GET /v1/sessions. Every app polls it, and most polls find the list unchanged: the encoded answer is kept per
+    // account with the list version it was read at, and handed out again while the database still holds that version
+    // (one primary-key read instead of the list query and its encoding). When the backend counts the committed
+    // changes of the version table (SQLite owning its file), not even that read is needed while nothing was
+    // committed to it since the version was last found current. Otherwise the body is written straight from the
+    // database's row buffers.
     asio::awaitable<response> list_v1(http::request& req) {
-        std::string body;
-        co_await db->read([&](db::tx& t) {
-            body = sessions_array_json([&](auto item) { session_list_recent(t, req.account_id, 150, item); }, true);
-        });
-        co_return response::json_text(std::move(body));
+        // The count is read before the version: a version read after it is at least as new as the count says.
+        std::uint64_t changes = list_changes ? list_changes->load(std::memory_order_acquire) : 0;
+        std::shared_ptr<const std::string> body = list_cache.find_unchanged(req.account_id, changes);
+        if (!body) {
+            co_await db->read([&](db::tx& t) { body = list_read(t, req.account_id, changes); });
+        }
+        co_return response::json_text(std::string(*body));
+    }
+
+    std::shared_ptr<const std::string> list_read(db::tx& t, std::string_view account_id, std::uint64_t changes) {
+        if (!list_cache.enabled()) {
+            return std::make_shared<const std::string>(encode_list_v1(t, account_id));
+        }
+        // The version is read before the list, in its own statement: the list is then at least as new as the
+        // version, and a newer list kept under an older version is only rebuilt once more, never served stale
+        // (a change after the version read also bumped the version, so the next request misses).
+        std::int64_t version = session_list_version(t, account_id);
+        auto body = list_cache.find(account_id, version, changes);
+        if (!body) {
+            body = std::make_shared<const std::string>(encode_list_v1(t, account_id));
+            list_cache.store(account_id, version, body, changes);
+        }
+        return body;
+    }
+
+    static std::string encode_list_v1(db::tx& t, std::string_view account_id) {
+        return sessions_array_json([&](auto item) { session_list_recent(t, account_id, 150, item); }, true);
     }
 
     // GET /v2/sessions/active
@@ -313,6 +345,7 @@ struct sessions_module::impl {
         try {
             co_await db->write([&](db::tx& t) { out.row = session_create(t, account, tag, metadata, key, now_ms()); });
         } catch (const db::error& e) {
+            ev->skip_update(account, seq);  // no new-session: the updates after it need not wait for this seq
             if (e.kind != db::error_kind::unique_violation) {
                 throw;
             }
@@ -435,20 +468,54 @@ struct sessions_module::impl {
             batch.emplace_back(std::string(m.at("localId").as_string()), std::string(m.at("content").as_string()));
         }
         // Ownership check, append and one account seq per created message in one transaction (upstream allocates
-        // the seqs after commit, one write each; the numbers and the updates are the same).
+        // the seqs after commit, one write each; the numbers and the updates are the same). First as if every
+        // localId were new (the usual case: a fixed number of statements, on PostgreSQL one round trip); a localId
+        // the session has already makes that fail on the unique key, and the general path sorts old from new.
         std::optional<append_result> result;
         std::vector<std::int64_t> update_seqs;
-        co_await db->write([&](db::tx& t) {
-            result.reset();  // a rerun (db::error retryable) starts over
-            update_seqs.clear();
-            if (session_owned(t, req.account_id, sid)) {
-                std::int64_t now = now_ms();
-                result = message_append_batch(t, sid, batch, now);
-                for (std::size_t i = 0; i < result->created.size(); ++i) {
-                    update_seqs.push_back(auth::account_seq_allocate(t, req.account_id, now));
+        std::vector<std::pair<std::string, std::string>> fresh;
+        {
+            std::unordered_set<std::string_view> seen;
+            for (const auto& item : batch) {
+                if (seen.insert(item.first).second) {  // upstream v3SessionRoutes.ts: the first occurrence wins
+                    fresh.push_back(item);
                 }
             }
-        });
+        }
+        new_messages made;
+        bool existing = false;
+        try {
+            // Keyed by the session: appends to one session queued meanwhile share one transaction (PostgreSQL).
+            co_await db->write_keyed(sid, [&](db::tx& t) {
+                message_append_new(t, req.account_id, sid, fresh, now_ms(), &made);
+            });
+            if (made.owned) {
+                result.emplace();
+                for (std::size_t i = 0; i < made.rows.size(); ++i) {
+                    update_seqs.push_back(made.first_update_seq + static_cast<std::int64_t>(i));
+                }
+                result->created = std::move(made.rows);
+                result->all = result->created;
+            }
+        } catch (const db::error& e) {
+            if (e.kind != db::error_kind::unique_violation) {
+                throw;
+            }
+            existing = true;
+        }
+        if (existing) {
+            co_await db->write([&](db::tx& t) {
+                result.reset();
+                update_seqs.clear();
+                if (session_owned(t, req.account_id, sid)) {
+                    std::int64_t now = now_ms();
+                    result = message_append_batch(t, sid, batch, now);
+                    for (std::size_t i = 0; i < result->created.size(); ++i) {
+                        update_seqs.push_back(auth::account_seq_allocate(t, req.account_id, now));
+                    }
+                }
+            });
+        }
         if (!result) {
             co_return response::error(404, "Session not found");
         }
@@ -569,24 +636,21 @@ struct sessions_module::impl {
             if (auto* l = field(args, "localId"); l && l->is_string()) {
                 local_id = std::string(l->get_string());
             }
-            bool ok = false;
-            co_await db->read([&](db::tx& t) { ok = session_find(t, ctx.account_id, *sid).has_value(); });
-            if (!ok) {
-                co_return std::nullopt;
-            }
-            // Both seqs are taken before the duplicate check, so a duplicate leaves gaps (as upstream).
-            std::int64_t update_seq = 0;
-            std::optional<message_row> created;
-            co_await db->write([&](db::tx& t) {
-                std::int64_t now = now_ms();
-                update_seq = auth::account_seq_allocate(t, ctx.account_id, now);
-                std::int64_t seq = session_seq_allocate(t, *sid, 1, now);
-                // A localId the session already has inserts nothing (nullopt): the unique key decides.
-                created = message_insert(t, *sid, seq, local_id, json::object{{"t", "encrypted"}, {"c", *text}}, now);
+            // Both seqs are taken before the duplicate check, so a duplicate leaves gaps (as upstream). Another
+            // account's session, or an unknown one, changes nothing and gets no answer.
+            sent_message sent;
+            co_await db->write_keyed(*sid, [&](db::tx& t) {
+                message_send(t, ctx.account_id, *sid, local_id, json::object{{"t", "encrypted"}, {"c", *text}}, now_ms(),
+                             &sent);
             });
-            if (!created) {
+            if (!sent.stored) {
+                if (sent.update_seq != 0) {
+                    ev->skip_update(ctx.account_id, sent.update_seq);  // a duplicate: its seq is never emitted
+                }
                 co_return std::nullopt;
             }
+            std::optional<message_row> created = std::move(sent.row);
+            std::int64_t update_seq = sent.update_seq;
             // This path re-reads the row upstream, so the content comes back in JSONB order ({c, t}).
             created->content = jsonb_order(created->content);
             ev->emit_update(ctx.account_id, recipients::session(*sid),
@@ -702,9 +766,19 @@ std::vector<job_decl> sessions_module::jobs() const {
 
 asio::awaitable<void> sessions_module::stop() { co_await impl_->flush(); }
 
+std::string_view sessions_module::config_schema() const {
+    return R"({"type": "object", "additionalProperties": false, "properties": {
+        "list_cache_mb": {"type": "integer", "minimum": 0, "maximum": 4096, "default": 16,
+                          "description": "Memory for encoded GET /v1/sessions answers, kept per account while its sessions are unchanged (0 = off)."}
+    }})";
+}
+
 void sessions_module::setup(module_context& ctx) {
     impl* self = impl_.get();
+    self->list_cache.configure(static_cast<std::size_t>(ctx.config().at("list_cache_mb").to_number<std::int64_t>()) *
+                               1024 * 1024);
     self->db = &ctx.db();
+    self->list_changes = self->db->watch_changes("session_list_version");
     self->ev = &ctx.events();
     self->files = &ctx.files();
 

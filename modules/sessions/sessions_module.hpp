@@ -4,6 +4,7 @@
 #pragma once
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "core/app/module.hpp"
@@ -14,7 +15,10 @@ class sessions_module final : public module {
 public:
     sessions_module();
     ~sessions_module() override;
-    std::vector<std::string> migrations() const override { return {"0002_sessions", "0015_sessions_list_index"}; }
+    std::vector<std::string> migrations() const override {
+        return {"0002_sessions", "0015_sessions_list_index", "0017_session_list_version"};
+    }
+    std::string_view config_schema() const override;
     /// session-activity-flush: batched lastActiveAt writes of session heartbeats (upstream sessionCache.ts, every
     /// 5 s); session-inactivity-sweep: sessions idle for 10 minutes become inactive (upstream presence/timeout.ts,
     /// at start-up and then every minute).

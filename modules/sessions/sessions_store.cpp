@@ -162,6 +162,10 @@ void visit_sessions(db::tx& t, std::string_view sql, std::initializer_list<db::p
 
 }  // namespace
 
+std::int64_t session_list_version(db::tx& t, std::string_view account_id) {
+    return t.one_i64("SELECT version FROM session_list_version WHERE account_id = ?", {account_id}).value_or(0);
+}
+
 // Each SQL text is a function-local constant, so the plugin's statement cache prepares each query once per
 // connection.
 void session_list_recent(db::tx& t, std::string_view account_id, int limit, session_visit fn) {
@@ -302,6 +306,88 @@ std::optional<message_row> message_insert(db::tx& t, std::string_view session_id
         return std::nullopt;
     }
     return r;
+}
+
+namespace {
+
+/// INSERT of one client message whose seq is read from its session row (after this transaction's own seq UPDATE):
+/// `seq - offset`. Inserts nothing when the session is not the account's. The content is JSONB on PostgreSQL, where a
+/// value of INSERT … SELECT is not typed by the column as one of VALUES is.
+constexpr db::sql_pair insert_message_from_session{
+    "INSERT INTO session_message (id, session_id, local_id, seq, content, created_at, updated_at) "
+    "SELECT ?, id, ?, seq - ?, ?, ?, ? FROM session WHERE id = ? AND account_id = ?",
+    "INSERT INTO session_message (id, session_id, local_id, seq, content, created_at, updated_at) "
+    "SELECT ?, id, ?, seq - ?, CAST(? AS JSONB), ?, ? FROM session WHERE id = ? AND account_id = ?"};
+
+/// The account's next `count` update seqs (auth's account_seq_allocate, n at once), taken only while the session is
+/// the account's: a refused append leaves no gap. `*first` is set when the statement has run.
+void account_seqs_for_session(db::tx& t, std::string_view account_id, std::string_view session_id,
+                              std::int64_t count, std::int64_t now, std::int64_t* first) {
+    t.exec_deferred("UPDATE account SET seq = seq + ?, updated_at = ? WHERE id = ? "
+                    "AND EXISTS (SELECT 1 FROM session WHERE id = ? AND account_id = ?) RETURNING seq",
+                    {count, now, account_id, session_id, account_id},
+                    [first, count](const db::row_view& r) { *first = r.i64(0) - count + 1; });
+}
+
+}  // namespace
+
+void message_append_new(db::tx& t, std::string_view account_id, std::string_view session_id,
+                        const std::vector<std::pair<std::string, std::string>>& batch, std::int64_t now,
+                        new_messages* out) {
+    auto count = static_cast<std::int64_t>(batch.size());
+    out->owned = false;
+    out->first_update_seq = 0;
+    out->rows.clear();
+    out->rows.reserve(batch.size());
+    for (const auto& [local_id, text] : batch) {
+        message_row r;
+        r.id = crypto::cuid();
+        r.content = json::object{{"t", "encrypted"}, {"c", text}};
+        r.local_id = local_id;
+        r.created_at = r.updated_at = now;
+        out->rows.push_back(std::move(r));
+    }
+    // Every statement is deferred: on PostgreSQL the whole transaction (BEGIN … COMMIT) is one round trip, so the
+    // session's row lock is held only while the server runs it.
+    t.exec_deferred("UPDATE session SET seq = seq + ?, updated_at = ? WHERE id = ? AND account_id = ? RETURNING seq",
+                    {count, now, session_id, account_id}, [out, count](const db::row_view& r) {
+                        out->owned = true;
+                        std::int64_t seq = r.i64(0) - count + 1;
+                        for (auto& m : out->rows) {
+                            m.seq = seq++;
+                        }
+                    });
+    for (std::size_t i = 0; i < batch.size(); ++i) {
+        const auto& m = out->rows[i];
+        t.exec_deferred(t.pick(insert_message_from_session),
+                        {m.id, *m.local_id, count - 1 - static_cast<std::int64_t>(i), json_text::stringify(m.content),
+                         now, now, session_id, account_id});
+    }
+    account_seqs_for_session(t, account_id, session_id, count, now, &out->first_update_seq);
+}
+
+void message_send(db::tx& t, std::string_view account_id, std::string_view session_id,
+                  const std::optional<std::string>& local_id, const json::value& content, std::int64_t now,
+                  sent_message* out) {
+    out->stored = false;
+    out->update_seq = 0;
+    out->row = message_row{};
+    out->row.id = crypto::cuid();
+    out->row.content = content;
+    out->row.local_id = local_id;
+    out->row.created_at = out->row.updated_at = now;
+    t.exec_deferred("UPDATE session SET seq = seq + 1, updated_at = ? WHERE id = ? AND account_id = ? RETURNING seq",
+                    {now, session_id, account_id}, [out](const db::row_view& r) { out->row.seq = r.i64(0); });
+    account_seqs_for_session(t, account_id, session_id, 1, now, &out->update_seq);
+    // NULL local ids never conflict; an existing (session_id, local_id) inserts nothing, after both seqs were taken.
+    static const std::string insert_pg =
+        std::string(insert_message_from_session.postgres) + " ON CONFLICT (session_id, local_id) DO NOTHING RETURNING seq";
+    static const std::string insert_sqlite =
+        std::string(insert_message_from_session.sqlite) + " ON CONFLICT (session_id, local_id) DO NOTHING RETURNING seq";
+    t.exec_deferred(t.pick({insert_sqlite, insert_pg}),
+                    {out->row.id, db::opt(local_id), std::int64_t{0}, json_text::stringify(content), now, now, session_id,
+                     account_id},
+                    [out](const db::row_view&) { out->stored = true; });
 }
 
 append_result message_append_batch(db::tx& t, std::string_view session_id,

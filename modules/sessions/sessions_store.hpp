@@ -72,6 +72,11 @@ struct session_view {
 };
 using session_visit = util::function_ref<void(const session_view&)>;
 
+/// The version of the account's session list: bumped in the same transaction by every insert, update and delete of
+/// one of its sessions (triggers of 0017_session_list_version.sql, whoever writes); 0 while none changed since that
+/// migration. Two reads that see one version see one list.
+std::int64_t session_list_version(db::tx& t, std::string_view account_id);
+
 /// GET /v1/sessions: newest `updated_at` first.
 void session_list_recent(db::tx& t, std::string_view account_id, int limit, session_visit fn);
 /// GET /v2/sessions/active: active and last_active_at > since, newest activity first.
@@ -132,10 +137,44 @@ std::optional<message_row> message_insert(db::tx& t, std::string_view session_id
                                           const std::optional<std::string>& local_id, const boost::json::value& content,
                                           std::int64_t now);
 
+
 struct append_result {
     std::vector<message_row> all;      ///< existing + created, seq ascending (content not needed by the caller)
     std::vector<message_row> created;  ///< in batch order, content {"t":"encrypted","c":…}
 };
+
+/// What message_send wrote; filled in as its statements run (all by the time the transaction commits).
+struct sent_message {
+    message_row row;              ///< seq set once the statements ran
+    bool stored = false;          ///< false: not the account's session, or its localId was there already
+    std::int64_t update_seq = 0;  ///< the account update seq taken for it (0: not the account's session)
+};
+
+/// The socket `message` event (upstream sessionUpdateHandler.ts): the session's next seq and the account's next update
+/// seq are taken, then the message is inserted unless the session already has its localId (a duplicate still consumes
+/// both seqs, as upstream). Nothing changes when the session is not the account's. Every statement is deferred (on
+/// PostgreSQL the transaction is one round trip); `out` must outlive the transaction.
+void message_send(db::tx& t, std::string_view account_id, std::string_view session_id,
+                  const std::optional<std::string>& local_id, const boost::json::value& content, std::int64_t now,
+                  sent_message* out);
+
+/// What message_append_new appends; filled in as its statements run (all by the time the transaction commits).
+struct new_messages {
+    std::vector<message_row> rows;      ///< batch order; seqs set once the statements ran
+    bool owned = false;                 ///< the session is the account's: false = nothing was written
+    std::int64_t first_update_seq = 0;  ///< the account update seq of rows[0]; the next rows have the next ones
+};
+
+/// The common case of POST /v3 …/messages, none of whose localIds the session has yet: the session's seqs (checking
+/// the owner), one plain INSERT per message and the account's update seqs, every statement deferred
+/// (db::tx::exec_deferred: on PostgreSQL the whole transaction is one round trip). `batch` is (localId, content) pairs
+/// with distinct localIds; they get contiguous seqs in order. A session that is not the account's changes nothing
+/// (`owned` stays false). A localId the session already has (or that another writer stores meanwhile) violates the
+/// unique key: db::error unique_violation, and the transaction must not commit (database::write rolls it back);
+/// message_append_batch then answers the request. `out` must outlive the transaction.
+void message_append_new(db::tx& t, std::string_view account_id, std::string_view session_id,
+                        const std::vector<std::pair<std::string, std::string>>& batch, std::int64_t now,
+                        new_messages* out);
 
 /// POST /v3 …/messages: `batch` is (localId, content) pairs. Duplicate localIds inside the batch keep the first;
 /// localIds that already exist are returned unchanged; the rest get contiguous seqs in batch order. A localId

@@ -209,6 +209,24 @@ std::string without_trailing_slash(std::string s) {
 voice_module::voice_module() : state_(std::make_unique<voice_state>()) {}
 voice_module::~voice_module() = default;
 
+std::string_view voice_module::config_schema() const {
+    return R"json({
+  "type": "object", "additionalProperties": false,
+  "properties": {
+    "elevenlabs_api_key": {"type": "string", "default": "", "description": "ElevenLabs API key; empty = voice not configured (env ELEVENLABS_API_KEY)."},
+    "elevenlabs_url": {"type": "string", "minLength": 1, "default": "https://api.elevenlabs.io/v1/convai", "description": "ElevenLabs Conversational AI API base."},
+    "revenuecat_api_key": {"type": "string", "default": "", "description": "RevenueCat secret key for the subscription check (env REVENUECAT_API_KEY)."},
+    "revenuecat_url": {"type": "string", "minLength": 1, "default": "https://api.revenuecat.com/v2/projects/proj493735ad", "description": "RevenueCat project API base (customers/<id>/active_entitlements)."}
+  }
+})json";
+}
+
+std::vector<config::env_binding> voice_module::env_bindings() const {
+    // Upstream's names (voiceRoutes.ts).
+    return {{"ELEVENLABS_API_KEY", "modules.voice.elevenlabs_api_key", "string"},
+            {"REVENUECAT_API_KEY", "modules.voice.revenuecat_api_key", "string"}};
+}
+
 void voice_module::check_config(const boost::json::object& section) const {
     // A typo in a vendor endpoint stops the start instead of failing every voice request.
     http::client::check_url_settings(section, {"elevenlabs_url", "revenuecat_url"});

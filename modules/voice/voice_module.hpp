@@ -20,6 +20,8 @@ public:
     ~voice_module() override;
     /// The VoiceConversation table upstream keeps (unused by its current routes).
     std::vector<std::string> migrations() const override { return {"0013_voice"}; }
+    std::string_view config_schema() const override;
+    std::vector<config::env_binding> env_bindings() const override;
     void check_config(const boost::json::object& section) const override;
     void setup(module_context& ctx) override;
 

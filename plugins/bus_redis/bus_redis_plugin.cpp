@@ -55,8 +55,8 @@ public:
         tick_.emplace(*strand_);
         pub_backoff_.emplace(*strand_);
         sub_backoff_.emplace(*strand_);
-        auto pub = std::make_shared<redis_connection>(*strand_);
-        auto sub = std::make_shared<redis_connection>(*strand_);
+        auto pub = std::make_shared<redis_connection>(*strand_, opts_.ca_file);
+        auto sub = std::make_shared<redis_connection>(*strand_, opts_.ca_file);
         try {
             co_await asio::co_spawn(*strand_, open_both(pub, sub), asio::use_awaitable);
         } catch (const std::exception& e) {
@@ -370,7 +370,7 @@ private:
                 if (stopping_) {
                     co_return;
                 }
-                auto fresh = std::make_shared<redis_connection>(*strand_);
+                auto fresh = std::make_shared<redis_connection>(*strand_, opts_.ca_file);
                 try {
                     if (subscriber) {
                         co_await fresh->open(url_, opts_.connect_timeout, channels());
@@ -516,6 +516,24 @@ std::unique_ptr<bus::bus> make_bus(options o) {
     return std::make_unique<redis_bus>(std::move(o), std::move(u));
 }
 
+namespace {
+
+/// The plugin's config section, bus.redis.
+constexpr std::string_view config_schema = R"json({
+  "type": "object", "additionalProperties": false,
+  "properties": {
+    "url": {"type": "string", "default": "", "description": "redis://[[user]:password@]host[:port][/db], or rediss://... for TLS (env REDIS_URL)."},
+    "prefix": {"type": "string", "minLength": 1, "default": "happy", "description": "Pub/Sub channel and key prefix; the instances sharing it form one cluster."},
+    "heartbeat_ms": {"type": "integer", "minimum": 10, "default": 1000, "description": "Interval of the liveness heartbeat each instance publishes."},
+    "peer_timeout_ms": {"type": "integer", "minimum": 20, "default": 3000, "description": "An instance silent this long is gone: RPCs to its sockets fail with RPC target disconnected."},
+    "connect_timeout_ms": {"type": "integer", "minimum": 100, "default": 3000, "description": "Bound on connecting (and authenticating) to Redis."},
+    "reconnect_max_ms": {"type": "integer", "minimum": 100, "default": 5000, "description": "Back-off ceiling between reconnection attempts while Redis is unreachable."},
+    "ca_file": {"type": "string", "default": "", "description": "Extra PEM CA bundle trusted for rediss:// besides the system store (a private CA)."}
+  }
+})json";
+
+}  // namespace
+
 void register_plugin(registry& reg) {
     reg.add_bus("redis", [](const bus_options& bo) {
         options o;
@@ -530,8 +548,14 @@ void register_plugin(registry& reg) {
         o.peer_timeout = ms_of(c, "peer_timeout_ms", o.peer_timeout);
         o.connect_timeout = ms_of(c, "connect_timeout_ms", o.connect_timeout);
         o.reconnect_max = ms_of(c, "reconnect_max_ms", o.reconnect_max);
+        if (auto* v = c.if_contains("ca_file")) {
+            o.ca_file = std::string(v->as_string());
+        }
         return make_bus(std::move(o));
-    });
+    },
+    {.schema = config_schema,
+     // Upstream's REDIS_URL: setting it turns on cluster mode (socket.ts attaches the Redis adapter only then).
+     .env = {{"REDIS_URL", "bus.kind", "select:redis"}, {"REDIS_URL", "bus.redis.url", "string"}}});
 }
 
 }  // namespace happy::plugin::bus_redis

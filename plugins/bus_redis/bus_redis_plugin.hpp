@@ -31,15 +31,16 @@
 namespace happy::plugin::bus_redis {
 
 struct options {
-    std::string url;               ///< redis://[[user]:password@]host[:port][/db]
+    std::string url;               ///< redis[s]://[[user]:password@]host[:port][/db]
     std::string prefix = "happy";  ///< channel and key prefix: instances sharing it form one cluster
     std::chrono::milliseconds heartbeat{1000};
     std::chrono::milliseconds peer_timeout{3000};
     std::chrono::milliseconds connect_timeout{3000};
     std::chrono::milliseconds reconnect_max{5000};  ///< back-off ceiling while Redis is unreachable
+    std::string ca_file;  ///< extra PEM CA bundle for rediss:// (the system store is always trusted)
 };
 
-/// Throws std::invalid_argument for a URL it cannot use (including rediss://, TLS not supported yet).
+/// Throws std::invalid_argument for a URL it cannot use.
 std::unique_ptr<bus::bus> make_bus(options o);
 
 /// Registers the "redis" bus factory (config section bus.redis).

@@ -5,7 +5,9 @@
 #include <boost/asio/connect.hpp>
 #include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/asio/multiple_exceptions.hpp>
+#include <boost/asio/ip/address.hpp>
 #include <boost/asio/post.hpp>
+#include <boost/asio/ssl.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
@@ -13,8 +15,12 @@
 #include <fmt/format.h>
 #include <stdexcept>
 
+#include "core/http/tls_context.hpp"
 #include "core/log/log.hpp"
+#include "core/net/resolve.hpp"
 #include "core/util/oneshot.hpp"
+
+#include <openssl/ssl.h>
 
 namespace happy::plugin::bus_redis {
 
@@ -48,7 +54,9 @@ std::string failure_text(std::exception_ptr e) {
     } catch (const asio::multiple_exceptions& m) {
         return failure_text(m.first_exception());
     } catch (const boost::system::system_error& s) {
-        return s.code() == asio::error::eof ? "connection closed by the server" : s.code().message();
+        // A TLS peer that closes without close_notify: stream_truncated.
+        bool closed = s.code() == asio::error::eof || s.code() == asio::ssl::error::stream_truncated;
+        return closed ? "connection closed by the server" : s.code().message();
     } catch (const std::exception& x) {
         return x.what();
     } catch (...) {
@@ -63,7 +71,7 @@ resp::value error_value(std::string text) {
     return v;
 }
 
-constexpr std::string_view url_form = "redis://[[user]:password@]host[:port][/db]";
+constexpr std::string_view url_form = "redis[s]://[[user]:password@]host[:port][/db]";
 
 /// AUTH and SELECT from the URL, then SUBSCRIBE (subscriber mode) or a PING that proves the server speaks RESP and
 /// that we are authorised before the first real command. Sets `expected` to the number of replies. (Outside the
@@ -98,16 +106,14 @@ std::string handshake(const redis_url& url, const std::vector<std::string>& chan
 }  // namespace
 
 redis_url redis_url::parse(std::string_view text) {
+    redis_url u;
     if (text.starts_with("rediss://")) {
-        throw std::invalid_argument(
-            "rediss:// (TLS) is not supported yet; use redis:// on a private network or through a TLS tunnel "
-            "(stunnel, spiped)");
-    }
-    if (!text.starts_with("redis://")) {
+        u.tls = true;
+        text.remove_prefix(1);  // the rest parses as redis://
+    } else if (!text.starts_with("redis://")) {
         throw std::invalid_argument(fmt::format("expected {}", url_form));
     }
     std::string_view rest = text.substr(8);
-    redis_url u;
     // The last '@' ends the user info: an unencoded '@' in a password still parses.
     if (auto at = rest.rfind('@'); at != std::string_view::npos) {
         std::string_view info = rest.substr(0, at);
@@ -168,7 +174,7 @@ redis_url redis_url::parse(std::string_view text) {
 }
 
 std::string redis_url::masked() const {
-    std::string out = "redis://";
+    std::string out = tls ? "rediss://" : "redis://";
     if (!password.empty()) {
         out += user + ":***@";
     } else if (!user.empty()) {
@@ -181,42 +187,66 @@ std::string redis_url::masked() const {
 
 // ---------------------------------------------------------------------------------------------
 
-redis_connection::redis_connection(strand s) : strand_(s), socket_(s), wake_(s) {}
+struct redis_connection::tls_stream {
+    tls_stream(tcp::socket& s, asio::ssl::context& ctx) : stream(s, ctx) {}
+    asio::ssl::stream<tcp::socket&> stream;
+};
+
+redis_connection::redis_connection(strand s, std::string ca_file)
+    : strand_(s), ca_file_(std::move(ca_file)), socket_(s), wake_(s) {}
 
 redis_connection::~redis_connection() = default;
 
 asio::awaitable<void> redis_connection::open(const redis_url& url, std::chrono::milliseconds timeout,
                                              std::vector<std::string> channels) {
     subscriber_ = !channels.empty();
-    // A deadline for the whole open: on expiry it cancels the resolver and closes the socket, which fails the
-    // pending step. Its state is shared so that a late expiry (queued while we finish) does nothing.
+    // A deadline for the whole open: the resolver stops at it (core/net/resolve.hpp), and on expiry the timer closes
+    // the socket, which fails the pending step. Its state is shared so that a late expiry (queued while we finish)
+    // does nothing.
     struct guard {
         bool done = false;
         bool fired = false;
     };
     auto g = std::make_shared<guard>();
-    auto resolver = std::make_shared<tcp::resolver>(strand_);
     auto deadline = std::make_shared<asio::steady_timer>(strand_);
     deadline->expires_after(timeout);
-    deadline->async_wait([g, resolver, self = shared_from_this()](const boost::system::error_code& ec) {
+    deadline->async_wait([g, self = shared_from_this()](const boost::system::error_code& ec) {
         if (ec || g->done) {
             return;
         }
         g->fired = true;
-        resolver->cancel();
         boost::system::error_code ignored;
         self->socket_.close(ignored);
     });
     std::string failure;
     try {
-        auto endpoints = co_await resolver->async_resolve(url.host, std::to_string(url.port), asio::use_awaitable);
+        auto endpoints = co_await net::resolve(url.host, std::to_string(url.port), deadline->expiry());
         co_await asio::async_connect(socket_, endpoints, asio::use_awaitable);
         socket_.set_option(tcp::no_delay(true));  // pipelined small commands must not wait for Nagle
         socket_.set_option(asio::socket_base::keep_alive(true));
+        if (url.tls) {
+            tls_ = std::make_unique<tls_stream>(socket_, http::tls_client_context(ca_file_));
+            boost::system::error_code not_ip;
+            asio::ip::make_address(url.host, not_ip);
+            // SNI only for names (RFC 6066 forbids IP literals); the certificate must name the host either way.
+            if (not_ip && !SSL_set_tlsext_host_name(tls_->stream.native_handle(), url.host.c_str())) {
+                throw std::runtime_error("cannot set TLS SNI for " + url.host);
+            }
+            tls_->stream.set_verify_callback(asio::ssl::host_name_verification(url.host));
+            try {
+                co_await tls_->stream.async_handshake(asio::ssl::stream_base::client, asio::use_awaitable);
+            } catch (const boost::system::system_error& e) {
+                if (g->fired) {
+                    throw;
+                }
+                // OpenSSL's reason ("certificate verify failed", "wrong version number" for a plain-text port).
+                throw std::runtime_error("TLS handshake failed: " + e.code().message());
+            }
+        }
 
         std::size_t expected = 0;
         std::string hello = handshake(url, channels, expected);
-        co_await asio::async_write(socket_, asio::buffer(hello), asio::use_awaitable);
+        co_await write_all(hello);
         std::vector<char> buf(4096);  // on the heap: a big coroutine frame trips g++ 12's -Wmismatched-new-delete
         while (expected > 0) {
             while (expected > 0) {
@@ -230,12 +260,13 @@ asio::awaitable<void> redis_connection::open(const redis_url& url, std::chrono::
                 --expected;
             }
             if (expected > 0) {
-                auto n = co_await socket_.async_read_some(asio::buffer(buf), asio::use_awaitable);
+                auto n = co_await read_some(buf.data(), buf.size());
                 parser_.feed(std::string_view(buf.data(), n));
             }
         }
     } catch (const boost::system::system_error& e) {
-        failure = g->fired ? fmt::format("timed out after {} ms", timeout.count()) : e.code().message();
+        failure = g->fired || e.code() == asio::error::timed_out ? fmt::format("timed out after {} ms", timeout.count())
+                                                                   : e.code().message();
     } catch (const std::exception& e) {
         failure = e.what();
     }
@@ -292,7 +323,23 @@ asio::awaitable<void> redis_connection::writer() {
             co_await wake_.async_wait(asio::as_tuple(asio::use_awaitable));
             continue;
         }
-        co_await asio::async_write(socket_, asio::buffer(batch), asio::use_awaitable);
+        co_await write_all(batch);
+    }
+}
+
+asio::awaitable<std::size_t> redis_connection::read_some(char* data, std::size_t size) {
+    if (tls_) {
+        co_return co_await tls_->stream.async_read_some(asio::buffer(data, size), asio::use_awaitable);
+    }
+    co_return co_await socket_.async_read_some(asio::buffer(data, size), asio::use_awaitable);
+}
+
+asio::awaitable<void> redis_connection::write_all(const std::string& data) {
+    // The reader and the writer run at once: OpenSSL streams allow one read and one write in flight.
+    if (tls_) {
+        co_await asio::async_write(tls_->stream, asio::buffer(data), asio::use_awaitable);
+    } else {
+        co_await asio::async_write(socket_, asio::buffer(data), asio::use_awaitable);
     }
 }
 
@@ -324,7 +371,7 @@ asio::awaitable<void> redis_connection::reader(push_fn& on_push) {
                 log::warn("redis command failed", {{"error", v->str}});
             }
         }
-        auto n = co_await socket_.async_read_some(asio::buffer(buf), asio::use_awaitable);
+        auto n = co_await read_some(buf.data(), buf.size());
         parser_.feed(std::string_view(buf.data(), n));
     }
 }

@@ -62,6 +62,14 @@ public:
     ~local_store() override { pool_.join(); }
 
     std::string describe() const override { return "local " + root_.string(); }
+
+    // A stat of a missing key succeeds even when the directory is gone or read-only: check the directory itself.
+    boost::asio::awaitable<void> check() override {
+        if (::access(root_.c_str(), W_OK | X_OK) != 0) {
+            throw std::system_error(errno, std::generic_category(), root_.string() + " is not writable");
+        }
+        co_return;
+    }
     bool serves_directly() const override { return true; }
     std::uint64_t max_size() const override { return opts_.max_file_size; }
 
@@ -232,6 +240,19 @@ std::unique_ptr<files::file_store> make_store(options o) {
     return std::make_unique<local_store>(std::move(o));
 }
 
+namespace {
+
+/// The plugin's config section, files.local.
+constexpr std::string_view config_schema = R"json({
+  "type": "object", "additionalProperties": false,
+  "properties": {
+    "dir": {"type": "string", "minLength": 1, "default": "files", "description": "Directory of stored files, relative to data_dir (upstream: <DATA_DIR>/files)."},
+    "max_file_size": {"type": "integer", "minimum": 1, "default": 10485760, "description": "Largest file stored or read into memory, in bytes (upstream's attachment limit: 10 MiB)."}
+  }
+})json";
+
+}  // namespace
+
 void register_plugin(registry& reg) {
     reg.add_file_store("local", [](const file_store_options& fo) {
         options o;
@@ -242,7 +263,8 @@ void register_plugin(registry& reg) {
             o.max_file_size = v->to_number<std::uint64_t>();
         }
         return make_store(std::move(o));
-    });
+    },
+    {.schema = config_schema});
 }
 
 }  // namespace happy::plugin::files_local

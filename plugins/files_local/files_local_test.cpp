@@ -203,7 +203,7 @@ TEST(files_local, plugin_factory_resolves_dir_against_data_dir) {
     temp_dir d;
     happy::registry reg;
     happy::plugin::files_local::register_plugin(reg);
-    const auto* f = reg.find_file_store("local");
+    const auto* f = reg.file_stores().find("local");
     ASSERT_NE(f, nullptr);
     happy::file_store_options fo{d.path.string(), boost::json::object{{"dir", "blobs"}, {"max_file_size", 3}}};
     auto st = (*f)(fo);

@@ -330,6 +330,28 @@ private:
 
 std::unique_ptr<store> make_store(options o) { return std::make_unique<s3_store>(std::move(o)); }
 
+namespace {
+
+/// The plugin's config section, files.s3.
+constexpr std::string_view config_schema = R"json({
+  "type": "object", "additionalProperties": false,
+  "properties": {
+    "host": {"type": "string", "default": "", "description": "S3 endpoint host name or address, no scheme (env S3_HOST; setting it selects files.kind s3)."},
+    "port": {"type": "integer", "minimum": 0, "maximum": 65535, "default": 0, "description": "Endpoint port; 0 = 443 with TLS, 80 without (env S3_PORT)."},
+    "use_ssl": {"type": "boolean", "default": true, "description": "HTTPS to the endpoint (env S3_USE_SSL: only \"true\" enables it, as upstream)."},
+    "region": {"type": "string", "minLength": 1, "default": "us-east-1", "description": "Signing region (env S3_REGION)."},
+    "access_key": {"type": "string", "default": "", "description": "Access key id (env S3_ACCESS_KEY)."},
+    "secret_key": {"type": "string", "default": "", "description": "Secret access key (env S3_SECRET_KEY)."},
+    "bucket": {"type": "string", "default": "", "description": "Bucket holding attachments and public files (env S3_BUCKET)."},
+    "public_url": {"type": "string", "default": "", "description": "Base URL of public objects such as avatars: <public_url>/<key> (env S3_PUBLIC_URL)."},
+    "timeout_ms": {"type": "integer", "minimum": 1, "default": 30000, "description": "Bound on one request to the store."},
+    "max_file_size": {"type": "integer", "minimum": 1, "default": 10485760, "description": "Largest object the server itself writes or reads into memory, in bytes."},
+    "ca_file": {"type": "string", "default": "", "description": "Extra PEM CA bundle for an endpoint with a private CA (the system store is always trusted)."}
+  }
+})json";
+
+}  // namespace
+
 void register_plugin(registry& reg) {
     reg.add_file_store("s3", [](const file_store_options& fo) -> std::unique_ptr<files::file_store> {
         const auto& c = fo.config;
@@ -361,17 +383,30 @@ void register_plugin(registry& reg) {
         done.get();
         return st;
     },
-    // What start-up needs before it can even ask the endpoint, checked by --check-config too.
-    [](const boost::json::object& c) {
-        static constexpr std::pair<const char*, const char*> required[] = {
-            {"host", "S3_HOST"}, {"bucket", "S3_BUCKET"}, {"access_key", "S3_ACCESS_KEY"}, {"secret_key", "S3_SECRET_KEY"}};
-        for (const auto& [key, env] : required) {
-            const auto* v = c.if_contains(key);
-            if (!v || !v->is_string() || v->get_string().empty()) {
-                throw std::runtime_error(fmt::format("{}: required when files.kind is \"s3\" ({})", key, env));
-            }
-        }
-    });
+    {.schema = config_schema,
+     // upstream storage/files.ts: S3 mode whenever S3_HOST is set, with minio's settings from these.
+     .env = {{"S3_HOST", "files.kind", "select:s3"},
+             {"S3_HOST", "files.s3.host", "string"},
+             {"S3_PORT", "files.s3.port", "integer"},
+             {"S3_USE_SSL", "files.s3.use_ssl", "js_true"},
+             {"S3_REGION", "files.s3.region", "string"},
+             {"S3_ACCESS_KEY", "files.s3.access_key", "string"},
+             {"S3_SECRET_KEY", "files.s3.secret_key", "string"},
+             {"S3_BUCKET", "files.s3.bucket", "string"},
+             {"S3_PUBLIC_URL", "files.s3.public_url", "string"}},
+     // What start-up needs before it can even ask the endpoint, checked by --check-config too.
+     .check = [](const boost::json::object& c) {
+         static constexpr std::pair<const char*, const char*> required[] = {{"host", "S3_HOST"},
+                                                                            {"bucket", "S3_BUCKET"},
+                                                                            {"access_key", "S3_ACCESS_KEY"},
+                                                                            {"secret_key", "S3_SECRET_KEY"}};
+         for (const auto& [key, env] : required) {
+             const auto* v = c.if_contains(key);
+             if (!v || !v->is_string() || v->get_string().empty()) {
+                 throw std::runtime_error(fmt::format("{}: required when files.kind is \"s3\" ({})", key, env));
+             }
+         }
+     }});
 }
 
 }  // namespace happy::plugin::files_s3

@@ -3,6 +3,8 @@
 // a temporary directory; s3rver checks our SigV4 signatures on every request.
 
 #include <gtest/gtest.h>
+
+#include "modules/testing/config_fixture.hpp"
 #include <signal.h>
 #include <spawn.h>
 #include <sys/wait.h>
@@ -257,7 +259,7 @@ TEST_F(files_s3_store, verify_bucket_explains_what_is_wrong_in_one_line) {
 TEST_F(files_s3_store, factory_reads_its_section_and_checks_the_bucket) {
     happy::registry reg;
     files_s3::register_plugin(reg);
-    const auto* f = reg.find_file_store("s3");
+    const auto* f = reg.file_stores().find("s3");
     ASSERT_NE(f, nullptr);
     boost::json::object section{{"host", "127.0.0.1"},  {"port", s3_server::get().port()}, {"use_ssl", false},
                                 {"region", "us-east-1"}, {"access_key", "S3RVER"},           {"secret_key", "S3RVER"},
@@ -269,6 +271,39 @@ TEST_F(files_s3_store, factory_reads_its_section_and_checks_the_bucket) {
     EXPECT_THROW((*f)(happy::file_store_options{"/nonexistent", section}), std::runtime_error);
     section["bucket"] = "";
     EXPECT_THROW((*f)(happy::file_store_options{"/nonexistent", section}), std::invalid_argument);
+}
+
+TEST(files_s3_config, upstream_s3_variables_select_and_configure_the_s3_store) {
+    using happy::config::get_bool;
+    using happy::config::get_int;
+    using happy::config::get_string;
+    const auto reg = happy::plugin::files_s3::register_plugin;
+    auto cfg = happy::test::load_plugin_config(reg, {});
+    EXPECT_EQ(get_string(cfg, "files.kind"), "local");
+    EXPECT_TRUE(get_bool(cfg, "files.s3.use_ssl"));
+    EXPECT_EQ(get_string(cfg, "files.s3.region"), "us-east-1");
+    cfg = happy::test::load_plugin_config(reg, {{"S3_HOST", "minio.internal"},
+                    {"S3_PORT", "9000"},
+                    {"S3_USE_SSL", "false"},
+                    {"S3_REGION", "eu-west-1"},
+                    {"S3_ACCESS_KEY", "ak"},
+                    {"S3_SECRET_KEY", "sk"},
+                    {"S3_BUCKET", "happy"},
+                    {"S3_PUBLIC_URL", "https://cdn.example/happy"}});
+    EXPECT_EQ(get_string(cfg, "files.kind"), "s3");
+    EXPECT_EQ(get_string(cfg, "files.s3.host"), "minio.internal");
+    EXPECT_EQ(get_int(cfg, "files.s3.port"), 9000);
+    EXPECT_FALSE(get_bool(cfg, "files.s3.use_ssl"));
+    EXPECT_EQ(get_string(cfg, "files.s3.region"), "eu-west-1");
+    EXPECT_EQ(get_string(cfg, "files.s3.access_key"), "ak");
+    EXPECT_EQ(get_string(cfg, "files.s3.secret_key"), "sk");
+    EXPECT_EQ(get_string(cfg, "files.s3.bucket"), "happy");
+    EXPECT_EQ(get_string(cfg, "files.s3.public_url"), "https://cdn.example/happy");
+    // upstream compares S3_USE_SSL with 'true' and nothing else.
+    EXPECT_TRUE(get_bool(happy::test::load_plugin_config(reg, {{"S3_USE_SSL", "true"}}), "files.s3.use_ssl"));
+    EXPECT_FALSE(get_bool(happy::test::load_plugin_config(reg, {{"S3_USE_SSL", "1"}}), "files.s3.use_ssl"));
+    // Without S3_HOST the other variables only fill the section.
+    EXPECT_EQ(get_string(happy::test::load_plugin_config(reg, {{"S3_BUCKET", "b"}}), "files.kind"), "local");
 }
 
 }  // namespace

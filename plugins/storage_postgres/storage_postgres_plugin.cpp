@@ -1,6 +1,8 @@
 #include "plugins/storage_postgres/storage_postgres_plugin.hpp"
 
+#if !HAPPY_LIBPQ_LINKED
 #include <dlfcn.h>
+#endif
 #include <fmt/format.h>
 #include <libpq-fe.h>
 #include <soci/postgresql/soci-postgresql.h>
@@ -16,6 +18,7 @@
 #include <stdexcept>
 #include <string>
 #include <unordered_map>
+#include <variant>
 #include <vector>
 
 #include "core/log/log.hpp"
@@ -29,31 +32,45 @@ namespace {
 /// RSS (10.0 -> 15.6 MB on SQLite), and the executable exported its static OpenSSL's symbols to libpq's libssl, so
 /// that two copies of OpenSSL served one TLS connection. Loaded, they cost nothing unless PostgreSQL is used and
 /// bind to their own OpenSSL. The declarations still come from libpq-fe.h and soci-postgresql.h.
+/// The fully static release binary (HAPPY_LIBPQ_LINKED, scripts/release.sh) cannot dlopen; it links libpq.a and
+/// libsoci_postgresql.a instead (one OpenSSL, the binary's own; see libpq_static.cpp for what libpq.a needs), and
+/// the same table is filled with their addresses.
+#define HAPPY_LIBPQ_FUNCTIONS(X)                                                              \
+    X(prepare, PQprepare) X(exec_prepared, PQexecPrepared) X(exec, PQexec)                    \
+    X(result_status, PQresultStatus) X(clear, PQclear) X(getvalue, PQgetvalue)                \
+    X(getlength, PQgetlength) X(getisnull, PQgetisnull) X(ftype, PQftype) X(fname, PQfname)  \
+    X(nfields, PQnfields) X(ntuples, PQntuples) X(cmd_status, PQcmdStatus)                    \
+    X(cmd_tuples, PQcmdTuples) X(result_error_field, PQresultErrorField)                      \
+    X(error_message, PQerrorMessage) X(status, PQstatus)                                      \
+    X(set_notice_processor, PQsetNoticeProcessor) X(conninfo_parse, PQconninfoParse)          \
+    X(conninfo_free, PQconninfoFree) X(freemem, PQfreemem) X(send_query_params, PQsendQueryParams)         \
+    X(send_query_prepared, PQsendQueryPrepared) X(get_result, PQgetResult)
+
 struct libpq_api {
     const soci::backend_factory* soci_postgresql = nullptr;
-    decltype(&::PQprepare) prepare = nullptr;
-    decltype(&::PQexecPrepared) exec_prepared = nullptr;
-    decltype(&::PQexec) exec = nullptr;
-    decltype(&::PQresultStatus) result_status = nullptr;
-    decltype(&::PQclear) clear = nullptr;
-    decltype(&::PQgetvalue) getvalue = nullptr;
-    decltype(&::PQgetlength) getlength = nullptr;
-    decltype(&::PQgetisnull) getisnull = nullptr;
-    decltype(&::PQftype) ftype = nullptr;
-    decltype(&::PQfname) fname = nullptr;
-    decltype(&::PQnfields) nfields = nullptr;
-    decltype(&::PQntuples) ntuples = nullptr;
-    decltype(&::PQcmdStatus) cmd_status = nullptr;
-    decltype(&::PQcmdTuples) cmd_tuples = nullptr;
-    decltype(&::PQresultErrorField) result_error_field = nullptr;
-    decltype(&::PQerrorMessage) error_message = nullptr;
-    decltype(&::PQstatus) status = nullptr;
-    decltype(&::PQsetNoticeProcessor) set_notice_processor = nullptr;
-    decltype(&::PQconninfoParse) conninfo_parse = nullptr;
-    decltype(&::PQconninfoFree) conninfo_free = nullptr;
-    decltype(&::PQfreemem) freemem = nullptr;
+#define HAPPY_LIBPQ_MEMBER(member, fn) decltype(&::fn) member = nullptr;
+    HAPPY_LIBPQ_FUNCTIONS(HAPPY_LIBPQ_MEMBER)
+#undef HAPPY_LIBPQ_MEMBER
+    // Pipeline mode (libpq 14+); null with an older libpq, which then sends BEGIN on its own.
+    decltype(&::PQenterPipelineMode) enter_pipeline_mode = nullptr;
+    decltype(&::PQexitPipelineMode) exit_pipeline_mode = nullptr;
+    decltype(&::PQpipelineSync) pipeline_sync = nullptr;
+    bool pipelines() const { return enter_pipeline_mode != nullptr; }
 };
 
+#if HAPPY_LIBPQ_LINKED
+libpq_api load_libpq() {
+    libpq_api api;
+#define HAPPY_LIBPQ_SET(member, fn) api.member = &::fn;
+    HAPPY_LIBPQ_FUNCTIONS(HAPPY_LIBPQ_SET)
+#undef HAPPY_LIBPQ_SET
+    api.enter_pipeline_mode = &::PQenterPipelineMode;
+    api.exit_pipeline_mode = &::PQexitPipelineMode;
+    api.pipeline_sync = &::PQpipelineSync;
+    api.soci_postgresql = &soci::postgresql;
+    return api;
+}
+#else
 libpq_api load_libpq() {
     // The SONAMEs of the libraries these headers describe: SOCI's matches the soci-postgresql.h the connection's
     // layout is read from (SOCI_VERSION 400003 -> 4.0); libpq's has been 5 since PostgreSQL 8.
@@ -79,33 +96,20 @@ libpq_api load_libpq() {
         return p;
     };
     libpq_api api;
-    auto set = [&](auto& fn, const char* name) { fn = reinterpret_cast<std::decay_t<decltype(fn)>>(sym(pq_lib, name)); };
-    set(api.prepare, "PQprepare");
-    set(api.exec_prepared, "PQexecPrepared");
-    set(api.exec, "PQexec");
-    set(api.result_status, "PQresultStatus");
-    set(api.clear, "PQclear");
-    set(api.getvalue, "PQgetvalue");
-    set(api.getlength, "PQgetlength");
-    set(api.getisnull, "PQgetisnull");
-    set(api.ftype, "PQftype");
-    set(api.fname, "PQfname");
-    set(api.nfields, "PQnfields");
-    set(api.ntuples, "PQntuples");
-    set(api.cmd_status, "PQcmdStatus");
-    set(api.cmd_tuples, "PQcmdTuples");
-    set(api.result_error_field, "PQresultErrorField");
-    set(api.error_message, "PQerrorMessage");
-    set(api.status, "PQstatus");
-    set(api.set_notice_processor, "PQsetNoticeProcessor");
-    set(api.conninfo_parse, "PQconninfoParse");
-    set(api.conninfo_free, "PQconninfoFree");
-    set(api.freemem, "PQfreemem");
+#define HAPPY_LIBPQ_LOAD(member, fn) api.member = reinterpret_cast<decltype(&::fn)>(sym(pq_lib, #fn));
+    HAPPY_LIBPQ_FUNCTIONS(HAPPY_LIBPQ_LOAD)
+#undef HAPPY_LIBPQ_LOAD
+    if (::dlsym(pq_lib, "PQenterPipelineMode") != nullptr) {
+        api.enter_pipeline_mode = reinterpret_cast<decltype(&::PQenterPipelineMode)>(sym(pq_lib, "PQenterPipelineMode"));
+        api.exit_pipeline_mode = reinterpret_cast<decltype(&::PQexitPipelineMode)>(sym(pq_lib, "PQexitPipelineMode"));
+        api.pipeline_sync = reinterpret_cast<decltype(&::PQpipelineSync)>(sym(pq_lib, "PQpipelineSync"));
+    }
     // SOCI's entry point for dynamically loaded backends (soci-postgresql.h).
     auto factory = reinterpret_cast<const soci::backend_factory* (*)()>(sym(soci_lib, "factory_postgresql"));
     api.soci_postgresql = factory();
     return api;  // the libraries stay loaded for the life of the process
 }
+#endif
 
 /// The loaded API; the first call loads it (and a failed load is tried again by the next call).
 const libpq_api& pq() {
@@ -409,35 +413,95 @@ public:
 
     bool broken() const override { return broken_; }
 
+    void begin(std::string_view sql) override {
+        if (!pq().pipelines()) {
+            exec_script(sql);
+            return;
+        }
+        pending_begin_ = std::string(sql);  // sent with the transaction's first statement (run_pipeline)
+    }
+
+    void query_deferred(std::string_view sql, std::span<const db::param> params, db::deferred_fn fn) override {
+        if (!pq().pipelines()) {
+            db::connection::query_deferred(sql, params, std::move(fn));
+            return;
+        }
+        deferred d{std::string(sql), {}, std::move(fn)};
+        d.params.reserve(params.size());
+        for (const auto& p : params) {
+            d.params.push_back(std::visit(
+                [](const auto& v) -> owned_param {
+                    using T = std::decay_t<decltype(v)>;
+                    if constexpr (std::is_same_v<T, std::string_view>) {
+                        return owned_param{std::string(v), false};
+                    } else if constexpr (std::is_same_v<T, db::blob>) {
+                        return owned_param{std::string(v.bytes), true};
+                    } else {
+                        return owned_param{v, false};
+                    }
+                },
+                p));
+        }
+        deferred_.push_back(std::move(d));
+    }
+
     void exec_script(std::string_view sql) override {
+        const bool unsent = pending_begin_ || !deferred_.empty();
+        if (sql == "ROLLBACK" && unsent) {
+            deferred_.clear();  // never sent: nothing of them to undo
+            if (pending_begin_) {
+                pending_begin_.reset();  // the server never saw the transaction begin
+                return;
+            }
+        } else if (sql == "COMMIT" && unsent) {
+            if (deferred_.empty()) {
+                pending_begin_.reset();  // an empty transaction
+                return;
+            }
+            // The deferred statements and the COMMIT in one round trip.
+            check_commit(run_pipeline(nullptr, {}, {}, "COMMIT"));
+            return;
+        } else if (unsent) {
+            run_pipeline(nullptr, {}, {});  // a script runs after what is queued
+        }
         result_ptr res(pq().exec(conn_, std::string(sql).c_str()));
         auto st = res ? pq().result_status(res.get()) : PGRES_FATAL_ERROR;
         if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK && st != PGRES_EMPTY_QUERY) {
             fail(res.get(), sql);
         }
-        // COMMIT of a transaction an earlier statement failed in answers ROLLBACK, not an error: code that caught
-        // that statement's db::error and went on must not see its other writes as committed.
-        if (sql == "COMMIT" && std::string_view(pq().cmd_status(res.get())) == "ROLLBACK") {
-            throw db::error(db::error_kind::other,
-                            "postgresql: the transaction was rolled back: a statement in it failed, and on PostgreSQL "
-                            "that aborts the whole transaction");
+        if (sql == "COMMIT") {
+            check_commit(std::move(res));
         }
     }
 
     std::int64_t query(std::string_view sql, std::span<const db::param> params, db::row_fn fn) override {
-        const prepared& stmt = prepare(sql, params);
-        if (stmt.count != params.size()) {
+        const prepared* stmt = nullptr;
+        try {
+            stmt = &prepare(sql, params);
+        } catch (db::error& e) {
+            e.not_begun = pending_begin_.has_value();  // a pending BEGIN was not sent: nothing ran
+            throw;
+        }
+        if (stmt->count != params.size()) {
             throw db::error(db::error_kind::other,
                             fmt::format("postgresql: {} parameters given for {} placeholders (while running: {})",
-                                        params.size(), stmt.count, sql));
+                                        params.size(), stmt->count, sql));
         }
-        bind(params, sql);
-        result_ptr res(pq().exec_prepared(conn_, stmt.name.c_str(), static_cast<int>(params.size()), values_.data(),
-                                      lengths_.data(), formats_.data(), 1));
+        result_ptr res;
+        std::optional<prepared> copy;
+        if (pending_begin_ || !deferred_.empty()) {
+            copy = *stmt;  // run_pipeline prepares the queued statements, which may move this one
+            stmt = &*copy;
+            res = run_pipeline(stmt, params, sql);
+        } else {
+            bind(params, sql);
+            res.reset(pq().exec_prepared(conn_, stmt->name.c_str(), static_cast<int>(params.size()), values_.data(),
+                                         lengths_.data(), formats_.data(), 1));
+        }
         auto st = res ? pq().result_status(res.get()) : PGRES_FATAL_ERROR;
         if (st != PGRES_TUPLES_OK && st != PGRES_COMMAND_OK) {
             if (res && is_stale_plan(res.get())) {
-                forget(sql, stmt.name);
+                forget(sql, stmt->name);
             }
             fail(res.get(), sql);
         }
@@ -502,6 +566,165 @@ private:
         }
         it->second.push_back({std::move(types), std::move(name), numbered.count});
         return it->second.back();
+    }
+
+    /// COMMIT of a transaction an earlier statement failed in answers ROLLBACK, not an error: code that caught that
+    /// statement's db::error and went on must not see its other writes as committed.
+    void check_commit(result_ptr res) {
+        auto st = res ? pq().result_status(res.get()) : PGRES_FATAL_ERROR;
+        if (st != PGRES_COMMAND_OK) {
+            fail(res.get(), "COMMIT");
+        }
+        if (std::string_view(pq().cmd_status(res.get())) == "ROLLBACK") {
+            throw db::error(db::error_kind::other,
+                            "postgresql: the transaction was rolled back: a statement in it failed, and on PostgreSQL "
+                            "that aborts the whole transaction");
+        }
+    }
+
+    /// Sends what is queued (the pending BEGIN, the deferred statements) and then `last` (a prepared statement with
+    /// its parameters) or `simple` (COMMIT) in one round trip (libpq pipeline mode), and reads the answers back in
+    /// order. The first failure among the queued ones is thrown (a failed BEGIN with `not_begun` set); otherwise the
+    /// answer to `last`/`simple` is returned for the caller to check (null when there is neither).
+    result_ptr run_pipeline(const prepared* last, std::span<const db::param> last_params, std::string_view last_sql,
+                            const char* simple = nullptr) {
+        std::optional<std::string> begin = std::move(pending_begin_);
+        pending_begin_.reset();
+        std::vector<deferred> items = std::move(deferred_);
+        deferred_.clear();
+        // Each statement is prepared first: PQprepare waits for its answer, which pipeline mode does not allow.
+        std::vector<prepared> stmts;
+        stmts.reserve(items.size());
+        std::vector<db::param> views;
+        for (auto& d : items) {
+            d.view(views);
+            try {
+                stmts.push_back(prepare(d.sql, views));
+            } catch (db::error& e) {
+                e.not_begun = begin.has_value();  // the BEGIN was not sent: nothing ran
+                throw;
+            }
+            if (stmts.back().count != views.size()) {
+                throw db::error(db::error_kind::other,
+                                fmt::format("postgresql: {} parameters given for {} placeholders (while running: {})",
+                                            views.size(), stmts.back().count, d.sql));
+            }
+        }
+        if (pq().enter_pipeline_mode(conn_) != 1) {
+            // Not possible on this connection: one statement after the other.
+            if (begin) {
+                try {
+                    exec_script(*begin);
+                } catch (db::error& e) {
+                    e.not_begun = true;
+                    throw;
+                }
+            }
+            for (auto& d : items) {
+                d.view(views);
+                if (d.fn) {
+                    query(d.sql, views, d.fn);
+                } else {
+                    query(d.sql, views, {});
+                }
+            }
+            if (last) {
+                bind(last_params, last_sql);
+                return result_ptr(pq().exec_prepared(conn_, last->name.c_str(), static_cast<int>(last_params.size()),
+                                                     values_.data(), lengths_.data(), formats_.data(), 1));
+            }
+            return simple ? result_ptr(pq().exec(conn_, simple)) : nullptr;
+        }
+        // libpq copies each statement's parameters into its output buffer when it is sent, so the bind scratch can be
+        // reused for the next one.
+        bool sent = !begin || pq().send_query_params(conn_, begin->c_str(), 0, nullptr, nullptr, nullptr, nullptr, 0);
+        for (std::size_t i = 0; sent && i < items.size(); ++i) {
+            items[i].view(views);
+            bind(views, items[i].sql);
+            sent = pq().send_query_prepared(conn_, stmts[i].name.c_str(), static_cast<int>(views.size()),
+                                            values_.data(), lengths_.data(), formats_.data(), 1) == 1;
+        }
+        if (sent && last) {
+            bind(last_params, last_sql);
+            sent = pq().send_query_prepared(conn_, last->name.c_str(), static_cast<int>(last_params.size()),
+                                            values_.data(), lengths_.data(), formats_.data(), 1) == 1;
+        } else if (sent && simple) {
+            sent = pq().send_query_params(conn_, simple, 0, nullptr, nullptr, nullptr, nullptr, 0) == 1;
+        }
+        sent = sent && pq().pipeline_sync(conn_) == 1;
+
+        std::exception_ptr failed;
+        auto record = [&](const PGresult* r, std::string_view sql, bool not_begun) {
+            if (failed) {
+                return;
+            }
+            try {
+                fail(r, sql);
+            } catch (db::error& e) {
+                e.not_begun = not_begun;
+                failed = std::current_exception();
+            }
+        };
+        if (begin) {
+            result_ptr r = sent ? next_result() : nullptr;
+            if (!r || pq().result_status(r.get()) != PGRES_COMMAND_OK) {
+                record(r.get(), *begin, true);
+            }
+        }
+        for (std::size_t i = 0; i < items.size(); ++i) {
+            result_ptr r = sent ? next_result() : nullptr;
+            auto st = r ? pq().result_status(r.get()) : PGRES_FATAL_ERROR;
+            if (st == PGRES_PIPELINE_ABORTED) {
+                continue;  // an earlier failure, already recorded
+            }
+            if (st != PGRES_TUPLES_OK && st != PGRES_COMMAND_OK) {
+                if (r && is_stale_plan(r.get())) {
+                    forget(items[i].sql, stmts[i].name);
+                }
+                record(r.get(), items[i].sql, false);
+                continue;
+            }
+            if (items[i].fn && st == PGRES_TUPLES_OK && !failed) {
+                try {
+                    pg_row row(r.get());
+                    for (int k = 0, n = pq().ntuples(r.get()); k < n; ++k) {
+                        row.at(k);
+                        items[i].fn(row);
+                    }
+                } catch (...) {
+                    failed = std::current_exception();
+                }
+            }
+        }
+        result_ptr out = sent && (last || simple) ? next_result() : nullptr;
+        if (sent) {
+            // The sync point's answer comes last; the pipeline is idle after it.
+            for (result_ptr r = next_result(); r && pq().result_status(r.get()) != PGRES_PIPELINE_SYNC;
+                 r = next_result()) {
+            }
+        }
+        pq().exit_pipeline_mode(conn_);
+        if (failed) {
+            std::rethrow_exception(failed);
+        }
+        if (!sent && !out) {
+            fail(nullptr, last ? last_sql : std::string_view(simple ? simple : "BEGIN"));
+        }
+        return out;
+    }
+
+    /// The next result of a pipelined query, skipping the null that ends the previous query's results; null once the
+    /// connection has nothing more (it failed).
+    result_ptr next_result() {
+        for (int nulls = 0; nulls < 2; ++nulls) {
+            if (PGresult* r = pq().get_result(conn_)) {
+                return result_ptr(r);
+            }
+            if (pq().status(conn_) == CONNECTION_BAD) {
+                break;
+            }
+        }
+        return nullptr;
     }
 
     /// After a schema change, a prepared SELECT whose result columns changed fails once with "cached plan must not
@@ -591,6 +814,32 @@ private:
     std::unique_ptr<soci::session> session_;
     PGconn* conn_;
     bool broken_ = false;
+    std::optional<std::string> pending_begin_;  ///< begin()'s SQL, not sent yet
+
+    struct owned_param {
+        std::variant<std::nullptr_t, std::int64_t, std::string> value;
+        bool blob = false;
+    };
+    /// A statement of query_deferred(), sent with the next one.
+    struct deferred {
+        std::string sql;
+        std::vector<owned_param> params;
+        db::deferred_fn fn;
+        /// The parameters as db::param views of `params` (made when used: a move of this struct may move the text).
+        void view(std::vector<db::param>& out) const {
+            out.clear();
+            for (const auto& p : params) {
+                if (const auto* text = std::get_if<std::string>(&p.value)) {
+                    out.push_back(p.blob ? db::param(db::blob{*text}) : db::param(std::string_view(*text)));
+                } else if (const auto* i = std::get_if<std::int64_t>(&p.value)) {
+                    out.push_back(*i);
+                } else {
+                    out.push_back(nullptr);
+                }
+            }
+        }
+    };
+    std::vector<deferred> deferred_;
     std::unordered_map<std::string, std::vector<prepared>, hash, std::equal_to<>> by_sql_;
     std::uint64_t statements_ = 0;
     // Per-call scratch, reused. A query run from a row callback overwrites them, which is safe: by then the outer
@@ -616,6 +865,7 @@ std::int64_t lock_key(std::string_view name) {
 
 class pg_backend final : public db::backend {
 public:
+    std::size_t pool_size() const override { return opts_.pool_size; }
     explicit pg_backend(options o) : opts_(std::move(o)) {
         auto params = parse_conninfo(opts_.url);  // throws for a URL libpq cannot read, before any connection
         if (opts_.connect_timeout_s > 0) {
@@ -636,7 +886,7 @@ public:
             throw db::error(db::error_kind::unavailable, connect_failure(e.what()));
         }
         auto c = std::make_unique<pg_connection>(std::move(s));
-        if (!schema_checked_.load()) {
+        if (!opts_.foreign_schema && !schema_checked_.load()) {
             refuse_foreign_schema(*c);
             schema_checked_ = true;
         }
@@ -711,7 +961,8 @@ private:
             "database {} already holds tables of another application ({}) and no happy-server schema_migrations; "
             "refusing to mix schemas: point DATABASE_URL at an empty database{}",
             masked_, list,
-            prisma ? " (this looks like upstream happy-server's Prisma database, which this server does not import)"
+            prisma ? " (this looks like upstream happy-server's Prisma database: `happy-server import-upstream --from "
+                     "<its URL>` copies it into an empty database of ours)"
                    : ""));
     }
 
@@ -858,6 +1109,20 @@ std::string with_database(std::string_view url, std::string_view dbname) {
 
 std::unique_ptr<db::backend> make_backend(options o) { return std::make_unique<pg_backend>(std::move(o)); }
 
+namespace {
+
+/// The plugin's config section, storage.postgres.
+constexpr std::string_view config_schema = R"json({
+  "type": "object", "additionalProperties": false,
+  "properties": {
+    "url": {"type": "string", "default": "", "description": "postgresql://user:password@host:port/database?sslmode=… (or postgres://, or a libpq key=value string); env DATABASE_URL, which also sets storage.kind to postgres."},
+    "pool_size": {"type": "integer", "minimum": 1, "maximum": 256, "default": 4, "description": "Pooled connections (and database threads). 4 measured best on 2 cores with PostgreSQL on the same machine (bench/sync.mjs --part pg --pool-size N); raise it with more cores or a remote database."},
+    "connect_timeout_s": {"type": "integer", "minimum": 0, "default": 10, "description": "libpq connect_timeout when the URL sets none; 0 waits as long as the OS does."}
+  }
+})json";
+
+}  // namespace
+
 void register_plugin(registry& reg) {
     reg.add_storage("postgres", [](const storage_options& so) {
         options o;
@@ -872,17 +1137,25 @@ void register_plugin(registry& reg) {
         if (auto* v = so.config.if_contains("connect_timeout_s")) {
             o.connect_timeout_s = v->to_number<int>();
         }
+        if (auto* v = so.config.if_contains("pool_size")) {
+            o.pool_size = v->to_number<std::size_t>();
+        }
+        o.foreign_schema = so.foreign_schema;
         return make_backend(std::move(o));
     },
-    // Checked before anything is opened, by start-up and --check-config alike.
-    [](const boost::json::object& c) {
-        const auto* v = c.if_contains("url");
-        if (!v || !v->is_string() || v->get_string().empty()) {
-            throw std::runtime_error(
-                "url: no database is named: set DATABASE_URL (postgresql://user:password@host:5432/database) or "
-                "storage.postgres.url");
-        }
-    });
+    {.schema = config_schema,
+     // Upstream's DATABASE_URL is what makes it use PostgreSQL: set, it selects this plugin too (over a
+     // storage.kind in the file, as every environment variable overrides the file).
+     .env = {{"DATABASE_URL", "storage.kind", "select:postgres"}, {"DATABASE_URL", "storage.postgres.url", "string"}},
+     // Checked before anything is opened, by start-up and --check-config alike.
+     .check = [](const boost::json::object& c) {
+         const auto* v = c.if_contains("url");
+         if (!v || !v->is_string() || v->get_string().empty()) {
+             throw std::runtime_error(
+                 "url: no database is named: set DATABASE_URL (postgresql://user:password@host:5432/database) or "
+                 "storage.postgres.url");
+         }
+     }});
 }
 
 }  // namespace happy::plugin::storage_postgres

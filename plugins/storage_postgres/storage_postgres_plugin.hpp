@@ -18,6 +18,11 @@ struct options {
     std::string url;
     /// libpq's connect_timeout when the URL does not set one; 0 waits as long as the operating system does.
     int connect_timeout_s = 10;
+    /// Pooled connections and database threads (storage.postgres.pool_size).
+    std::size_t pool_size = 4;
+    /// Open a database holding another application's tables instead of refusing it (tools that only read it:
+    /// import-upstream).
+    bool foreign_schema = false;
 };
 
 /// Creates the backend directly (tests, tools). Throws std::invalid_argument for a URL libpq cannot parse.

@@ -2,12 +2,19 @@
 // (plugins/storage_postgres/pg_test_server.hpp). Without either the tests fail: they never skip.
 #include <gtest/gtest.h>
 
+#include "modules/testing/config_fixture.hpp"
+
 #include <atomic>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
 #include <charconv>
+#include <chrono>
 #include <cstdint>
+#include <functional>
 #include <limits>
 #include <map>
 #include <set>
@@ -287,6 +294,62 @@ TEST_F(storage_postgres, a_transaction_that_swallowed_a_failed_statement_does_no
     EXPECT_EQ(rows, 1);
 }
 
+TEST_F(storage_postgres, deferred_statements_run_with_the_next_statement_or_the_commit) {
+    auto d = open();
+    d->migrate({mig(1, "0001_d",
+                    "CREATE TABLE d (id BIGINT PRIMARY KEY, t TEXT); CREATE TABLE c (n BIGINT); INSERT INTO c VALUES (0);")});
+    std::int64_t returned = 0, seen = -1;
+    d->write_sync([&](db::tx& t) {
+        std::string text = "x'? ü";
+        t.exec_deferred("INSERT INTO d VALUES (?, ?)", {std::int64_t{1}, text});
+        text = "changed";  // the parameters were copied
+        t.exec_deferred("UPDATE c SET n = n + ? RETURNING n", {std::int64_t{5}},
+                        [&](const db::row_view& r) { returned = r.i64(0); });
+        seen = *t.one_i64("SELECT COUNT(*) FROM d");  // runs after them, in the same transaction
+        t.exec_deferred("INSERT INTO d VALUES (?, ?)", {std::int64_t{2}, nullptr});
+    });
+    EXPECT_EQ(seen, 1);
+    EXPECT_EQ(returned, 5);
+    std::optional<std::string> first;
+    std::int64_t rows = 0;
+    d->read_sync([&](db::tx& t) {
+        first = t.one_text("SELECT t FROM d WHERE id = 1");
+        rows = *t.one_i64("SELECT COUNT(*) FROM d");
+    });
+    EXPECT_EQ(first, "x'? ü");
+    EXPECT_EQ(rows, 2);
+
+    // A deferred statement that fails makes the COMMIT throw its error, and nothing of the transaction stays.
+    EXPECT_EQ(kind_of(*d,
+                      [](db::tx& t) {
+                          t.exec("UPDATE c SET n = 100");
+                          t.exec_deferred("INSERT INTO d VALUES (?, 'dup')", {std::int64_t{1}});
+                      }),
+              db::error_kind::unique_violation);
+    // Also when it is the transaction's only statement (BEGIN, it and COMMIT in one round trip), and when a later
+    // statement runs it.
+    EXPECT_EQ(kind_of(*d, [](db::tx& t) { t.exec_deferred("INSERT INTO d VALUES (?, 'dup')", {std::int64_t{2}}); }),
+              db::error_kind::unique_violation);
+    EXPECT_EQ(kind_of(*d,
+                      [](db::tx& t) {
+                          t.exec_deferred("INSERT INTO d VALUES (?, 'dup')", {std::int64_t{2}});
+                          t.exec("UPDATE c SET n = 100");
+                      }),
+              db::error_kind::unique_violation);
+    std::int64_t n = 0;
+    d->read_sync([&](db::tx& t) {
+        n = *t.one_i64("SELECT n FROM c");
+        rows = *t.one_i64("SELECT COUNT(*) FROM d");
+    });
+    EXPECT_EQ(n, 5);
+    EXPECT_EQ(rows, 2);
+    // The connection is usable afterwards; an empty transaction commits nothing and needs no round trip.
+    d->write_sync([](db::tx&) {});
+    d->write_sync([](db::tx& t) { t.exec_deferred("INSERT INTO d VALUES (3, NULL)", {}); });
+    d->read_sync([&](db::tx& t) { rows = *t.one_i64("SELECT COUNT(*) FROM d"); });
+    EXPECT_EQ(rows, 3);
+}
+
 TEST_F(storage_postgres, applies_migrations_once_and_refuses_a_newer_database) {
     {
         auto d = open();
@@ -390,7 +453,141 @@ boost::asio::awaitable<void> bump(db::database& d, std::atomic<int>& done) {
     co_await d.write([](db::tx& t) { t.exec("UPDATE counter SET n = n + 1"); });
     ++done;
 }
+
+/// Inserts row `id` with write_keyed (deferred, recording its transaction id); `id` < 0 inserts row 0 again.
+boost::asio::awaitable<void> keyed_insert(db::database& d, std::int64_t id, std::atomic<int>& ok,
+                                          std::atomic<int>& failed) {
+    try {
+        co_await d.write_keyed("k", [id](db::tx& t) {
+            t.exec_deferred("INSERT INTO k VALUES (?, txid_current())", {id < 0 ? std::int64_t{0} : id});
+        });
+        ++ok;
+    } catch (const db::error& e) {
+        if (e.kind == db::error_kind::unique_violation) {
+            ++failed;
+        }
+    }
+}
 }  // namespace
+
+TEST_F(storage_postgres, keyed_writes_queued_together_share_one_transaction_and_a_failing_one_fails_alone) {
+    auto d = open(2);
+    d->migrate({mig(1, "0001_k", "CREATE TABLE k (id BIGINT PRIMARY KEY, tx BIGINT NOT NULL);")});
+    auto run = [&](std::vector<std::int64_t> ids, std::atomic<int>& ok, std::atomic<int>& failed) {
+        boost::asio::io_context ioc(1);
+        for (auto id : ids) {
+            boost::asio::co_spawn(ioc, keyed_insert(*d, id, ok, failed), boost::asio::detached);
+        }
+        ioc.run();
+    };
+    // 40 at once for one key: the first runs alone, the ones queued meanwhile together.
+    std::atomic<int> ok{0}, failed{0};
+    std::vector<std::int64_t> ids;
+    for (std::int64_t i = 0; i < 40; ++i) {
+        ids.push_back(i);
+    }
+    run(ids, ok, failed);
+    EXPECT_EQ(ok.load(), 40);
+    std::int64_t rows = 0, transactions = 0;
+    d->read_sync([&](db::tx& t) {
+        rows = *t.one_i64("SELECT COUNT(*) FROM k");
+        transactions = *t.one_i64("SELECT COUNT(DISTINCT tx) FROM k");
+    });
+    EXPECT_EQ(rows, 40);
+    EXPECT_LT(transactions, 40) << "no two keyed writes shared a transaction";
+    // One of a group violates the primary key: it alone fails, the others commit.
+    ok = 0;
+    failed = 0;
+    run({100, 101, 102, -1, 103, 104}, ok, failed);
+    EXPECT_EQ(ok.load(), 5);
+    EXPECT_EQ(failed.load(), 1);
+    d->read_sync([&](db::tx& t) { rows = *t.one_i64("SELECT COUNT(*) FROM k"); });
+    EXPECT_EQ(rows, 45);
+}
+
+namespace {
+/// Runs each function with write_keyed("k") and returns each one's outcome: -1 for success, else its db::error_kind.
+/// The first starts at once; the others 50 ms later, together, so that they queue up behind the first (which must
+/// take longer) and run as one group.
+std::vector<int> keyed_outcomes(db::database& d, const std::vector<std::function<void(db::tx&)>>& fns) {
+    std::vector<int> out(fns.size(), -2);
+    boost::asio::io_context ioc(1);
+    for (std::size_t i = 0; i < fns.size(); ++i) {
+        boost::asio::co_spawn(
+            ioc,
+            [&d, &fns, &out, i]() -> boost::asio::awaitable<void> {
+                if (i > 0) {
+                    boost::asio::steady_timer wait(co_await boost::asio::this_coro::executor,
+                                                   std::chrono::milliseconds(50));
+                    co_await wait.async_wait(boost::asio::use_awaitable);
+                }
+                try {
+                    co_await d.write_keyed("k", fns[i]);
+                    out[i] = -1;
+                } catch (const db::error& e) {
+                    out[i] = static_cast<int>(e.kind);
+                }
+            },
+            boost::asio::detached);
+    }
+    ioc.run();
+    return out;
+}
+}  // namespace
+
+TEST_F(storage_postgres, a_keyed_group_refused_for_a_serialization_failure_runs_each_write_again_alone) {
+    auto d = open(2);
+    d->migrate({mig(1, "0001_k",
+                    "CREATE TABLE k (id BIGINT PRIMARY KEY);"
+                    "CREATE FUNCTION conflict() RETURNS void LANGUAGE plpgsql AS $$ BEGIN "
+                    "RAISE EXCEPTION 'simulated conflict' USING ERRCODE = 'serialization_failure'; END $$;")});
+    std::atomic<int> conflicts{0};
+    auto insert = [](std::int64_t id) {
+        return [id](db::tx& t) { t.exec_deferred("INSERT INTO k VALUES (?)", {id}); };
+    };
+    // The first holds the key (the others queue up meanwhile and form a group); one of the group conflicts twice.
+    auto out = keyed_outcomes(*d, {[](db::tx& t) { t.exec_deferred("SELECT pg_sleep(0.3)", {}); }, insert(1), insert(2),
+                                   [&](db::tx& t) {
+                                       if (conflicts++ < 2) {
+                                           t.exec_deferred("SELECT conflict()", {});
+                                       }
+                                       t.exec_deferred("INSERT INTO k VALUES (3)", {});
+                                   },
+                                   insert(4)});
+    EXPECT_EQ(out, std::vector<int>(5, -1));
+    EXPECT_EQ(conflicts.load(), 3) << "the group's run, then alone: one retry";
+    std::int64_t rows = 0;
+    d->read_sync([&](db::tx& t) { rows = *t.one_i64("SELECT COUNT(*) FROM k"); });
+    EXPECT_EQ(rows, 4);
+}
+
+TEST_F(storage_postgres, a_keyed_group_that_lost_its_connection_midway_is_not_run_again) {
+    auto d = open(2);
+    d->migrate({mig(1, "0001_k", "CREATE TABLE k (id BIGINT PRIMARY KEY);")});
+    std::atomic<int> runs{0};
+    auto insert = [&](std::int64_t id) {
+        return [&runs, id](db::tx& t) {
+            ++runs;
+            t.exec_deferred("INSERT INTO k VALUES (?)", {id});
+        };
+    };
+    // The group's outcome is unknown to the server's client once its connection is gone (had the COMMIT been sent,
+    // it might have been applied): every member reports unavailable, none runs again.
+    auto out = keyed_outcomes(
+        *d, {[](db::tx& t) { t.exec_deferred("SELECT pg_sleep(0.3)", {}); }, insert(1), insert(2),
+             [](db::tx& t) {
+                 auto pid = *t.one_i64("SELECT pg_backend_pid()");
+                 happy::test::postgres_admin_exec("SELECT pg_terminate_backend(" + std::to_string(pid) + ", 5000)");
+                 t.exec("SELECT 1");
+             },
+             insert(4)});
+    auto unavailable = static_cast<int>(db::error_kind::unavailable);
+    EXPECT_EQ(out, (std::vector<int>{-1, unavailable, unavailable, unavailable, unavailable}));
+    EXPECT_EQ(runs.load(), 2) << "the members before the failure ran once (in the group), none again";
+    std::int64_t rows = -1;
+    d->read_sync([&](db::tx& t) { rows = *t.one_i64("SELECT COUNT(*) FROM k"); });
+    EXPECT_EQ(rows, 0);
+}
 
 TEST_F(storage_postgres, concurrent_writes_on_the_pool_all_commit) {
     auto d = open(4);
@@ -586,6 +783,22 @@ TEST_F(storage_postgres, the_postgres_schema_has_the_sqlite_schemas_tables_colum
 #else
     EXPECT_TRUE(pg_shape.count("account"));
 #endif
+}
+
+TEST(storage_postgres_config, database_url_selects_postgres_over_the_file) {
+    using happy::config::get_int;
+    using happy::config::get_string;
+    const auto reg = happy::plugin::storage_postgres::register_plugin;
+    auto plain = happy::test::load_plugin_config(reg, {});
+    EXPECT_EQ(get_string(plain, "storage.postgres.url"), "");
+    EXPECT_EQ(get_int(plain, "storage.postgres.pool_size"), 4);
+    EXPECT_EQ(get_int(plain, "storage.postgres.connect_timeout_s"), 10);
+    auto cfg = happy::test::load_plugin_config(reg, {{"DATABASE_URL", "postgresql://u:p@db:5432/happy?sslmode=require"}},
+                                               R"({"storage": {"kind": "sqlite", "postgres": {"pool_size": 3}}})");
+    EXPECT_EQ(get_string(cfg, "storage.kind"), "postgres");
+    EXPECT_EQ(get_string(cfg, "storage.postgres.url"), "postgresql://u:p@db:5432/happy?sslmode=require");
+    EXPECT_EQ(get_int(cfg, "storage.postgres.pool_size"), 3);
+    EXPECT_EQ(get_string(happy::test::load_plugin_config(reg, {{"DATABASE_URL", ""}}), "storage.kind"), "sqlite");
 }
 
 }  // namespace

@@ -1,5 +1,6 @@
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <array>
 #include <atomic>
 #include <boost/asio/co_spawn.hpp>
@@ -184,6 +185,26 @@ TEST(storage_sqlite, a_query_reentered_from_its_own_row_callback_and_errors_leav
     EXPECT_EQ(count, 3);
 }
 
+TEST(storage_sqlite, deferred_statements_run_at_once) {
+    // SQLite has no round trip to save: exec_deferred is exec, its callback runs before it returns.
+    temp_dir dir;
+    happy::db::database db(happy::plugin::storage_sqlite::make_backend({(dir.path / "t.sqlite").string()}), 1);
+    db.migrate({mig(1, "0001_d", "CREATE TABLE d (n INTEGER PRIMARY KEY);")});
+    std::int64_t returned = 0, seen = -1;
+    db.write_sync([&](happy::db::tx& t) {
+        t.exec_deferred("INSERT INTO d VALUES (?) RETURNING n", {std::int64_t{7}},
+                        [&](const happy::db::row_view& r) { returned = r.i64(0); });
+        seen = returned;
+    });
+    EXPECT_EQ(seen, 7);
+    try {
+        db.write_sync([&](happy::db::tx& t) { t.exec_deferred("INSERT INTO d VALUES (?)", {std::int64_t{7}}); });
+        FAIL() << "expected a primary key violation";
+    } catch (const happy::db::error& e) {
+        EXPECT_EQ(e.kind, happy::db::error_kind::unique_violation) << e.what();
+    }
+}
+
 namespace {
 
 boost::asio::awaitable<void> insert_row(happy::db::database& db, int n, bool fail, std::atomic<int>& ok,
@@ -258,4 +279,190 @@ TEST(storage_sqlite, opens_a_path_with_uri_characters_literally) {
         files += e.path().extension() == ".sqlite";
     }
     EXPECT_EQ(files, 2u);  // nothing created under a truncated or decoded name
+}
+
+namespace {
+
+/// Opens a backup copy the way any tool would (plain sqlite3 through another backend, not exclusive).
+std::unique_ptr<happy::db::database> open_copy(const fs::path& p) {
+    happy::plugin::storage_sqlite::options o{p.string()};
+    o.exclusive = false;
+    return std::make_unique<happy::db::database>(happy::plugin::storage_sqlite::make_backend(o), 1);
+}
+
+}  // namespace
+
+// The online backup: taken while another thread keeps committing, the copy holds at least every row committed
+// before it started, is sound, is one self-contained file (no WAL), owner-only, and carries its metadata.
+TEST(storage_sqlite, backup_under_writes_holds_every_row_committed_before_it) {
+    temp_dir dir;
+    auto path = (dir.path / "live.sqlite").string();
+    happy::db::database db(happy::plugin::storage_sqlite::make_backend({path}), 2);
+    db.migrate({mig(1, "0001_a", "CREATE TABLE m (n INTEGER PRIMARY KEY, body TEXT NOT NULL)")});
+    std::atomic<std::int64_t> committed{0};
+    std::atomic<bool> stop{false};
+    std::thread writer([&] {
+        for (std::int64_t n = 1; !stop; ++n) {
+            db.write_sync([&](happy::db::tx& t) { t.exec("INSERT INTO m (n, body) VALUES (?, ?)", {n, std::string(200, 'x')}); });
+            committed = n;
+        }
+    });
+    while (committed < 2000) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
+    std::int64_t before = committed;
+    auto dest = dir.path / "copy.sqlite";
+    auto r = db.backup_to_sync(dest.string(), {{"format", "test"}, {"master_secret", "s3"}});
+    std::int64_t after = committed;
+    stop = true;
+    writer.join();
+    EXPECT_EQ(r.integrity, "ok");
+    EXPECT_EQ(r.path, fs::absolute(dest).string());
+    EXPECT_EQ(r.bytes, fs::file_size(dest));
+    EXPECT_EQ(fs::status(dest).permissions() & fs::perms::all, fs::perms::owner_read | fs::perms::owner_write);
+    EXPECT_FALSE(fs::exists(dest.string() + "-wal"));
+    for (const auto& e : fs::directory_iterator(dir.path)) {
+        EXPECT_EQ(e.path().string().find(".tmp-"), std::string::npos) << "temporary left: " << e.path();
+    }
+    auto copy = open_copy(dest);
+    std::int64_t rows = 0, max = 0;
+    std::string secret, mode;
+    copy->read_sync([&](happy::db::tx& t) {
+        rows = *t.one_i64("SELECT COUNT(*) FROM m");
+        max = *t.one_i64("SELECT MAX(n) FROM m");
+        secret = *t.one_text("SELECT value FROM happy_backup WHERE key = 'master_secret'");
+    });
+    EXPECT_GE(max, before) << "every row committed before the backup began is in it";
+    EXPECT_LE(max, after);
+    EXPECT_EQ(rows, max) << "a consistent snapshot: no gaps";
+    EXPECT_EQ(secret, "s3");
+}
+
+TEST(storage_sqlite, backup_to_an_unwritable_place_fails_and_leaves_nothing) {
+    temp_dir dir;
+    happy::db::database db(happy::plugin::storage_sqlite::make_backend({(dir.path / "t.sqlite").string()}), 1);
+    db.migrate({mig(1, "0001_a", "CREATE TABLE a (x INTEGER)")});
+    EXPECT_THROW(db.backup_to_sync((dir.path / "no" / "such" / "dir.sqlite").string(), {}), std::exception);
+    EXPECT_EQ(db.file_path(), (dir.path / "t.sqlite").string());
+}
+
+// An upgrade (migrations to apply to a database that has some) writes a snapshot beside the file first, keeps the
+// configured number, and a fresh database gets none.
+TEST(storage_sqlite, upgrades_write_a_snapshot_first_and_keep_the_configured_number) {
+    temp_dir dir;
+    auto path = (dir.path / "happy.sqlite").string();
+    auto snapshots = [&] {
+        std::vector<fs::path> out;
+        for (const auto& e : fs::directory_iterator(dir.path)) {
+            if (e.path().filename().string().starts_with("happy.sqlite.pre-upgrade-")) {
+                out.push_back(e.path());
+            }
+        }
+        std::sort(out.begin(), out.end());
+        return out;
+    };
+    auto open = [&](int keep) {
+        happy::plugin::storage_sqlite::options o{path};
+        o.upgrade_snapshots = keep;
+        return std::make_unique<happy::db::database>(happy::plugin::storage_sqlite::make_backend(o), 1);
+    };
+    std::vector<happy::db::migration> v1{mig(1, "0001_a", "CREATE TABLE a (x INTEGER); INSERT INTO a VALUES (1);")};
+    auto v2 = v1;
+    v2.push_back(mig(2, "0002_b", "CREATE TABLE b (y INTEGER);"));
+    auto v3 = v2;
+    v3.push_back(mig(3, "0003_c", "CREATE TABLE c (z INTEGER);"));
+    open(2)->migrate(v1);
+    EXPECT_TRUE(snapshots().empty()) << "a fresh database needs no way back";
+    open(2)->migrate(v1);
+    EXPECT_TRUE(snapshots().empty()) << "nothing to apply, no snapshot";
+    open(1)->migrate(v2);
+    auto s = snapshots();
+    ASSERT_EQ(s.size(), 1u);
+    EXPECT_NE(s[0].filename().string().find("-v1.sqlite"), std::string::npos) << s[0];
+    {
+        auto copy = open_copy(s[0]);
+        std::int64_t version = 0, has_b = 0;
+        copy->read_sync([&](happy::db::tx& t) {
+            version = *t.one_i64("SELECT MAX(version) FROM schema_migrations");
+            has_b = *t.one_i64("SELECT COUNT(*) FROM sqlite_master WHERE name = 'b'");
+        });
+        EXPECT_EQ(version, 1) << "the snapshot is the database before the migration";
+        EXPECT_EQ(has_b, 0);
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(2));  // distinct timestamps
+    open(1)->migrate(v3);
+    s = snapshots();
+    ASSERT_EQ(s.size(), 1u) << "upgrade_snapshots 1 keeps only the newest";
+    EXPECT_NE(s[0].filename().string().find("-v2.sqlite"), std::string::npos) << s[0];
+    // 0: upgrades without a snapshot.
+    auto v4 = v3;
+    v4.push_back(mig(4, "0004_d", "CREATE TABLE d (w INTEGER);"));
+    open(0)->migrate(v4);
+    EXPECT_EQ(snapshots().size(), 1u);
+}
+
+namespace {
+
+std::uint64_t count_of(const std::atomic<std::uint64_t>* c) { return c->load(std::memory_order_acquire); }
+
+}  // namespace
+
+// The change counters (core/db/change_watch.hpp): a watched table's count moves once per committed transaction that
+// changed it (also through a trigger), not for other tables, not for a rollback; and only when the process owns
+// the file.
+TEST(storage_sqlite, counts_committed_changes_of_watched_tables_including_trigger_writes) {
+    temp_dir dir;
+    happy::db::database db(happy::plugin::storage_sqlite::make_backend({(dir.path / "t.sqlite").string()}), 2);
+    db.migrate({mig(1, "0001_w",
+                    "CREATE TABLE item (n INTEGER PRIMARY KEY, owner TEXT NOT NULL);"
+                    "CREATE TABLE item_version (owner TEXT PRIMARY KEY, version BIGINT NOT NULL);"
+                    "CREATE TABLE other (n INTEGER PRIMARY KEY);"
+                    "CREATE TRIGGER item_ins AFTER INSERT ON item BEGIN "
+                    "INSERT INTO item_version (owner, version) VALUES (NEW.owner, 1) "
+                    "ON CONFLICT (owner) DO UPDATE SET version = version + 1; END;")});
+    const auto* versions = db.watch_changes("item_version");
+    const auto* others = db.watch_changes("other");
+    ASSERT_NE(versions, nullptr);
+    ASSERT_NE(others, nullptr);
+    EXPECT_EQ(db.watch_changes("item_version"), versions);  // one counter per table
+    std::uint64_t v0 = count_of(versions), o0 = count_of(others);
+
+    db.write_sync([](happy::db::tx& t) { t.exec("INSERT INTO item (n, owner) VALUES (1, 'a')", {}); });
+    EXPECT_EQ(count_of(versions), v0 + 1);  // the trigger's insert
+    db.write_sync([](happy::db::tx& t) { t.exec("INSERT INTO item (n, owner) VALUES (2, 'a')", {}); });
+    EXPECT_EQ(count_of(versions), v0 + 2);  // the trigger's upsert (an update)
+    EXPECT_EQ(count_of(others), o0);
+
+    db.write_sync([](happy::db::tx& t) { t.exec("INSERT INTO other (n) VALUES (1)", {}); });
+    EXPECT_EQ(count_of(versions), v0 + 2);
+    EXPECT_EQ(count_of(others), o0 + 1);
+
+    EXPECT_THROW(db.write_sync([](happy::db::tx& t) {
+        t.exec("INSERT INTO item (n, owner) VALUES (3, 'b')", {});
+        throw std::runtime_error("changed my mind");
+    }),
+                 std::runtime_error);
+    EXPECT_EQ(count_of(versions), v0 + 2);  // rolled back: nothing committed
+}
+
+TEST(storage_sqlite, keeps_no_change_counts_when_other_processes_may_write) {
+    temp_dir dir;
+    happy::plugin::storage_sqlite::options o{(dir.path / "t.sqlite").string()};
+    o.exclusive = false;
+    happy::db::database db(happy::plugin::storage_sqlite::make_backend(o), 1);
+    EXPECT_EQ(db.watch_changes("anything"), nullptr);
+}
+
+// The storage_memory_bytes gauge: the connections' caches and statements, reported now and then by each.
+TEST(storage_sqlite, reports_the_memory_of_its_connections) {
+    temp_dir dir;
+    happy::db::database db(happy::plugin::storage_sqlite::make_backend({(dir.path / "t.sqlite").string()}), 1);
+    db.migrate({mig(1, "0001_m", "CREATE TABLE m (n INTEGER PRIMARY KEY, t TEXT);")});
+    for (int i = 0; i < 200; ++i) {
+        db.write_sync([&](happy::db::tx& t) {
+            t.exec("INSERT INTO m (n, t) VALUES (?, ?)", {std::int64_t{i}, std::string_view("some text")});
+        });
+    }
+    EXPECT_GT(db.memory_bytes(), 0);
+    EXPECT_LT(db.memory_bytes(), 64 * 1024 * 1024);
 }

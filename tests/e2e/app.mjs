@@ -94,9 +94,10 @@ const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 export class FakeApp {
     /** Creates the account: POST /v1/auth signed with crypto_sign_seed_keypair(masterSecret). */
-    static async create(url) {
+    static async create(url, { masterSecret, ca } = {}) {
         const app = new FakeApp(url);
-        app.masterSecret = new Uint8Array(crypto.randomBytes(32));
+        app.ca = ca;  // the test CA, for an https:// server
+        app.masterSecret = masterSecret ?? new Uint8Array(crypto.randomBytes(32));
         const acc = await authAccount(url, { keyPair: ed25519FromSeed(Buffer.from(app.masterSecret)) });
         app.token = acc.token;
         app.userId = acc.sub;
@@ -148,6 +149,7 @@ export class FakeApp {
             forceNew: true,
             timeout: timeoutMs,
             auth: { token: this.token, clientType: 'user-scoped' },
+            ...(this.ca ? { ca: this.ca } : {}),
         });
         this.socket = s;
         s.onAny((event, ...args) => {

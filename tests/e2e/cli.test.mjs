@@ -4,28 +4,48 @@
 //
 //   node --test tests/e2e/                   (after `npm ci --prefix tests/e2e` and building the server)
 //   HAPPY_SERVER_BIN=/path/to/happy-server node --test tests/e2e/
-//   HAPPY_E2E_MODES=v2 node --test tests/e2e/  (pairing answers to run: v2 = dataKey, v1 = legacy secret)
+//   HAPPY_E2E_MODES=v2 node --test tests/e2e/  (runs: v2 = dataKey pairing, v1 = legacy secret, secure = v2 over
+//                                              https:// and wss:// (server.tls, a throw-away CA trusted through
+//                                              NODE_EXTRA_CA_CERTS) with auth.registration "closed")
 //   HAPPY_E2E_KEEP=1 ...                      (keep the CLI sandbox directories for inspection)
+//   HAPPY_E2E_CLUSTER=1 ...                   (two instances on one PostgreSQL and one Redis behind nginx; the app
+//                                              socket and the daemon on different instances)
 
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import { startServer, SERVER_BIN, req, bearer } from '../integration/harness.mjs';
+import {
+    startServer, SERVER_BIN, req, bearer, until, makeTempDir, removeDir, writeConfigFile, trustTestCa, ed25519FromSeed,
+    newEd25519, randomBytes, edSign,
+} from '../integration/harness.mjs';
+import { TestCa } from '../integration/test_ca.mjs';
+import { startCluster } from '../integration/cluster.mjs';
 import { FakeApp, b64 } from './app.mjs';
 import { HappyCli, HAPPY_VERSION, HAPPY_PKG } from './cli.mjs';
 import { startFakeAnthropic, startProxyTrap, FAKE_REPLY, TOOL_TRIGGER, TOOL_COMMAND, TOOL_DONE_REPLY } from './fake_anthropic.mjs';
 import crypto from 'node:crypto';
 
-const MODES = (process.env.HAPPY_E2E_MODES || 'v2,v1').split(',').map((s) => s.trim()).filter(Boolean);
+const MODES = (process.env.HAPPY_E2E_MODES || 'v2,v1,secure').split(',').map((s) => s.trim()).filter(Boolean);
 const KEEP = !!process.env.HAPPY_E2E_KEEP;
 const VERBOSE = !!process.env.HAPPY_TEST_VERBOSE;
 const STEP_TIMEOUT = 90_000;
+// Two instances behind the balancer (tests/integration/cluster.mjs): everything, the CLI included, goes through it.
+const CLUSTER = !!process.env.HAPPY_E2E_CLUSTER;
 
 const log = (...a) => { if (VERBOSE) console.error('[e2e]', ...a); };
 
-for (const mode of MODES) {
-    describe(`happy CLI ${HAPPY_VERSION} against the server (pairing ${mode === 'v1' ? 'v1: legacy secret' : 'v2: dataKey'})`, { timeout: 600_000 }, () => {
+const TITLES = {
+    v1: 'pairing v1: legacy secret',
+    v2: 'pairing v2: dataKey',
+    secure: 'pairing v2 over https:// and wss:// with built-in TLS, registration closed',
+};
+
+for (const run of MODES) {
+    // `secure` is the v2 flow on a server with server.tls and auth.registration "closed" (the app's key allow-listed).
+    const secure = run === 'secure';
+    const mode = secure ? 'v2' : run;
+    describe(`happy CLI ${HAPPY_VERSION} against the ${CLUSTER ? 'cluster (2 instances behind nginx)' : 'server'} (${TITLES[run] ?? run})`, { timeout: 600_000 }, () => {
         let server;
         let app;
         let cli;
@@ -38,6 +58,10 @@ for (const mode of MODES) {
         let sessionKey;
         let anthropic;
         let proxy;
+        let serverUrl;       // http://127.0.0.1:<port>, or https://127.0.0.1:<port> in the secure run
+        let masterSecret;    // the app's, made before the server starts (the secure run allow-lists its key)
+        let caDir;
+        let appNode; // cluster: the instance the app socket is on
 
         /** Wraps a step: skipped when an earlier one failed; dumps diagnostics on failure. */
         const step = (name, fn, { todo } = {}) => (steps++, it(name, { timeout: STEP_TIMEOUT, todo }, async (t) => {
@@ -65,11 +89,28 @@ for (const mode of MODES) {
             assert.ok(fs.existsSync(path.join(HAPPY_PKG, 'package.json')),
                 'the happy CLI is not installed: run `npm ci --prefix tests/e2e`');
             assert.equal(JSON.parse(fs.readFileSync(path.join(HAPPY_PKG, 'package.json'), 'utf8')).version, HAPPY_VERSION);
-            server = await startServer();
-            log(`server ${SERVER_BIN} at ${server.url}`);
+            masterSecret = new Uint8Array(crypto.randomBytes(32));
+            let cliEnv = {};
+            if (secure) {
+                caDir = makeTempDir('happy-e2e-ca-');
+                const ca = new TestCa(caDir);
+                const { cert, key } = ca.leaf('e2e-server');
+                const appKey = ed25519FromSeed(Buffer.from(masterSecret)).publicRaw;
+                const config = writeConfigFile({ auth: { registration: { mode: 'closed', allow: [b64(appKey)] } } });
+                server = await startServer({ env: { HAPPY_TLS_CERT: cert, HAPPY_TLS_KEY: key, HAPPY_CONFIG: config } });
+                serverUrl = `https://127.0.0.1:${server.port}`;
+                trustTestCa(ca.rootPem);
+                // Every CLI process (login, daemon, session children) trusts the throw-away root, as a user would.
+                cliEnv = { NODE_EXTRA_CA_CERTS: ca.rootFile };
+            } else {
+                server = CLUSTER ? await startCluster({ n: 2 }) : await startServer();
+                serverUrl = server.url;
+            }
+            log(`server ${SERVER_BIN} at ${serverUrl}${CLUSTER ? ` (balancer; instances ${server.nodes.map((n) => n.url)})` : ''}`);
             anthropic = await startFakeAnthropic();
             proxy = await startProxyTrap();
-            cli = new HappyCli({ serverUrl: server.url, env: {
+            cli = new HappyCli({ serverUrl, env: {
+                ...cliEnv,
                 ANTHROPIC_BASE_URL: anthropic.url,
                 ANTHROPIC_API_KEY: 'sk-ant-e2e-fake-key',
                 HTTPS_PROXY: proxy.url, HTTP_PROXY: proxy.url, https_proxy: proxy.url, http_proxy: proxy.url,
@@ -91,11 +132,29 @@ for (const mode of MODES) {
             await server?.stop();
             await anthropic?.close();
             await proxy?.close();
+            if (caDir) removeDir(caDir);
         });
 
-        step('the app creates an account (POST /v1/auth) and connects a user-scoped socket', async () => {
-            app = await FakeApp.create(server.url);
-            await app.connect();
+        step('the app creates an account (POST /v1/auth) and connects a user-scoped socket', async (t) => {
+            if (secure) {
+                // Registration is closed: a stranger's key is refused with the message the app and CLI show.
+                const kp = newEd25519();
+                const challenge = randomBytes(32);
+                const r = await req(serverUrl, 'POST', '/v1/auth', { body: {
+                    publicKey: b64(kp.publicRaw), challenge: b64(challenge), signature: b64(edSign(kp.privateKey, challenge)),
+                } });
+                assert.equal(r.status, 403, r.text);
+                assert.deepEqual(r.json, { error: 'Registration is closed on this server: only existing accounts can sign in' });
+            }
+            app = await FakeApp.create(serverUrl, { masterSecret, ca: secure ? fs.readFileSync(path.join(caDir, 'root.pem')) : undefined });
+            if (!CLUSTER) {
+                await app.connect();
+                return;
+            }
+            // The balancer alternates new WebSocket connections, so the daemon's socket, the next one, goes to the
+            // other instance; the daemon step checks that it did.
+            ({ node: appNode } = await server.nodeOf(() => app.connect()));
+            t.diagnostic(`app socket on instance ${appNode}`);
         });
 
         step('happy auth login ends up logged in after the app answers the terminal pairing', async () => {
@@ -130,7 +189,7 @@ for (const mode of MODES) {
             // The CLI's token works against our server (and belongs to the app's account).
             const me = await FakeApp.poll('settings.json machineId', () => cli.readJson(cli.settingsFile)?.machineId);
             machineId = me;
-            const r = await req(server.url, 'GET', '/v1/machines', { headers: bearer(access.token) });
+            const r = await req(serverUrl, 'GET', '/v1/machines', { headers: bearer(access.token) });
             assert.equal(r.status, 200, r.text);
             assert.deepEqual(r.json, []);
         });
@@ -185,6 +244,17 @@ for (const mode of MODES) {
             await app.waitFor('update-machine with metadata carrying cliAvailability', (ev, u) => ev === 'update'
                 && u.body.t === 'update-machine' && u.body.machineId === machineId && u.body.metadata
                 && app.decrypt(machineKey, u.body.metadata.value).cliAvailability, { from });
+            if (CLUSTER) {
+                // The app's socket alone on its instance, the daemon's on the other: every RPC and every update
+                // between them below crosses the bus.
+                const counts = await until(async () => {
+                    const n = await server.metrics('socketio_connected_sockets');
+                    return n[appNode] === 1 && n[1 - appNode] === 1 ? n : null;
+                }, 5000, 'the app socket on one instance and the daemon on the other').catch(async (e) => {
+                    throw new Error(`${e.message}: sockets per instance ${await server.metrics('socketio_connected_sockets')}`);
+                });
+                t.diagnostic(`sockets per instance ${counts}: app on ${appNode}, daemon on ${1 - appNode}`);
+            }
         });
 
         step('machine RPCs through the server: bash, writeFile/readFile, listDirectory', async () => {
@@ -206,7 +276,7 @@ for (const mode of MODES) {
             assert.deepEqual(ls.entries.map((e) => [e.name, e.type]), [['note.txt', 'file']]);
         });
 
-        step('spawn-happy-session: a session is created, the app sees it, and its RPC runs in the session directory', async () => {
+        step('spawn-happy-session: a session is created, the app sees it, and its RPC runs in the session directory', async (t) => {
             const from = app.events.length;
             const res = await app.rpc(machineKey, `${machineId}:spawn-happy-session`, {
                 directory: cli.work, agent: 'claude',
@@ -232,6 +302,7 @@ for (const mode of MODES) {
             // Session RPC (the server waits up to 15 s for the session to register its methods).
             const pwd = await app.rpc(sessionKey, `${sessionId}:bash`, { command: 'pwd', cwd: cli.work });
             assert.deepEqual(pwd, { success: true, stdout: `${cli.work}\n`, stderr: '', exitCode: 0 });
+            if (CLUSTER) t.diagnostic(`sockets per instance with the session: ${await server.metrics('socketio_connected_sockets')}`);
         });
 
         step('a message from the app reaches the CLI and its Claude reply comes back through the server', async () => {

@@ -27,8 +27,11 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     auto decoded = happy::socketio::decode(text);
     if (auto* p = std::get_if<happy::socketio::packet>(&decoded)) {
         // An event named by an overflowing number (2[1e999]) is valid, but its name reads back as null (see
-        // sanitize_non_finite), and a null name is not: the one case where a round trip may not decode.
-        bool null_name = (p->type == happy::socketio::packet_type::event) && p->data && p->data->is_array() &&
+        // sanitize_non_finite), and a null name is not: the one case where a round trip may not decode. A binary
+        // event with zero attachments (50-[...]) is decoded like an event, so the same holds for it.
+        bool is_event = p->type == happy::socketio::packet_type::event ||
+                        p->type == happy::socketio::packet_type::binary_event;
+        bool null_name = is_event && p->data && p->data->is_array() &&
                          !p->data->as_array().empty() && p->data->as_array()[0].is_null();
         if (p->attachments == 0 && !null_name) {
             auto again = happy::socketio::decode(happy::socketio::encode(*p));

@@ -247,7 +247,12 @@ test('an S3 outage while running: presigning still answers, session deletion sti
         assert.equal(expectStatus(up, 200).method, 'POST');
         // upstream deleteSessionAttachments failures are ignored: the session is gone either way.
         assertJson(await authReq(srv2.url, 'DELETE', `/v1/sessions/${sid}`, C), 200, { success: true });
-        expectStatus(await req(srv2.url, 'GET', '/health'), 200);
+        // Still answering, and saying which component is down (503: the file store is one of /health's components).
+        const h = await req(srv2.url, 'GET', '/health');
+        expectStatus(h, 503);
+        assert.equal(h.json.error, 'File store unavailable');
+        assert.equal(h.json.components.files.status, 'error');
+        assert.equal(h.json.components.database.status, 'ok');
     } finally {
         assert.equal(await srv2.stop(), 0);
     }

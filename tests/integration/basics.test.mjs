@@ -48,13 +48,14 @@ test('GET /health returns {status, timestamp, service}', T, async () => {
     const afterT = Date.now();
     assert.equal(r.status, 200, r.text);
     assert.equal(r.headers['content-type'], JSON_CT);
-    assert.deepEqual(Object.keys(r.json), ['status', 'timestamp', 'service']);
+    // Upstream's three fields first, unchanged; then the components (operations_observability.test.mjs).
+    assert.deepEqual(Object.keys(r.json), ['status', 'timestamp', 'service', 'components']);
     assert.equal(r.json.status, 'ok');
     assert.equal(r.json.service, 'happy-server');
     assert.match(r.json.timestamp, ISO_RE);
     const ts = Date.parse(r.json.timestamp);
     assert.ok(ts >= before - 5_000 && ts <= afterT + 5_000, `timestamp ${r.json.timestamp} not near now`);
-    assert.equal(r.text, JSON.stringify({ status: 'ok', timestamp: r.json.timestamp, service: 'happy-server' }));
+    assert.ok(r.text.startsWith(JSON.stringify({ status: 'ok', timestamp: r.json.timestamp, service: 'happy-server' }).slice(0, -1) + ',"components":{'), r.text);
     assertCorsSimple(r, 'GET /health');
 });
 
@@ -319,6 +320,29 @@ test('POST /v1/version: unknown keys are ignored', T, async () => {
 test('listening log line was printed on stdout', T, async () => {
     assert.ok(srv.stdoutLines.some((l) => /listening/.test(l) && l.includes(String(srv.port))),
         `stdout: ${srv.stdoutLines.slice(0, 10).join('\n')}`);
+});
+
+// Node's parser (llhttp) takes only http.METHODS and visible ASCII in the request target; anything else is a 400 with
+// an empty body and the connection closed, before routing (checked against Node 20). Found by tests/fuzz/http_fuzz.cpp:
+// a raw 0xD1 in the path reached the 404 body as a raw byte, which made it invalid UTF-8 JSON.
+test('request line Node refuses (raw non-ASCII byte in the target, unknown method): 400, empty, closed', T, async () => {
+    const host = `Host: 127.0.0.1:${srv.port}\r\n`;
+    for (const line of [Buffer.from('GET /v1\xd1\x8cx HTTP/1.1\r\n', 'latin1'), Buffer.from('GET /a\x7f HTTP/1.1\r\n', 'latin1'),
+        Buffer.from('FOO / HTTP/1.1\r\n'), Buffer.from('get / HTTP/1.1\r\n'), Buffer.from('PRI /v1/updates/ HTTP/1.1\r\n')]) {
+        const r = await rawHttp(srv.url, Buffer.concat([line, Buffer.from(`${host}\r\n`)]), { waitClose: 300 });
+        assert.equal(r.status, 400, line.toString('latin1'));
+        assert.equal(r.text, '', line.toString('latin1'));
+        assert.ok(r.closed, line.toString('latin1'));
+    }
+    // Methods Node knows but no route has are still the JSON 404.
+    const r = await rawHttp(srv.url, `PROPFIND /x HTTP/1.1\r\n${host}Connection: close\r\n\r\n`);
+    assertJson(r, 404, bodies.notFound('/x', 'PROPFIND'));
+});
+
+test('header values are read as latin1, as Node does: a raw 0xD1 is U+00D1 in JSON that echoes it', T, async () => {
+    const r = await rawHttp(srv.url, Buffer.from(`POST /v1/version HTTP/1.1\r\nHost: 127.0.0.1:${srv.port}\r\n` +
+        'Content-Type: text/x\xd1\r\nContent-Length: 2\r\nConnection: close\r\n\r\n{}', 'latin1'));
+    assertJson(r, 415, bodies.unsupported('text/x\u00d1'));
 });
 
 test('raw HTTP/1.1 request via plain socket gets the same 404 body', T, async () => {

@@ -14,6 +14,7 @@ import {
 } from './harness.mjs';
 import { clientsClosedAfterEach } from './clients.mjs';
 import { startRedis, freePort } from './redis.mjs';
+import { metric } from './cluster.mjs';
 
 const T = { timeout: TEST_TIMEOUT };
 const SECRET = 'cluster-bus-test-secret';
@@ -60,15 +61,6 @@ const startNode = () => startRealtimeServer(RT, {
 });
 
 const health = async (srv) => (await req(srv.url, 'GET', '/health')).json;
-
-/** A gauge or counter of a server's metrics port. */
-async function metric(srv, name) {
-    const line = srv.stdoutLines.find((l) => l.includes('"msg":"metrics listening"'));
-    const port = Number(/"port":(\d+)/.exec(line)[1]);
-    const text = (await req(`http://127.0.0.1:${port}`, 'GET', '/metrics')).text;
-    const m = new RegExp(`^${name}\\{[^}]*\\} (\\S+)$`, 'm').exec(text);
-    return m ? Number(m[1]) : NaN;
-}
 
 /** Waits until each server has heard the other (a cross-instance question can be answered). */
 async function waitPeers() {
@@ -124,21 +116,48 @@ test('start-up: an unreachable Redis is one clear error naming the URL (password
             assert.ok(!err.message.includes('s3cret-pw'), 'password leaked');
             return true;
         });
-    await assert.rejects(
-        startServer({ env: { REDIS_URL: 'rediss://:s3cret-pw@127.0.0.1:6380' } }),
-        (err) => {
+});
+
+test('rediss://: two instances over TLS (a throwaway CA) deliver across; an untrusted certificate or a plain-text URL is refused at start', T, async () => {
+    const tls = await startRedis({ tls: true });
+    const nodes = [];
+    try {
+        // Not trusted without the CA: the system store does not know it.
+        await assert.rejects(startServer({ env: { REDIS_URL: tls.url } }), (err) => {
             assert.match(err.message, /code=1 /);
-            assert.match(err.message, /rediss:\/\/ \(TLS\) is not supported yet/);
-            assert.ok(!err.message.includes('s3cret-pw'), 'password leaked');
+            assert.ok(err.message.includes(`happy-server: bus: cannot connect to Redis at rediss://127.0.0.1:${tls.port}/0: ` +
+                'TLS handshake failed: certificate verify failed'), err.message);
             return true;
         });
+        // redis:// to the TLS port: the server closes the connection on our plain-text handshake.
+        await assert.rejects(startServer({ env: { REDIS_URL: tls.url.replace('rediss:', 'redis:') } }),
+            (err) => /code=1 /.test(err.message) && err.message.includes('cannot connect to Redis at redis://'));
+        const startTls = () => startRealtimeServer(RT, {
+            env: { REDIS_URL: tls.url, HANDY_MASTER_SECRET: SECRET, METRICS_ENABLED: 'true', METRICS_PORT: '0' },
+            config: { bus: { redis: { ca_file: tls.caFile } } },
+        });
+        nodes.push(await startTls(), await startTls());
+        const [X, Y] = nodes;
+        await until(async () => (await metric(X, 'bus_peers')) >= 1 && (await metric(Y, 'bus_peers')) >= 1, 8000,
+            'the instances to see each other over TLS');
+        assert.equal((await health(X)).status, 'ok');
+        const acct = await authAccount(X.url);
+        const ev = recordEvents(await on(Y).app(acct));
+        const sid = (await createSession(X.url, acct)).id;
+        await until(() => named(ev, 'update').some((u) => u.body.t === 'new-session' && u.body.id === sid), 3000,
+            'the update from X on Y');
+    } finally {
+        await Promise.all(nodes.map((n) => n.stop()));
+        await tls.stop();
+    }
 });
 
 test('health: ok on both instances while Redis is up', T, async () => {
     for (const srv of [A, B]) {
         const h = await health(srv);
         assert.equal(h.status, 'ok');
-        assert.deepEqual(Object.keys(h), ['status', 'timestamp', 'service']);
+        assert.deepEqual(Object.keys(h), ['status', 'timestamp', 'service', 'components']);
+        assert.equal(h.components.bus.status, 'ok');
     }
 });
 
@@ -375,7 +394,9 @@ test('Redis killed: both instances degraded but serving their own sockets; resta
     await until(async () => (await health(A)).status === 'degraded' && (await health(B)).status === 'degraded', 5000,
         'degraded health');
     const h = await health(A);
-    assert.deepEqual(Object.keys(h), ['status', 'timestamp', 'service', 'bus']);
+    assert.deepEqual(Object.keys(h), ['status', 'timestamp', 'service', 'bus', 'components']);
+    assert.equal(h.components.bus.status, 'error');
+    assert.equal(h.components.bus.error, h.bus);
     assert.match(h.bus, new RegExp(`^redis redis://127\\.0\\.0\\.1:${redis.port}/0: `));
     // Local fan-out goes on.
     await createSession(A.url, acct);

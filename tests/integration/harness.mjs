@@ -21,6 +21,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import http from 'node:http';
+import https from 'node:https';
 import net from 'node:net';
 import crypto from 'node:crypto';
 import assert from 'node:assert/strict';
@@ -162,9 +163,9 @@ export async function startServer({ env = {}, dataDir, cwd, prefix = [], keepPus
         // Parallel test files each start a server: keep any metrics listener off a fixed port.
         METRICS_ENABLED: 'false',
     });
-    if (PG_ADMIN_URL) {
+    if (PG_ADMIN_URL && env.DATABASE_URL === undefined) {
         // The whole suite on PostgreSQL: each data directory gets a database of its own, the same one again when a
-        // test restarts a server on its data directory.
+        // test restarts a server on its data directory (unless the caller names one: cluster.mjs's shared one).
         childEnv.DATABASE_URL = databaseFor(dataDir);
     }
     for (const [k, v] of Object.entries(env)) {
@@ -314,7 +315,7 @@ async function killProc(proc, exited, graceMs) {
 export const PG_ADMIN_URL = process.env.HAPPY_TEST_DATABASE_URL || '';
 const pgDatabases = new Map();
 
-function databaseFor(dataDir) {
+export function databaseFor(dataDir) {
     let url = pgDatabases.get(dataDir);
     if (!url) {
         const name = `it_${process.pid}_${pgDatabases.size + 1}`;
@@ -341,6 +342,7 @@ export function psql(url, statement) {
  * `storage.sqlite.exclusive: false`, which by default locks other processes out of its database).
  */
 export function sql(server, statement) {
+    if (server.databaseUrl) return psql(server.databaseUrl, statement); // a cluster (cluster.mjs): its shared database
     return PG_ADMIN_URL ? psql(databaseFor(server.dataDir), statement) : sqlite(server, statement);
 }
 
@@ -367,6 +369,17 @@ export function sqlite(server, statement) {
 // HTTP helpers
 // ---------------------------------------------------------------------------------------------
 
+// HAPPY_FUZZ_CAPTURE=<dir>: every request req() and rawHttp() send is also written to <dir> as raw HTTP bytes (one
+// file per distinct request), and every config file writeConfigFile() writes to <dir>/config: the material
+// tests/fuzz/seeds.mjs turns into the fuzz targets' seeds.
+const CAPTURE_DIR = process.env.HAPPY_FUZZ_CAPTURE || '';
+function capture(bytes) {
+    if (!CAPTURE_DIR) return;
+    fs.mkdirSync(CAPTURE_DIR, { recursive: true });
+    const name = crypto.createHash('sha1').update(bytes).digest('hex');
+    fs.writeFileSync(path.join(CAPTURE_DIR, name), bytes);
+}
+
 // Fail fast against a hung server: after 2 consecutive request timeouts against the same origin,
 // further requests to it fail immediately instead of each waiting for its own timeout.
 const consecutiveTimeouts = new Map();
@@ -376,6 +389,10 @@ function parseJson(text) {
     if (text === '' || text === undefined) return undefined;
     try { return JSON.parse(text); } catch { return undefined; }
 }
+
+let testCa = null;
+/** Trust `pem` (a test CA) for the https:// URLs req() is given (servers started with server.tls). */
+export function trustTestCa(pem) { testCa = pem; }
 
 /**
  * One HTTP request on a fresh connection (node:http, `Connection: keep-alive` requested so that a
@@ -409,9 +426,16 @@ export function req(url, method, pathname, opts = {}) {
         if (v === undefined || v === null) delete h[k.toLowerCase()];
         else h[k.toLowerCase()] = v;
     }
+    if (CAPTURE_DIR) {
+        const head = [`${method} ${pathname} HTTP/1.1`, `host: ${u.host}`,
+            ...Object.entries(h).map(([k, v]) => `${k}: ${v}`)].join('\r\n');
+        capture(Buffer.concat([Buffer.from(`${head}\r\n\r\n`), payload ?? Buffer.alloc(0)]));
+    }
+    const tls = u.protocol === 'https:';
     return new Promise((resolve, reject) => {
-        const r = http.request({
+        const r = (tls ? https : http).request({
             host: u.hostname, port: u.port, method, path: pathname, headers: h, agent: false,
+            ...(tls && testCa ? { ca: testCa } : {}),
         }, (res) => {
             const chunks = [];
             res.on('data', (c) => chunks.push(c));
@@ -452,6 +476,7 @@ export function rawHttp(url, data, { timeoutMs = 8_000, head = false, waitClose 
         return Promise.reject(new Error(`server at ${u.origin} is unresponsive ` +
             `(${MAX_CONSECUTIVE_TIMEOUTS} consecutive request timeouts); not sending raw request`));
     }
+    capture(Buffer.from(data));
     return new Promise((resolve, reject) => {
         const sock = net.connect({ host: u.hostname, port: Number(u.port) });
         let buf = Buffer.alloc(0);
@@ -643,12 +668,12 @@ export const nowSec = () => Math.floor(Date.now() / 1000);
 // ---------------------------------------------------------------------------------------------
 
 /** Signature login (POST /v1/auth). Throws with the response if it is not a 200. */
-export async function authAccount(url, { keyPair, challenge } = {}) {
+export async function authAccount(url, { keyPair, challenge, timeoutMs } = {}) {
     const kp = keyPair || newEd25519();
     const ch = challenge !== undefined ? Buffer.from(challenge) : randomBytes(32);
     const signature = edSign(kp.privateKey, ch);
     const body = { publicKey: b64(kp.publicRaw), challenge: b64(ch), signature: b64(signature) };
-    const r = await req(url, 'POST', '/v1/auth', { body });
+    const r = await req(url, 'POST', '/v1/auth', { body, ...(timeoutMs ? { timeoutMs } : {}) });
     if (r.status !== 200 || !r.json || typeof r.json.token !== 'string') {
         throw new Error(`POST /v1/auth failed: ${r.status} ${r.text}`);
     }
@@ -789,7 +814,14 @@ export function writeConfigFile(obj) {
     const dir = makeTempDir('happy-cfg-');
     ownedDirs.add(dir);
     const file = path.join(dir, 'config.json');
-    fs.writeFileSync(file, typeof obj === 'string' ? obj : JSON.stringify(obj));
+    const text = typeof obj === 'string' ? obj : JSON.stringify(obj);
+    fs.writeFileSync(file, text);
+    if (CAPTURE_DIR) {
+        // Config files too, for the config fuzz target's seeds (tests/fuzz/seeds.mjs).
+        const dir = path.join(CAPTURE_DIR, 'config');
+        fs.mkdirSync(dir, { recursive: true });
+        fs.writeFileSync(path.join(dir, crypto.createHash('sha1').update(text).digest('hex')), text);
+    }
     return file;
 }
 
@@ -805,8 +837,27 @@ export const FAST_REALTIME = Object.freeze({
  */
 export const LONG_HEARTBEAT_REALTIME = Object.freeze({ ...FAST_REALTIME, ping_interval_ms: 15000, ping_timeout_ms: 45000 });
 
-/** startServer() with `{"realtime": realtime, ...config}` passed through HAPPY_CONFIG. */
-export function startRealtimeServer(realtime = FAST_REALTIME, { config = {}, env = {}, dataDir } = {}) {
+/**
+ * HAPPY_TEST_CLUSTER=N: startRealtimeServer() starts N instances on one PostgreSQL database and one Redis behind an
+ * nginx balancer (cluster.mjs) and returns that cluster, whose `url` is the balancer's; clientTracker() then notes
+ * which instance each socket it connects lands on, and clientsClosedAfterEach() checks that a test's sockets were
+ * spread over instances. The realtime test files that involve several sockets run this way in scripts/test.sh.
+ */
+export const CLUSTER_SIZE = Number(process.env.HAPPY_TEST_CLUSTER || 0);
+const clusters = new Set();
+
+/** startServer() with `{"realtime": realtime, ...config}` passed through HAPPY_CONFIG (a cluster: see CLUSTER_SIZE). */
+export async function startRealtimeServer(realtime = FAST_REALTIME, { config = {}, env = {}, dataDir } = {}) {
+    if (CLUSTER_SIZE > 0) {
+        assert.equal(dataDir, undefined, 'HAPPY_TEST_CLUSTER: a cluster has no data directory to reuse');
+        // Imported here: cluster.mjs imports this file.
+        const { startCluster } = await import('./cluster.mjs');
+        const c = await startCluster({ n: CLUSTER_SIZE, realtime, config, env });
+        clusters.add(c);
+        const stop = c.stop;
+        c.stop = async () => { clusters.delete(c); await stop(); };
+        return c;
+    }
     const file = writeConfigFile({ ...config, realtime });
     return startServer({ env: { HAPPY_CONFIG: file, ...env }, dataDir });
 }
@@ -1042,6 +1093,9 @@ export const sessionAuth = (acct, sessionId) => ({ token: acct.token, clientType
  *                                          starts later, in its `before` hook
  *   await clients.raw(url, auth, opts)  -> RawEio.connect(WebSocket, url, auth, opts)
  *   await clients.open(url, opts)       -> RawEio.open(WebSocket, url, opts)
+ *   clients.placements()                -> cluster runs (CLUSTER_SIZE): the instance each connection through a
+ *                                          cluster's balancer reached, in connect order (connects through a balancer
+ *                                          run one at a time, so that each one can be attributed)
  * sio() does not wait for a socket.io connect: tests of connect errors use it with waitConnectError().
  */
 export function clientTracker({ io, WebSocket }) {
@@ -1055,7 +1109,23 @@ export function clientTracker({ io, WebSocket }) {
         sockets.add(s);
         return s;
     };
-    const connect = (url, auth, opts) => waitConnect(sio(url, auth, opts));
+    // Cluster runs (CLUSTER_SIZE): connections through a cluster's balancer are opened one at a time and the instance
+    // each one reached is noted, in order, until placements() hands the list over.
+    const placed = [];
+    let queue = Promise.resolve();
+    const placedOpen = (url, open) => {
+        const c = [...clusters].find((x) => x.url === url);
+        if (!c) return open();
+        const run = queue.then(async () => {
+            const { value, node } = await c.nodeOf(open);
+            placed.push(node);
+            value.clusterNode = node; // for a test whose expectation depends on it (which registrant is "first")
+            return value;
+        });
+        queue = run.catch(() => {});
+        return run;
+    };
+    const connect = (url, auth, opts) => placedOpen(url, () => waitConnect(sio(url, auth, opts)));
     return {
         sio,
         connect,
@@ -1068,8 +1138,10 @@ export function clientTracker({ io, WebSocket }) {
                 cli: (acct, sessionId) => connect(urlNow(), sessionAuth(acct, sessionId)),
             };
         },
-        raw: (url, auth, opts) => RawEio.connect(WebSocket, url, auth, opts).then(keepRaw),
-        open: (url, opts) => RawEio.open(WebSocket, url, opts).then(keepRaw),
+        raw: (url, auth, opts) => placedOpen(url, () => RawEio.connect(WebSocket, url, auth, opts).then(keepRaw)),
+        open: (url, opts) => placedOpen(url, () => RawEio.open(WebSocket, url, opts).then(keepRaw)),
+        /** Cluster runs: the instance (index) each connection opened since the last call reached, in order. */
+        placements: () => placed.splice(0),
         closeAll() {
             for (const s of sockets) s.close();
             sockets.clear();

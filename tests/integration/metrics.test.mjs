@@ -58,6 +58,7 @@ test('METRICS_ENABLED / METRICS_PORT: Prometheus text with request counts, laten
         assert.equal(value('http_request_duration_seconds_bucket{app="happy-server",method="GET",le="+Inf"}'), 2);
         assert.ok(lines.includes('# TYPE http_request_duration_seconds histogram'));
         assert.equal(value('socketio_connected_sockets{app="happy-server"}'), 0);
+        assert.equal(value('engineio_sessions_opened_total{app="happy-server"}'), 0);
         assert.equal(value('engineio_slow_client_disconnects_total{app="happy-server"}'), 0);
         assert.ok(value('process_resident_memory_bytes{app="happy-server"}') > 1e6);
         // The metrics port's own requests are not counted.

@@ -121,3 +121,43 @@ test('sessions: one tag created through both servers at once is one session', T,
     const ids = new Set(got.map((r) => expectStatus(r, 200).session.id));
     assert.equal(ids.size, 1, 'one session id for one tag');
 });
+
+test('sessions list: each server answers GET /v1/sessions with what the other wrote, at once', T, async () => {
+    // Each server keeps encoded answers per list version; the version lives in the database, so a write through one
+    // server must show in the other's very next answer, never an answer kept from before it.
+    const acct = await authAccount(A.url);
+    const list = async (srv) => expectStatus(await authReq(srv.url, 'GET', '/v1/sessions', acct), 200).sessions;
+    const s = expectStatus(await authReq(B.url, 'POST', '/v1/sessions', acct, { body: { tag: uniq('t'), metadata: 'm' } }), 200).session;
+    assert.deepEqual((await list(A)).map((x) => x.id), [s.id]);
+    await list(B);
+    // Appends through one server while the other polls: every answer shows at least the seq of every append
+    // acknowledged before the poll was sent.
+    let acked = 0;
+    let stop = false;
+    const writer = (async () => {
+        for (let i = 0; i < 60; i++) {
+            const r = await authReq(on(i).url, 'POST', `/v3/sessions/${s.id}/messages`, acct,
+                { body: { messages: [{ content: `c${i}`, localId: `l${i}` }] } });
+            acked = Math.max(acked, expectStatus(r, 200).messages[0].seq);
+        }
+        stop = true;
+    })();
+    let polls = 0;
+    while (!stop) {
+        const floor = acked;
+        const srv = on(polls++ + 1);
+        const row = (await list(srv)).find((x) => x.id === s.id);
+        assert.ok(row.seq >= floor, `poll ${polls} saw seq ${row.seq} after seq ${floor} was acknowledged`);
+    }
+    await writer;
+    assert.ok(polls > 5, 'the polls ran alongside the appends');
+    for (const srv of [A, B]) assert.equal((await list(srv))[0].seq, 60);
+    // Archive, create, delete through B, each read back through A (which has an answer kept from before each).
+    await list(A);
+    expectStatus(await authReq(B.url, 'POST', `/v1/sessions/${s.id}/archive`, acct), 200);
+    assert.equal((await list(A))[0].active, false);
+    const s2 = expectStatus(await authReq(B.url, 'POST', '/v1/sessions', acct, { body: { tag: uniq('t'), metadata: 'm2' } }), 200).session;
+    assert.deepEqual((await list(A)).map((x) => x.id), [s2.id, s.id]);
+    expectStatus(await authReq(B.url, 'DELETE', `/v1/sessions/${s.id}`, acct), 200);
+    assert.deepEqual((await list(A)).map((x) => x.id), [s2.id]);
+});

@@ -1,16 +1,18 @@
 // A local HTTP receiver standing in for external services (GitHub, ElevenLabs, RevenueCat): it records every
-// request exactly as received and answers from per-route handlers the test sets.
+// request exactly as received and answers from per-route handlers the test sets. With `tls` ({key, cert}, PEM) it
+// serves HTTPS instead (tests/release: outbound HTTPS from the release artifact by host name).
 import http from 'node:http';
+import https from 'node:https';
 
 /**
- * startReceiver() -> {url, requests, on(method, path, handler), clear(), close()}
+ * startReceiver({tls, host}) -> {url, port, requests, on(method, path, handler), clear(), close()}
  * handler(req) -> {status = 200, json, body, headers}; `req` = {method, url, path, query, headers, body}.
  * Unmatched requests get 404 {"error":"no handler"}.
  */
-export async function startReceiver() {
+export async function startReceiver({ tls, host = '127.0.0.1' } = {}) {
     const routes = new Map();
     const requests = [];
-    const server = http.createServer((r, res) => {
+    const handler = (r, res) => {
         const chunks = [];
         r.on('data', (c) => chunks.push(c));
         r.on('end', async () => {
@@ -28,11 +30,13 @@ export async function startReceiver() {
             });
             res.end(body);
         });
-    });
-    await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
-    const url = `http://127.0.0.1:${server.address().port}`;
+    };
+    const server = tls ? https.createServer(tls, handler) : http.createServer(handler);
+    await new Promise((resolve) => server.listen(0, host, resolve));
+    const url = `${tls ? 'https' : 'http'}://${host}:${server.address().port}`;
     return {
         url,
+        port: server.address().port,
         requests,
         on(method, path, handler) { routes.set(`${method} ${path}`, typeof handler === 'function' ? handler : () => handler); },
         clear() { requests.length = 0; routes.clear(); },

@@ -114,6 +114,57 @@ test('GET /v1/sessions: updatedAt desc, lastMessage null, own sessions only', { 
     assertJson(await api('GET', '/v1/sessions', await authAccount(srv.url)), 200, { sessions: [] });
 });
 
+test('GET /v1/sessions answers every write at once (encoded answers are kept per list version)', { timeout: TEST_TIMEOUT * 2 }, async () => {
+    const acct = await authAccount(srv.url);
+    const other = await authAccount(srv.url);
+    const list = async (who = acct) => expectStatus(await api('GET', '/v1/sessions', who), 200).sessions;
+    const row = async (id) => (await list()).find((x) => x.id === id);
+    // Each step first reads the list (so that an answer is kept for it), then writes, then must see the write.
+    const s1 = await newSession(acct);
+    assert.deepEqual((await list()).map((x) => x.id), [s1.id]);
+    const otherSession = await newSession(other);
+    assert.deepEqual((await list(other)).map((x) => x.id), [otherSession.id]);
+    const s2 = await newSession(acct);
+    assert.deepEqual((await list()).map((x) => x.id), [s2.id, s1.id]);
+
+    const sock = await cli(acct, s1.id);
+    await list();
+    assert.equal((await sock.timeout(3000).emitWithAck('update-metadata', { sid: s1.id, metadata: 'M2', expectedVersion: 0 })).result, 'success');
+    assert.deepEqual(await row(s1.id).then((r) => [r.metadata, r.metadataVersion]), ['M2', 1]);
+    assert.equal((await sock.timeout(3000).emitWithAck('update-state', { sid: s1.id, agentState: 'S1', expectedVersion: 0 })).result, 'success');
+    assert.deepEqual(await row(s1.id).then((r) => [r.agentState, r.agentStateVersion]), ['S1', 1]);
+
+    await list();
+    expectStatus(await api('POST', `/v3/sessions/${s2.id}/messages`, acct, { messages: [{ content: 'x', localId: 'l1' }] }), 200);
+    assert.equal((await list())[0].seq, 1);
+
+    // A socket message has no ack: its update is emitted after the commit.
+    const ui = await app(acct);
+    await list();
+    const upd = waitEvent(ui, 'update');
+    sock.emit('message', { sid: s1.id, message: 'enc', localId: 'm1' });
+    await upd;
+    const top = (await list())[0];
+    assert.deepEqual([top.id, top.seq], [s1.id, 1]);
+
+    await list();
+    const ended = waitEvent(ui, 'ephemeral');
+    const tEnd = Date.now();
+    sock.emit('session-end', { sid: s1.id, time: tEnd });
+    await ended;  // emitted after the write committed
+    assert.deepEqual(await row(s1.id).then((r) => [r.active, r.activeAt]), [false, tEnd]);
+
+    await list();
+    expectStatus(await api('POST', `/v1/sessions/${s2.id}/archive`, acct), 200);
+    assert.equal((await row(s2.id)).active, false);
+
+    await list();
+    expectStatus(await api('DELETE', `/v1/sessions/${s2.id}`, acct), 200);
+    assert.deepEqual((await list()).map((x) => x.id), [s1.id]);
+    // The other account's list was never touched by any of it.
+    assert.deepEqual((await list(other)).map((x) => x.id), [otherSession.id]);
+});
+
 test('GET /v2/sessions/active and cursor pagination /v2/sessions', { timeout: TEST_TIMEOUT }, async () => {
     const acct = await authAccount(srv.url);
     const made = [];
