@@ -2,7 +2,7 @@
 // --max-seconds (default 2 h) each, one after the other, through scripts/fuzz.sh (fixed seed, corpus from the
 // committed seeds). Records per target the inputs executed, exec/s, coverage (libFuzzer's covered edges `cov` and
 // features `ft`), the corpus it grew, peak RSS and any crash in bench/results/fuzz.json. A run of some targets
-// (--targets http,body) replaces only their entries.
+// (--targets http,body) replaces only their entries; runs of different targets may go side by side.
 //   node bench/fuzz.mjs [--runs 10000000] [--max-seconds 7200] [--targets codec,cron,...]
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -17,8 +17,12 @@ const all = ['codec', 'cron', 'base64', 'token', 'config', 'http', 'body'];
 const targets = args.targets ? args.targets.split(',') : all;
 
 const resultsFile = path.join(root, 'bench/results/fuzz.json');
-const previous = fs.existsSync(resultsFile) ? JSON.parse(fs.readFileSync(resultsFile, 'utf8')) : {};
-const byTarget = new Map((previous.targets ?? []).map((t) => [t.target, t]));
+// The entries recorded so far, read again before each write: two runs of different targets side by side (one per
+// core) keep each other's results.
+const recorded = () => {
+    const previous = fs.existsSync(resultsFile) ? JSON.parse(fs.readFileSync(resultsFile, 'utf8')) : {};
+    return new Map((previous.targets ?? []).map((t) => [t.target, t]));
+};
 
 const stat = (log, name) => {
     const m = new RegExp(`^stat::${name}:\\s*(\\d+)`, 'm').exec(log);
@@ -63,6 +67,7 @@ for (const target of targets) {
         date: new Date().toISOString(),
         load_average_at_end: os.loadavg().map((x) => Math.round(x * 100) / 100),
     };
+    const byTarget = recorded();
     byTarget.set(target, entry);
     console.log(JSON.stringify(entry));
     // Written after every target: a long run interrupted later keeps what it measured.

@@ -55,7 +55,7 @@ void filter_response(const route& r, response& res) {
             continue;
         }
         boost::system::error_code ec;
-        json::value v = json::parse(res.body, ec);
+        json::value v = json::parse(res.text(), ec);
         if (ec || !v.is_object()) {
             return;
         }
@@ -66,6 +66,7 @@ void filter_response(const route& r, response& res) {
             }
         }
         res.body = json_text::stringify(out);
+        res.shared_body.reset();
         return;
     }
 }

@@ -115,6 +115,18 @@ std::string latin1_to_utf8(std::string_view v) {
     return out;
 }
 
+/// The Date header's value, formatted once per second per thread rather than for every response.
+const std::string& date_now() {
+    thread_local std::int64_t second = -1;
+    thread_local std::string text;
+    std::int64_t ms = now_ms();
+    if (ms / 1000 != second) {
+        second = ms / 1000;
+        text = http_date(ms);
+    }
+    return text;
+}
+
 }  // namespace
 
 bool request_line_acceptable(std::string_view method, std::string_view target) {
@@ -154,6 +166,9 @@ incoming to_incoming(bhttp::request<bhttp::string_body>&& req, std::string remot
     return in;
 }
 
+/// Responses are written from a view of their body (response::text()).
+using out_body = bhttp::span_body<const char>;
+
 struct server::impl {
     impl(asio::io_context& ioc, server_options o, const pipeline& p)
         : ioc(ioc), opts(std::move(o)), pipe(p), acceptor(asio::make_strand(ioc)) {}
@@ -167,6 +182,8 @@ struct server::impl {
     log::throttle refusal_log{std::chrono::seconds(10)};
     std::atomic<bool> stopping{false};
     std::atomic<bool> log_requests{opts.log_requests};
+    /// The Keep-Alive header's value, fixed for the server's life like the timeout it announces.
+    const std::string keep_alive_value = "timeout=" + std::to_string(opts.keep_alive_timeout.count() / 1000);
     mutable std::mutex mutex;
     std::unordered_map<std::uint64_t, std::weak_ptr<connection>> conns;
     std::uint64_t next_id = 1;
@@ -299,7 +316,8 @@ struct server::impl {
 
     template <class Stream>
     asio::awaitable<void> write_response(connection& c, Stream& stream, response& res, bool keep_alive, bool head) {
-        bhttp::response<bhttp::string_body> out;
+        // The body is sent from where the response keeps it (its string, or a cache's shared one), never copied.
+        bhttp::response<out_body> out;
         out.version(11);
         out.result(res.status);
         out.set(bhttp::field::access_control_allow_origin, "*");
@@ -309,24 +327,25 @@ struct server::impl {
         for (const auto& [k, v] : res.headers) {
             out.set(k, v);
         }
-        out.set(bhttp::field::date, http_date(now_ms()));
+        out.set(bhttp::field::date, date_now());
         if (res.stream && !head) {
             co_await write_stream(c, stream, out, res);
             co_return;
         }
         if (keep_alive) {
             out.set(bhttp::field::connection, "keep-alive");
-            out.set(bhttp::field::keep_alive, "timeout=" + std::to_string(opts.keep_alive_timeout.count() / 1000));
+            out.set(bhttp::field::keep_alive, keep_alive_value);
         } else {
             out.set(bhttp::field::connection, "close");
         }
-        out.content_length(res.body.size());
+        std::string_view text = res.text();
+        out.content_length(text.size());
         if (!head) {
-            out.body() = std::move(res.body);
+            out.body() = {text.data(), text.size()};
         }
         c.arm(opts.body_timeout);
         if (head) {
-            bhttp::response_serializer<bhttp::string_body> sr(out);
+            bhttp::response_serializer<out_body> sr(out);
             sr.split(true);
             co_await bhttp::async_write_header(stream, sr, asio::as_tuple(asio::use_awaitable));
         } else {
@@ -337,18 +356,18 @@ struct server::impl {
     /// A streamed body (response::stream): chunked, one chunk per piece, until the producer ends, the client goes
     /// (a failed write), or shutdown begins. The connection closes afterwards.
     template <class Stream>
-    asio::awaitable<void> write_stream(connection& c, Stream& stream, bhttp::response<bhttp::string_body>& out,
+    asio::awaitable<void> write_stream(connection& c, Stream& stream, bhttp::response<out_body>& out,
                                        response& res) {
         out.set(bhttp::field::connection, "close");
         out.set(bhttp::field::cache_control, "no-store");
         out.chunked(true);
-        bhttp::response_serializer<bhttp::string_body> sr(out);
+        bhttp::response_serializer<out_body> sr(out);
         c.arm(opts.body_timeout);
         auto [ec, n] = co_await bhttp::async_write_header(stream, sr, asio::as_tuple(asio::use_awaitable));
         c.disarm();
         std::optional<std::string> piece;
-        if (!res.body.empty()) {
-            piece = std::move(res.body);
+        if (!res.text().empty()) {
+            piece = std::string(res.text());
         }
         while (!ec && !stopping) {
             if (!piece) {

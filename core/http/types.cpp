@@ -78,6 +78,12 @@ response response::json_text(std::string body, unsigned status) {
     return r;
 }
 
+response response::json_shared(std::shared_ptr<const std::string> body, unsigned status) {
+    response r = json_text({}, status);
+    r.shared_body = std::move(body);
+    return r;
+}
+
 response response::text(std::string body, unsigned status, std::string content_type) {
     response r;
     r.status = status;

@@ -30,6 +30,9 @@ struct response {
     unsigned status = 200;
     std::string content_type;  ///< empty = no Content-Type header
     std::string body;
+    /// A body kept by a cache (the sessions list) and shared with it: sent as it is, never copied. When set it is
+    /// the body and `body` stays empty; read the body through text().
+    std::shared_ptr<const std::string> shared_body;
     header_list headers;  ///< extra headers
     bool close = false;   ///< send `Connection: close` and end the connection
     /// A body produced piece by piece (Server-Sent Events), sent with chunked transfer coding after `body` (if
@@ -41,6 +44,10 @@ struct response {
     static response json(const boost::json::value& v, unsigned status = 200);
     /// The same headers for a body that is already serialized JSON (core/json/json_writer.hpp).
     static response json_text(std::string body, unsigned status = 200);
+    /// The same for serialized JSON kept by a cache: the response shares it (shared_body).
+    static response json_shared(std::shared_ptr<const std::string> body, unsigned status = 200);
+    /// The body, wherever it is kept.
+    std::string_view text() const { return shared_body ? std::string_view(*shared_body) : std::string_view(body); }
     static response text(std::string body, unsigned status = 200,
                          std::string content_type = "text/plain; charset=utf-8");
     /// `{"error": message}` — the shape most upstream handlers use for their own errors.

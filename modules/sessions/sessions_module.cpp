@@ -213,7 +213,7 @@ struct sessions_module::impl {
         if (!body) {
             co_await db->read([&](db::tx& t) { body = list_read(t, req.account_id, changes); });
         }
-        co_return response::json_text(std::string(*body));
+        co_return response::json_shared(std::move(body));
     }
 
     std::shared_ptr<const std::string> list_read(db::tx& t, std::string_view account_id, std::uint64_t changes) {

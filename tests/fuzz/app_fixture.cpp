@@ -270,9 +270,9 @@ void app_fixture::reseed() {
         auto res = handle(std::move(in));
         if (res.status != 200) {
             throw std::runtime_error("fuzz fixture: seeding " + target + " answered " +
-                                     std::to_string(res.status) + " " + res.body);
+                                     std::to_string(res.status) + " " + std::string(res.text()));
         }
-        return json::parse(res.body);
+        return json::parse(res.text());
     };
     auto s = call("POST", "/v1/sessions", R"({"tag":"fuzz-seed","metadata":"bWV0YQ=="})");
     session_id = std::string(s.at("session").at("id").as_string());

@@ -43,7 +43,7 @@ std::vector<const http::route*>& body_routes() {
 
 [[noreturn]] void fail(const http::route& r, const std::string& body, const http::response& res, const char* why) {
     std::cerr << why << ": " << http::verb_name(r.method) << " " << r.path << " body " << body << " answered "
-              << res.status << " " << res.body << "\n";
+              << res.status << " " << res.text() << "\n";
     std::abort();
 }
 
@@ -82,7 +82,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     }
     if (res.content_type.starts_with("application/json")) {
         boost::system::error_code ec;
-        boost::json::parse(res.body, ec);
+        boost::json::parse(res.text(), ec);
         if (ec) {
             fail(r, body, res, "invalid JSON answer");
         }

@@ -38,12 +38,12 @@ void check(const happy::http::response& res, std::string_view method, std::strin
     bool bad = res.status < 100 || res.status > 599;
     if (!bad && res.content_type.starts_with("application/json")) {
         boost::system::error_code ec;
-        boost::json::parse(res.body, ec);
+        boost::json::parse(res.text(), ec);
         bad = bool(ec);
     }
     if (bad) {
         std::cerr << method << " " << target << " answered " << res.status << " " << res.content_type << ": "
-                  << res.body << "\n";
+                  << res.text() << "\n";
         std::abort();
     }
 }
