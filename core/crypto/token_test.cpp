@@ -3,6 +3,8 @@
 #include "core/crypto/base64.hpp"
 
 #include <gtest/gtest.h>
+
+#include <limits>
 #include <sodium.h>
 
 #include <boost/json/serialize.hpp>
@@ -127,6 +129,19 @@ TEST(TokenMint, ExtraCollidingWithStandardClaimKeepsPositionTakesStandardValue) 
     const auto parts_payload = token.substr(token.find('.') + 1, token.rfind('.') - token.find('.') - 1);
     EXPECT_EQ(base64url_decode(parts_payload),
               R"({"sub":"u","iss":"handy","a":"b","iat":1700000000,"nbf":1700000000,"jti":"j"})");
+}
+
+// Found by tests/fuzz/token_fuzz.cpp: an extra of 1e3005 (infinite) was written as Boost.JSON writes it, which no
+// JSON parser reads back, so the server refused its own token. jose writes extras with JSON.stringify.
+TEST(TokenMint, NumbersAsJsonStringifyWritesThem) {
+    boost::json::object extras;
+    extras["x"] = 1.5;
+    extras["y"] = std::numeric_limits<double>::infinity();
+    const std::string token = token_mint(handy_keys(), "handy", "u", extras, k_now, "j");
+    const auto parts_payload = token.substr(token.find('.') + 1, token.rfind('.') - token.find('.') - 1);
+    EXPECT_EQ(base64url_decode(parts_payload),
+              R"({"sub":"u","x":1.5,"y":null,"iat":1700000000,"nbf":1700000000,"iss":"handy","jti":"j"})");
+    EXPECT_TRUE(token_verify(handy_keys(), "handy", token, k_now));
 }
 
 // Found by tests/fuzz/token_fuzz.cpp: an extra named "sub" replaced the subject, so the token named another account.
