@@ -28,8 +28,11 @@ namespace {
 
 namespace fs = std::filesystem;
 
+/// The file each input is written to: in memory (/dev/shm) where there is one, since ext4 flushes a file that is
+/// truncated and rewritten when it is closed, once per input.
 const fs::path& config_path() {
-    static const fs::path p = fs::temp_directory_path() / ("happy-config-fuzz-" + std::to_string(::getpid()) + ".json");
+    static const fs::path p = (fs::is_directory("/dev/shm") ? fs::path("/dev/shm") : fs::temp_directory_path()) /
+                              ("happy-config-fuzz-" + std::to_string(::getpid()) + ".json");
     return p;
 }
 
