@@ -190,6 +190,11 @@ void router::add(route r) {
 }
 
 router::match router::find(verb method, std::string_view path) const {
+    // Every route starts with '/'; so does every path split_path() can take apart. A target such as "?v1/" has an
+    // empty path (found by tests/fuzz/http_fuzz.cpp: it threw from the body-too-large answer).
+    if (!path.starts_with('/')) {
+        return {};
+    }
     verb want = method == verb::head ? verb::get : method;
     auto parts = split_path(path);
     match best;
