@@ -465,7 +465,19 @@ struct server::impl {
         }
     }
 
+    /// A connection from start to end. An exception that escapes it (a bug) ends this connection only, logged,
+    /// and leaves nothing behind: co_spawn's detached completion would drop it silently.
     asio::awaitable<void> session(std::shared_ptr<connection> c) {
+        try {
+            co_await session_steps(c);
+        } catch (const std::exception& e) {
+            log::error("connection ended by an unexpected error", {{"error", e.what()}});
+            close_now(*c);
+            untrack(c->id);
+        }
+    }
+
+    asio::awaitable<void> session_steps(std::shared_ptr<connection> c) {
         auto peer = peer_of(c->lowest().socket());
         std::string remote = peer ? peer->to_string() : std::string();
         if (auto* tls = std::get_if<tls_stream>(&c->stream)) {
