@@ -31,6 +31,8 @@ const stat = (log, name) => {
 
 for (const target of targets) {
     const started = Date.now();
+    // The commit the target is built from (scripts/fuzz.sh builds it first), not the one checked out when it ends.
+    const source = sourceRevision();
     const r = spawnSync('scripts/fuzz.sh', [target], {
         cwd: root, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'],
         env: { ...process.env, FUZZ_RUNS: String(runs), FUZZ_MAX_SECONDS: String(maxSeconds) },
@@ -63,7 +65,7 @@ for (const target of targets) {
         slowest_unit_s: stat(log, 'slowest_unit_time_sec'),
         crashes: r.status === 0 ? [] : [{ exit: r.status, artifact: crash ? crash[1] : null, summary: (/SUMMARY: .*/.exec(log) ?? [''])[0] }],
         // Targets may be run at different times: each records its own source and machine load.
-        source: sourceRevision(),
+        source,
         date: new Date().toISOString(),
         load_average_at_end: os.loadavg().map((x) => Math.round(x * 100) / 100),
     };
