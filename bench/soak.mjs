@@ -405,9 +405,11 @@ const rssFirst = med(first.map((s) => s.rss_kb));
 const rssLast = med(last.map((s) => s.rss_kb));
 const fdFirst = Math.min(...first.map((s) => s.fds));
 const fdLast = Math.min(...last.map((s) => s.fds));
-// Descriptors beyond the connections the load holds: a leak grows this, a reconnect in flight does not.
-const fdNetFirst = Math.min(...first.map((s) => s.fds - s.client_connections));
-const fdNetLast = Math.min(...last.map((s) => s.fds - s.client_connections));
+// Descriptors beyond the connections the load holds: a leak grows this, a reconnect in flight does not. The median
+// of each window: a connection one side counts a moment before the other (a socket still connecting, a close not
+// yet seen) moves single samples either way.
+const fdNetFirst = med(first.map((s) => s.fds - s.client_connections));
+const fdNetLast = med(last.map((s) => s.fds - s.client_connections));
 const stderrText = serverStderr.join('');
 const sanitizer = /ERROR: (Address|Leak)Sanitizer|runtime error: |SUMMARY: \w+Sanitizer/.exec(stderrText);
 const pctOf = (xs) => ({ p50: round(pct(xs, 0.5)), p90: round(pct(xs, 0.9)), p99: round(pct(xs, 0.99)), max: round(Math.max(...xs)), n: xs.length });
