@@ -24,9 +24,11 @@ const recorded = () => {
     return new Map((previous.targets ?? []).map((t) => [t.target, t]));
 };
 
+// The last value in the log: another run of the target (scripts/test.sh's short one) may have written the same
+// log file while a long one was going; the long one's final statistics come last.
 const stat = (log, name) => {
-    const m = new RegExp(`^stat::${name}:\\s*(\\d+)`, 'm').exec(log);
-    return m ? Number(m[1]) : null;
+    const all = [...log.matchAll(new RegExp(`^stat::${name}:\\s*(\\d+)`, 'gm'))];
+    return all.length ? Number(all.at(-1)[1]) : null;
 };
 
 for (const target of targets) {
