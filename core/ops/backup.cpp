@@ -210,31 +210,48 @@ asio::awaitable<void> run_backup_job(db::database& db, backup_job_settings s, st
                                              {"secret_included", s.include_secret && !secret.empty()}});
 }
 
-int run_backup(const json::object& cfg, const registry& reg, const backup_options& o, std::ostream& out,
-               std::ostream& err) {
-    reporter rep{o.json, out, err, "backup"};
+/// The configured storage plugin and its backend, for backup and restore, which work on SQLite's file.
+struct file_backend {
+    const registry::storage_factory* factory = nullptr;
+    std::unique_ptr<db::backend> backend;
+};
+
+/// Opens the configured storage into `fb`. The exit code when there is nothing to work on: an unknown plugin or
+/// one that fails to open, or PostgreSQL, for which the pg_dump / pg_restore instructions are printed instead.
+int open_file_backend(const json::object& cfg, const registry& reg, reporter& rep, const std::string& file,
+                      bool restoring, file_backend& fb) {
     std::string kind = config::get_string(cfg, "storage.kind");
-    auto so = storage_options_from(cfg);
-    const auto* factory = reg.storage().find(kind);
-    if (!factory) {
+    fb.factory = reg.storage().find(kind);
+    if (!fb.factory) {
         return rep.fail(2, fmt::format("unknown storage plugin \"{}\"", kind));
     }
-    std::unique_ptr<db::backend> backend;
     try {
-        backend = (*factory)(so);
+        fb.backend = (*fb.factory)(storage_options_from(cfg));
     } catch (const std::exception& e) {
         return rep.fail(1, fmt::format("storage: {}", e.what()));
     }
-    std::string db_file = backend->file_path();
-    if (db_file.empty()) {
-        std::string text = postgres_instructions(backend->describe(), o.file, false);
-        if (o.json) {
-            out << json::serialize(json::object{{"ok", false}, {"storage", kind}, {"instructions", text}}) << "\n";
-        } else {
-            out << text;
-        }
-        return 2;
+    if (!fb.backend->file_path().empty()) {
+        return 0;
     }
+    std::string text = postgres_instructions(fb.backend->describe(), file, restoring);
+    if (rep.json_out) {
+        rep.out << json::serialize(json::object{{"ok", false}, {"storage", kind}, {"instructions", text}}) << "\n";
+    } else {
+        rep.out << text;
+    }
+    return 2;
+}
+
+int run_backup(const json::object& cfg, const registry& reg, const backup_options& o, std::ostream& out,
+               std::ostream& err) {
+    reporter rep{o.json, out, err, "backup"};
+    file_backend fb;
+    if (int code = open_file_backend(cfg, reg, rep, o.file, false, fb); code != 0) {
+        return code;
+    }
+    auto& backend = fb.backend;
+    auto so = storage_options_from(cfg);
+    std::string db_file = backend->file_path();
     std::error_code ec;
     if (!fs::exists(db_file, ec)) {
         return rep.fail(1, fmt::format("no database at {} (no server has started on this data directory yet)", db_file));
@@ -318,28 +335,14 @@ int run_backup(const json::object& cfg, const registry& reg, const backup_option
 int run_restore(const json::object& cfg, const registry& reg, const restore_options& o, std::ostream& out,
                 std::ostream& err) {
     reporter rep{o.json, out, err, "restore"};
-    std::string kind = config::get_string(cfg, "storage.kind");
+    file_backend fb;
+    if (int code = open_file_backend(cfg, reg, rep, o.file, true, fb); code != 0) {
+        return code;
+    }
+    auto& live = fb.backend;
+    const auto* factory = fb.factory;
     auto so = storage_options_from(cfg);
-    const auto* factory = reg.storage().find(kind);
-    if (!factory) {
-        return rep.fail(2, fmt::format("unknown storage plugin \"{}\"", kind));
-    }
-    std::unique_ptr<db::backend> live;
-    try {
-        live = (*factory)(so);
-    } catch (const std::exception& e) {
-        return rep.fail(1, fmt::format("storage: {}", e.what()));
-    }
     fs::path db_file = live->file_path();
-    if (db_file.empty()) {
-        std::string text = postgres_instructions(live->describe(), o.file, true);
-        if (o.json) {
-            out << json::serialize(json::object{{"ok", false}, {"storage", kind}, {"instructions", text}}) << "\n";
-        } else {
-            out << text;
-        }
-        return 2;
-    }
     std::error_code ec;
     fs::path src = fs::absolute(o.file);
     if (!fs::is_regular_file(src, ec)) {
