@@ -23,6 +23,7 @@
 #include "core/app/bootstrap.hpp"
 #include "core/app/build_info.hpp"
 #include "core/app/cluster.hpp"
+#include "core/app/module_context_impl.hpp"
 #include "core/app/runtime_info.hpp"
 #include "core/auth/registration.hpp"
 #include "core/app/route_table.hpp"
@@ -135,51 +136,6 @@ asio::awaitable<http::response> metrics_health(http::request&) {
     // No database check here, unlike GET /health on the API port.
     co_return http::response::json(json::object{{"status", "ok"}, {"timestamp", iso8601_ms(now_ms())}});
 }
-
-class module_context_impl final : public module_context {
-public:
-    module_context_impl(std::string_view module_name, const json::object& cfg, db::database& db,
-                        auth::token_service& tokens, files::file_store& files, const server_settings& s,
-                        http::router& r, events::hub& hub, std::vector<declared_job>& jobs)
-        : module_(module_name),
-          cfg_(cfg),
-          db_(db),
-          tokens_(tokens),
-          files_(files),
-          settings_(s),
-          router_(r),
-          hub_(hub),
-          jobs_(jobs) {}
-    const json::object& config() const override { return cfg_; }
-    db::database& db() override { return db_; }
-    auth::token_service& tokens() override { return tokens_; }
-    files::file_store& files() override { return files_; }
-    const server_settings& settings() const override { return settings_; }
-    void add_route(http::route r) override { router_.add(std::move(r)); }
-    void add_event(events::event_def e) override { hub_.add_event(std::move(e)); }
-    events::emitter& events() override { return hub_; }
-    void add_job(std::string_view name, job_fn fn, bool run_at_start) override {
-        for (auto& j : jobs_) {
-            if (j.decl.name == name && j.owner == module_) {
-                j.fn = std::move(fn);
-                j.run_at_start = run_at_start;
-                return;
-            }
-        }
-        throw std::logic_error(fmt::format("add_job: job {} is not declared by the module's jobs()", name));
-    }
-
-private:
-    std::string_view module_;
-    const json::object& cfg_;
-    db::database& db_;
-    auth::token_service& tokens_;
-    files::file_store& files_;
-    const server_settings& settings_;
-    http::router& router_;
-    events::hub& hub_;
-    std::vector<declared_job>& jobs_;
-};
 
 /// The section of a plugin category's chosen plugin (`storage.sqlite`, `bus.redis`, ...), empty when absent.
 json::object plugin_section(const json::object& cfg, std::string_view area) {

@@ -10,6 +10,7 @@
 #include <stdexcept>
 
 #include "core/app/bootstrap.hpp"
+#include "core/app/module_context_impl.hpp"
 #include "core/app/registry.hpp"
 #include "core/auth/token_service.hpp"
 #include "core/config/config.hpp"
@@ -46,31 +47,6 @@ std::string fixture_config(const fs::path& dir) {
     return json::serialize(c);
 }
 
-class fixture_context final : public module_context {
-public:
-    fixture_context(const json::object& cfg, db::database& db, auth::token_service& tokens, files::file_store& files,
-                    const server_settings& s, http::router& r, events::hub& hub)
-        : cfg_(cfg), db_(db), tokens_(tokens), files_(files), settings_(s), router_(r), hub_(hub) {}
-    const json::object& config() const override { return cfg_; }
-    db::database& db() override { return db_; }
-    auth::token_service& tokens() override { return tokens_; }
-    files::file_store& files() override { return files_; }
-    const server_settings& settings() const override { return settings_; }
-    void add_route(http::route r) override { router_.add(std::move(r)); }
-    void add_event(events::event_def e) override { hub_.add_event(std::move(e)); }
-    events::emitter& events() override { return hub_; }
-    void add_job(std::string_view, job_fn, bool) override {}  // no scheduler: jobs never run here
-
-private:
-    const json::object& cfg_;
-    db::database& db_;
-    auth::token_service& tokens_;
-    files::file_store& files_;
-    const server_settings& settings_;
-    http::router& router_;
-    events::hub& hub_;
-};
-
 void replace_all(std::string& s, std::string_view from, std::string_view to) {
     for (std::size_t pos = s.find(from); pos != std::string::npos; pos = s.find(from, pos + to.size())) {
         s.replace(pos, from.size(), to);
@@ -84,6 +60,7 @@ struct app_fixture::impl {
     asio::io_context ioc{1};
     registry reg;
     std::vector<std::pair<std::string, std::unique_ptr<module>>> modules;
+    std::vector<declared_job> jobs;  ///< bound by the modules' setup(); no scheduler runs them here
     json::object cfg;
     server_settings settings;
     std::unique_ptr<auth::token_service> tokens;
@@ -156,6 +133,7 @@ app_fixture::app_fixture() : impl_(std::make_unique<impl>()) {
         m.modules.emplace_back(lm.name, std::move(lm.impl));
     }
     m.reg = std::move(parts.reg);
+    m.jobs = std::move(parts.jobs);
     file_store_options fo{m.dir.string(), config::at(m.cfg, "files.local").as_object()};
     m.file_store = (*m.reg.file_stores().find("local"))(fo);
     m.settings.files_public_base = m.file_store->public_base_url();
@@ -168,7 +146,8 @@ app_fixture::app_fixture() : impl_(std::make_unique<impl>()) {
         if (!section.at("enabled").as_bool()) {
             continue;
         }
-        fixture_context ctx(section, *m.database, *m.tokens, *m.file_store, m.settings, m.router, *m.hub);
+        module_context_impl ctx(name, section, *m.database, *m.tokens, *m.file_store, m.settings, m.router, *m.hub,
+                                m.jobs);
         mod->setup(ctx);
     }
     m.hub->install();
