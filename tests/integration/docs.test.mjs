@@ -131,12 +131,20 @@ test('every row of the benchmark table names the committed results it is read fr
         return v === undefined ? undefined : index ? v[Number(index[1])] : v[part];
     }, obj);
     for (const cells of rows) {
-        const [file, ...keys] = ticks(cells[2]);
-        assert.match(file ?? '', /\.json$/, `row "${cells[0]}" names no results file`);
-        const results = JSON.parse(fs.readFileSync(path.join(REPO_ROOT, 'bench/results', file), 'utf8'));
-        assert.ok(keys.length > 0, `row "${cells[0]}" names no key of ${file}`);
-        for (const key of keys) assert.notEqual(resolve(results, key), undefined, `${file} has no ${key}`);
-        // Measured from a commit (the file says which), not a hand-edited figure.
-        assert.match(results.source?.commit ?? '', /^[0-9a-f]{40}$/, `${file} records no source commit`);
+        // A cell names one or more results files, each followed by the keys read from it.
+        const [first, ...rest] = ticks(cells[2]);
+        assert.match(first ?? '', /\.json$/, `row "${cells[0]}" names no results file`);
+        const groups = [{ file: first, keys: [] }];
+        for (const tick of rest) {
+            if (/\.json$/.test(tick)) groups.push({ file: tick, keys: [] });
+            else groups.at(-1).keys.push(tick);
+        }
+        for (const { file, keys } of groups) {
+            const results = JSON.parse(fs.readFileSync(path.join(REPO_ROOT, 'bench/results', file), 'utf8'));
+            assert.ok(keys.length > 0, `row "${cells[0]}" names no key of ${file}`);
+            for (const key of keys) assert.notEqual(resolve(results, key), undefined, `${file} has no ${key}`);
+            // Measured from a commit (the file says which), not a hand-edited figure.
+            assert.match(results.source?.commit ?? '', /^[0-9a-f]{40}$/, `${file} records no source commit`);
+        }
     }
 });
