@@ -7,7 +7,9 @@
 #                                         below, about 3 minutes in all on 2 cores), corpus fresh from the committed
 #                                         seeds; what scripts/test.sh runs, so a CI result does not depend on luck
 #   FUZZ_RUNS=N scripts/fuzz.sh [target…] the same with N inputs per target; FUZZ_MAX_SECONDS=S also stops each
-#                                         target after S seconds (bench/fuzz.mjs: the long run)
+#                                         target after S seconds (bench/fuzz.mjs: the long run); FUZZ_FORK=J runs
+#                                         J fuzzing processes that share the corpus (libFuzzer's -fork=J), one per
+#                                         core, N inputs in all
 # Targets: codec cron base64 token config http body (tests/fuzz/<target>_fuzz.cpp). Seeds and regression inputs
 # are committed in tests/fuzz/corpus/<target>/; a crash leaves its input in build/fuzz/crash-* and fails the run.
 set -euo pipefail
@@ -71,6 +73,9 @@ for t in "${targets[@]}"; do
         limit=(-runs="$runs" -seed=1)
         if [[ -n "${FUZZ_MAX_SECONDS:-}" ]]; then
             limit+=(-max_total_time="$FUZZ_MAX_SECONDS")
+        fi
+        if [[ "${FUZZ_FORK:-1}" -gt 1 ]]; then
+            limit+=(-fork="$FUZZ_FORK")
         fi
     fi
     dict=()
