@@ -212,6 +212,7 @@ asio::awaitable<void> run_backup_job(db::database& db, backup_job_settings s, st
 
 /// The configured storage plugin and its backend, for backup and restore, which work on SQLite's file.
 struct file_backend {
+    storage_options options;  ///< what the plugin was opened with (restore opens the restored file with it too)
     const registry::storage_factory* factory = nullptr;
     std::unique_ptr<db::backend> backend;
 };
@@ -226,7 +227,8 @@ int open_file_backend(const json::object& cfg, const registry& reg, reporter& re
         return rep.fail(2, fmt::format("unknown storage plugin \"{}\"", kind));
     }
     try {
-        fb.backend = (*fb.factory)(storage_options_from(cfg));
+        fb.options = storage_options_from(cfg);
+        fb.backend = (*fb.factory)(fb.options);
     } catch (const std::exception& e) {
         return rep.fail(1, fmt::format("storage: {}", e.what()));
     }
@@ -250,7 +252,7 @@ int run_backup(const json::object& cfg, const registry& reg, const backup_option
         return code;
     }
     auto& backend = fb.backend;
-    auto so = storage_options_from(cfg);
+    const auto& so = fb.options;
     std::string db_file = backend->file_path();
     std::error_code ec;
     if (!fs::exists(db_file, ec)) {
@@ -341,7 +343,7 @@ int run_restore(const json::object& cfg, const registry& reg, const restore_opti
     }
     auto& live = fb.backend;
     const auto* factory = fb.factory;
-    auto so = storage_options_from(cfg);
+    const auto& so = fb.options;
     fs::path db_file = live->file_path();
     std::error_code ec;
     fs::path src = fs::absolute(o.file);
